@@ -1,0 +1,3 @@
+from schemas.generate import main
+
+raise SystemExit(main())

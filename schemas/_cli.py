@@ -1,0 +1,27 @@
+"""The one way our three command lines run a parsed command and report errors."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from schemas.errors import KiemphieuError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:
+    args = parser.parse_args(argv)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    try:
+        return handler(args)
+    except KiemphieuError as exc:
+        print(f"lỗi / error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"lỗi tệp / file error: {exc}", file=sys.stderr)
+        return 1

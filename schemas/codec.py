@@ -1,0 +1,108 @@
+"""Strict decoding and deterministic encoding of wire documents."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any, TypeVar
+
+import msgspec
+
+from schemas.errors import DecodeError
+
+T = TypeVar("T")
+
+_encoder = msgspec.json.Encoder(order="deterministic")
+
+
+def encode(record: Any) -> bytes:
+    """Compact JSON in field order: the form that is signed and stored."""
+    return _encoder.encode(record)
+
+
+def encode_pretty(record: Any) -> bytes:
+    return msgspec.json.format(encode(record), indent=2)
+
+
+def to_builtins(record: Any) -> Any:
+    return msgspec.to_builtins(record)
+
+
+def decode(data: bytes | str, kind: type[T]) -> T:
+    """Decode JSON into ``kind`` strictly: no coercion of strings to numbers,
+    no floats for counts, no unknown fields, every text in NFC."""
+    try:
+        value = msgspec.json.decode(data, type=kind, strict=True)
+    except msgspec.ValidationError as exc:
+        raise DecodeError(
+            f"The document does not match the {kind.__name__} schema: {exc}",
+            f"Tài liệu không đúng lược đồ {kind.__name__}: {exc}",
+            figures={"detail": str(exc)},
+        ) from exc
+    except msgspec.DecodeError as exc:
+        raise DecodeError(
+            f"Not well-formed JSON: {exc}",
+            f"JSON không hợp lệ: {exc}",
+            figures={"detail": str(exc)},
+        ) from exc
+    check_text(value)
+    return value
+
+
+def convert(obj: Any, kind: type[T]) -> T:
+    """Build a typed record from Python builtins (for example parsed CSV)."""
+    try:
+        value = msgspec.convert(obj, type=kind, strict=False)
+    except msgspec.ValidationError as exc:
+        raise DecodeError(
+            f"The data does not match the {kind.__name__} schema: {exc}",
+            f"Dữ liệu không đúng lược đồ {kind.__name__}: {exc}",
+            figures={"detail": str(exc)},
+        ) from exc
+    check_text(value)
+    return value
+
+
+def _is_control(ch: str) -> bool:
+    return unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\n\t"
+
+
+def check_text(record: Any, path: str = "$") -> None:
+    """Reject text that is not NFC or holds control characters.
+
+    Signed bytes cannot be normalised after the fact, so a sender must send
+    NFC; ``nfc`` below is what the entry points use before signing.
+    """
+    if isinstance(record, str):
+        if any(_is_control(ch) for ch in record):
+            raise DecodeError(
+                f"Text at {path} contains a control character.",
+                f"Văn bản tại {path} chứa ký tự điều khiển.",
+                fields=(path,),
+            )
+        if not unicodedata.is_normalized("NFC", record):
+            raise DecodeError(
+                f"Text at {path} is not in Unicode NFC; normalise it before signing.",
+                f"Văn bản tại {path} chưa chuẩn hoá Unicode NFC; hãy chuẩn hoá trước khi ký.",
+                fields=(path,),
+            )
+    elif isinstance(record, msgspec.Struct):
+        for name in record.__struct_fields__:
+            check_text(getattr(record, name), f"{path}.{name}")
+    elif isinstance(record, dict):
+        for key, value in record.items():
+            check_text(key, f"{path}.{key}")
+            check_text(value, f"{path}.{key}")
+    elif isinstance(record, list | tuple):
+        for i, value in enumerate(record):
+            check_text(value, f"{path}[{i}]")
+
+
+def nfc(value: Any) -> Any:
+    """Normalise every string inside builtins (dicts, lists) to NFC."""
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    if isinstance(value, dict):
+        return {nfc(k): nfc(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [nfc(v) for v in value]
+    return value

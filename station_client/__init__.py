@@ -1,0 +1,1 @@
+"""Polling-team client: keys, double entry, signing, durable outbox, delivery."""

@@ -1,0 +1,1 @@
+"""Central aggregation server: signed ingest, ledger, tally, read API."""

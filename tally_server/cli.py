@@ -1,0 +1,34 @@
+"""``tally-server``: the central server and the auditors' offline tools."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from schemas._cli import run
+
+
+def _summary(args: argparse.Namespace) -> int:
+    from tally_server.core.definition import load_election, summarise
+
+    election = load_election(Path(args.election))
+    print(summarise(election))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tally-server",
+        description="Kiểm phiếu — central tally server for election results "
+        "(máy chủ tổng hợp kết quả bầu cử).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    p = sub.add_parser("summary", help="validate an election definition and summarise it")
+    p.add_argument("--election", required=True, help="election definition (JSON)")
+    p.set_defaults(handler=_summary)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(build_parser(), argv)

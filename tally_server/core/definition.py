@@ -1,0 +1,91 @@
+"""Election definitions: loading, and the look-up tables every other part uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from schemas import codec
+from schemas.models import (
+    Candidate,
+    Committee,
+    Constituency,
+    ElectionDefinition,
+    PollingArea,
+    Race,
+)
+from tally_server.core.numbers import vn_int
+
+
+@dataclass(frozen=True, slots=True)
+class Seat:
+    """Where one polling area votes in one race."""
+
+    race: Race
+    constituency: Constituency
+
+
+@dataclass(slots=True)
+class Election:
+    """An election definition with indexes built once, for O(1) look-ups."""
+
+    definition: ElectionDefinition
+    races: dict[str, Race] = field(default_factory=dict)
+    constituencies: dict[tuple[str, str], Constituency] = field(default_factory=dict)
+    """(race id, constituency id) -> constituency."""
+    polling_areas: dict[str, PollingArea] = field(default_factory=dict)
+    committees: dict[str, Committee] = field(default_factory=dict)
+    candidates: dict[tuple[str, str], dict[str, Candidate]] = field(default_factory=dict)
+    """(race id, constituency id) -> candidate id -> candidate."""
+    seats: dict[tuple[str, str], Seat] = field(default_factory=dict)
+    """(polling area id, race id) -> the constituency it votes in."""
+
+    @classmethod
+    def from_definition(cls, definition: ElectionDefinition) -> Election:
+        self = cls(definition)
+        self.committees = {c.id: c for c in definition.committees}
+        self.polling_areas = {p.id: p for p in definition.polling_areas}
+        for race in definition.races:
+            self.races[race.id] = race
+            for con in race.constituencies:
+                key = (race.id, con.id)
+                self.constituencies[key] = con
+                self.candidates[key] = {c.id: c for c in con.candidates}
+                for area_id in con.polling_area_ids:
+                    self.seats.setdefault((area_id, race.id), Seat(race, con))
+        return self
+
+    @property
+    def id(self) -> str:
+        return self.definition.id
+
+    def races_at(self, polling_area_id: str) -> list[Seat]:
+        """Every race held at a polling area, in the definition's race order."""
+        return [
+            self.seats[(polling_area_id, race.id)]
+            for race in self.definition.races
+            if (polling_area_id, race.id) in self.seats
+        ]
+
+
+def load_definition(path: Path) -> ElectionDefinition:
+    return codec.decode(path.read_bytes(), ElectionDefinition)
+
+
+def load_election(path: Path) -> Election:
+    return Election.from_definition(load_definition(path))
+
+
+def summarise(election: Election) -> str:
+    d = election.definition
+    lines = [f"{d.name}", f"{d.place} — {d.date.isoformat()} — id {d.id}"]
+    lines.append(f"Khu vực bỏ phiếu / polling areas: {vn_int(len(d.polling_areas))}")
+    for race in d.races:
+        seats = sum(c.seats for c in race.constituencies)
+        cands = sum(len(c.candidates) for c in race.constituencies)
+        voters = sum(p.voters.get(race.id, 0) for p in d.polling_areas)
+        lines.append(
+            f"  {race.id:<10} {race.name}: {len(race.constituencies)} đơn vị bầu cử, "
+            f"{seats} ghế, {cands} ứng cử viên, {vn_int(voters)} cử tri"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Committee dashboard (Textual) and official result sheets (PDF)."""
