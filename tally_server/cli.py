@@ -1,4 +1,9 @@
-"""``tally-server``: the central server and the auditors' offline tools."""
+"""``tally-server``: the central server and the auditors' offline tools.
+
+Each command group lives in its own module under ``tally_server.commands``
+and registers its sub-parsers here; heavy imports stay inside the handlers so
+``--help`` is instant.
+"""
 
 from __future__ import annotations
 

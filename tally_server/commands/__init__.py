@@ -1,0 +1,1 @@
+"""Sub-commands of ``tally-server``, one module per group."""
