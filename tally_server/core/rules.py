@@ -1,0 +1,807 @@
+"""The law's checks on one polling team's counting minutes (and on a batch of them).
+
+Errors mean the minutes cannot be right and are rejected; warnings mean they are
+plausible but unusual: accepted, flagged, and an explanation is required (the
+minutes carry it in ``explanations[code]``). Every rule has a stable code; the
+table in ``docs/rules.md`` is checked against ``RULES`` by a test.
+
+Pure: no I/O, integers only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from schemas.models import Constituency, CountingMinutes, Finding, ResultBatch
+from tally_server.core.definition import Election
+from tally_server.core.numbers import percent, vn_int, vn_percent
+
+
+@dataclass(frozen=True, slots=True)
+class RulesConfig:
+    """Thresholds the law leaves to judgement or that are unconfirmed."""
+
+    min_voters: int = 300
+    max_voters: int = 4000
+    high_turnout_permille: int = 999
+    """Turnout at or above this (in ‰ of voters on the list) warns."""
+    low_turnout_percent: int = 50
+    """Turnout at or below this (in % of voters on the list) warns."""
+    high_invalid_percent: int = 10
+    """Invalid ballots above this share (in % of ballots received) warn (unconfirmed)."""
+
+
+DEFAULT_RULES = RulesConfig()
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    code: str
+    severity: Literal["error", "warning"]
+    title_vi: str
+    title_en: str
+
+
+def _rules(*rows: tuple[str, str, str]) -> dict[str, Rule]:
+    return {
+        code: Rule(code, "error" if code[0] == "E" else "warning", vi, en) for code, vi, en in rows
+    }
+
+
+RULES: dict[str, Rule] = _rules(
+    (
+        "E100",
+        "Mọi số liệu là số nguyên không âm",
+        "Every figure is a non-negative whole number",
+    ),
+    ("E101", "Cuộc bầu cử có trong định nghĩa", "The race is in the election definition"),
+    (
+        "E102",
+        "Đơn vị bầu cử thuộc cuộc bầu cử đó",
+        "The constituency is one of that race's constituencies",
+    ),
+    (
+        "E103",
+        "Khu vực bỏ phiếu có trong định nghĩa",
+        "The polling area is in the election definition",
+    ),
+    (
+        "E104",
+        "Cuộc bầu cử được tổ chức tại khu vực bỏ phiếu",
+        "The race is held at the polling area",
+    ),
+    (
+        "E105",
+        "Khu vực bỏ phiếu thuộc đơn vị bầu cử ghi trong biên bản",
+        "The polling area votes in the constituency the minutes name",
+    ),
+    (
+        "E106",
+        "Danh sách người ứng cử đúng danh sách của đơn vị bầu cử "
+        "(bầu cử thêm: một phần của danh sách)",
+        "Candidates are exactly the constituency's list "
+        "(supplementary round: a non-empty part of it)",
+    ),
+    (
+        "E107",
+        "Phiếu hợp lệ theo số tên giữ lại: một nhóm cho mỗi ghế",
+        "Valid ballots by names kept: one pile per seat",
+    ),
+    ("E110", "Số cử tri đã bỏ phiếu ≤ tổng số cử tri", "Voters who voted ≤ voters on the list"),
+    ("E111", "Số phiếu thu vào ≤ số phiếu phát ra", "Ballots received ≤ ballots issued"),
+    (
+        "E112",
+        "Phiếu hợp lệ + phiếu không hợp lệ = phiếu thu vào",
+        "Valid + invalid ballots = ballots received",
+    ),
+    (
+        "E113",
+        "Số phiếu bầu của mỗi người ≤ số phiếu hợp lệ",
+        "Each candidate's votes ≤ valid ballots",
+    ),
+    (
+        "E114",
+        "Số phiếu hợp lệ ≤ tổng số phiếu bầu cho các ứng cử viên",
+        "Valid ballots ≤ sum of all candidates' votes",
+    ),
+    (
+        "E115",
+        "Tổng số phiếu bầu cho các ứng cử viên ≤ số ghế × số phiếu hợp lệ",
+        "Sum of all candidates' votes ≤ seats × valid ballots",
+    ),
+    (
+        "E116",
+        "Tổng các nhóm phiếu theo số tên = số phiếu hợp lệ",
+        "Sum of the by-names piles = valid ballots",
+    ),
+    (
+        "E117",
+        "Σ k × (phiếu giữ k tên) = tổng số phiếu bầu cho các ứng cử viên",
+        "Σ k × (ballots keeping k names) = sum of all candidates' votes",
+    ),
+    (
+        "E120",
+        "Khu vực bỏ phiếu của biên bản trùng với của lô",
+        "Each minutes' polling area is the batch's",
+    ),
+    (
+        "E121",
+        "Mỗi cuộc bầu cử (và vòng) chỉ một biên bản trong một lô",
+        "At most one minutes per race and round in a batch",
+    ),
+    (
+        "E122",
+        "Cuộc bầu cử được tổ chức tại khu vực bỏ phiếu của lô",
+        "The race is held at the batch's polling area",
+    ),
+    ("E123", "Lô thuộc cuộc bầu cử này", "The batch belongs to this election"),
+    (
+        "E124",
+        "Một biên bản cho mỗi khu vực, cuộc bầu cử và vòng (kiểm phiếu ngoại tuyến)",
+        "One minutes per polling area, race and round (offline tally)",
+    ),
+    (
+        "W200",
+        "Số phiếu phát ra khác số cử tri đã bỏ phiếu",
+        "Ballots issued differ from voters who voted",
+    ),
+    (
+        "W201",
+        "Số phiếu thu vào khác số cử tri đã bỏ phiếu",
+        "Ballots received differ from voters who voted",
+    ),
+    (
+        "W202",
+        "Khu vực bỏ phiếu có số cử tri ngoài khoảng thông thường",
+        "Polling area outside the usual number of voters",
+    ),
+    (
+        "W203",
+        "Số cử tri giữa các cuộc bầu cử không theo thứ tự (Quốc hội ≥ tỉnh ≥ huyện ≥ xã)",
+        "Voters on the list out of order across races (NA ≥ province ≥ district ≥ commune)",
+    ),
+    (
+        "W204",
+        "Tổng số cử tri khác số trong định nghĩa",
+        "Voters on the list differ from the election definition",
+    ),
+    ("W205", "Tỷ lệ cử tri đi bầu rất cao", "Turnout very high"),
+    ("W206", "Tỷ lệ cử tri đi bầu thấp", "Turnout low"),
+    ("W207", "Tỷ lệ phiếu không hợp lệ cao", "High share of invalid ballots"),
+    (
+        "W208",
+        "Biên bản đính chính làm thay đổi số liệu",
+        "A correction changes the figures",
+    ),
+)
+
+_LEVEL_ORDER = {"national_assembly": 0, "province": 1, "district": 2, "commune": 3}
+
+_TOTALS: tuple[tuple[str, str, str], ...] = (
+    ("voters_on_list", "tổng số cử tri", "voters on the list"),
+    ("voters_voted", "số cử tri đã bỏ phiếu", "voters who voted"),
+    ("ballots_issued", "số phiếu phát ra", "ballots issued"),
+    ("ballots_received", "số phiếu thu vào", "ballots received"),
+    ("valid_ballots", "số phiếu hợp lệ", "valid ballots"),
+    ("invalid_ballots", "số phiếu không hợp lệ", "invalid ballots"),
+)
+
+
+def _f(
+    code: str,
+    race_id: str | None,
+    fields: Sequence[str],
+    figures: Mapping[str, int | str],
+    vi: str,
+    en: str,
+) -> Finding:
+    return Finding(
+        code=code,
+        severity=RULES[code].severity,
+        race_id=race_id,
+        fields=list(fields),
+        figures=dict(figures),
+        message_vi=f"{code}: {vi}",
+        message_en=f"{code}: {en}",
+    )
+
+
+def _is_count(value: object) -> bool:
+    return type(value) is int and value >= 0
+
+
+def _figures(minutes: CountingMinutes) -> list[tuple[str, object]]:
+    """Every figure of the minutes with the field path it sits at."""
+    out: list[tuple[str, object]] = [(name, getattr(minutes, name)) for name, _, _ in _TOTALS]
+    out += [(f"candidate_votes.{cid}", v) for cid, v in minutes.candidate_votes.items()]
+    for k, pile in enumerate(minutes.ballots_by_names_kept or (), start=1):
+        out.append((f"ballots_by_names_kept[{k - 1}]", pile))
+    c = minutes.complaints
+    out += [
+        ("complaints.received", c.received),
+        ("complaints.resolved", c.resolved),
+        ("complaints.forwarded", c.forwarded),
+    ]
+    return out
+
+
+def _where(
+    election: Election, minutes: CountingMinutes
+) -> tuple[list[Finding], Constituency | None]:
+    """Structural checks: the minutes name a race, constituency and polling area that
+    exist and belong together. Returns the constituency when it is known."""
+    out: list[Finding] = []
+    r, c, a = minutes.race_id, minutes.constituency_id, minutes.polling_area_id
+    race = election.races.get(r)
+    con = election.constituencies.get((r, c))
+    if race is None:
+        out.append(
+            _f(
+                "E101",
+                r,
+                ["race_id"],
+                {"race_id": r},
+                f"cuộc bầu cử {r} không có trong định nghĩa cuộc bầu cử",
+                f"race {r} is not in the election definition",
+            )
+        )
+    elif con is None:
+        out.append(
+            _f(
+                "E102",
+                r,
+                ["constituency_id"],
+                {"race_id": r, "constituency_id": c},
+                f"đơn vị bầu cử {c} không thuộc cuộc bầu cử {r}",
+                f"constituency {c} is not a constituency of race {r}",
+            )
+        )
+    if a not in election.polling_areas:
+        out.append(
+            _f(
+                "E103",
+                r,
+                ["polling_area_id"],
+                {"polling_area_id": a},
+                f"khu vực bỏ phiếu {a} không có trong định nghĩa cuộc bầu cử",
+                f"polling area {a} is not in the election definition",
+            )
+        )
+    elif race is not None:
+        seat = election.seats.get((a, r))
+        if seat is None:
+            out.append(
+                _f(
+                    "E104",
+                    r,
+                    ["polling_area_id", "race_id"],
+                    {"polling_area_id": a, "race_id": r},
+                    f"khu vực bỏ phiếu {a} không bầu cuộc bầu cử {r}",
+                    f"race {r} is not held at polling area {a}",
+                )
+            )
+        elif con is not None and seat.constituency.id != c:
+            out.append(
+                _f(
+                    "E105",
+                    r,
+                    ["polling_area_id", "constituency_id"],
+                    {"polling_area_id": a, "constituency_id": c, "votes_in": seat.constituency.id},
+                    f"khu vực bỏ phiếu {a} bầu ở đơn vị bầu cử {seat.constituency.id} "
+                    f"của cuộc bầu cử {r}, không phải {c}",
+                    f"polling area {a} votes in constituency {seat.constituency.id} "
+                    f"of race {r}, not {c}",
+                )
+            )
+    return out, con
+
+
+def _candidate_list(minutes: CountingMinutes, con: Constituency) -> list[Finding]:
+    listed = [cand.id for cand in con.candidates]
+    given = set(minutes.candidate_votes)
+    missing = [cid for cid in listed if cid not in given]
+    unknown = sorted(given.difference(listed))
+    supplementary = minutes.round == "supplementary"
+    if unknown or (missing and not supplementary) or not given:
+        r = minutes.race_id
+        what_en = f"constituency {con.id} lists {len(listed)} candidates"
+        what_vi = f"đơn vị bầu cử {con.id} có {len(listed)} người ứng cử"
+        parts_en: list[str] = []
+        parts_vi: list[str] = []
+        if not given:
+            parts_en.append("the minutes name none")
+            parts_vi.append("biên bản không ghi người nào")
+        if missing and not supplementary:
+            parts_en.append(f"missing: {', '.join(missing)}")
+            parts_vi.append(f"thiếu: {', '.join(missing)}")
+        if unknown:
+            parts_en.append(f"not on the list: {', '.join(unknown)}")
+            parts_vi.append(f"không có trong danh sách: {', '.join(unknown)}")
+        return [
+            _f(
+                "E106",
+                r,
+                ["candidate_votes"],
+                {
+                    "constituency_id": con.id,
+                    "listed": len(listed),
+                    "given": len(given),
+                    "missing": ",".join(missing) if not supplementary else "",
+                    "unknown": ",".join(unknown),
+                },
+                f"{what_vi}; {'; '.join(parts_vi)}",
+                f"{what_en}; {'; '.join(parts_en)}",
+            )
+        ]
+    return []
+
+
+def _arithmetic(minutes: CountingMinutes, seats: int | None) -> list[Finding]:
+    m = minutes
+    r = m.race_id
+    out: list[Finding] = []
+    if m.voters_voted > m.voters_on_list:
+        out.append(
+            _f(
+                "E110",
+                r,
+                ["voters_voted", "voters_on_list"],
+                {"voters_voted": m.voters_voted, "voters_on_list": m.voters_on_list},
+                f"số cử tri đã bỏ phiếu ({vn_int(m.voters_voted)}) > "
+                f"tổng số cử tri ({vn_int(m.voters_on_list)})",
+                f"voters who voted ({vn_int(m.voters_voted)}) > "
+                f"voters on the list ({vn_int(m.voters_on_list)})",
+            )
+        )
+    if m.ballots_received > m.ballots_issued:
+        out.append(
+            _f(
+                "E111",
+                r,
+                ["ballots_received", "ballots_issued"],
+                {"ballots_received": m.ballots_received, "ballots_issued": m.ballots_issued},
+                f"số phiếu thu vào ({vn_int(m.ballots_received)}) > "
+                f"số phiếu phát ra ({vn_int(m.ballots_issued)})",
+                f"ballots received ({vn_int(m.ballots_received)}) > "
+                f"ballots issued ({vn_int(m.ballots_issued)})",
+            )
+        )
+    both = m.valid_ballots + m.invalid_ballots
+    if both != m.ballots_received:
+        out.append(
+            _f(
+                "E112",
+                r,
+                ["valid_ballots", "invalid_ballots", "ballots_received"],
+                {
+                    "valid_ballots": m.valid_ballots,
+                    "invalid_ballots": m.invalid_ballots,
+                    "sum": both,
+                    "ballots_received": m.ballots_received,
+                },
+                f"phiếu hợp lệ ({vn_int(m.valid_ballots)}) + phiếu không hợp lệ "
+                f"({vn_int(m.invalid_ballots)}) = {vn_int(both)} ≠ "
+                f"phiếu thu vào ({vn_int(m.ballots_received)})",
+                f"valid ({vn_int(m.valid_ballots)}) + invalid ({vn_int(m.invalid_ballots)}) "
+                f"= {vn_int(both)} ≠ ballots received ({vn_int(m.ballots_received)})",
+            )
+        )
+    for cid, votes in m.candidate_votes.items():
+        if votes > m.valid_ballots:
+            out.append(
+                _f(
+                    "E113",
+                    r,
+                    [f"candidate_votes.{cid}", "valid_ballots"],
+                    {"candidate_id": cid, "votes": votes, "valid_ballots": m.valid_ballots},
+                    f"người ứng cử {cid} được {vn_int(votes)} phiếu > "
+                    f"số phiếu hợp lệ ({vn_int(m.valid_ballots)})",
+                    f"candidate {cid} has {vn_int(votes)} votes > "
+                    f"valid ballots ({vn_int(m.valid_ballots)})",
+                )
+            )
+    total = sum(m.candidate_votes.values())
+    if total < m.valid_ballots:
+        out.append(
+            _f(
+                "E114",
+                r,
+                ["candidate_votes", "valid_ballots"],
+                {"votes_total": total, "valid_ballots": m.valid_ballots},
+                f"tổng số phiếu bầu cho các ứng cử viên ({vn_int(total)}) < "
+                f"số phiếu hợp lệ ({vn_int(m.valid_ballots)}): "
+                "mỗi phiếu hợp lệ giữ ít nhất một tên",
+                f"sum of all candidates' votes ({vn_int(total)}) < "
+                f"valid ballots ({vn_int(m.valid_ballots)}): every valid ballot keeps a name",
+            )
+        )
+    if seats is not None and total > seats * m.valid_ballots:
+        cap = seats * m.valid_ballots
+        out.append(
+            _f(
+                "E115",
+                r,
+                ["candidate_votes", "valid_ballots"],
+                {
+                    "votes_total": total,
+                    "seats": seats,
+                    "valid_ballots": m.valid_ballots,
+                    "cap": cap,
+                },
+                f"tổng số phiếu bầu cho các ứng cử viên ({vn_int(total)}) > "
+                f"{seats} ghế × {vn_int(m.valid_ballots)} phiếu hợp lệ = {vn_int(cap)}",
+                f"sum of all candidates' votes ({vn_int(total)}) > "
+                f"{seats} seats × {vn_int(m.valid_ballots)} valid ballots = {vn_int(cap)}",
+            )
+        )
+    piles = m.ballots_by_names_kept
+    if piles is not None:
+        if seats is not None:
+            ok = 1 <= len(piles) <= seats if m.round == "supplementary" else len(piles) == seats
+            if not ok:
+                out.append(
+                    _f(
+                        "E107",
+                        r,
+                        ["ballots_by_names_kept"],
+                        {"piles": len(piles), "seats": seats},
+                        f"có {len(piles)} nhóm phiếu theo số tên giữ lại, "
+                        f"đơn vị bầu cử có {seats} ghế",
+                        f"{len(piles)} by-names piles for a constituency of {seats} seats",
+                    )
+                )
+        pile_sum = sum(piles)
+        if pile_sum != m.valid_ballots:
+            out.append(
+                _f(
+                    "E116",
+                    r,
+                    ["ballots_by_names_kept", "valid_ballots"],
+                    {"piles_total": pile_sum, "valid_ballots": m.valid_ballots},
+                    f"tổng các nhóm phiếu theo số tên ({vn_int(pile_sum)}) ≠ "
+                    f"số phiếu hợp lệ ({vn_int(m.valid_ballots)})",
+                    f"sum of the by-names piles ({vn_int(pile_sum)}) ≠ "
+                    f"valid ballots ({vn_int(m.valid_ballots)})",
+                )
+            )
+        names = sum(k * pile for k, pile in enumerate(piles, start=1))
+        if names != total:
+            out.append(
+                _f(
+                    "E117",
+                    r,
+                    ["ballots_by_names_kept", "candidate_votes"],
+                    {"names_kept": names, "votes_total": total},
+                    f"Σ k × (phiếu giữ k tên) = {vn_int(names)} ≠ "
+                    f"tổng số phiếu bầu cho các ứng cử viên ({vn_int(total)})",
+                    f"Σ k × (ballots keeping k names) = {vn_int(names)} ≠ "
+                    f"sum of all candidates' votes ({vn_int(total)})",
+                )
+            )
+    return out
+
+
+def _warnings(election: Election, m: CountingMinutes, config: RulesConfig) -> list[Finding]:
+    r = m.race_id
+    out: list[Finding] = []
+    if m.ballots_issued != m.voters_voted:
+        out.append(
+            _f(
+                "W200",
+                r,
+                ["ballots_issued", "voters_voted"],
+                {"ballots_issued": m.ballots_issued, "voters_voted": m.voters_voted},
+                f"số phiếu phát ra ({vn_int(m.ballots_issued)}) ≠ "
+                f"số cử tri đã bỏ phiếu ({vn_int(m.voters_voted)})",
+                f"ballots issued ({vn_int(m.ballots_issued)}) ≠ "
+                f"voters who voted ({vn_int(m.voters_voted)})",
+            )
+        )
+    if m.ballots_received != m.voters_voted:
+        out.append(
+            _f(
+                "W201",
+                r,
+                ["ballots_received", "voters_voted"],
+                {"ballots_received": m.ballots_received, "voters_voted": m.voters_voted},
+                f"số phiếu thu vào ({vn_int(m.ballots_received)}) ≠ "
+                f"số cử tri đã bỏ phiếu ({vn_int(m.voters_voted)})",
+                f"ballots received ({vn_int(m.ballots_received)}) ≠ "
+                f"voters who voted ({vn_int(m.voters_voted)})",
+            )
+        )
+    n = m.voters_on_list
+    if not config.min_voters <= n <= config.max_voters:
+        out.append(
+            _f(
+                "W202",
+                r,
+                ["voters_on_list"],
+                {"voters_on_list": n, "min": config.min_voters, "max": config.max_voters},
+                f"tổng số cử tri ({vn_int(n)}) ngoài khoảng "
+                f"{vn_int(config.min_voters)}–{vn_int(config.max_voters)} của một khu vực bỏ phiếu",
+                f"voters on the list ({vn_int(n)}) outside the usual "
+                f"{vn_int(config.min_voters)}–{vn_int(config.max_voters)} of a polling area",
+            )
+        )
+    area = election.polling_areas.get(m.polling_area_id)
+    defined = area.voters.get(r) if area is not None else None
+    if defined is not None and defined != n:
+        out.append(
+            _f(
+                "W204",
+                r,
+                ["voters_on_list"],
+                {"voters_on_list": n, "defined": defined},
+                f"tổng số cử tri ({vn_int(n)}) khác số trong định nghĩa cho khu vực "
+                f"{m.polling_area_id} ({vn_int(defined)})",
+                f"voters on the list ({vn_int(n)}) differ from the definition's figure "
+                f"for polling area {m.polling_area_id} ({vn_int(defined)})",
+            )
+        )
+    if n > 0:
+        turnout = vn_percent(percent(m.voters_voted, n))
+        if 1000 * m.voters_voted >= config.high_turnout_permille * n:
+            pm = config.high_turnout_permille
+            limit = f"{pm // 10},{pm % 10}" if pm % 10 else str(pm // 10)
+            out.append(
+                _f(
+                    "W205",
+                    r,
+                    ["voters_voted", "voters_on_list"],
+                    {"voters_voted": m.voters_voted, "voters_on_list": n, "turnout": turnout},
+                    f"tỷ lệ đi bầu {turnout} ({vn_int(m.voters_voted)}/{vn_int(n)}) ≥ {limit}%",
+                    f"turnout {turnout} ({vn_int(m.voters_voted)}/{vn_int(n)}) ≥ {limit}%",
+                )
+            )
+        if 100 * m.voters_voted <= config.low_turnout_percent * n:
+            out.append(
+                _f(
+                    "W206",
+                    r,
+                    ["voters_voted", "voters_on_list"],
+                    {"voters_voted": m.voters_voted, "voters_on_list": n, "turnout": turnout},
+                    f"tỷ lệ đi bầu {turnout} ({vn_int(m.voters_voted)}/{vn_int(n)}) "
+                    f"≤ {config.low_turnout_percent}%",
+                    f"turnout {turnout} ({vn_int(m.voters_voted)}/{vn_int(n)}) "
+                    f"≤ {config.low_turnout_percent}%",
+                )
+            )
+    received = m.ballots_received
+    if received > 0 and 100 * m.invalid_ballots > config.high_invalid_percent * received:
+        share = vn_percent(percent(m.invalid_ballots, received))
+        out.append(
+            _f(
+                "W207",
+                r,
+                ["invalid_ballots", "ballots_received"],
+                {
+                    "invalid_ballots": m.invalid_ballots,
+                    "ballots_received": received,
+                    "share": share,
+                },
+                f"phiếu không hợp lệ {vn_int(m.invalid_ballots)}/{vn_int(received)} = {share} "
+                f"> {config.high_invalid_percent}% số phiếu thu vào",
+                f"invalid ballots {vn_int(m.invalid_ballots)}/{vn_int(received)} = {share} "
+                f"> {config.high_invalid_percent}% of ballots received",
+            )
+        )
+    return out
+
+
+def check_minutes(
+    election: Election, minutes: CountingMinutes, config: RulesConfig = DEFAULT_RULES
+) -> list[Finding]:
+    """Every finding on one counting minutes, errors first."""
+    out, con = _where(election, minutes)
+    bad = [(path, v) for path, v in _figures(minutes) if not _is_count(v)]
+    for path, value in bad:
+        out.append(
+            _f(
+                "E100",
+                minutes.race_id,
+                [path],
+                {"field": path, "value": repr(value)},
+                f"số liệu {path} = {value!r} không phải số nguyên không âm",
+                f"figure {path} = {value!r} is not a non-negative whole number",
+            )
+        )
+    if con is not None:
+        out += _candidate_list(minutes, con)
+    if bad:
+        # Arithmetic on figures that are not counts means nothing.
+        return out
+    out += _arithmetic(minutes, con.seats if con is not None else None)
+    out += _warnings(election, minutes, config)
+    return out
+
+
+def _changed(old: CountingMinutes, new: CountingMinutes) -> list[tuple[str, str, str]]:
+    diffs: list[tuple[str, str, str]] = []
+    for name, _, _ in _TOTALS:
+        a, b = getattr(old, name), getattr(new, name)
+        if a != b:
+            diffs.append((name, str(a), str(b)))
+    for cid in sorted(set(old.candidate_votes) | set(new.candidate_votes)):
+        a, b = old.candidate_votes.get(cid), new.candidate_votes.get(cid)
+        if a != b:
+            diffs.append((f"candidate_votes.{cid}", str(a), str(b)))
+    if old.ballots_by_names_kept != new.ballots_by_names_kept:
+        diffs.append(
+            (
+                "ballots_by_names_kept",
+                str(old.ballots_by_names_kept),
+                str(new.ballots_by_names_kept),
+            )
+        )
+    if old.complaints != new.complaints:
+        for name in ("received", "resolved", "forwarded"):
+            a, b = getattr(old.complaints, name), getattr(new.complaints, name)
+            if a != b:
+                diffs.append((f"complaints.{name}", str(a), str(b)))
+    return diffs
+
+
+def check_batch_items(
+    election: Election,
+    batch: ResultBatch,
+    config: RulesConfig = DEFAULT_RULES,
+    previous: Mapping[str, CountingMinutes] | None = None,
+) -> tuple[list[Finding], list[list[Finding]]]:
+    """Findings of a batch: (batch-wide, one list per minutes in batch order)."""
+    whole: list[Finding] = []
+    if batch.election_id != election.id:
+        whole.append(
+            _f(
+                "E123",
+                None,
+                ["election_id"],
+                {"election_id": batch.election_id, "expected": election.id},
+                f"lô thuộc cuộc bầu cử {batch.election_id}, không phải {election.id}",
+                f"the batch is for election {batch.election_id}, not {election.id}",
+            )
+        )
+    area_id = batch.polling_area_id
+    items: list[list[Finding]] = []
+    seen: dict[tuple[str, str], int] = {}
+    for i, m in enumerate(batch.minutes):
+        found = check_minutes(election, m, config)
+        r = m.race_id
+        if m.polling_area_id != area_id:
+            found.append(
+                _f(
+                    "E120",
+                    r,
+                    [f"minutes[{i}].polling_area_id"],
+                    {"polling_area_id": m.polling_area_id, "batch_polling_area_id": area_id},
+                    f"biên bản {r} ghi khu vực {m.polling_area_id}, lô của khu vực {area_id}",
+                    f"minutes for {r} name polling area {m.polling_area_id}; "
+                    f"the batch is for {area_id}",
+                )
+            )
+            # When the areas agree, E104 on the minutes already says this.
+            if r in election.races and (area_id, r) not in election.seats:
+                found.append(
+                    _f(
+                        "E122",
+                        r,
+                        [f"minutes[{i}].race_id"],
+                        {"race_id": r, "batch_polling_area_id": area_id},
+                        f"khu vực bỏ phiếu {area_id} của lô không bầu cuộc bầu cử {r}",
+                        f"race {r} is not held at the batch's polling area {area_id}",
+                    )
+                )
+        key = (r, m.round)
+        if key in seen:
+            found.append(
+                _f(
+                    "E121",
+                    r,
+                    [f"minutes[{i}]"],
+                    {"race_id": r, "round": m.round, "first": seen[key], "again": i},
+                    f"cuộc bầu cử {r} (vòng {m.round}) có hai biên bản trong lô: "
+                    f"số {seen[key] + 1} và số {i + 1}",
+                    f"race {r} (round {m.round}) appears twice in the batch: "
+                    f"minutes {seen[key] + 1} and {i + 1}",
+                )
+            )
+        else:
+            seen[key] = i
+        old = (previous or {}).get(r)
+        if old is not None and old.round == m.round:
+            diffs = _changed(old, m)
+            if diffs:
+                shown = "; ".join(f"{name} {a} → {b}" for name, a, b in diffs)
+                found.append(
+                    _f(
+                        "W208",
+                        r,
+                        [name for name, _, _ in diffs],
+                        {name: f"{a} → {b}" for name, a, b in diffs},
+                        f"biên bản đính chính thay đổi số liệu: {shown}",
+                        f"the correction changes figures: {shown}",
+                    )
+                )
+        items.append(found)
+    _order_warnings(election, batch, items)
+    return whole, items
+
+
+def _order_warnings(election: Election, batch: ResultBatch, items: list[list[Finding]]) -> None:
+    """NA ≥ province ≥ district ≥ commune voters for one area, per round."""
+    ranked: list[tuple[int, int, CountingMinutes]] = []
+    for i, m in enumerate(batch.minutes):
+        race = election.races.get(m.race_id)
+        if race is not None and _is_count(m.voters_on_list):
+            ranked.append((_LEVEL_ORDER[race.level], i, m))
+    for level, i, m in ranked:
+        higher = [
+            (o.voters_on_list, o.race_id)
+            for lv, _, o in ranked
+            if lv < level and o.round == m.round
+        ]
+        if not higher:
+            continue
+        fewest, other = min(higher)
+        if m.voters_on_list > fewest:
+            items[i].append(
+                _f(
+                    "W203",
+                    m.race_id,
+                    ["voters_on_list"],
+                    {
+                        "voters_on_list": m.voters_on_list,
+                        "other_race_id": other,
+                        "other_voters_on_list": fewest,
+                    },
+                    f"tổng số cử tri cuộc bầu cử {m.race_id} ({vn_int(m.voters_on_list)}) "
+                    f"lớn hơn của cuộc bầu cử cấp trên {other} ({vn_int(fewest)})",
+                    f"voters on the list for {m.race_id} ({vn_int(m.voters_on_list)}) exceed "
+                    f"those for the higher-level race {other} ({vn_int(fewest)})",
+                )
+            )
+
+
+def check_batch(
+    election: Election,
+    batch: ResultBatch,
+    config: RulesConfig = DEFAULT_RULES,
+    previous: Mapping[str, CountingMinutes] | None = None,
+) -> list[Finding]:
+    """Every finding on a batch: batch-wide ones, then each minutes' in batch order.
+
+    ``previous`` maps race id to the currently accepted minutes of this polling
+    area, so that a correction which changes figures is flagged (W208)."""
+    whole, items = check_batch_items(election, batch, config, previous)
+    return whole + [f for found in items for f in found]
+
+
+def has_errors(findings: Iterable[Finding]) -> bool:
+    return any(f.severity == "error" for f in findings)
+
+
+def unexplained(
+    findings: Iterable[Finding], minutes_by_race: Mapping[str, CountingMinutes]
+) -> list[Finding]:
+    """Warnings for which that race's minutes give no explanation."""
+    out: list[Finding] = []
+    for f in findings:
+        if f.severity != "warning":
+            continue
+        m = minutes_by_race.get(f.race_id) if f.race_id is not None else None
+        if m is None or not m.explanations.get(f.code, "").strip():
+            out.append(f)
+    return out
+
+
+def rules_markdown() -> str:
+    """The rule table as docs/rules.md carries it (a test keeps the two equal)."""
+    lines = [
+        "| code | severity | rule (tiếng Việt) | rule (English) |",
+        "|---|---|---|---|",
+    ]
+    for rule in RULES.values():
+        lines.append(f"| {rule.code} | {rule.severity} | {rule.title_vi} | {rule.title_en} |")
+    return "\n".join(lines) + "\n"
