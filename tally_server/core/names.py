@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import unicodedata
+from functools import cache
 from itertools import accumulate
 
 
@@ -88,6 +89,7 @@ _WITH_MARK |= {("o", "+"): "ơ", ("u", "+"): "ư"}
 _TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
 
 
+@cache
 def sort_key(text: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Vietnamese dictionary order: letters first (a < ă < â < b … d < đ), tones after."""
     letters: list[int] = []

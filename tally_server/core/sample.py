@@ -483,6 +483,259 @@ def _freeze(
     )
 
 
+# --- national scale ----------------------------------------------------------------------
+
+# The 63 provinces of 2011 with their population in tens of thousands (rounded, for
+# weighting only) and whether they piloted having no district and ward councils.
+_PROVINCES: tuple[tuple[str, int, bool], ...] = (
+    ("Thành phố Hà Nội", 670, False),
+    ("Thành phố Hồ Chí Minh", 750, True),
+    ("Thành phố Hải Phòng", 190, True),
+    ("Thành phố Đà Nẵng", 95, True),
+    ("Thành phố Cần Thơ", 120, False),
+    ("Tỉnh Hà Giang", 75, False),
+    ("Tỉnh Cao Bằng", 51, False),
+    ("Tỉnh Bắc Kạn", 30, False),
+    ("Tỉnh Tuyên Quang", 73, False),
+    ("Tỉnh Lào Cai", 63, True),
+    ("Tỉnh Điện Biên", 50, False),
+    ("Tỉnh Lai Châu", 38, False),
+    ("Tỉnh Sơn La", 110, False),
+    ("Tỉnh Yên Bái", 75, False),
+    ("Tỉnh Hòa Bình", 80, False),
+    ("Tỉnh Thái Nguyên", 113, False),
+    ("Tỉnh Lạng Sơn", 74, False),
+    ("Tỉnh Quảng Ninh", 116, False),
+    ("Tỉnh Bắc Giang", 157, False),
+    ("Tỉnh Phú Thọ", 133, False),
+    ("Tỉnh Vĩnh Phúc", 101, True),
+    ("Tỉnh Bắc Ninh", 105, False),
+    ("Tỉnh Hải Dương", 170, False),
+    ("Tỉnh Hưng Yên", 113, False),
+    ("Tỉnh Thái Bình", 178, False),
+    ("Tỉnh Hà Nam", 79, False),
+    ("Tỉnh Nam Định", 183, True),
+    ("Tỉnh Ninh Bình", 90, False),
+    ("Tỉnh Thanh Hóa", 340, False),
+    ("Tỉnh Nghệ An", 293, False),
+    ("Tỉnh Hà Tĩnh", 123, False),
+    ("Tỉnh Quảng Bình", 85, False),
+    ("Tỉnh Quảng Trị", 60, True),
+    ("Tỉnh Thừa Thiên Huế", 109, False),
+    ("Tỉnh Quảng Nam", 143, False),
+    ("Tỉnh Quảng Ngãi", 122, False),
+    ("Tỉnh Bình Định", 149, False),
+    ("Tỉnh Phú Yên", 87, True),
+    ("Tỉnh Khánh Hòa", 117, False),
+    ("Tỉnh Ninh Thuận", 57, False),
+    ("Tỉnh Bình Thuận", 117, False),
+    ("Tỉnh Kon Tum", 44, False),
+    ("Tỉnh Gia Lai", 130, False),
+    ("Tỉnh Đắk Lắk", 175, False),
+    ("Tỉnh Đắk Nông", 52, False),
+    ("Tỉnh Lâm Đồng", 120, False),
+    ("Tỉnh Bình Phước", 90, False),
+    ("Tỉnh Tây Ninh", 108, False),
+    ("Tỉnh Bình Dương", 160, False),
+    ("Tỉnh Đồng Nai", 260, False),
+    ("Tỉnh Bà Rịa – Vũng Tàu", 100, True),
+    ("Tỉnh Long An", 144, False),
+    ("Tỉnh Tiền Giang", 168, False),
+    ("Tỉnh Bến Tre", 126, False),
+    ("Tỉnh Trà Vinh", 100, False),
+    ("Tỉnh Vĩnh Long", 103, False),
+    ("Tỉnh Đồng Tháp", 167, False),
+    ("Tỉnh An Giang", 215, False),
+    ("Tỉnh Kiên Giang", 170, True),
+    ("Tỉnh Hậu Giang", 76, False),
+    ("Tỉnh Sóc Trăng", 130, False),
+    ("Tỉnh Bạc Liêu", 87, False),
+    ("Tỉnh Cà Mau", 121, False),
+)
+
+NATIONAL_POLLING_AREAS = 90_189
+NATIONAL_NA_CONSTITUENCIES = 183
+NATIONAL_NA_SEATS = 500
+
+_PLACE_FIRST = (
+    "Tân Phú Bình An Long Hòa Thạnh Vĩnh Đông Tây Hưng Phước Mỹ Thuận Quảng Yên Đức Kim "
+    "Thanh Xuân Gia Hải Lộc Cẩm"
+).split()
+_PLACE_SECOND = (
+    "Lợi Hòa Thạnh Phú An Bình Hưng Lộc Thành Tiến Sơn Lâm Điền Xuân Trung Đông Tây Hải "
+    "Phong Khánh Thủy Lạc Định Nghĩa Minh"
+).split()
+
+
+def _place(rng: random.Random) -> str:
+    return f"{rng.choice(_PLACE_FIRST)} {rng.choice(_PLACE_SECOND)}"
+
+
+def national(seed: int = 2026) -> ElectionDefinition:
+    """An election at the scale of the whole country in 2011: 90,189 polling areas,
+    183 NA constituencies electing 500 deputies (seats + 2 candidates each), a council
+    for each of the 63 provinces, district councils outside the ten provinces that
+    piloted without them, and commune councils: up to four races per polling area.
+
+    Names of provinces are real; districts, communes, people and figures are invented.
+    """
+    rng = random.Random(seed)
+    b = _Builder(rng, _HCMC_DATE)
+    b.committee("HDBCQG", "Hội đồng bầu cử quốc gia", "national", None)
+    weights = [pop for _, pop, _ in _PROVINCES]
+    extra = NATIONAL_NA_CONSTITUENCIES - 2 * len(_PROVINCES)
+    na_counts = [2 + n for n in _apportion(extra, weights)]
+    area_counts = _apportion(NATIONAL_POLLING_AREAS, weights)
+    two_seats = set(
+        rng.sample(
+            range(NATIONAL_NA_CONSTITUENCIES), 3 * NATIONAL_NA_CONSTITUENCIES - NATIONAL_NA_SEATS
+        )
+    )
+    na_no = 0
+    for p_no, ((p_name, _, pilot), n_na, n_areas) in enumerate(
+        zip(_PROVINCES, na_counts, area_counts, strict=True), start=1
+    ):
+        pc = f"{p_no:02d}"
+        city = p_name.startswith("Thành phố")
+        province = b.committee(
+            f"UBBC-{pc}", f"Ủy ban bầu cử {p_name[0].lower()}{p_name[1:]}", "province", "HDBCQG"
+        )
+        n_districts = max(n_na + 1, round(n_areas / 140))
+        district_areas = _apportion(n_areas, [rng.uniform(0.5, 1.5) for _ in range(n_districts)])
+        # district -> communes -> polling area ids
+        tree: list[list[list[str]]] = []
+        for d_no, d_areas in enumerate(district_areas, start=1):
+            urban = d_no == 1 or (city and d_no <= n_districts // 2)
+            if urban:
+                d_name = f"Quận {d_no}" if city else f"Thành phố {_place(rng)}"
+            else:
+                d_name = f"Huyện {_place(rng)}"
+            held_district = not pilot
+            district = (
+                b.committee(
+                    f"UBBC-{pc}-{d_no:02d}",
+                    f"Ủy ban bầu cử {d_name[0].lower()}{d_name[1:]}",
+                    "district",
+                    province,
+                )
+                if held_district
+                else province
+            )
+            n_communes = max(1, round(d_areas / 8))
+            commune_areas = _apportion(d_areas, [rng.uniform(0.6, 1.4) for _ in range(n_communes)])
+            communes: list[list[str]] = []
+            for c_no, c_areas in enumerate(commune_areas, start=1):
+                if urban:
+                    c_name = f"Phường {c_no}"
+                elif c_no == 1:
+                    c_name = f"Thị trấn {_place(rng)}"
+                else:
+                    c_name = f"Xã {_place(rng)}"
+                held_commune = not (pilot and urban)
+                held = ["QH", "HDND-TINH"]
+                if held_district:
+                    held.append("HDND-HUYEN")
+                if held_commune:
+                    held.append("HDND-XA")
+                code = f"{pc}-{d_no:02d}-{c_no:02d}"
+                admin = f"{c_name}, {d_name}, {p_name}"
+                ids = []
+                for k in range(1, max(1, c_areas) + 1):
+                    area_id = f"KV-{code}-{k:02d}"
+                    na = round(rng.triangular(320, 1300, 450))
+                    b.areas.append(
+                        _Area(
+                            area_id, f"Khu vực bỏ phiếu số {k}", admin, _area_voters(rng, na, held)
+                        )
+                    )
+                    ids.append(area_id)
+                communes.append(ids)
+                if held_commune:
+                    committee = b.committee(
+                        f"UBBC-{code}",
+                        f"Ủy ban bầu cử {c_name[0].lower()}{c_name[1:]}, {d_name}",
+                        "commune",
+                        district,
+                    )
+                    for no, run in enumerate(_split([1] * len(ids), rng.randint(2, 4)), start=1):
+                        seats = rng.randint(2, 5)
+                        b.constituency(
+                            "HDND-XA",
+                            f"XA-{code}-{no}",
+                            f"Đơn vị bầu cử số {no} {c_name[0].lower()}{c_name[1:]}",
+                            committee,
+                            seats,
+                            min_candidates("commune", seats) + int(rng.random() < 0.2),
+                            [ids[i] for i in run],
+                        )
+            if held_district:
+                sizes = [len(c) for c in communes]
+                for no, run in enumerate(_split(sizes, rng.randint(4, 8)), start=1):
+                    seats = rng.randint(2, 4)
+                    b.constituency(
+                        "HDND-HUYEN",
+                        f"HUYEN-{pc}-{d_no:02d}-{no}",
+                        f"Đơn vị bầu cử số {no} {d_name[0].lower()}{d_name[1:]}",
+                        district,
+                        seats,
+                        min_candidates("district", seats) + int(rng.random() < 0.2),
+                        [a for i in run for a in communes[i]],
+                    )
+            tree.append(communes)
+
+        council_no = 0
+        for d_communes in tree:
+            sizes = [len(c) for c in d_communes]
+            for run in _split(sizes, 1 if sum(sizes) < 150 else 2):
+                council_no += 1
+                seats = rng.choice((2, 3, 3, 3, 4, 5))
+                b.constituency(
+                    "HDND-TINH",
+                    f"TINH-{pc}-{council_no}",
+                    f"Đơn vị bầu cử số {council_no}",
+                    province,
+                    seats,
+                    min_candidates("province", seats) + int(rng.random() < 0.2),
+                    [a for i in run for a in d_communes[i]],
+                )
+        for no, run in enumerate(_split([sum(map(len, d)) for d in tree], n_na), start=1):
+            seats = 2 if na_no in two_seats else 3
+            na_no += 1
+            b.constituency(
+                "QH",
+                f"QH-{pc}-{no}",
+                f"Đơn vị bầu cử số {no}, {p_name}",
+                province,
+                seats,
+                seats + 2,
+                [a for i in run for c in tree[i] for a in c],
+            )
+
+    races = [
+        ("QH", "national_assembly", "Đại biểu Quốc hội khoá XIII"),
+        ("HDND-TINH", "province", "Đại biểu Hội đồng nhân dân tỉnh, thành phố nhiệm kỳ 2011–2016"),
+        (
+            "HDND-HUYEN",
+            "district",
+            "Đại biểu Hội đồng nhân dân huyện, quận, thị xã, thành phố thuộc tỉnh "
+            "nhiệm kỳ 2011–2016",
+        ),
+        (
+            "HDND-XA",
+            "commune",
+            "Đại biểu Hội đồng nhân dân xã, phường, thị trấn nhiệm kỳ 2011–2016",
+        ),
+    ]
+    return _freeze(
+        b,
+        id="vn-2011",
+        name="Bầu cử đại biểu Quốc hội khoá XIII và đại biểu Hội đồng nhân dân các cấp "
+        "nhiệm kỳ 2011–2016 trên cả nước (dữ liệu mẫu, quy mô toàn quốc)",
+        place="Việt Nam",
+        races=races,
+    )
+
+
 # --- counting minutes --------------------------------------------------------------------
 
 # Planned outcome of a constituency, by how many candidates pass half of the valid ballots.

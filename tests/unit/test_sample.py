@@ -9,6 +9,7 @@ from functools import cache
 
 from schemas import codec
 from schemas.models import CountingMinutes, ElectionDefinition
+from tally_server.core import rules
 from tally_server.core.definition import Election
 from tally_server.core.names import FAMILY_NAMES, sort_key
 from tally_server.core.sample import (
@@ -17,6 +18,7 @@ from tally_server.core.sample import (
     SUPPLEMENTARY,
     SURPLUS,
     hcmc2011,
+    national,
     sample_minutes,
     sample_plan,
 )
@@ -252,3 +254,58 @@ def test_candidates_pass_half_of_the_valid_ballots_as_planned() -> None:
             SUPPLEMENTARY: (2 * seats - 1) // 3,
         }[kind]
         assert passing == expected, (key, kind)
+
+
+# --- national scale ----------------------------------------------------------------------
+
+
+@cache
+def nation() -> Election:
+    return Election.from_definition(national())
+
+
+def test_national_has_the_scale_of_2011() -> None:
+    d = nation().definition
+    assert len(d.polling_areas) == 90_189
+    races = {r.id: r for r in d.races}
+    assert [r.level for r in d.races] == ["national_assembly", "province", "district", "commune"]
+    na = races["QH"].constituencies
+    assert len(na) == 183
+    assert sum(c.seats for c in na) == 500
+    assert sum(len(c.candidates) for c in na) == 866
+    assert all(len(c.candidates) == c.seats + 2 for c in na)
+    assert len({c.committee_id for c in races["HDND-TINH"].constituencies}) == 63
+    voters = sum(a.voters["QH"] for a in d.polling_areas)
+    assert 55_000_000 <= voters <= 70_000_000
+    per_area = Counter(len(a.voters) for a in d.polling_areas)
+    assert set(per_area) <= {2, 3, 4} and per_area[4] > 50_000
+
+
+def test_national_minutes_stream_and_start_with_the_first_area() -> None:
+    e = nation()
+    first = e.definition.polling_areas[0]
+    stream = sample_minutes(e, 1)
+    head = [next(stream) for _ in range(len(first.voters))]
+    assert [m.polling_area_id for m in head] == [first.id] * len(first.voters)
+    assert [m.race_id for m in head] == list(first.voters)
+
+
+def test_every_sample_minutes_passes_the_rules_with_every_warning_explained() -> None:
+    e = hcmc()
+    warned = 0
+    for m in hcmc_minutes():
+        findings = rules.check_minutes(e, m)
+        assert not rules.has_errors(findings), (m.polling_area_id, m.race_id, findings)
+        assert rules.unexplained(findings, {m.race_id: m}) == []
+        warned += bool(findings)
+    # the 12 asked for, and every sheet of the few small polling areas
+    assert 12 <= warned <= 12 + 15
+
+
+def test_national_minutes_pass_the_rules() -> None:
+    e = nation()
+    for i, m in enumerate(sample_minutes(e, 2026, warnings=0)):
+        if i == 20_000:
+            break
+        findings = rules.check_minutes(e, m)
+        assert findings == [], (m.polling_area_id, m.race_id, findings)
