@@ -3,9 +3,449 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from schemas._cli import run
+
+if TYPE_CHECKING:
+    from schemas.signing import SigningKey
+    from station_client.delivery import Outcome, Transport
+    from station_client.outbox import StoredBatch
+    from station_client.station import Station
+
+EXIT_PENDING = 3
+"""sync: some batches are still unanswered (the server could not be reached in time)."""
+EXIT_NOT_ACCEPTED = 4
+"""sync: a batch was rejected, conflicted or refused; see status."""
+
+
+def _out(line: str = "") -> None:
+    print(line, flush=True)
+
+
+# --- shared options ----------------------------------------------------------------
+
+
+def _dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dir", required=True, type=Path, help="the station folder")
+
+
+def _passphrase_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--passphrase-file", type=Path, help="file whose first line is the passphrase")
+    g.add_argument(
+        "--ask-passphrase", action="store_true", help="ask for the key's passphrase on the terminal"
+    )
+
+
+def _network_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--server", help="server address for this run (default: the one from init)")
+    p.add_argument(
+        "--timeout", type=float, default=20.0, help="seconds to wait for one answer (20)"
+    )
+    p.add_argument(
+        "--give-up-after",
+        type=float,
+        default=300.0,
+        help="stop retrying after this many seconds; batches stay pending (300)",
+    )
+    p.add_argument("--backoff-base", type=float, default=0.5, help=argparse.SUPPRESS)
+    p.add_argument("--backoff-max", type=float, default=30.0, help=argparse.SUPPRESS)
+
+
+def _read_passphrase(args: argparse.Namespace, *, confirm: bool = False) -> bytes | None:
+    import getpass
+    import unicodedata
+
+    if getattr(args, "passphrase_file", None):
+        text = Path(args.passphrase_file).read_text(encoding="utf-8").splitlines()
+        value = text[0] if text else ""
+        return unicodedata.normalize("NFC", value).encode("utf-8") or None
+    if getattr(args, "ask_passphrase", False):
+        first = getpass.getpass("Mật khẩu khoá / key passphrase: ")
+        if confirm and getpass.getpass("Nhập lại / again: ") != first:
+            from station_client.errors import StationFolderError
+
+            raise StationFolderError(
+                "The two passphrases differ.", "Hai mật khẩu không khớp.", code="C105"
+            )
+        return unicodedata.normalize("NFC", first).encode("utf-8") or None
+    return None
+
+
+def _key_loader(args: argparse.Namespace, station: Station) -> Callable[[], SigningKey]:
+    def load() -> SigningKey:
+        passphrase = _read_passphrase(args)
+        if passphrase is None and station.config.key_encrypted and sys.stdin.isatty():
+            import getpass
+
+            passphrase = getpass.getpass("Mật khẩu khoá / key passphrase: ").encode("utf-8")
+        return station.signing_key(passphrase)
+
+    return load
+
+
+def _transport(args: argparse.Namespace, station: Station) -> Transport:
+    from station_client.delivery import Transport, make_ssl_context
+
+    cert, ca = station.tls_files()
+    return Transport(
+        base_url=args.server or station.config.server_url,
+        ssl_context=make_ssl_context(cert, ca),
+        timeout=args.timeout,
+        connect_timeout=min(args.timeout, 10.0),
+    )
+
+
+# --- init --------------------------------------------------------------------------
+
+
+def _init(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from station_client.banner import fingerprint_banner
+    from station_client.delivery import Transport, fetch_server_key, make_ssl_context
+    from station_client.errors import StationFolderError
+    from station_client.station import PUBLIC_FILE, init_station, read_key_text
+
+    if args.server_key is None and not args.fetch_server_key:
+        raise StationFolderError(
+            "Pin the server key: --server-key FILE_OR_TEXT, or --fetch-server-key and compare "
+            "its fingerprint with the committee's.",
+            "Cần ghim khoá máy chủ: --server-key TỆP_HOẶC_CHUỖI, hoặc --fetch-server-key rồi so "
+            "dấu vân tay với Ủy ban bầu cử.",
+            code="C110",
+            fields=("server_key",),
+        )
+    if args.server_key is not None:
+        server_key = read_key_text(args.server_key)
+    else:
+        transport = Transport(
+            args.server, make_ssl_context(args.server_cert, args.ca_file), timeout=args.timeout
+        )
+        server_key = asyncio.run(fetch_server_key(transport))
+        _out("Khoá máy chủ lấy về / server key fetched:")
+        _out(f"    {server_key.fingerprint}")
+        if args.server_fingerprint:
+            given = args.server_fingerprint.strip().upper()
+            if given != server_key.fingerprint:
+                raise StationFolderError(
+                    f"The server's key fingerprint is {server_key.fingerprint}, not {given}: "
+                    "do not use this server.",
+                    f"Dấu vân tay khoá máy chủ là {server_key.fingerprint}, không phải {given}: "
+                    "không dùng máy chủ này.",
+                    code="C111",
+                    fields=("server_fingerprint",),
+                    figures={"fetched": server_key.fingerprint, "given": given},
+                )
+            _out("    khớp / matches --server-fingerprint")
+        elif sys.stdin.isatty():
+            answer = input(
+                "Có khớp với dấu vân tay Ủy ban đưa? / does it match the committee's? [c/y/N]: "
+            )
+            if answer.strip().lower() not in ("c", "có", "co", "y", "yes"):
+                _out("Dừng; chưa tạo gì / stopped; nothing created.")
+                return 1
+        else:
+            _out("    So với dấu vân tay của Ủy ban / compare with the committee's fingerprint.")
+    if args.server_key is not None and args.server_fingerprint:
+        given = args.server_fingerprint.strip().upper()
+        if given != server_key.fingerprint:
+            raise StationFolderError(
+                f"The server key's fingerprint is {server_key.fingerprint}, not {given}.",
+                f"Dấu vân tay khoá máy chủ là {server_key.fingerprint}, không phải {given}.",
+                code="C111",
+                fields=("server_fingerprint",),
+            )
+    passphrase = _read_passphrase(args, confirm=True)
+    done = init_station(
+        args.dir,
+        station_id=args.station_id,
+        polling_area_id=args.polling_area,
+        election_file=args.election,
+        server_url=args.server,
+        server_key=server_key,
+        passphrase=passphrase,
+        server_cert=args.server_cert,
+        ca_file=args.ca_file,
+    )
+    _out(f"Đã tạo trạm / station created in {done.folder}")
+    _out(
+        "Cuộc bầu cử tại khu vực / races held here: "
+        + ", ".join(f"{s.race.id} ({s.constituency.id})" for s in done.races)
+    )
+    _out(f"Khoá máy chủ đã ghim / pinned server key: {done.server_fingerprint}")
+    _out()
+    for line in fingerprint_banner(
+        "DẤU VÂN TAY KHOÁ TRẠM / STATION KEY FINGERPRINT", done.fingerprint
+    ):
+        _out(line)
+    _out()
+    _out(f"Khoá công khai / public key ({done.folder / PUBLIC_FILE}):")
+    _out(done.public_pem.decode("ascii").rstrip())
+    _out()
+    _out("Đăng ký với Ủy ban / enrol with the committee (read the fingerprint aloud):")
+    _out(
+        f"  tally-server station enroll --dir SERVER_DIR {args.station_id} "
+        f"--polling-area {args.polling_area} --public-key station.pub.pem "
+        f"--fingerprint {done.fingerprint}"
+    )
+    return 0
+
+
+def _fingerprint(args: argparse.Namespace) -> int:
+    from station_client.banner import fingerprint_banner
+    from station_client.station import open_station
+
+    station = open_station(args.dir)
+    try:
+        for line in fingerprint_banner(
+            f"TRẠM / STATION {station.station_id}", station.config.fingerprint
+        ):
+            _out(line)
+        _out(station.public_key().pem().decode("ascii").rstrip())
+    finally:
+        station.close()
+    return 0
+
+
+# --- entering and signing ----------------------------------------------------------
+
+
+def _signed_message(station: Station, stored: StoredBatch) -> None:
+    from station_client.entry import paper_digest
+
+    _out()
+    _out(
+        f"Đã ký và lưu lô số {stored.sequence} / signed and stored batch {stored.sequence} "
+        f"({', '.join(stored.races)})"
+    )
+    _out(
+        f"  Mã lô ghi lên biên bản giấy / write on the paper minutes: {paper_digest(stored.digest)}"
+    )
+    _out(f"  Gửi bằng / send with: station-client sync --dir {station.folder}")
+
+
+def _enter(args: argparse.Namespace) -> int:
+    from station_client.entry import DoubleEntry, StdTerminal, plan_entry
+    from station_client.station import open_station
+
+    station = open_station(args.dir)
+    try:
+        plan, notes = plan_entry(station, race_ids=args.race or (), correction=args.correction)
+        for note in notes:
+            _out(note)
+        if not plan.races:
+            _out("Không còn cuộc bầu cử nào để nhập / nothing left to enter.")
+            return 1
+        flow = DoubleEntry(station, StdTerminal(), plan, round_=args.round)
+        stored = flow.run(_key_loader(args, station))
+        if stored is None:
+            return 1
+        _signed_message(station, stored)
+        if args.send:
+            return _sync_station(args, station)
+        return 0
+    finally:
+        station.close()
+
+
+def _print_findings(findings: Sequence[object]) -> None:
+    from station_client.checks import describe
+
+    for f in findings:
+        for line in describe(f):  # type: ignore[arg-type]
+            print(line, file=sys.stderr)
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from station_client.station import open_station
+    from station_client.submit import FindingsError, read_minutes, submit
+
+    station = open_station(args.dir)
+    try:
+        minutes = read_minutes(args.file, station)
+        try:
+            stored, findings = submit(
+                station,
+                minutes,
+                _key_loader(args, station),
+                correction=getattr(args, "correction", False),
+                reason=getattr(args, "reason", None),
+            )
+        except FindingsError as exc:
+            _print_findings(exc.findings)
+            raise
+        warnings = [f for f in findings if f.severity == "warning"]
+        if warnings:
+            _out(f"{len(warnings)} cảnh báo đã giải thích / warnings explained:")
+            for f in warnings:
+                _out(f"  {f.code} [{f.race_id}]: {f.message_en}")
+        _signed_message(station, stored)
+        if args.send:
+            return _sync_station(args, station)
+        return 0
+    finally:
+        station.close()
+
+
+def _correct(args: argparse.Namespace) -> int:
+    if args.file is not None:
+        args.correction = True
+        return _submit(args)
+    args.correction = True
+    return _enter(args)
+
+
+# --- delivery ----------------------------------------------------------------------
+
+
+def _report(batch: StoredBatch, outcome: Outcome) -> None:
+    from station_client.checks import describe
+
+    head = f"lô / batch #{batch.sequence} ({','.join(batch.races)})"
+    if outcome.kind == "delivered":
+        _out(f"{head} → ĐÃ NHẬN / ACCEPTED: {outcome.describe()}")
+    elif outcome.kind in ("rejected", "conflict"):
+        label = "BỊ TỪ CHỐI / REJECTED" if outcome.kind == "rejected" else "XUNG ĐỘT / CONFLICT"
+        _out(f"{head} → {label} (HTTP {outcome.http_status}): {outcome.describe()}")
+        for f in outcome.receipt.findings if outcome.receipt else []:
+            for line in describe(f):
+                _out("    " + line.strip())
+        if outcome.kind == "conflict":
+            _out(
+                "    Máy chủ đã có lô khác cùng số thứ tự: báo ngay Ủy ban bầu cử / the server "
+                "holds other bytes for this sequence: tell the committee now."
+            )
+    elif outcome.kind == "refused":
+        _out(f"{head} → MÁY CHỦ KHÔNG NHẬN / REFUSED (HTTP {outcome.http_status}):")
+        _out(f"    {outcome.describe()}")
+    else:
+        _out(f"{head} → chưa gửi được, sẽ thử lại / not delivered, retrying: {outcome.describe()}")
+
+
+def _sync_station(args: argparse.Namespace, station: Station) -> int:
+    import asyncio
+    import time
+
+    from station_client.delivery import Backoff, Deliverer
+
+    if getattr(args, "retry_refused", False):
+        n = station.outbox.requeue_refused(station.station_id)
+        if n:
+            _out(f"{n} lô bị từ chối trước đây sẽ gửi lại / refused batch(es) queued again")
+    deliverer = Deliverer(
+        station.outbox,
+        _transport(args, station),
+        station.server_key,
+        station.config.election_id,
+        backoff=Backoff(args.backoff_base, args.backoff_max),
+        report=_report,
+    )
+    watch = getattr(args, "watch", False)
+
+    async def loop() -> int:
+        worst = 0
+        while True:
+            pending = station.outbox.pending(station.station_id)
+            if pending:
+                deadline = None if watch else time.monotonic() + args.give_up_after
+                results = await deliverer.drain(station.station_id, deadline=deadline)
+                if any(o.kind in ("rejected", "conflict", "refused") for _, o in results):
+                    worst = EXIT_NOT_ACCEPTED
+            if not watch:
+                break
+            await asyncio.sleep(args.interval)
+        left = station.outbox.pending(station.station_id)
+        if left:
+            _out(
+                f"{len(left)} lô vẫn chờ gửi; chạy lại sync sau / {len(left)} batch(es) still "
+                "pending; run sync again later."
+            )
+            return EXIT_PENDING
+        if worst == 0:
+            _out("Mọi lô đã được gửi / every batch is delivered.")
+        return worst
+
+    try:
+        return asyncio.run(loop())
+    except KeyboardInterrupt:
+        _out("Dừng; các lô chưa gửi vẫn trong hộp thư đi / stopped; unsent batches stay queued.")
+        return EXIT_PENDING
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from station_client.station import open_station
+
+    station = open_station(args.dir)
+    try:
+        return _sync_station(args, station)
+    finally:
+        station.close()
+
+
+def _status(args: argparse.Namespace) -> int:
+    import json
+
+    from station_client.station import open_station
+    from station_client.status import status_data, status_lines
+
+    station = open_station(args.dir)
+    try:
+        if args.json:
+            _out(json.dumps(status_data(station), ensure_ascii=False, indent=2))
+        else:
+            for line in status_lines(station):
+                _out(line)
+    finally:
+        station.close()
+    return 0
+
+
+# --- simulator ---------------------------------------------------------------------
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from station_client.simulate import run_cli
+
+    return run_cli(args)
+
+
+def register_simulate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "simulate",
+        help="drive many simulated stations against a server (load test, demo)",
+        description="Many stations at once, through the same outbox and delivery code: real "
+        "keys, signatures and HTTP. Enrolls its keys with the admin token.",
+    )
+    p.add_argument("--server", required=True, help="server address, e.g. http://127.0.0.1:8080")
+    p.add_argument("--election", type=Path, help="election definition (default: ask the server)")
+    p.add_argument("--token", required=True, help="an admin token (to enroll and revoke keys)")
+    p.add_argument("--stations", type=int, help="how many polling areas to simulate (all)")
+    rate = p.add_mutually_exclusive_group()
+    rate.add_argument("--rate", type=float, default=50.0, help="batches per second (50)")
+    rate.add_argument("--fast", action="store_true", help="as fast as the server answers")
+    p.add_argument("--concurrency", type=int, default=16, help="requests in flight (16)")
+    p.add_argument(
+        "--faults",
+        default="",
+        help="comma list of: drop,duplicate,correction,errors,warnings,revoked",
+    )
+    p.add_argument("--minutes-seed", type=int, default=2011, help="seed of the sample minutes")
+    p.add_argument("--seed", type=int, default=1, help="seed of the fault choices")
+    p.add_argument("--outbox", type=Path, help="shared outbox file (default: a temporary one)")
+    p.add_argument("--timeout", type=float, default=20.0, help="seconds per answer (20)")
+    p.add_argument("--server-cert", type=Path, help="pinned server TLS certificate")
+    p.add_argument("--ca-file", type=Path, help="CA certificate for the server's TLS")
+    p.add_argument("--json", action="store_true", help="print the final report as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(handler=_simulate)
+
+
+# --- the parser --------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,7 +454,108 @@ def build_parser() -> argparse.ArgumentParser:
         description="Kiểm phiếu — polling-team client: enter, sign and deliver counting minutes "
         "(nhập, ký và gửi biên bản kiểm phiếu).",
     )
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser(
+        "init",
+        help="create the station folder: key, pinned server key, election, outbox",
+        description="Generate the station's Ed25519 key, pin the server's key, copy the "
+        "election and create the outbox; print the fingerprint for enrolment.",
+    )
+    _dir(p)
+    p.add_argument("--station-id", required=True, help="the station's id (as enrolled)")
+    p.add_argument("--polling-area", required=True, help="polling area id (khu vực bỏ phiếu)")
+    p.add_argument("--election", required=True, type=Path, help="election definition (JSON)")
+    p.add_argument("--server", required=True, help="server address, http(s)://HOST:PORT")
+    key = p.add_mutually_exclusive_group()
+    key.add_argument("--server-key", help="the server's public key: a PEM file, or its text")
+    key.add_argument(
+        "--fetch-server-key",
+        action="store_true",
+        help="ask the server for its key and print the fingerprint to compare",
+    )
+    p.add_argument("--server-fingerprint", help="refuse unless the server key has this fingerprint")
+    tls = p.add_mutually_exclusive_group()
+    tls.add_argument(
+        "--server-cert", type=Path, help="pin the server's TLS certificate (the only one trusted)"
+    )
+    tls.add_argument("--ca-file", type=Path, help="CA certificate that signs the server's TLS cert")
+    p.add_argument("--timeout", type=float, default=20.0, help=argparse.SUPPRESS)
+    _passphrase_options(p)
+    p.set_defaults(handler=_init)
+
+    p = sub.add_parser("fingerprint", help="show the station key's fingerprint and public key")
+    _dir(p)
+    p.set_defaults(handler=_fingerprint)
+
+    for name, helptext in (
+        ("enter", "type the minutes twice (two officials), check, sign and store"),
+        ("correct", "a correction: a new batch replacing a signed one, with a reason"),
+    ):
+        p = sub.add_parser(name, help=helptext, description=helptext)
+        _dir(p)
+        p.add_argument(
+            "--race", action="append", help="only this race (repeat for several; default: all)"
+        )
+        p.add_argument(
+            "--round",
+            default="main",
+            choices=["main", "revote", "supplementary"],
+            help="the round being counted (main)",
+        )
+        p.add_argument("--send", action="store_true", help="deliver right after signing")
+        _passphrase_options(p)
+        _network_options(p)
+        if name == "enter":
+            p.add_argument("--correction", action="store_true", help="same as the correct command")
+            p.set_defaults(handler=_enter)
+        else:
+            p.add_argument(
+                "file",
+                nargs="?",
+                type=Path,
+                help="take the corrected minutes from this JSON/CSV file instead of typing",
+            )
+            p.add_argument("--reason", help="why the figures change (required with FILE)")
+            p.set_defaults(handler=_correct)
+
+    p = sub.add_parser(
+        "submit",
+        help="sign minutes from a JSON or CSV file (same checks as enter)",
+        description="Read counting minutes from JSON (one, or a list) or CSV "
+        "(race_id,field,value), run the law's checks, sign and store them. Errors: exit 1 "
+        "with the findings; warnings need explanations present in the file.",
+    )
+    _dir(p)
+    p.add_argument("file", type=Path, help="minutes file (.json or .csv)")
+    p.add_argument("--send", action="store_true", help="deliver right after signing")
+    _passphrase_options(p)
+    _network_options(p)
+    p.set_defaults(handler=_submit)
+
+    p = sub.add_parser(
+        "sync",
+        help="deliver signed batches in order, verify and store the receipts",
+        description=f"Exit 0: all delivered; {EXIT_PENDING}: some still pending; "
+        f"{EXIT_NOT_ACCEPTED}: some rejected, conflicting or refused (see status).",
+    )
+    _dir(p)
+    _network_options(p)
+    p.add_argument("--watch", action="store_true", help="keep running; send new batches as signed")
+    p.add_argument("--interval", type=float, default=2.0, help="--watch: seconds between looks")
+    p.add_argument(
+        "--retry-refused",
+        action="store_true",
+        help="send again batches the server refused (for example before the key was enrolled)",
+    )
+    p.set_defaults(handler=_sync)
+
+    p = sub.add_parser("status", help="every race: drafted, signed, delivered or rejected")
+    _dir(p)
+    p.add_argument("--json", action="store_true", help="machine-readable")
+    p.set_defaults(handler=_status)
+
+    register_simulate(sub)
     return parser
 
 

@@ -1,0 +1,336 @@
+"""Delivering stored envelopes over bad links, in order, until each is answered.
+
+Every attempt sends the exact stored bytes, so a retry after a lost answer is
+the same batch again and the server answers the identical receipt. Transient
+failures (timeouts, dropped connections, 5xx, a full disk on the server) back
+off exponentially with full jitter; an answer that is final for the batch
+(accepted, rejected with findings, conflict, refused without a receipt) is
+stored and never retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import aiohttp
+
+from schemas.models import Receipt
+from schemas.signing import VerifyKey
+from station_client.errors import DeliveryError, ReceiptError
+from station_client.outbox import Outbox, StoredBatch
+from station_client.receipts import verify_receipt
+
+BATCHES_PATH = "/api/v1/batches"
+SERVER_KEY_PATH = "/api/v1/server-key"
+
+OutcomeKind = Literal["delivered", "rejected", "conflict", "refused", "retry"]
+
+
+def make_ssl_context(
+    server_cert: Path | None = None, ca_file: Path | None = None
+) -> ssl.SSLContext | None:
+    """Trust only the pinned server certificate (or the given CA) when one is named.
+
+    ``server_cert`` is used as the sole trust anchor: a self-signed server
+    certificate verifies, nothing else does. None means the system's CAs for
+    https:// addresses (and nothing at all for plain http on a closed network).
+    """
+    if server_cert is None and ca_file is None:
+        return None
+    # A bare context, not the default one: the system store is never loaded.
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.check_hostname = True
+    context.load_verify_locations(cafile=str(server_cert or ca_file))
+    return context
+
+
+@dataclass(frozen=True, slots=True)
+class Transport:
+    """Where and how to reach the server."""
+
+    base_url: str
+    ssl_context: ssl.SSLContext | None = None
+    timeout: float = 20.0
+    connect_timeout: float = 10.0
+
+    def url(self, path: str) -> str:
+        return self.base_url.rstrip("/") + path
+
+    def session(self, *, limit: int = 4) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            ssl=self.ssl_context if self.ssl_context is not None else True, limit=limit
+        )
+        timeout = aiohttp.ClientTimeout(
+            total=self.timeout, connect=self.connect_timeout, sock_read=self.timeout
+        )
+        return aiohttp.ClientSession(connector=connector, timeout=timeout)
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Exponential backoff with full jitter: sleep uniformly in [0, min(cap, base·2^n)]."""
+
+    base: float = 0.5
+    cap: float = 60.0
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        return rng.uniform(0.0, min(self.cap, self.base * (2 ** min(attempt, 30))))
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    kind: OutcomeKind
+    http_status: int | None = None
+    receipt: Receipt | None = None
+    receipt_bytes: bytes | None = None
+    error: dict[str, Any] | None = None
+    """For ``refused`` and ``retry``: code and messages (ours or the server's)."""
+
+    def describe(self) -> str:
+        if self.receipt is not None:
+            r = self.receipt
+            return (
+                f"{r.status}: ledger #{r.ledger_index}, {r.received_at.isoformat()}, "
+                f"head {r.ledger_head[:12]}"
+            )
+        if self.error is not None:
+            return (
+                f"[{self.error.get('code', '?')}] {self.error.get('message_vi', '')} / "
+                f"{self.error.get('message_en', '')}"
+            )
+        return self.kind
+
+
+def _error_body(status: int, body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+        error = data.get("error") if isinstance(data, dict) else None
+        if isinstance(error, dict) and "code" in error:
+            return error
+    except (ValueError, UnicodeDecodeError):
+        pass
+    text = body[:200].decode("utf-8", "replace")
+    return {
+        "code": f"H{status:03d}"[:4],
+        "message_vi": f"Máy chủ trả lời HTTP {status}: {text}",
+        "message_en": f"The server answered HTTP {status}: {text}",
+        "fields": [],
+        "figures": {"http_status": status},
+    }
+
+
+def _transient(code: str, en: str, vi: str, **figures: Any) -> Outcome:
+    return Outcome(
+        "retry",
+        error={"code": code, "message_en": en, "message_vi": vi, "fields": [], "figures": figures},
+    )
+
+
+# Answers that say "not now" rather than "not this batch".
+_RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504, 507})
+
+
+def interpret(
+    status: int, body: bytes, batch: StoredBatch, server_key: VerifyKey, election_id: str
+) -> Outcome:
+    """What an HTTP answer means for the batch. Raises ReceiptError for a receipt
+    that does not verify: that is never a delivery."""
+    if status in (200, 409, 422):
+        try:
+            receipt = verify_receipt(
+                body,
+                server_key,
+                election_id=election_id,
+                station_id=batch.station_id,
+                sequence=batch.sequence,
+                digest=batch.digest,
+            )
+        except ReceiptError:
+            if status == 200:
+                raise
+            # A 409/422 that is not a receipt is an ordinary error answer.
+            error = _error_body(status, body)
+            if error.get("code", "").startswith("H"):
+                raise
+            return Outcome("refused", http_status=status, error=error)
+        expected = "accepted" if status == 200 else "rejected"
+        if receipt.status != expected:
+            raise ReceiptError(
+                f"HTTP {status} with a receipt saying {receipt.status!r}; the batch stays pending.",
+                f"HTTP {status} kèm biên nhận ghi {receipt.status!r}; lô vẫn chờ gửi.",
+                code="C203",
+                fields=("status",),
+                figures={"http_status": status, "receipt_status": receipt.status},
+            )
+        kind: OutcomeKind = (
+            "delivered" if status == 200 else ("conflict" if status == 409 else "rejected")
+        )
+        return Outcome(kind, http_status=status, receipt=receipt, receipt_bytes=body)
+    if status in _RETRY_STATUSES or status >= 500:
+        return Outcome("retry", http_status=status, error=_error_body(status, body))
+    return Outcome("refused", http_status=status, error=_error_body(status, body))
+
+
+class Deliverer:
+    """Sends one station's (or many stations') stored envelopes and records answers."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        transport: Transport,
+        server_key: VerifyKey,
+        election_id: str,
+        *,
+        backoff: Backoff | None = None,
+        rng: random.Random | None = None,
+        report: Callable[[StoredBatch, Outcome], None] | None = None,
+    ) -> None:
+        self.outbox = outbox
+        self.transport = transport
+        self.server_key = server_key
+        self.election_id = election_id
+        self.backoff = backoff or Backoff()
+        self.rng = rng or random.Random()
+        self.report = report
+
+    async def attempt(self, session: aiohttp.ClientSession, batch: StoredBatch) -> Outcome:
+        """One POST of the stored bytes; nothing recorded."""
+        try:
+            async with session.post(
+                self.transport.url(BATCHES_PATH),
+                data=batch.envelope,
+                headers={"Content-Type": "application/json"},
+            ) as response:
+                body = await response.read()
+                status = response.status
+        except aiohttp.ClientSSLError as exc:
+            return _transient(
+                "C302",
+                f"TLS: the server's certificate is not the pinned one or does not verify: {exc}",
+                f"TLS: chứng chỉ của máy chủ không phải chứng chỉ đã ghim hoặc không hợp lệ: {exc}",
+            )
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            return _transient(
+                "C303",
+                f"No answer within {self.transport.timeout:g} s ({type(exc).__name__}).",
+                f"Không có trả lời trong {self.transport.timeout:g} giây ({type(exc).__name__}).",
+            )
+        except aiohttp.ClientError as exc:
+            return _transient(
+                "C304",
+                f"Connection failed: {exc or type(exc).__name__}",
+                f"Lỗi kết nối: {exc or type(exc).__name__}",
+            )
+        return interpret(status, body, batch, self.server_key, self.election_id)
+
+    def record(self, batch: StoredBatch, outcome: Outcome) -> None:
+        if outcome.receipt is not None and outcome.receipt_bytes is not None:
+            assert outcome.kind in ("delivered", "rejected", "conflict")
+            self.outbox.record_receipt(
+                batch.station_id, batch.sequence, outcome.kind, outcome.receipt_bytes,
+                outcome.receipt,
+            )  # fmt: skip
+        elif outcome.kind == "refused":
+            self.outbox.record_refusal(batch.station_id, batch.sequence, outcome.error or {})
+        else:
+            self.outbox.record_attempt(batch.station_id, batch.sequence, _line(outcome.error or {}))
+        if self.report is not None:
+            self.report(batch, outcome)
+
+    async def deliver(
+        self,
+        session: aiohttp.ClientSession,
+        batch: StoredBatch,
+        *,
+        deadline: float | None = None,
+    ) -> Outcome:
+        """Send one batch until it has a final answer or the deadline passes."""
+        attempt = 0
+        while True:
+            try:
+                outcome = await self.attempt(session, batch)
+            except ReceiptError as exc:
+                # Never a delivery: keep the batch pending and say why.
+                self.outbox.record_attempt(
+                    batch.station_id, batch.sequence, f"[{exc.code}] {exc.message_en}"
+                )
+                raise
+            self.record(batch, outcome)
+            if outcome.kind != "retry":
+                return outcome
+            pause = self.backoff.delay(attempt, self.rng)
+            attempt += 1
+            if deadline is not None and time.monotonic() + pause > deadline:
+                return outcome
+            await asyncio.sleep(pause)
+
+    async def drain(
+        self, station_id: str, *, deadline: float | None = None
+    ) -> list[tuple[StoredBatch, Outcome]]:
+        """Deliver a station's pending batches in sequence order; stop at the
+        first one that is still unanswered at the deadline (order matters: a
+        correction must not overtake what it corrects)."""
+        done: list[tuple[StoredBatch, Outcome]] = []
+        async with self.transport.session() as session:
+            for batch in self.outbox.pending(station_id):
+                outcome = await self.deliver(session, batch, deadline=deadline)
+                done.append((batch, outcome))
+                if outcome.kind == "retry":
+                    break
+        return done
+
+
+def _line(error: dict[str, Any]) -> str:
+    return f"[{error.get('code', '?')}] {error.get('message_en', '')}"
+
+
+async def fetch_server_key(transport: Transport) -> VerifyKey:
+    """GET /api/v1/server-key: for init, whose fingerprint the official compares."""
+    try:
+        async with (
+            transport.session() as session,
+            session.get(transport.url(SERVER_KEY_PATH)) as response,
+        ):
+            body = await response.read()
+            status = response.status
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        raise DeliveryError(
+            f"Cannot fetch the server key from {transport.base_url}: {exc}",
+            f"Không lấy được khoá máy chủ từ {transport.base_url}: {exc}",
+            code="C305",
+            figures={"server": transport.base_url},
+        ) from exc
+    if status != 200:
+        raise DeliveryError(
+            f"The server answered HTTP {status} for its key.",
+            f"Máy chủ trả lời HTTP {status} khi hỏi khoá.",
+            code="C305",
+            figures={"http_status": status},
+        )
+    try:
+        data = json.loads(body)
+        key = VerifyKey.from_text(str(data["public_key_b64"]))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DeliveryError(
+            f"The server's key answer is not understood: {exc}",
+            f"Không hiểu câu trả lời khoá của máy chủ: {exc}",
+            code="C305",
+        ) from exc
+    if data.get("fingerprint") not in (None, key.fingerprint):
+        raise DeliveryError(
+            "The server's key and the fingerprint it names differ.",
+            "Khoá máy chủ và dấu vân tay nó ghi không khớp nhau.",
+            code="C305",
+            figures={"fingerprint": str(data.get("fingerprint")), "computed": key.fingerprint},
+        )
+    return key

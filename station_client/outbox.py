@@ -1,0 +1,357 @@
+"""The durable outbox: signed envelopes, their receipts, and the drafts being typed.
+
+One SQLite file (WAL, ``synchronous=FULL``): a batch is committed here before
+the first byte is sent, so a crash can lose nothing that was signed, and a
+restart resends exactly the stored bytes. Sequence numbers are allocated in
+the same transaction that stores the envelope, from a counter that only grows.
+Every table has a station column, so the simulator can keep many stations in
+one file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from schemas.models import Receipt
+
+State = Literal["pending", "delivered", "rejected", "conflict", "refused"]
+"""pending: not yet answered; delivered: accepted receipt; rejected: a receipt
+with findings; conflict: the server holds other bytes for this sequence;
+refused: the server answered an error without a receipt (key, station, size)."""
+
+FINAL_STATES: frozenset[str] = frozenset({"delivered", "rejected", "conflict"})
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sequences (
+    station_id TEXT PRIMARY KEY,
+    last_sequence INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS batches (
+    station_id TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    envelope BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    races TEXT NOT NULL,
+    supersedes TEXT,
+    reason TEXT,
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_attempt_at TEXT,
+    last_error TEXT,
+    receipt BLOB,
+    ledger_index INTEGER,
+    ledger_head TEXT,
+    received_at TEXT,
+    findings TEXT,
+    PRIMARY KEY (station_id, sequence),
+    UNIQUE (station_id, digest)
+);
+CREATE INDEX IF NOT EXISTS batches_state ON batches (state, station_id, sequence);
+CREATE TABLE IF NOT EXISTS drafts (
+    station_id TEXT NOT NULL,
+    race_id TEXT NOT NULL,
+    round TEXT NOT NULL,
+    copy TEXT NOT NULL,
+    field TEXT NOT NULL,
+    value TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (station_id, race_id, round, copy, field)
+);
+"""
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def _now_text() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True, slots=True)
+class Sealed:
+    """What a signer hands the outbox: the exact payload and its envelope."""
+
+    payload: bytes
+    envelope: bytes
+    digest: str
+    created_at: str
+    races: tuple[str, ...]
+    supersedes: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBatch:
+    station_id: str
+    sequence: int
+    digest: str
+    envelope: bytes
+    created_at: str
+    races: tuple[str, ...]
+    supersedes: str | None
+    reason: str | None
+    state: State
+    attempts: int
+    last_attempt_at: str | None
+    last_error: str | None
+    receipt: bytes | None
+    ledger_index: int | None
+    ledger_head: str | None
+    received_at: str | None
+    findings: list[dict[str, Any]] = field(default_factory=list)
+
+
+_COLUMNS = (
+    "station_id, sequence, digest, envelope, created_at, races, supersedes, reason, state, "
+    "attempts, last_attempt_at, last_error, receipt, ledger_index, ledger_head, received_at, "
+    "findings"
+)
+
+
+def _row(row: tuple[Any, ...]) -> StoredBatch:
+    return StoredBatch(
+        station_id=row[0],
+        sequence=row[1],
+        digest=row[2],
+        envelope=bytes(row[3]),
+        created_at=row[4],
+        races=tuple(json.loads(row[5])),
+        supersedes=row[6],
+        reason=row[7],
+        state=row[8],
+        attempts=row[9],
+        last_attempt_at=row[10],
+        last_error=row[11],
+        receipt=bytes(row[12]) if row[12] is not None else None,
+        ledger_index=row[13],
+        ledger_head=row[14],
+        received_at=row[15],
+        findings=json.loads(row[16]) if row[16] else [],
+    )
+
+
+class Outbox:
+    """The outbox file. Not thread-safe; one per process (or per event loop)."""
+
+    def __init__(self, path: Path, *, durable: bool = True) -> None:
+        self.path = path
+        # Autocommit mode: every write below opens its own explicit transaction.
+        self._db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # FULL: a committed batch survives power loss. The simulator may trade
+        # that for speed (NORMAL keeps the file consistent, may lose the tail).
+        self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        self._db.execute("PRAGMA busy_timeout=10000")
+        with self._write():
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Outbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        # IMMEDIATE takes the write lock first, so the sequence read and the
+        # insert cannot interleave with another process's.
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # --- sequences and batches ---------------------------------------------------
+
+    def last_sequence(self, station_id: str) -> int:
+        row = self._db.execute(
+            "SELECT last_sequence FROM sequences WHERE station_id = ?", (station_id,)
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def add(self, station_id: str, seal: Callable[[int], Sealed]) -> StoredBatch:
+        """Allocate the next sequence, let ``seal`` sign the batch with it, and
+        commit the envelope, all in one transaction."""
+        with self._write() as db:
+            row = db.execute(
+                "SELECT last_sequence FROM sequences WHERE station_id = ?", (station_id,)
+            ).fetchone()
+            sequence = (int(row[0]) if row else 0) + 1
+            sealed = seal(sequence)
+            db.execute(
+                "INSERT INTO sequences (station_id, last_sequence) VALUES (?, ?) "
+                "ON CONFLICT (station_id) DO UPDATE SET last_sequence = excluded.last_sequence",
+                (station_id, sequence),
+            )
+            db.execute(
+                "INSERT INTO batches (station_id, sequence, digest, envelope, created_at, races, "
+                "supersedes, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    station_id,
+                    sequence,
+                    sealed.digest,
+                    sealed.envelope,
+                    sealed.created_at,
+                    json.dumps(list(sealed.races)),
+                    sealed.supersedes,
+                    sealed.reason,
+                ),
+            )
+        stored = self.get(station_id, sequence)
+        assert stored is not None
+        return stored
+
+    def get(self, station_id: str, sequence: int) -> StoredBatch | None:
+        row = self._db.execute(
+            f"SELECT {_COLUMNS} FROM batches WHERE station_id = ? AND sequence = ?",
+            (station_id, sequence),
+        ).fetchone()
+        return _row(row) if row else None
+
+    def batches(self, station_id: str | None = None) -> list[StoredBatch]:
+        if station_id is None:
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM batches ORDER BY station_id, sequence"
+            ).fetchall()
+        else:
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM batches WHERE station_id = ? ORDER BY sequence",
+                (station_id,),
+            ).fetchall()
+        return [_row(r) for r in rows]
+
+    def pending(self, station_id: str | None = None) -> list[StoredBatch]:
+        """Batches still to deliver, oldest first (per station)."""
+        if station_id is None:
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM batches WHERE state = 'pending' "
+                "ORDER BY station_id, sequence"
+            ).fetchall()
+        else:
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM batches WHERE state = 'pending' AND station_id = ? "
+                "ORDER BY sequence",
+                (station_id,),
+            ).fetchall()
+        return [_row(r) for r in rows]
+
+    def record_attempt(self, station_id: str, sequence: int, error: str | None) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE batches SET attempts = attempts + 1, last_attempt_at = ?, last_error = ? "
+                "WHERE station_id = ? AND sequence = ?",
+                (_now_text(), error, station_id, sequence),
+            )
+
+    def record_receipt(
+        self, station_id: str, sequence: int, state: State, receipt_bytes: bytes, receipt: Receipt
+    ) -> None:
+        findings = json.dumps(
+            [
+                {
+                    "code": f.code,
+                    "severity": f.severity,
+                    "race_id": f.race_id,
+                    "fields": f.fields,
+                    "figures": f.figures,
+                    "message_vi": f.message_vi,
+                    "message_en": f.message_en,
+                }
+                for f in receipt.findings
+            ],
+            ensure_ascii=False,
+        )
+        with self._write() as db:
+            db.execute(
+                "UPDATE batches SET state = ?, attempts = attempts + 1, last_attempt_at = ?, "
+                "last_error = NULL, receipt = ?, ledger_index = ?, ledger_head = ?, "
+                "received_at = ?, findings = ? WHERE station_id = ? AND sequence = ?",
+                (
+                    state,
+                    _now_text(),
+                    receipt_bytes,
+                    receipt.ledger_index,
+                    receipt.ledger_head,
+                    receipt.received_at.isoformat(),
+                    findings,
+                    station_id,
+                    sequence,
+                ),
+            )
+
+    def record_refusal(self, station_id: str, sequence: int, error: dict[str, Any]) -> None:
+        """The server answered an error without a receipt: stop retrying, keep why."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE batches SET state = 'refused', attempts = attempts + 1, "
+                "last_attempt_at = ?, last_error = ?, findings = ? "
+                "WHERE station_id = ? AND sequence = ?",
+                (
+                    _now_text(),
+                    f"[{error.get('code', '?')}] {error.get('message_en', '')}",
+                    json.dumps([error], ensure_ascii=False),
+                    station_id,
+                    sequence,
+                ),
+            )
+
+    def requeue_refused(self, station_id: str) -> int:
+        """Refused batches back to pending (for example once the key is enrolled)."""
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE batches SET state = 'pending' WHERE station_id = ? AND state = 'refused'",
+                (station_id,),
+            )
+            return cursor.rowcount
+
+    # --- drafts ------------------------------------------------------------------
+
+    def save_field(
+        self, station_id: str, race_id: str, round_: str, copy: str, name: str, value: str
+    ) -> None:
+        """Store one typed field at once: a crash loses at most the field being typed."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO drafts (station_id, race_id, round, copy, field, value, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (station_id, race_id, round, copy, "
+                "field) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                (station_id, race_id, round_, copy, name, value, _now_text()),
+            )
+
+    def draft(self, station_id: str, race_id: str, round_: str, copy: str) -> dict[str, str]:
+        rows = self._db.execute(
+            "SELECT field, value FROM drafts WHERE station_id = ? AND race_id = ? AND round = ? "
+            "AND copy = ?",
+            (station_id, race_id, round_, copy),
+        ).fetchall()
+        return {name: value for name, value in rows}
+
+    def drafted_races(self, station_id: str) -> set[tuple[str, str]]:
+        rows = self._db.execute(
+            "SELECT DISTINCT race_id, round FROM drafts WHERE station_id = ?", (station_id,)
+        ).fetchall()
+        return {(r, n) for r, n in rows}
+
+    def clear_drafts(self, station_id: str, keys: list[tuple[str, str]]) -> None:
+        with self._write() as db:
+            for race_id, round_ in keys:
+                db.execute(
+                    "DELETE FROM drafts WHERE station_id = ? AND race_id = ? AND round = ?",
+                    (station_id, race_id, round_),
+                )
