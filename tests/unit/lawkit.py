@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from hypothesis import strategies as st
@@ -100,8 +100,11 @@ def sheet(
     )
 
 
-def replace(m: CountingMinutes, **changes: Any) -> CountingMinutes:
-    return msgspec.structs.replace(m, **changes)
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+def replace(record: S, **changes: Any) -> S:
+    return msgspec.structs.replace(record, **changes)
 
 
 def votes_from_piles(piles: Sequence[int], n: int, offsets: Sequence[int]) -> list[int]:
@@ -150,3 +153,76 @@ def valid_minutes(
         candidate_votes={c.id: v for c, v in zip(con.candidates, votes, strict=True)},
         ballots_by_names_kept=piles if draw(st.booleans()) else None,
     )
+
+
+def make_multi_election() -> Election:
+    """Three races over four polling areas, with a committee tree:
+    NA "QH" (one 2-seat constituency, A1–A4, committee P), province "TP" (two 2-seat
+    constituencies, committee P), commune "XA" (two 3-seat constituencies, committee
+    X under P); P sits under the national council N."""
+
+    def con(cid: str, committee: str, seats: int, n: int, areas: list[str]) -> Constituency:
+        return Constituency(
+            id=cid,
+            name=f"Đơn vị {cid}",
+            committee_id=committee,
+            seats=seats,
+            candidates=[
+                Candidate(
+                    id=f"{cid}-{i}",
+                    full_name=f"Người {cid}-{i}",
+                    birth_date=dt.date(1950 + i, 1 + i % 12, 1 + i),
+                )
+                for i in range(1, n + 1)
+            ],
+            polling_area_ids=areas,
+        )
+
+    definition = ElectionDefinition(
+        schema="kiemphieu/election/v1",
+        id="multi",
+        name="Bầu cử nhiều cấp",
+        date=dt.date(2026, 3, 15),
+        place="Tỉnh thử",
+        committees=[
+            Committee(id="N", name="Hội đồng bầu cử quốc gia", level="national"),
+            Committee(id="P", name="Ủy ban bầu cử tỉnh", level="province", parent_id="N"),
+            Committee(id="X", name="Ủy ban bầu cử xã", level="commune", parent_id="P"),
+        ],
+        races=[
+            Race(
+                id="QH",
+                level="national_assembly",
+                name="Quốc hội",
+                constituencies=[con("Q1", "P", 2, 4, ["A1", "A2", "A3", "A4"])],
+            ),
+            Race(
+                id="TP",
+                level="province",
+                name="HĐND tỉnh",
+                constituencies=[
+                    con("T1", "P", 2, 3, ["A1", "A2"]),
+                    con("T2", "P", 2, 4, ["A3", "A4"]),
+                ],
+            ),
+            Race(
+                id="XA",
+                level="commune",
+                name="HĐND xã",
+                constituencies=[
+                    con("X1", "X", 3, 5, ["A1", "A3"]),
+                    con("X2", "X", 3, 4, ["A2", "A4"]),
+                ],
+            ),
+        ],
+        polling_areas=[
+            PollingArea(
+                id=f"A{i}",
+                name=f"Khu vực {i}",
+                admin_unit="Xã thử",
+                voters={"QH": 900, "TP": 890, "XA": 880},
+            )
+            for i in range(1, 5)
+        ],
+    )
+    return Election.from_definition(definition)

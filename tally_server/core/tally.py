@@ -1,0 +1,800 @@
+"""The tally: sums of the accepted counting minutes, and the result of each
+constituency determined exactly as the law says (DOMAIN.md, "Determining the
+result of one constituency").
+
+``Tally.apply`` accepts or replaces one minutes in time proportional to the size
+of that sheet; each constituency's determination is redone from its sums only
+(a handful of integers per candidate), and the running totals of every rollup
+scope (the election, each race, each committee and the committees above it)
+are adjusted by the difference. Pure: no I/O, integers only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import msgspec
+
+from schemas import codec
+from schemas.errors import KiemphieuError
+from schemas.models import Candidate, Constituency, CountingMinutes, RaceLevel, Round
+from tally_server.core.definition import Election
+from tally_server.core.numbers import percent, shares, vn_int, vn_percent
+
+Status = Literal[
+    "no_results",
+    "partial",
+    "elected",
+    "revote",
+    "supplementary_proposed",
+    "seats_left_empty",
+    "unresolved_tie",
+]
+ROUNDS: tuple[Round, ...] = ("main", "revote", "supplementary")
+STATUSES: tuple[Status, ...] = (
+    "no_results",
+    "partial",
+    "elected",
+    "revote",
+    "supplementary_proposed",
+    "seats_left_empty",
+    "unresolved_tie",
+)
+_LEVEL_ORDER = {"national_assembly": 0, "province": 1, "district": 2, "commune": 3}
+
+
+class TallyError(KiemphieuError):
+    """Minutes or a question the tally cannot place in the election."""
+
+    code = "T100"
+
+
+# --- results -------------------------------------------------------------------------
+
+
+class CandidateResult(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    full_name: str
+    birth_date: dt.date
+    votes: int
+    pct: str
+    """Share of valid ballots, two decimals rounded half up ("60.60")."""
+    eligible: bool
+    """More than half of the valid ballots: 2 × votes > valid."""
+    elected: bool
+    rank: int
+    """1 = most votes (the older first on equal votes); equal only for an unresolved
+    tie; 0 while nothing is reported."""
+
+
+class ConstituencyResult(msgspec.Struct, frozen=True, kw_only=True):
+    race_id: str
+    constituency_id: str
+    constituency_name: str
+    committee_id: str
+    round: Round
+    seats: int
+    """Seats at stake in this round (a supplementary round: those left empty)."""
+    areas_total: int
+    areas_reported: int
+    missing_area_ids: list[str]
+    voters_on_list: int
+    voters_voted: int
+    ballots_issued: int
+    ballots_received: int
+    valid_ballots: int
+    invalid_ballots: int
+    turnout_pct: str
+    valid_pct: str
+    invalid_pct: str
+    candidates: list[CandidateResult]
+    winners: list[str]
+    status: Status
+    seats_filled: int
+    unresolved_tie: list[str]
+    complaints_received: int
+    complaints_resolved: int
+    complaints_forwarded: int
+    notes_vi: str
+    notes_en: str
+
+
+class Rollup(msgspec.Struct, frozen=True, kw_only=True):
+    """Running totals of a scope: "election", "race:<id>" or "committee:<id>" (a
+    committee's own constituencies and those of the committees under it).
+
+    Areas count as reported once every race of the scope held there has its main
+    round in. Voter and ballot figures are the main round's of ``voters_race_id``,
+    the scope's widest race (National Assembly, else province, district,
+    commune), so that one voter is counted once."""
+
+    scope: str
+    areas_total: int
+    areas_reported: int
+    constituencies_total: int
+    constituencies_complete: int
+    voters_on_list: int
+    voters_voted: int
+    valid_ballots: int
+    invalid_ballots: int
+    turnout_pct: str
+    seats: int
+    seats_filled: int
+    by_status: dict[str, int]
+    voters_race_id: str | None = None
+
+
+# --- determination -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Determination:
+    status: Status
+    seats: int
+    winners: tuple[str, ...]
+    unresolved_tie: tuple[str, ...]
+    eligible: frozenset[str]
+    ranks: Mapping[str, int]
+    notes_vi: str
+    notes_en: str
+
+
+def _who(c: Candidate) -> str:
+    return f"{c.full_name} ({c.id})"
+
+
+def _born(c: Candidate) -> str:
+    return c.birth_date.strftime("%d/%m/%Y")
+
+
+def determine(
+    *,
+    level: RaceLevel,
+    round: Round,
+    seats: int,
+    candidates: Sequence[Candidate],
+    votes: Mapping[str, int],
+    voters_on_list: int,
+    voters_voted: int,
+    valid_ballots: int,
+    areas_total: int,
+    areas_reported: int,
+) -> Determination:
+    """The result of one constituency in one round, from its sums.
+
+    ``seats`` is what this round fills: the constituency's seats, or for a
+    supplementary round those the first round left empty. The comparisons are
+    the law's strict "more than half", in integers: 2·T > V and 2·votes > B.
+    """
+    v, t, b = voters_on_list, voters_voted, valid_ballots
+
+    def key(c: Candidate) -> tuple[int, dt.date]:
+        return (-votes.get(c.id, 0), c.birth_date)
+
+    ranked = sorted(candidates, key=key)
+    eligible = frozenset(c.id for c in candidates if 2 * votes.get(c.id, 0) > b)
+    if areas_reported == 0:
+        return Determination(
+            "no_results",
+            seats,
+            (),
+            (),
+            frozenset(),
+            {c.id: 0 for c in candidates},
+            "Chưa có biên bản kiểm phiếu nào.",
+            "No counting minutes yet.",
+        )
+    ranks: dict[str, int] = {}
+    for i, c in enumerate(ranked):
+        same = i > 0 and key(ranked[i - 1]) == key(c)
+        ranks[c.id] = ranks[ranked[i - 1].id] if same else i + 1
+
+    def done(
+        status: Status,
+        vi: list[str],
+        en: list[str],
+        winners: Sequence[Candidate] = (),
+        tie: Sequence[Candidate] = (),
+    ) -> Determination:
+        return Determination(
+            status,
+            seats,
+            tuple(c.id for c in winners),
+            tuple(c.id for c in tie),
+            eligible,
+            ranks,
+            " ".join(vi),
+            " ".join(en),
+        )
+
+    turnout = f"{vn_int(t)}/{vn_int(v)} = {vn_percent(percent(t, v))}"
+    if areas_reported < areas_total:
+        return done(
+            "partial",
+            [
+                f"Đã nhận {vn_int(areas_reported)}/{vn_int(areas_total)} khu vực bỏ phiếu; "
+                "số liệu tạm tính, chưa xác định người trúng cử."
+            ],
+            [
+                f"{vn_int(areas_reported)} of {vn_int(areas_total)} polling areas reported; "
+                "provisional figures, no winners declared."
+            ],
+        )
+    vi: list[str] = []
+    en: list[str] = []
+    if not 2 * t > v:
+        if round != "revote":
+            return done(
+                "revote",
+                [
+                    f"Số cử tri đi bầu ({turnout}) chưa quá một nửa tổng số cử tri: "
+                    "không có người trúng cử, phải bầu cử lại."
+                ],
+                [
+                    f"Turnout ({turnout}) is not more than half of the voters on the list: "
+                    "no one is elected and a re-vote is required."
+                ],
+            )
+        vi.append(
+            f"Bầu cử lại có số cử tri đi bầu ({turnout}) vẫn chưa quá một nửa: "
+            "kết quả được công nhận, không bầu cử lại lần thứ hai."
+        )
+        en.append(
+            f"The re-vote's turnout ({turnout}) is still not more than half: "
+            "its result stands; there is no second re-vote."
+        )
+    el = [c for c in ranked if c.id in eligible]
+    tie: list[Candidate] = []
+    if seats <= 0:
+        winners: list[Candidate] = []
+    elif len(el) > seats and key(el[seats - 1]) == key(el[seats]):
+        line = key(el[seats])
+        tie = [c for c in el if key(c) == line]
+        winners = [c for c in el[:seats] if key(c) != line]
+    else:
+        winners = el[:seats]
+        if len(el) > seats and key(el[seats - 1])[0] == key(el[seats])[0]:
+            # Equal votes across the seat line: the older win (dates differ here).
+            edge = key(el[seats])[0]
+            inside = [c for c in winners if key(c)[0] == edge]
+            outside = [c for c in el[seats:] if key(c)[0] == edge]
+            n = vn_int(-edge)
+            names = ", ".join(f"{_who(c)} (sinh {_born(c)})" for c in inside + outside)
+            names_en = ", ".join(f"{_who(c)} (born {_born(c)})" for c in inside + outside)
+            won = ", ".join(_who(c) for c in inside)
+            vi.append(
+                f"Bằng phiếu ({n}) ở ghế cuối: {names}; người nhiều tuổi hơn trúng cử: {won}."
+            )
+            en.append(f"Tied on {n} votes for the last seat(s): {names_en}; the older win: {won}.")
+    if winners:
+        vi.append("Trúng cử: " + ", ".join(_who(c) for c in winners) + ".")
+        en.append("Elected: " + ", ".join(_who(c) for c in winners) + ".")
+    extra = len(el) - len(winners) - len(tie)
+    if extra > 0 and not tie:
+        vi.append(
+            f"{extra} người khác được quá một nửa số phiếu hợp lệ nhưng không trúng cử "
+            "vì đã đủ số đại biểu."
+        )
+        en.append(
+            f"{extra} more candidate(s) had over half the valid ballots but all seats are filled."
+        )
+    if tie:
+        born = _born(tie[0])
+        n = vn_int(votes.get(tie[0].id, 0))
+        vi.append(
+            f"Bằng phiếu ({n}) và cùng ngày sinh ({born}) ở ghế cuối: "
+            + ", ".join(_who(c) for c in tie)
+            + "; luật không quy định cách xác định, cần cơ quan có thẩm quyền quyết định."
+        )
+        en.append(
+            f"Tied on {n} votes with the same birth date ({born}) for the last seat(s): "
+            + ", ".join(_who(c) for c in tie)
+            + "; the law has no rule for this, the competent body must decide."
+        )
+        return done("unresolved_tie", vi, en, winners, tie)
+    filled, empty = len(winners), seats - len(winners)
+    if empty <= 0:
+        vi.insert(0, f"Bầu đủ {filled}/{seats} đại biểu.")
+        en.insert(0, f"All {seats} seat(s) filled.")
+        return done("elected", vi, en, winners)
+    short_vi = f"Mới bầu được {filled}/{seats} đại biểu, còn thiếu {empty}."
+    short_en = f"Only {filled} of {seats} seat(s) filled; {empty} short."
+    if round == "supplementary":
+        return done(
+            "seats_left_empty",
+            [short_vi, *vi, "Không bầu cử thêm lần thứ hai: để trống số ghế còn thiếu."],
+            [short_en, *en, "There is no second supplementary election: the seats stay empty."],
+            winners,
+        )
+    if level == "national_assembly":
+        return done(
+            "supplementary_proposed",
+            [short_vi, *vi, "Đề nghị Hội đồng bầu cử quốc gia xem xét tổ chức bầu cử thêm."],
+            [
+                short_en,
+                *en,
+                "A supplementary election is proposed; the National Election Council decides.",
+            ],
+            winners,
+        )
+    if 3 * filled < 2 * seats:
+        return done(
+            "supplementary_proposed",
+            [short_vi, *vi, "Số người trúng cử chưa đạt hai phần ba số đại biểu: bầu cử thêm."],
+            [short_en, *en, "Fewer than two thirds of the seats filled: a supplementary election."],
+            winners,
+        )
+    return done(
+        "seats_left_empty",
+        [
+            short_vi,
+            *vi,
+            "Đã đạt hai phần ba số đại biểu: không bầu cử thêm, để trống ghế còn thiếu.",
+        ],
+        [short_en, *en, "At least two thirds of the seats filled: the rest stay empty."],
+        winners,
+    )
+
+
+# --- the running sums ----------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Sums:
+    """One constituency in one round: the current minutes of each polling area, summed."""
+
+    sheets: dict[str, CountingMinutes] = field(default_factory=dict)
+    voters_on_list: int = 0
+    voters_voted: int = 0
+    ballots_issued: int = 0
+    ballots_received: int = 0
+    valid_ballots: int = 0
+    invalid_ballots: int = 0
+    complaints_received: int = 0
+    complaints_resolved: int = 0
+    complaints_forwarded: int = 0
+    votes: dict[str, int] = field(default_factory=dict)
+    mentions: dict[str, int] = field(default_factory=dict)
+    """How many sheets name each candidate (a supplementary round lists only some)."""
+    det: Determination | None = None
+    result: ConstituencyResult | None = None
+
+    def add(self, m: CountingMinutes, sign: int) -> None:
+        self.voters_on_list += sign * m.voters_on_list
+        self.voters_voted += sign * m.voters_voted
+        self.ballots_issued += sign * m.ballots_issued
+        self.ballots_received += sign * m.ballots_received
+        self.valid_ballots += sign * m.valid_ballots
+        self.invalid_ballots += sign * m.invalid_ballots
+        self.complaints_received += sign * m.complaints.received
+        self.complaints_resolved += sign * m.complaints.resolved
+        self.complaints_forwarded += sign * m.complaints.forwarded
+        for cid, n in m.candidate_votes.items():
+            self.votes[cid] = self.votes.get(cid, 0) + sign * n
+            left = self.mentions.get(cid, 0) + sign
+            if left:
+                self.mentions[cid] = left
+            else:
+                del self.mentions[cid]
+                del self.votes[cid]
+
+    def snapshot(self) -> tuple[object, ...]:
+        return (
+            tuple(sorted(self.sheets)),
+            self.voters_on_list,
+            self.voters_voted,
+            self.ballots_issued,
+            self.ballots_received,
+            self.valid_ballots,
+            self.invalid_ballots,
+            self.complaints_received,
+            self.complaints_resolved,
+            self.complaints_forwarded,
+            tuple(sorted(self.votes.items())),
+            tuple(sorted(self.mentions.items())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Final:
+    """What a constituency contributes to the rollups: its latest round's outcome."""
+
+    status: Status = "no_results"
+    filled: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return self.status not in ("no_results", "partial")
+
+
+@dataclass(slots=True)
+class _Scope:
+    name: str
+    lead_race: str | None
+    expected: dict[str, int] = field(default_factory=dict)
+    """Polling area -> how many races of this scope are held there."""
+    got: dict[str, int] = field(default_factory=dict)
+    areas_reported: int = 0
+    constituencies_total: int = 0
+    constituencies_complete: int = 0
+    voters_on_list: int = 0
+    voters_voted: int = 0
+    valid_ballots: int = 0
+    invalid_ballots: int = 0
+    seats: int = 0
+    seats_filled: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+
+    def arrive(self, area: str) -> None:
+        n = self.got.get(area, 0) + 1
+        self.got[area] = n
+        if n == self.expected.get(area, 0):
+            self.areas_reported += 1
+
+    def count(self, m: CountingMinutes, sign: int) -> None:
+        self.voters_on_list += sign * m.voters_on_list
+        self.voters_voted += sign * m.voters_voted
+        self.valid_ballots += sign * m.valid_ballots
+        self.invalid_ballots += sign * m.invalid_ballots
+
+    def settle(self, final: _Final, sign: int) -> None:
+        self.by_status[final.status] = self.by_status.get(final.status, 0) + sign
+        self.seats_filled += sign * final.filled
+        self.constituencies_complete += sign * int(final.complete)
+
+    def rollup(self) -> Rollup:
+        return Rollup(
+            scope=self.name,
+            areas_total=len(self.expected),
+            areas_reported=self.areas_reported,
+            constituencies_total=self.constituencies_total,
+            constituencies_complete=self.constituencies_complete,
+            voters_on_list=self.voters_on_list,
+            voters_voted=self.voters_voted,
+            valid_ballots=self.valid_ballots,
+            invalid_ballots=self.invalid_ballots,
+            turnout_pct=str(percent(self.voters_voted, self.voters_on_list)),
+            seats=self.seats,
+            seats_filled=self.seats_filled,
+            by_status={s: self.by_status.get(s, 0) for s in STATUSES},
+            voters_race_id=self.lead_race,
+        )
+
+    def snapshot(self) -> tuple[object, ...]:
+        return (
+            tuple(sorted((a, n) for a, n in self.got.items() if n)),
+            self.rollup(),
+        )
+
+
+def _lead(race_ids: Iterable[str], position: Mapping[str, tuple[int, int]]) -> str | None:
+    """The widest race: National Assembly first, then province, district, commune."""
+    return min(race_ids, key=lambda r: position[r], default=None)
+
+
+class Tally:
+    """Incremental sums and results of one election."""
+
+    def __init__(self, election: Election) -> None:
+        self.election = election
+        self._sums: dict[tuple[str, str, str], _Sums] = {}
+        self._finals: dict[tuple[str, str], _Final] = {}
+        self._by_area: dict[str, dict[tuple[str, str], CountingMinutes]] = {}
+        d = election.definition
+        position = {r.id: (_LEVEL_ORDER[r.level], i) for i, r in enumerate(d.races)}
+        self._election_scope = _Scope("election", _lead(position, position))
+        self._race_scopes = {r.id: _Scope(f"race:{r.id}", r.id) for r in d.races}
+        # A committee's scope covers the committees under it too.
+        chains: dict[str, list[str]] = {}
+        for c in d.committees:
+            chain: list[str] = []
+            seen: set[str] = set()
+            at = c.id
+            while at in election.committees and at not in seen:
+                seen.add(at)
+                chain.append(at)
+                parent = election.committees[at].parent_id
+                if parent is None:
+                    break
+                at = parent
+            chains[c.id] = chain
+        races_of: dict[str, set[str]] = {c.id: set() for c in d.committees}
+        self._scopes_of: dict[tuple[str, str], list[_Scope]] = {}
+        for race in d.races:
+            for con in race.constituencies:
+                for cid in chains.get(con.committee_id, [con.committee_id]):
+                    races_of.setdefault(cid, set()).add(race.id)
+        self._committee_scopes = {
+            cid: _Scope(
+                f"committee:{cid}",
+                _lead(races_of[cid], position),
+            )
+            for cid in races_of
+        }
+        for race in d.races:
+            for con in race.constituencies:
+                scopes = [self._election_scope, self._race_scopes[race.id]]
+                scopes += [
+                    self._committee_scopes[cid]
+                    for cid in chains.get(con.committee_id, [con.committee_id])
+                ]
+                self._scopes_of[(race.id, con.id)] = scopes
+                self._finals[(race.id, con.id)] = _Final()
+                # The main round always has sums (maybe empty), so its result is cached too.
+                self._sums[(race.id, con.id, "main")] = _Sums()
+                for scope in scopes:
+                    scope.constituencies_total += 1
+                    scope.seats += con.seats
+                    scope.by_status["no_results"] = scope.by_status.get("no_results", 0) + 1
+                    for area in con.polling_area_ids:
+                        scope.expected[area] = scope.expected.get(area, 0) + 1
+
+    # -- accepting minutes --
+
+    def apply(self, minutes: CountingMinutes) -> tuple[str, str]:
+        """Accept the minutes of (polling area, race, round), replacing any earlier
+        one: the old figures are taken out and the new put in. The caller has
+        checked them (rules.check_minutes)."""
+        m = minutes
+        r, c, a = m.race_id, m.constituency_id, m.polling_area_id
+        seat = self.election.seats.get((a, r))
+        if seat is None or seat.constituency.id != c:
+            raise TallyError(
+                f"Polling area {a} does not vote in constituency {c} of race {r}.",
+                f"Khu vực bỏ phiếu {a} không bầu ở đơn vị bầu cử {c} của cuộc bầu cử {r}.",
+                fields=("polling_area_id", "race_id", "constituency_id"),
+                figures={"polling_area_id": a, "race_id": r, "constituency_id": c},
+            )
+        sums = self._sums.setdefault((r, c, m.round), _Sums())
+        old = sums.sheets.get(a)
+        if old is not None:
+            sums.add(old, -1)
+        sums.add(m, +1)
+        sums.sheets[a] = m
+        self._by_area.setdefault(a, {})[(r, m.round)] = m
+        if m.round == "main":
+            scopes = self._scopes_of[(r, c)]
+            for scope in scopes:
+                if old is None:
+                    scope.arrive(a)
+                if scope.lead_race == r:
+                    if old is not None:
+                        scope.count(old, -1)
+                    scope.count(m, +1)
+        self._redetermine(r, c)
+        return r, c
+
+    def _redetermine(self, race_id: str, constituency_id: str) -> None:
+        race = self.election.races[race_id]
+        con = self.election.constituencies[(race_id, constituency_id)]
+        base_round: Round = (
+            "revote" if (race_id, constituency_id, "revote") in self._sums else "main"
+        )
+        latest = base_round
+        filled = 0
+        for rnd in ROUNDS:
+            sums = self._sums.get((race_id, constituency_id, rnd))
+            if sums is None:
+                continue
+            sums.result = None
+            sums.det = self._determine(race.level, race_id, con, rnd, sums)
+            if rnd in (base_round, "supplementary"):
+                filled += len(sums.det.winners)
+            if rnd == "supplementary":
+                latest = rnd
+        latest_sums = self._sums.get((race_id, constituency_id, latest))
+        status: Status = (
+            latest_sums.det.status
+            if latest_sums is not None and latest_sums.det is not None
+            else "no_results"
+        )
+        new = _Final(status, filled)
+        old = self._finals[(race_id, constituency_id)]
+        if new != old:
+            for scope in self._scopes_of[(race_id, constituency_id)]:
+                scope.settle(old, -1)
+                scope.settle(new, +1)
+            self._finals[(race_id, constituency_id)] = new
+
+    def _seats(self, con: Constituency, race_id: str, rnd: str) -> int:
+        if rnd != "supplementary":
+            return con.seats
+        base = "revote" if (race_id, con.id, "revote") in self._sums else "main"
+        sums = self._sums.get((race_id, con.id, base))
+        won = len(sums.det.winners) if sums is not None and sums.det is not None else 0
+        return con.seats - won
+
+    def _candidates(self, con: Constituency, rnd: str, sums: _Sums) -> list[Candidate]:
+        if rnd != "supplementary":
+            return list(con.candidates)
+        return [c for c in con.candidates if c.id in sums.mentions]
+
+    def _determine(
+        self, level: RaceLevel, race_id: str, con: Constituency, rnd: Round, sums: _Sums
+    ) -> Determination:
+        return determine(
+            level=level,
+            round=rnd,
+            seats=self._seats(con, race_id, rnd),
+            candidates=self._candidates(con, rnd, sums),
+            votes=sums.votes,
+            voters_on_list=sums.voters_on_list,
+            voters_voted=sums.voters_voted,
+            valid_ballots=sums.valid_ballots,
+            areas_total=len(con.polling_area_ids),
+            areas_reported=len(sums.sheets),
+        )
+
+    # -- reading --
+
+    def result(
+        self, race_id: str, constituency_id: str, round: Round = "main"
+    ) -> ConstituencyResult:
+        """One constituency's result in one round (built once per change, then cached)."""
+        con = self.election.constituencies.get((race_id, constituency_id))
+        if con is None or round not in ROUNDS:
+            raise TallyError(
+                f"No constituency {constituency_id} in race {race_id} (round {round}).",
+                f"Không có đơn vị bầu cử {constituency_id} trong cuộc bầu cử {race_id} "
+                f"(vòng {round}).",
+                fields=("race_id", "constituency_id", "round"),
+                figures={"race_id": race_id, "constituency_id": constituency_id, "round": round},
+            )
+        sums = self._sums.get((race_id, constituency_id, round))
+        if sums is not None and sums.result is not None:
+            return sums.result
+        level = self.election.races[race_id].level
+        if sums is None:  # a re-vote or supplementary round with no minutes yet
+            empty = _Sums()
+            det = self._determine(level, race_id, con, round, empty)
+            return _build(race_id, con, round, empty, det, self._candidates(con, round, empty))
+        if sums.det is None:
+            sums.det = self._determine(level, race_id, con, round, sums)
+        sums.result = _build(
+            race_id, con, round, sums, sums.det, self._candidates(con, round, sums)
+        )
+        return sums.result
+
+    def results(self) -> list[ConstituencyResult]:
+        """Every constituency's main round, each followed by its re-vote and
+        supplementary rounds when minutes for them exist; in definition order."""
+        out: list[ConstituencyResult] = []
+        for race in self.election.definition.races:
+            for con in race.constituencies:
+                for rnd in ROUNDS:
+                    if rnd == "main" or (race.id, con.id, rnd) in self._sums:
+                        out.append(self.result(race.id, con.id, rnd))
+        return out
+
+    def rollup(self, race_id: str | None = None, committee_id: str | None = None) -> Rollup:
+        """The running totals of the election, of one race or of one committee."""
+        if race_id is not None and committee_id is not None:
+            raise TallyError(
+                "Ask for a race or a committee, not both.",
+                "Chỉ chọn một cuộc bầu cử hoặc một ủy ban bầu cử.",
+                fields=("race_id", "committee_id"),
+            )
+        if race_id is not None:
+            scope = self._race_scopes.get(race_id)
+        elif committee_id is not None:
+            scope = self._committee_scopes.get(committee_id)
+        else:
+            scope = self._election_scope
+        if scope is None:
+            what = f"race {race_id}" if race_id is not None else f"committee {committee_id}"
+            what_vi = (
+                f"cuộc bầu cử {race_id}" if race_id is not None else f"ủy ban bầu cử {committee_id}"
+            )
+            raise TallyError(
+                f"No {what} in the election.",
+                f"Không có {what_vi} trong cuộc bầu cử.",
+                fields=("race_id" if race_id is not None else "committee_id",),
+            )
+        return scope.rollup()
+
+    def rollups(self) -> list[Rollup]:
+        """The election, then each race, then each committee, in definition order."""
+        return [
+            self._election_scope.rollup(),
+            *(s.rollup() for s in self._race_scopes.values()),
+            *(s.rollup() for s in self._committee_scopes.values()),
+        ]
+
+    def minutes(self, polling_area_id: str) -> list[CountingMinutes]:
+        """The current minutes of a polling area: per race (definition order), per round."""
+        held = self._by_area.get(polling_area_id, {})
+        return [
+            held[(race.id, rnd)]
+            for race in self.election.definition.races
+            for rnd in ROUNDS
+            if (race.id, rnd) in held
+        ]
+
+    def state(self) -> object:
+        """A comparable snapshot of every sum, outcome and running total."""
+        return {
+            "sums": {k: s.snapshot() for k, s in sorted(self._sums.items())},
+            "finals": dict(sorted(self._finals.items())),
+            "areas": {a: sorted(held.items()) for a, held in sorted(self._by_area.items())},
+            "scopes": [
+                s.snapshot()
+                for s in (
+                    self._election_scope,
+                    *self._race_scopes.values(),
+                    *self._committee_scopes.values(),
+                )
+            ],
+        }
+
+
+def _build(
+    race_id: str,
+    con: Constituency,
+    rnd: Round,
+    sums: _Sums,
+    det: Determination,
+    candidates: Sequence[Candidate],
+) -> ConstituencyResult:
+    valid_pct, invalid_pct = shares([sums.valid_ballots, sums.invalid_ballots])
+    winners = set(det.winners)
+    return ConstituencyResult(
+        race_id=race_id,
+        constituency_id=con.id,
+        constituency_name=con.name,
+        committee_id=con.committee_id,
+        round=rnd,
+        seats=det.seats,
+        areas_total=len(con.polling_area_ids),
+        areas_reported=len(sums.sheets),
+        missing_area_ids=[a for a in con.polling_area_ids if a not in sums.sheets],
+        voters_on_list=sums.voters_on_list,
+        voters_voted=sums.voters_voted,
+        ballots_issued=sums.ballots_issued,
+        ballots_received=sums.ballots_received,
+        valid_ballots=sums.valid_ballots,
+        invalid_ballots=sums.invalid_ballots,
+        turnout_pct=str(percent(sums.voters_voted, sums.voters_on_list)),
+        valid_pct=str(valid_pct),
+        invalid_pct=str(invalid_pct),
+        candidates=[
+            CandidateResult(
+                id=c.id,
+                full_name=c.full_name,
+                birth_date=c.birth_date,
+                votes=sums.votes.get(c.id, 0),
+                pct=str(percent(sums.votes.get(c.id, 0), sums.valid_ballots)),
+                eligible=c.id in det.eligible,
+                elected=c.id in winners,
+                rank=det.ranks.get(c.id, 0),
+            )
+            for c in candidates
+        ],
+        winners=list(det.winners),
+        status=det.status,
+        seats_filled=len(det.winners),
+        unresolved_tie=list(det.unresolved_tie),
+        complaints_received=sums.complaints_received,
+        complaints_resolved=sums.complaints_resolved,
+        complaints_forwarded=sums.complaints_forwarded,
+        notes_vi=det.notes_vi,
+        notes_en=det.notes_en,
+    )
+
+
+def tally_from_scratch(election: Election, minutes: Iterable[CountingMinutes]) -> Tally:
+    """A new tally of these minutes, in order (a later one replaces an earlier one
+    for the same polling area, race and round)."""
+    tally = Tally(election)
+    for m in minutes:
+        tally.apply(m)
+    return tally
+
+
+def results_digest(results: Sequence[ConstituencyResult]) -> str:
+    """SHA-256 (hex) of the deterministic JSON of the results list: what the server
+    publishes and ``tally-server verify`` recomputes."""
+    return hashlib.sha256(codec.encode(list(results))).hexdigest()
