@@ -1,0 +1,303 @@
+"""Where the sheets' data comes from (a server, or files tallied offline) and
+which files they are written to. Shared by the dashboard and ``tally-tui print``.
+
+File names: ``ket-qua_<race>_<constituency>.pdf`` (constituency result minutes),
+``kiem-phieu_<polling area>[_<race>].pdf`` (counting minutes),
+``tong-ket_<committee>.pdf`` (summary minutes).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from schemas import codec
+from schemas.errors import KiemphieuError
+from schemas.models import CountingMinutes, ElectionDefinition, Envelope, ResultBatch
+from tally_server.core.definition import Election, load_election
+from tally_server.core.rules import check_minutes, has_errors
+from tally_server.core.tally import ConstituencyResult, results_digest, tally_from_scratch
+from tui.client import ApiClient
+from tui.errors import BadAnswer, SheetError
+from tui.pdf.document import write_pdf
+from tui.pdf.fingerprint import Fingerprint
+from tui.pdf.sheets import constituency_sheet, polling_area_sheet, summary_sheets
+
+
+@dataclass(slots=True)
+class SheetSource:
+    """An election, its results, and the fingerprint of the state they come from."""
+
+    election: Election
+    results: list[ConstituencyResult]
+    fingerprint: Fingerprint
+    minutes: dict[str, list[CountingMinutes]] = field(default_factory=dict)
+    """Polling area id -> its current minutes (offline: every one read)."""
+    rejected: list[str] = field(default_factory=list)
+    """Offline: minutes left out because the law's checks found errors."""
+    made_on: dt.date = field(default_factory=dt.date.today)
+
+    def result(
+        self, race_id: str, constituency_id: str, round_: str = "main"
+    ) -> ConstituencyResult:
+        for r in self.results:
+            if (r.race_id, r.constituency_id, r.round) == (race_id, constituency_id, round_):
+                return r
+        raise SheetError(
+            f"No result for constituency {race_id}/{constituency_id} (round {round_}).",
+            f"Không có kết quả của đơn vị bầu cử {race_id}/{constituency_id} (vòng {round_}).",
+            fields=("constituency",),
+            figures={"race_id": race_id, "constituency_id": constituency_id, "round": round_},
+        )
+
+
+# --- from a server ----------------------------------------------------------------------
+
+
+def _results_list(doc: Any) -> list[ConstituencyResult]:
+    items = doc.get("results") if isinstance(doc, dict) else None
+    if not isinstance(items, list):
+        raise BadAnswer(
+            "results.json has no list of results.",
+            "results.json không có danh sách kết quả.",
+            fields=("results",),
+        )
+    try:
+        return [msgspec.convert(item, ConstituencyResult, strict=False) for item in items]
+    except msgspec.ValidationError as exc:
+        raise BadAnswer(
+            f"A result in results.json is not a constituency result: {exc}",
+            f"Một kết quả trong results.json không đúng dạng kết quả đơn vị bầu cử: {exc}",
+            fields=("results",),
+            figures={"detail": str(exc)},
+        ) from exc
+
+
+def _ledger_point(doc: Any) -> tuple[str, int]:
+    """The ledger head hash and entry index a results document names."""
+    if not isinstance(doc, dict):
+        doc = {}
+    ledger = doc.get("ledger") if isinstance(doc.get("ledger"), dict) else {}
+    assert isinstance(ledger, dict)
+    head = ledger.get("head", doc.get("ledger_head"))
+    index = ledger.get("index", doc.get("ledger_index"))
+    if isinstance(head, dict):
+        index = head.get("index", index)
+        head = head.get("hash")
+    if not (isinstance(head, str) and len(head) == 64 and isinstance(index, int)):
+        raise BadAnswer(
+            "The server's results do not name the ledger head (hash and index) they were "
+            "computed at; a sheet without it could not be matched to the record.",
+            "Kết quả của máy chủ không nêu đầu sổ cái (mã băm và số mục) đã dùng để tính; "
+            "không thể in biên bản thiếu dấu vân tay.",
+            fields=("ledger_head", "ledger_index"),
+        )
+    return head, index
+
+
+def source_from_results(
+    definition: ElectionDefinition, results_doc: Any, made_on: dt.date | None = None
+) -> SheetSource:
+    election = Election.from_definition(definition)
+    results = _results_list(results_doc)
+    head, index = _ledger_point(results_doc)
+    digest = results_doc.get("results_sha256") if isinstance(results_doc, dict) else None
+    fp = Fingerprint.from_ledger(
+        election.id, head, index, digest if isinstance(digest, str) else None
+    )
+    return SheetSource(election, results, fp, made_on=made_on or dt.date.today())
+
+
+async def source_from_server(client: ApiClient) -> SheetSource:
+    """The election and every result at one ledger head (``GET /results.json``)."""
+    election_doc = await client.election()
+    results_doc = await client.results()
+    try:
+        definition = codec.decode(json.dumps(election_doc), ElectionDefinition)
+    except KiemphieuError as exc:
+        raise BadAnswer(
+            f"The server's election definition does not decode: {exc.message_en}",
+            f"Định nghĩa cuộc bầu cử của máy chủ không đọc được: {exc.message_vi}",
+            fields=("election",),
+        ) from exc
+    return source_from_results(definition, results_doc)
+
+
+def minutes_from_area_doc(doc: Any) -> list[CountingMinutes]:
+    """The current minutes in ``GET /polling-areas/{id}``."""
+    items: Any = doc.get("minutes") if isinstance(doc, dict) else None
+    if isinstance(items, dict):
+        items = list(items.values())
+    if not isinstance(items, list):
+        raise BadAnswer(
+            "The polling area answer has no minutes.",
+            "Câu trả lời về khu vực bỏ phiếu không có biên bản.",
+            fields=("minutes",),
+        )
+    out = []
+    for item in items:
+        if isinstance(item, dict) and "minutes" in item and "race_id" not in item:
+            item = item["minutes"]
+        out.append(codec.decode(json.dumps(item), CountingMinutes))
+    return out
+
+
+# --- offline, from files -----------------------------------------------------------------
+
+
+def _minutes_in(doc: Any, where: str) -> list[CountingMinutes]:
+    """Minutes in one JSON value: a minutes, a list, a batch, or a DSSE envelope."""
+    if isinstance(doc, list):
+        return [m for item in doc for m in _minutes_in(item, where)]
+    if not isinstance(doc, dict):
+        raise SheetError(
+            f"{where}: not counting minutes, a batch or an envelope.",
+            f"{where}: không phải biên bản kiểm phiếu, gói kết quả hay phong bì ký.",
+            fields=("file",),
+            figures={"file": where},
+        )
+    raw = json.dumps(doc, ensure_ascii=False)
+    if "payloadType" in doc:
+        envelope = codec.decode(raw, Envelope)
+        # offline: the payload is read, its signature is not checked here
+        return _minutes_in(json.loads(base64.b64decode(envelope.payload)), where)
+    schema = doc.get("schema")
+    if schema == "kiemphieu/batch/v1":
+        return list(codec.decode(raw, ResultBatch).minutes)
+    return [codec.decode(raw, CountingMinutes)]
+
+
+def read_minutes_files(paths: Iterable[Path]) -> list[CountingMinutes]:
+    out: list[CountingMinutes] = []
+    for path in paths:
+        text = Path(path).read_text(encoding="utf-8")
+        try:
+            docs = [json.loads(text)]
+        except json.JSONDecodeError:
+            docs = [json.loads(line) for line in text.splitlines() if line.strip()]
+        for doc in docs:
+            out.extend(_minutes_in(doc, str(path)))
+    return out
+
+
+def source_offline(
+    election_path: Path, minutes_paths: Sequence[Path], made_on: dt.date | None = None
+) -> SheetSource:
+    """Tally the files here (``tally_from_scratch``), as an auditor would; minutes
+    the law's checks reject are left out and listed in ``rejected``."""
+    election = load_election(election_path)
+    kept: list[CountingMinutes] = []
+    rejected: list[str] = []
+    seen: set[tuple[str, str, str]] = set()
+    for m in read_minutes_files(minutes_paths):
+        findings = check_minutes(election, m)
+        key = (m.polling_area_id, m.race_id, m.round)
+        if has_errors(findings):
+            codes = ", ".join(f.code for f in findings if f.severity == "error")
+            rejected.append(f"{m.polling_area_id}/{m.race_id}/{m.round}: {codes}")
+            continue
+        if key in seen:
+            raise SheetError(
+                f"Two minutes for polling area {key[0]}, race {key[1]}, round {key[2]}.",
+                f"Hai biên bản cho khu vực bỏ phiếu {key[0]}, cuộc bầu cử {key[1]}, vòng {key[2]}.",
+                fields=("polling_area_id", "race_id", "round"),
+                figures={"polling_area_id": key[0], "race_id": key[1], "round": key[2]},
+            )
+        seen.add(key)
+        kept.append(m)
+    tally = tally_from_scratch(election, kept)
+    results = tally.results()
+    minutes: dict[str, list[CountingMinutes]] = {}
+    for m in kept:
+        minutes.setdefault(m.polling_area_id, []).append(m)
+    fp = Fingerprint.from_files(
+        election.id, [election_path, *minutes_paths], results_digest(results)
+    )
+    return SheetSource(election, results, fp, minutes, rejected, made_on=made_on or dt.date.today())
+
+
+# --- writing -----------------------------------------------------------------------------
+
+
+def _safe(part: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in part)
+
+
+def print_constituency(
+    source: SheetSource, race_id: str, constituency_id: str, out_dir: Path
+) -> Path:
+    results = [
+        r for r in source.results if (r.race_id, r.constituency_id) == (race_id, constituency_id)
+    ]
+    if not results:
+        source.result(race_id, constituency_id)  # raises, naming what is missing
+    stories = [constituency_sheet(source.election, r, made_on=source.made_on) for r in results]
+    path = out_dir / f"ket-qua_{_safe(race_id)}_{_safe(constituency_id)}.pdf"
+    title = f"Biên bản xác định kết quả bầu cử — {results[0].constituency_name}"
+    return write_pdf(path, stories, source.fingerprint, title)
+
+
+def print_polling_area(
+    source: SheetSource,
+    polling_area_id: str,
+    race_id: str | None,
+    out_dir: Path,
+    minutes: Sequence[CountingMinutes] | None = None,
+) -> Path:
+    chosen = list(minutes if minutes is not None else source.minutes.get(polling_area_id, []))
+    chosen = [
+        m
+        for m in chosen
+        if m.polling_area_id == polling_area_id and (race_id is None or m.race_id == race_id)
+    ]
+    if not chosen:
+        raise SheetError(
+            f"No counting minutes for polling area {polling_area_id}"
+            + (f", race {race_id}." if race_id else "."),
+            f"Không có biên bản kết quả kiểm phiếu của khu vực bỏ phiếu {polling_area_id}"
+            + (f", cuộc bầu cử {race_id}." if race_id else "."),
+            fields=("polling_area_id", "race_id"),
+            figures={"polling_area_id": polling_area_id, "race_id": race_id or ""},
+        )
+    order = {r.id: i for i, r in enumerate(source.election.definition.races)}
+    chosen.sort(key=lambda m: (order.get(m.race_id, 99), m.round))
+    stories = [polling_area_sheet(source.election, m, made_on=source.made_on) for m in chosen]
+    suffix = f"_{_safe(race_id)}" if race_id else ""
+    path = out_dir / f"kiem-phieu_{_safe(polling_area_id)}{suffix}.pdf"
+    return write_pdf(
+        path, stories, source.fingerprint, f"Biên bản kết quả kiểm phiếu — {polling_area_id}"
+    )
+
+
+def print_committee(source: SheetSource, committee_id: str, out_dir: Path) -> Path:
+    stories = summary_sheets(source.election, committee_id, source.results, made_on=source.made_on)
+    path = out_dir / f"tong-ket_{_safe(committee_id)}.pdf"
+    name = source.election.committees[committee_id].name
+    return write_pdf(path, stories, source.fingerprint, f"Biên bản tổng kết cuộc bầu cử — {name}")
+
+
+def print_summaries(source: SheetSource, out_dir: Path) -> list[Path]:
+    """A summary for every committee that runs at least one constituency."""
+    running = {r.committee_id for r in source.results}
+    return [
+        print_committee(source, c.id, out_dir)
+        for c in source.election.definition.committees
+        if c.id in running
+    ]
+
+
+def print_all(source: SheetSource, out_dir: Path) -> list[Path]:
+    """Every constituency's result minutes and every committee's summary."""
+    seen: list[tuple[str, str]] = []
+    for r in source.results:
+        if (r.race_id, r.constituency_id) not in seen:
+            seen.append((r.race_id, r.constituency_id))
+    paths = [print_constituency(source, race, con, out_dir) for race, con in seen]
+    return paths + print_summaries(source, out_dir)
