@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from schemas._cli import run
+from tally_server.commands import tally as tally_command
 
 
 def _summary(args: argparse.Namespace) -> int:
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("summary", help="validate an election definition and summarise it")
     p.add_argument("--election", required=True, help="election definition (JSON)")
     p.set_defaults(handler=_summary)
+    tally_command.register(sub)
     return parser
 
 

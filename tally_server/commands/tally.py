@@ -1,0 +1,359 @@
+"""``tally-server tally``: the auditors' offline count of a set of minutes files."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from schemas.models import CountingMinutes, Finding
+    from tally_server.core.definition import Election
+    from tally_server.core.tally import ConstituencyResult, Rollup
+
+HELP = "count minutes files offline and determine every constituency's result"
+DESCRIPTION = """\
+Kiểm phiếu ngoại tuyến / offline tally for auditors.
+
+Reads the election definition and MINUTES files, checks every counting minutes
+with the law's rules (docs/rules.md), leaves out those with errors (and any two
+minutes for the same polling area, race and round: E124), tallies the rest and
+determines each constituency's result as the law says.
+
+A MINUTES file holds one counting minutes (JSON), a JSON list of them, a
+result batch, a DSSE envelope of a batch, or JSON Lines of any of these.
+Envelopes: the payload is used but its signature is NOT checked here (no keys
+offline); check signatures with the server or `tally-server verify`.
+"""
+
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    "no_results": ("chưa có kết quả", "no results"),
+    "partial": ("đang nhận kết quả", "partial"),
+    "elected": ("đủ người trúng cử", "elected"),
+    "revote": ("phải bầu cử lại", "re-vote required"),
+    "supplementary_proposed": ("đề nghị bầu cử thêm", "supplementary election proposed"),
+    "seats_left_empty": ("để trống ghế còn thiếu", "seats left empty"),
+    "unresolved_tie": ("hoà phiếu chưa xác định", "unresolved tie"),
+}
+ROUND_LABELS = {
+    "main": "",
+    "revote": " — bầu cử lại / re-vote",
+    "supplementary": " — bầu cử thêm / supplementary",
+}
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "tally",
+        help=HELP,
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--election", required=True, metavar="FILE", help="election definition (JSON)")
+    p.add_argument("minutes", nargs="+", metavar="MINUTES", help="minutes, batch or envelope files")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"election_id", "results", "rollups", "rejected", "results_sha256", ...}',
+    )
+    p.add_argument("--strict", action="store_true", help="exit 1 if any minutes was rejected")
+    p.set_defaults(handler=run_tally)
+
+
+@dataclass
+class Item:
+    """One counting minutes read from a file, with where it came from."""
+
+    source: str
+    minutes: CountingMinutes
+    findings: list[Finding] = field(default_factory=list)
+
+
+@dataclass
+class Loaded:
+    items: list[Item] = field(default_factory=list)
+    unreadable: list[tuple[str, Finding]] = field(default_factory=list)
+
+
+def _finding_of(exc: Exception) -> Finding:
+    from schemas.errors import KiemphieuError
+    from schemas.models import Finding
+
+    if isinstance(exc, KiemphieuError):
+        figures = {k: v if isinstance(v, int | str) else str(v) for k, v in exc.figures.items()}
+        return Finding(
+            code=exc.code,
+            severity="error",
+            fields=list(exc.fields),
+            figures=figures,
+            message_vi=exc.message_vi,
+            message_en=exc.message_en,
+        )
+    return Finding(code="S100", severity="error", message_vi=str(exc), message_en=str(exc))
+
+
+def load(paths: list[Path], election: Election) -> Loaded:
+    import msgspec
+
+    out = Loaded()
+    for path in paths:
+        data = path.read_bytes()
+        try:
+            docs: list[tuple[str, Any]] = [(str(path), msgspec.json.decode(data))]
+        except msgspec.DecodeError:
+            docs = []
+            for n, line in enumerate(data.splitlines(), start=1):
+                if not line.strip():
+                    continue
+                source = f"{path}:{n}"
+                try:
+                    docs.append((source, msgspec.json.decode(line)))
+                except msgspec.DecodeError as exc:
+                    out.unreadable.append((source, _not_json(exc)))
+        for source, doc in docs:
+            _expand(doc, source, election, out)
+    return out
+
+
+def _not_json(exc: Exception) -> Finding:
+    from schemas.errors import DecodeError
+
+    return _finding_of(
+        DecodeError(f"Not JSON nor JSON Lines: {exc}", f"Không phải JSON hay JSON Lines: {exc}")
+    )
+
+
+def _expand(doc: Any, source: str, election: Election, out: Loaded) -> None:
+    import msgspec
+
+    from schemas import codec
+    from schemas.errors import DecodeError, KiemphieuError
+    from schemas.models import BATCH_SCHEMA, MINUTES_SCHEMA, CountingMinutes, ResultBatch
+    from schemas.signing import BATCH_TYPE, open_envelope
+    from tally_server.core.rules import check_batch_items, check_minutes
+
+    if isinstance(doc, list):
+        for i, each in enumerate(doc):
+            _expand(each, f"{source}[{i}]", election, out)
+        return
+    try:
+        if not isinstance(doc, dict):
+            raise DecodeError(
+                "Expected a minutes, a batch, an envelope or a list of them.",
+                "Cần một biên bản, một lô, một phong bì hoặc danh sách các thứ đó.",
+            )
+        batch: ResultBatch | None = None
+        if "payloadType" in doc:
+            # Signed bytes are used as they are; the signature is not checked offline.
+            opened = open_envelope(msgspec.json.encode(doc), BATCH_TYPE)
+            batch = codec.decode(opened.payload, ResultBatch)
+        elif doc.get("schema") == BATCH_SCHEMA:
+            batch = codec.decode(msgspec.json.encode(codec.nfc(doc)), ResultBatch)
+        elif doc.get("schema", MINUTES_SCHEMA) == MINUTES_SCHEMA:
+            m = codec.decode(msgspec.json.encode(codec.nfc(doc)), CountingMinutes)
+            out.items.append(Item(source, m, check_minutes(election, m)))
+            return
+        else:
+            raise DecodeError(
+                f"Unknown document schema {doc.get('schema')!r}.",
+                f"Lược đồ tài liệu không rõ {doc.get('schema')!r}.",
+                fields=("schema",),
+            )
+    except KiemphieuError as exc:
+        out.unreadable.append((source, _finding_of(exc)))
+        return
+    whole, per_minutes = check_batch_items(election, batch)
+    for i, (m, found) in enumerate(zip(batch.minutes, per_minutes, strict=True)):
+        out.items.append(Item(f"{source}#minutes[{i}]", m, whole + found))
+
+
+def run_tally(args: argparse.Namespace) -> int:
+    from schemas import codec
+    from tally_server.core.definition import load_election
+    from tally_server.core.rules import has_errors
+    from tally_server.core.tally import Tally, results_digest
+
+    election = load_election(Path(args.election))
+    loaded = load([Path(p) for p in args.minutes], election)
+
+    rejected: list[dict[str, Any]] = [
+        {"source": source, "findings": [finding]} for source, finding in loaded.unreadable
+    ]
+    passed: list[Item] = []
+    for item in loaded.items:
+        if has_errors(item.findings):
+            rejected.append(_entry(item, [f for f in item.findings if f.severity == "error"]))
+        else:
+            passed.append(item)
+    by_key: dict[tuple[str, str, str], list[Item]] = {}
+    for item in passed:
+        m = item.minutes
+        by_key.setdefault((m.polling_area_id, m.race_id, m.round), []).append(item)
+    tally = Tally(election)
+    accepted: list[Item] = []
+    for (area, race, rnd), items in by_key.items():
+        if len(items) == 1:
+            tally.apply(items[0].minutes)
+            accepted.append(items[0])
+            continue
+        for item in items:
+            others = [o.source for o in items if o is not item]
+            rejected.append(_entry(item, [_duplicate(area, race, rnd, item.source, others)]))
+
+    results = tally.results()
+    rollups = tally.rollups()
+    digest = results_digest(results)
+    if args.json:
+        warnings = [
+            _entry(item, [f for f in item.findings if f.severity == "warning"])
+            for item in accepted
+            if item.findings
+        ]
+        doc = {
+            "election_id": election.id,
+            "results": results,
+            "rollups": rollups,
+            "rejected": rejected,
+            "warnings": warnings,
+            "accepted": len(accepted),
+            "results_sha256": digest,
+        }
+        sys.stdout.write(codec.encode_pretty(doc).decode("utf-8") + "\n")
+    else:
+        sys.stdout.write(_render(election, results, rollups[0], accepted, rejected, digest))
+    return 1 if args.strict and rejected else 0
+
+
+def _entry(item: Item, findings: list[Finding]) -> dict[str, Any]:
+    m = item.minutes
+    return {
+        "source": item.source,
+        "polling_area_id": m.polling_area_id,
+        "race_id": m.race_id,
+        "constituency_id": m.constituency_id,
+        "round": m.round,
+        "findings": findings,
+    }
+
+
+def _duplicate(area: str, race: str, rnd: str, source: str, others: list[str]) -> Finding:
+    from schemas.models import Finding
+
+    both = ", ".join([source, *others])
+    return Finding(
+        code="E124",
+        severity="error",
+        race_id=race,
+        fields=["polling_area_id", "race_id", "round"],
+        figures={"polling_area_id": area, "race_id": race, "round": rnd, "sources": both},
+        message_vi=f"E124: khu vực {area}, cuộc bầu cử {race}, vòng {rnd} có nhiều biên bản: "
+        f"{both}; không biết biên bản nào đúng nên không kiểm biên bản nào",
+        message_en=f"E124: polling area {area}, race {race}, round {rnd} has more than one "
+        f"minutes: {both}; none is counted until one is chosen",
+    )
+
+
+# --- the readable table --------------------------------------------------------------
+
+
+def _render(
+    election: Election,
+    results: list[ConstituencyResult],
+    overall: Rollup,
+    accepted: list[Item],
+    rejected: list[dict[str, Any]],
+    digest: str,
+) -> str:
+    from decimal import Decimal
+
+    from tally_server.core.numbers import vn_int, vn_percent
+
+    def pct(text: str) -> str:
+        return vn_percent(Decimal(text))
+
+    d = election.definition
+    lines = [
+        d.name,
+        f"{d.place} — {d.date.isoformat()} — id {d.id}",
+        f"Biên bản được kiểm / minutes tallied: {vn_int(len(accepted))}; "
+        f"bị loại / rejected: {vn_int(len(rejected))}",
+        f"Khu vực đã báo cáo đủ / polling areas fully reported: "
+        f"{vn_int(overall.areas_reported)}/{vn_int(overall.areas_total)}",
+    ]
+    race_names = {r.id: r.name for r in d.races}
+    current_race = None
+    for r in results:
+        if r.race_id != current_race:
+            current_race = r.race_id
+            lines += ["", f"══ {r.race_id} — {race_names.get(r.race_id, '')} ══"]
+        vi, en = STATUS_LABELS[r.status]
+        missing = ""
+        if r.missing_area_ids and r.areas_reported:
+            missing = f" (thiếu / missing: {', '.join(r.missing_area_ids)})"
+        lines += [
+            "",
+            f"{r.constituency_name} ({r.constituency_id}){ROUND_LABELS[r.round]} · "
+            f"{r.seats} ghế / seats · {r.committee_id}",
+            f"  Kết quả / status: {vi} / {en} [{r.status}]",
+            f"  Khu vực bỏ phiếu / polling areas: "
+            f"{vn_int(r.areas_reported)}/{vn_int(r.areas_total)}{missing}",
+        ]
+        rows = [
+            ("Tổng số cử tri / voters on the list", r.voters_on_list, ""),
+            ("Cử tri đã bỏ phiếu / voters who voted", r.voters_voted, pct(r.turnout_pct)),
+            ("Phiếu phát ra / ballots issued", r.ballots_issued, ""),
+            ("Phiếu thu vào / ballots received", r.ballots_received, ""),
+            ("Phiếu hợp lệ / valid ballots", r.valid_ballots, pct(r.valid_pct)),
+            ("Phiếu không hợp lệ / invalid ballots", r.invalid_ballots, pct(r.invalid_pct)),
+        ]
+        for label, n, share in rows:
+            lines.append(f"  {label:<40} {vn_int(n):>12} {share:>8}".rstrip())
+        lines.append(
+            f"  {'#':>2}  {'Người ứng cử / candidate':<40} {'Ngày sinh':<10} "
+            f"{'Số phiếu':>10} {'Tỷ lệ':>8}  >½  Trúng cử"
+        )
+        for c in sorted(r.candidates, key=lambda c: (c.rank or 10**9, c.id)):
+            who = f"{c.full_name} ({c.id})"
+            lines.append(
+                f"  {c.rank or '-':>2}  {who:<40} {c.birth_date.strftime('%d/%m/%Y'):<10} "
+                f"{vn_int(c.votes):>10} {pct(c.pct):>8}  {'✓' if c.eligible else '·':^2}  "
+                f"{'✓ trúng cử / elected' if c.elected else ''}".rstrip()
+            )
+        names = {c.id: c.full_name for c in r.candidates}
+        if r.winners:
+            lines.append(
+                "  Trúng cử / elected: " + ", ".join(f"{names[w]} ({w})" for w in r.winners)
+            )
+        if r.unresolved_tie:
+            lines.append(
+                "  Hoà chưa xác định / unresolved tie: "
+                + ", ".join(f"{names[w]} ({w})" for w in r.unresolved_tie)
+            )
+        lines.append(f"  {r.notes_vi}")
+        lines.append(f"  {r.notes_en}")
+    if rejected:
+        lines += ["", "══ Biên bản bị loại / rejected minutes ══"]
+        for entry in rejected:
+            where = (
+                f" — {entry['polling_area_id']} {entry['race_id']} {entry['round']}"
+                if "race_id" in entry
+                else ""
+            )
+            lines.append(f"{entry['source']}{where}")
+            for f in entry["findings"]:
+                lines.append(f"  {f.message_vi}")
+                lines.append(f"  {f.message_en}")
+    flagged = [(i, f) for i in accepted for f in i.findings if f.severity == "warning"]
+    if flagged:
+        lines += ["", "══ Cảnh báo (đã kiểm) / warnings (counted) ══"]
+        for item, f in flagged:
+            explained = (
+                "đã giải trình / explained"
+                if f.code in item.minutes.explanations
+                else ("chưa giải trình / no explanation")
+            )
+            lines.append(f"{item.source}: {f.message_en} [{explained}]")
+    lines += ["", f"results_sha256: {digest}", ""]
+    return "\n".join(lines)
