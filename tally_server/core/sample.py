@@ -22,24 +22,13 @@ from schemas.models import (
     ElectionDefinition,
     PollingArea,
     Race,
-    RaceLevel,
     Signatory,
 )
 from tally_server.core.definition import Election
 from tally_server.core.names import full_name, given_name_key
+from tally_server.core.validate import min_candidates
 
 # --- building blocks -------------------------------------------------------------------
-
-
-def min_candidates(level: RaceLevel, seats: int) -> int:
-    """The shortest candidate list the law allows for ``seats`` in a race of ``level``."""
-    if level == "national_assembly":
-        return seats + 2
-    if seats <= 2:
-        return seats + 1
-    if seats == 3:
-        return seats + 2
-    return seats + 3
 
 
 def _birth_date(rng: random.Random, first: dt.date, last: dt.date) -> dt.date:

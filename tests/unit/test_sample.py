@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 import unicodedata
 from collections import Counter, defaultdict
 from functools import cache
@@ -22,6 +23,7 @@ from tally_server.core.sample import (
     sample_minutes,
     sample_plan,
 )
+from tally_server.core.validate import validate_definition
 
 
 @cache
@@ -107,6 +109,11 @@ def test_every_area_votes_in_each_race_it_has_voters_for_and_lists_shrink_down_t
         assert held == list(area.voters), area.id
         figures = list(area.voters.values())
         assert figures == sorted(figures, reverse=True), area.id
+
+
+def test_hcmc2011_validates_with_only_the_small_area_warnings() -> None:
+    issues = validate_definition(hcmc().definition)
+    assert [i.code for i in issues] == ["D201"] * 4
 
 
 def test_a_few_polling_areas_are_small_as_the_law_allows() -> None:
@@ -279,6 +286,12 @@ def test_national_has_the_scale_of_2011() -> None:
     assert 55_000_000 <= voters <= 70_000_000
     per_area = Counter(len(a.voters) for a in d.polling_areas)
     assert set(per_area) <= {2, 3, 4} and per_area[4] > 50_000
+
+
+def test_national_validates_without_an_issue_quickly() -> None:
+    start = time.perf_counter()
+    assert validate_definition(nation().definition) == []
+    assert time.perf_counter() - start < 10
 
 
 def test_national_minutes_stream_and_start_with_the_first_area() -> None:
