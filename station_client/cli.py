@@ -70,7 +70,7 @@ def _read_passphrase(args: argparse.Namespace, *, confirm: bool = False) -> byte
             from station_client.errors import StationFolderError
 
             raise StationFolderError(
-                "The two passphrases differ.", "Hai mật khẩu không khớp.", code="C105"
+                "The two passphrases differ.", "Hai mật khẩu không khớp.", code="P105"
             )
         return unicodedata.normalize("NFC", first).encode("utf-8") or None
     return None
@@ -117,7 +117,7 @@ def _init(args: argparse.Namespace) -> int:
             "its fingerprint with the committee's.",
             "Cần ghim khoá máy chủ: --server-key TỆP_HOẶC_CHUỖI, hoặc --fetch-server-key rồi so "
             "dấu vân tay với Ủy ban bầu cử.",
-            code="C110",
+            code="P110",
             fields=("server_key",),
         )
     if args.server_key is not None:
@@ -137,7 +137,7 @@ def _init(args: argparse.Namespace) -> int:
                     "do not use this server.",
                     f"Dấu vân tay khoá máy chủ là {server_key.fingerprint}, không phải {given}: "
                     "không dùng máy chủ này.",
-                    code="C111",
+                    code="P111",
                     fields=("server_fingerprint",),
                     figures={"fetched": server_key.fingerprint, "given": given},
                 )
@@ -157,7 +157,7 @@ def _init(args: argparse.Namespace) -> int:
             raise StationFolderError(
                 f"The server key's fingerprint is {server_key.fingerprint}, not {given}.",
                 f"Dấu vân tay khoá máy chủ là {server_key.fingerprint}, không phải {given}.",
-                code="C111",
+                code="P111",
                 fields=("server_fingerprint",),
             )
     passphrase = _read_passphrase(args, confirm=True)

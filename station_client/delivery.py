@@ -168,7 +168,7 @@ def interpret(
             raise ReceiptError(
                 f"HTTP {status} with a receipt saying {receipt.status!r}; the batch stays pending.",
                 f"HTTP {status} kèm biên nhận ghi {receipt.status!r}; lô vẫn chờ gửi.",
-                code="C203",
+                code="P203",
                 fields=("status",),
                 figures={"http_status": status, "receipt_status": receipt.status},
             )
@@ -215,19 +215,19 @@ class Deliverer:
                 status = response.status
         except aiohttp.ClientSSLError as exc:
             return _transient(
-                "C302",
+                "P302",
                 f"TLS: the server's certificate is not the pinned one or does not verify: {exc}",
                 f"TLS: chứng chỉ của máy chủ không phải chứng chỉ đã ghim hoặc không hợp lệ: {exc}",
             )
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             return _transient(
-                "C303",
+                "P303",
                 f"No answer within {self.transport.timeout:g} s ({type(exc).__name__}).",
                 f"Không có trả lời trong {self.transport.timeout:g} giây ({type(exc).__name__}).",
             )
         except aiohttp.ClientError as exc:
             return _transient(
-                "C304",
+                "P304",
                 f"Connection failed: {exc or type(exc).__name__}",
                 f"Lỗi kết nối: {exc or type(exc).__name__}",
             )
@@ -307,14 +307,14 @@ async def fetch_server_key(transport: Transport) -> VerifyKey:
         raise DeliveryError(
             f"Cannot fetch the server key from {transport.base_url}: {exc}",
             f"Không lấy được khoá máy chủ từ {transport.base_url}: {exc}",
-            code="C305",
+            code="P305",
             figures={"server": transport.base_url},
         ) from exc
     if status != 200:
         raise DeliveryError(
             f"The server answered HTTP {status} for its key.",
             f"Máy chủ trả lời HTTP {status} khi hỏi khoá.",
-            code="C305",
+            code="P305",
             figures={"http_status": status},
         )
     try:
@@ -324,13 +324,13 @@ async def fetch_server_key(transport: Transport) -> VerifyKey:
         raise DeliveryError(
             f"The server's key answer is not understood: {exc}",
             f"Không hiểu câu trả lời khoá của máy chủ: {exc}",
-            code="C305",
+            code="P305",
         ) from exc
     if data.get("fingerprint") not in (None, key.fingerprint):
         raise DeliveryError(
             "The server's key and the fingerprint it names differ.",
             "Khoá máy chủ và dấu vân tay nó ghi không khớp nhau.",
-            code="C305",
+            code="P305",
             figures={"fingerprint": str(data.get("fingerprint")), "computed": key.fingerprint},
         )
     return key

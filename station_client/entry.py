@@ -54,7 +54,7 @@ class Terminal(Protocol):
 
 
 class EntryAborted(ClientError):
-    code = "C409"
+    code = "P409"
 
 
 class StdTerminal:
@@ -125,7 +125,7 @@ def plan_entry(
             f"{station.polling_area_id}; held here: {', '.join(sorted(known))}.",
             f"Cuộc bầu cử {', '.join(unknown)} không tổ chức tại khu vực "
             f"{station.polling_area_id}; tại đây có: {', '.join(sorted(known))}.",
-            code="C404",
+            code="P404",
             fields=("race",),
         )
     if race_ids:
@@ -156,7 +156,7 @@ def plan_entry(
             f"Nothing signed to correct for race(s) {', '.join(missing) or '—'}; use enter.",
             f"Chưa có biên bản đã ký để đính chính cho {', '.join(missing) or '—'}; "
             "hãy dùng enter.",
-            code="C405",
+            code="P405",
             fields=("race",),
         )
     digests = {signed[s.race.id].batch.digest for s in seats}
@@ -166,7 +166,7 @@ def plan_entry(
             "(choose with --race).",
             "Các cuộc bầu cử này được ký trong các lô khác nhau; hãy đính chính từng lô "
             "(chọn bằng --race).",
-            code="C406",
+            code="P406",
             fields=("race",),
         )
     races = [Race(s, form_fields(s), values_from_minutes(signed[s.race.id].minutes)) for s in seats]

@@ -199,7 +199,7 @@ def minutes_from_values(
         raise EntryError(
             f"Race {seat.race.id}: these fields are not usable: {'; '.join(problems)}",
             f"Cuộc bầu cử {seat.race.id}: các ô sau không dùng được: {'; '.join(problems)}",
-            code="C403",
+            code="P403",
             fields=tuple(bad),
             figures={"race_id": seat.race.id},
         )

@@ -34,7 +34,7 @@ def verify_receipt(
             "Biên nhận không được ký bằng khoá máy chủ đã ghim "
             f"({server_key.fingerprint}): {exc.message_vi} Không tin câu trả lời này; "
             "lô vẫn chờ gửi. Kiểm tra địa chỉ máy chủ và báo Ủy ban bầu cử.",
-            code="C201",
+            code="P201",
             fields=("signatures",),
             figures={"server_fingerprint": server_key.fingerprint, "cause": exc.code},
         ) from exc
@@ -53,7 +53,7 @@ def verify_receipt(
                 "The batch stays pending.",
                 f"Biên nhận dành cho lô khác: {name} là {got!r}, của trạm là {want!r}. "
                 "Lô vẫn chờ gửi.",
-                code="C202",
+                code="P202",
                 fields=(name,),
                 figures={"receipt": str(got), "expected": str(want)},
             )

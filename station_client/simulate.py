@@ -50,7 +50,7 @@ FAULTS = ("drop", "duplicate", "correction", "errors", "warnings", "revoked")
 
 
 class SimulationError(ClientError):
-    code = "C501"
+    code = "P501"
 
 
 @dataclass(frozen=True, slots=True)

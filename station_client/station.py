@@ -84,7 +84,7 @@ class Station:
                 "The station key is protected by a passphrase: give --passphrase-file or "
                 "--ask-passphrase.",
                 "Khoá của trạm có mật khẩu: dùng --passphrase-file hoặc --ask-passphrase.",
-                code="C105",
+                code="P105",
                 fields=("passphrase",),
             )
         key = SigningKey.load(self.folder / KEY_FILE, passphrase or None)
@@ -92,7 +92,7 @@ class Station:
             raise StationFolderError(
                 "The key file does not match the fingerprint recorded at init.",
                 "Tệp khoá không khớp dấu vân tay đã ghi khi khởi tạo.",
-                code="C106",
+                code="P106",
                 figures={"file": key.public.fingerprint, "recorded": self.config.fingerprint},
             )
         return key
@@ -113,7 +113,7 @@ def open_station(folder: Path, *, durable: bool = True) -> Station:
             f"{folder} is not a station folder (no {CONFIG_FILE}); run station-client init.",
             f"{folder} không phải thư mục trạm (thiếu {CONFIG_FILE}); hãy chạy "
             "station-client init.",
-            code="C101",
+            code="P101",
             fields=("dir",),
         )
     config = codec.decode(config_path.read_bytes(), StationConfig)
@@ -123,7 +123,7 @@ def open_station(folder: Path, *, durable: bool = True) -> Station:
         raise StationFolderError(
             "server.pub.pem does not match the server fingerprint pinned at init.",
             "server.pub.pem không khớp dấu vân tay máy chủ đã ghim khi khởi tạo.",
-            code="C107",
+            code="P107",
             figures={"file": server_key.fingerprint, "pinned": config.server_fingerprint},
         )
     return Station(
@@ -169,7 +169,7 @@ def init_station(
         raise StationFolderError(
             f"{folder} already holds a station; a second key would break its enrolment.",
             f"{folder} đã có một trạm; tạo khoá thứ hai sẽ làm hỏng việc đăng ký.",
-            code="C102",
+            code="P102",
             fields=("dir",),
         )
     if not _ID.fullmatch(station_id):
@@ -177,7 +177,7 @@ def init_station(
             f"Station id {station_id!r}: use ASCII letters, digits, '.', '_' or '-' (at most 64).",
             f"Mã trạm {station_id!r}: chỉ dùng chữ cái ASCII, chữ số, '.', '_' hoặc '-' "
             "(tối đa 64).",
-            code="C109",
+            code="P109",
             fields=("station_id",),
         )
     election = load_election(election_file)
@@ -185,7 +185,7 @@ def init_station(
         raise StationFolderError(
             f"Polling area {polling_area_id!r} is not in election {election.id}.",
             f"Khu vực bỏ phiếu {polling_area_id!r} không có trong cuộc bầu cử {election.id}.",
-            code="C103",
+            code="P103",
             fields=("polling_area_id",),
             figures={"polling_area_id": polling_area_id, "election_id": election.id},
         )
@@ -194,14 +194,14 @@ def init_station(
         raise StationFolderError(
             f"No race is held at polling area {polling_area_id}.",
             f"Không có cuộc bầu cử nào tại khu vực bỏ phiếu {polling_area_id}.",
-            code="C104",
+            code="P104",
             fields=("polling_area_id",),
         )
     if not server_url.startswith(("http://", "https://")):
         raise StationFolderError(
             f"The server address must start with http:// or https://, not {server_url!r}.",
             f"Địa chỉ máy chủ phải bắt đầu bằng http:// hoặc https://, không phải {server_url!r}.",
-            code="C108",
+            code="P108",
             fields=("server",),
         )
     folder.mkdir(parents=True, exist_ok=True)

@@ -35,7 +35,7 @@ def read_minutes(path: Path, station: Station) -> list[CountingMinutes]:
         raise EntryError(
             f"{path.name} is not UTF-8 text: {exc}",
             f"{path.name} không phải văn bản UTF-8: {exc}",
-            code="C410",
+            code="P410",
             fields=("file",),
         ) from exc
     if path.suffix.lower() == ".csv":
@@ -61,7 +61,7 @@ def _from_csv(text: str, name: str, station: Station) -> list[CountingMinutes]:
             raise EntryError(
                 f"{name} line {line}: expected 3 columns race_id,field,value, found {len(row)}.",
                 f"{name} dòng {line}: cần 3 cột race_id,field,value, có {len(row)}.",
-                code="C410",
+                code="P410",
                 fields=(f"{name}:{line}",),
             )
         race_id, key, value = (c.strip() for c in row)
@@ -72,7 +72,7 @@ def _from_csv(text: str, name: str, station: Station) -> list[CountingMinutes]:
                 f"{station.polling_area_id}.",
                 f"{name} dòng {line}: cuộc bầu cử {race_id!r} không tổ chức tại khu vực "
                 f"{station.polling_area_id}.",
-                code="C410",
+                code="P410",
                 fields=(f"{name}:{line}", "race_id"),
             )
         known = {f.key for f in form_fields(seat)}
@@ -80,7 +80,7 @@ def _from_csv(text: str, name: str, station: Station) -> list[CountingMinutes]:
             raise EntryError(
                 f"{name} line {line}: unknown field {key!r} for race {race_id}.",
                 f"{name} dòng {line}: không có ô {key!r} cho cuộc bầu cử {race_id}.",
-                code="C410",
+                code="P410",
                 fields=(f"{name}:{line}", "field"),
             )
         race_values = values.setdefault(race_id, {})
@@ -88,7 +88,7 @@ def _from_csv(text: str, name: str, station: Station) -> list[CountingMinutes]:
             raise EntryError(
                 f"{name} line {line}: field {key!r} of race {race_id} given twice.",
                 f"{name} dòng {line}: ô {key!r} của cuộc bầu cử {race_id} xuất hiện hai lần.",
-                code="C410",
+                code="P410",
                 fields=(f"{name}:{line}", "field"),
             )
         race_values[key] = value
@@ -110,14 +110,14 @@ class FindingsError(ChecksFailed):
                 "the minutes' explanations (JSON) or as explain:<code> rows (CSV).",
                 f"Cảnh báo chưa có giải thích: {codes}. Thêm lời giải thích cho từng cảnh báo "
                 "vào explanations (JSON) hoặc dòng explain:<mã> (CSV).",
-                code="C408",
+                code="P408",
                 fields=tuple(f"{f.race_id}.explanations.{f.code}" for f in self.findings),
             )
         else:
             super().__init__(
                 f"The law's checks found errors: {codes}. Nothing was signed.",
                 f"Kiểm tra theo Luật phát hiện lỗi: {codes}. Chưa ký gì.",
-                code="C407",
+                code="P407",
                 fields=tuple(sorted({x for f in self.findings for x in f.fields})),
             )
 
@@ -132,14 +132,14 @@ def submit(
 ) -> tuple[StoredBatch, list[Finding]]:
     """Check and sign minutes read from a file; raise with the findings otherwise."""
     if not minutes:
-        raise EntryError("The file holds no minutes.", "Tệp không có biên bản nào.", code="C411")
+        raise EntryError("The file holds no minutes.", "Tệp không có biên bản nào.", code="P411")
     for m in minutes:
         if m.polling_area_id != station.polling_area_id:
             raise EntryError(
                 f"Minutes for polling area {m.polling_area_id}; this station is "
                 f"{station.polling_area_id}.",
                 f"Biên bản của khu vực {m.polling_area_id}; trạm này là {station.polling_area_id}.",
-                code="C412",
+                code="P412",
                 fields=("polling_area_id",),
             )
     race_ids = [m.race_id for m in minutes]
@@ -148,14 +148,14 @@ def submit(
         raise EntryError(
             "Already signed: " + "; ".join(notes),
             "Đã ký: " + "; ".join(notes),
-            code="C413",
+            code="P413",
             fields=("race_id",),
         )
     if correction and not (reason and reason.strip()):
         raise EntryError(
             "A correction needs a reason (--reason).",
             "Đính chính phải có lý do (--reason).",
-            code="C414",
+            code="P414",
             fields=("reason",),
         )
     reason = unicodedata.normalize("NFC", reason.strip()) if reason else None

@@ -187,7 +187,7 @@ def test_input_ending_mid_entry_keeps_the_draft(station: Path, election: Electio
     a = typed(election, example_minutes())
     result = client("enter", "--dir", str(station), stdin="\n".join(a[:5]) + "\n")
     assert result.returncode == 1
-    assert "C409" in result.stderr and "saved" in result.stderr
+    assert "P409" in result.stderr and "saved" in result.stderr
     status = client("status", "--dir", str(station), "--json", check=True)
     states = {r["race_id"]: r["state"] for r in json.loads(status.stdout)["races"]}
     assert states["QH"] == "drafted" and states["HDND-TP"] == "none"

@@ -85,7 +85,7 @@ def test_init_refuses_a_second_key_in_the_same_folder(station: Path, tmp_path: P
         "--election", str(EXAMPLES / "election.json"), "--server", "http://127.0.0.1:9",
         "--server-key", str(tmp_path / "server.pub.pem"),
     )  # fmt: skip
-    assert result.returncode == 1 and "C102" in result.stderr
+    assert result.returncode == 1 and "P102" in result.stderr
     assert (station / "station.key.pem").read_bytes() == before
 
 
@@ -96,7 +96,7 @@ def test_init_refuses_an_unknown_polling_area(tmp_path: Path) -> None:
         "--election", str(EXAMPLES / "election.json"), "--server", "http://127.0.0.1:9",
         "--server-key", key,
     )  # fmt: skip
-    assert result.returncode == 1 and "C103" in result.stderr and "KV-09" in result.stderr
+    assert result.returncode == 1 and "P103" in result.stderr and "KV-09" in result.stderr
     assert not (tmp_path / "x" / "station.key.pem").exists()
 
 
@@ -105,7 +105,7 @@ def test_json_minutes_are_checked_signed_and_need_the_passphrase(
 ) -> None:
     path = write(tmp_path / "m.json", minutes())
     no_pass = client("submit", "--dir", str(station), str(path))
-    assert no_pass.returncode == 1 and "C105" in no_pass.stderr
+    assert no_pass.returncode == 1 and "P105" in no_pass.stderr
     assert signed(station) == []
     ok = client(
         "submit", "--dir", str(station), str(path), "--passphrase-file", str(tmp_path / "pass.txt")
@@ -124,7 +124,7 @@ def test_errors_in_a_file_sign_nothing_and_print_the_findings(
         "submit", "--dir", str(station), str(path), "--passphrase-file", str(tmp_path / "pass.txt")
     )
     assert result.returncode == 1
-    assert "C407" in result.stderr and "E112" in result.stderr
+    assert "P407" in result.stderr and "E112" in result.stderr
     assert "valid (1.221) + invalid (18) = 1.239 ≠ ballots received (1.238)" in result.stderr
     assert signed(station) == []
 
@@ -134,7 +134,7 @@ def test_warnings_in_a_file_need_explanations_present(station: Path, tmp_path: P
     path = write(tmp_path / "m.json", [odd])
     pw = ["--passphrase-file", str(tmp_path / "pass.txt")]
     result = client("submit", "--dir", str(station), str(path), *pw)
-    assert result.returncode == 1 and "C408" in result.stderr and "W200" in result.stderr
+    assert result.returncode == 1 and "P408" in result.stderr and "W200" in result.stderr
     explained = msgspec.structs.replace(odd, explanations={"W200": "Hai phiếu hỏng được đổi"})
     result = client("submit", "--dir", str(station), str(write(path, explained)), *pw)
     assert result.returncode == 0, result.stderr
@@ -163,14 +163,14 @@ def test_a_bad_csv_line_is_named(station: Path, tmp_path: Path) -> None:
     result = client("submit", "--dir", str(station), str(path))
     assert result.returncode == 1
     assert (
-        "C410" in result.stderr and "line 3" in result.stderr and "votes:QH-99-1" in result.stderr
+        "P410" in result.stderr and "line 3" in result.stderr and "votes:QH-99-1" in result.stderr
     )
 
 
 def test_minutes_of_another_polling_area_are_refused(station: Path, tmp_path: Path) -> None:
     other = msgspec.structs.replace(minutes()[0], polling_area_id="KV-02")
     result = client("submit", "--dir", str(station), str(write(tmp_path / "m.json", other)))
-    assert result.returncode == 1 and "C412" in result.stderr
+    assert result.returncode == 1 and "P412" in result.stderr
 
 
 def test_every_command_is_documented_for_officials() -> None:

@@ -88,7 +88,7 @@ def test_piles_all_blank_means_not_counted_and_some_blank_is_refused(election: E
     values["piles:1"] = "6"
     with pytest.raises(EntryError) as err:
         minutes_from_values(seat, "KV-01", values)
-    assert err.value.code == "C403"
+    assert err.value.code == "P403"
     assert err.value.fields == ("piles:2", "piles:3")
     assert "fill every pile or none" in err.value.message_en
 

@@ -97,13 +97,13 @@ def test_pending_is_in_order_and_refused_batches_can_be_queued_again(tmp_path: P
         for _ in range(3):
             store(outbox, key)
         outbox.record_refusal("KV-01", 1, {"code": "A401", "message_en": "unknown key"})
-        outbox.record_attempt("KV-01", 2, "[C304] connection refused")
+        outbox.record_attempt("KV-01", 2, "[P304] connection refused")
         assert [b.sequence for b in outbox.pending("KV-01")] == [2, 3]
         refused = outbox.get("KV-01", 1)
         assert refused is not None and refused.state == "refused"
         assert refused.findings[0]["code"] == "A401"
         second = outbox.get("KV-01", 2)
-        assert second is not None and second.attempts == 1 and "C304" in (second.last_error or "")
+        assert second is not None and second.attempts == 1 and "P304" in (second.last_error or "")
         assert outbox.requeue_refused("KV-01") == 1
         assert [b.sequence for b in outbox.pending("KV-01")] == [1, 2, 3]
 

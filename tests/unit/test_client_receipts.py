@@ -62,7 +62,7 @@ def test_a_receipt_from_the_pinned_key_for_our_batch_verifies() -> None:
 def test_a_receipt_signed_by_another_key_is_refused() -> None:
     with pytest.raises(ReceiptError) as err:
         check(sealed(receipt(), key=SigningKey.generate()))
-    assert err.value.code == "C201"
+    assert err.value.code == "P201"
     assert SERVER.public.fingerprint in err.value.message_en
     assert "khoá máy chủ" in err.value.message_vi
 
@@ -70,7 +70,7 @@ def test_a_receipt_signed_by_another_key_is_refused() -> None:
 def test_a_batch_signature_cannot_pass_for_a_receipt() -> None:
     with pytest.raises(ReceiptError) as err:
         check(sealed(receipt(), kind="application/vnd.kiemphieu.batch.v1+json"))
-    assert err.value.code == "C201" and err.value.figures["cause"] == "S202"
+    assert err.value.code == "P201" and err.value.figures["cause"] == "S202"
 
 
 @pytest.mark.parametrize(
@@ -81,7 +81,7 @@ def test_a_batch_signature_cannot_pass_for_a_receipt() -> None:
 def test_a_receipt_for_another_batch_is_refused(name: str, value: Any) -> None:
     with pytest.raises(ReceiptError) as err:
         check(sealed(receipt(**{name: value})))
-    assert err.value.code == "C202" and err.value.fields == (name,)
+    assert err.value.code == "P202" and err.value.fields == (name,)
 
 
 def test_answers_map_to_what_happens_to_the_batch() -> None:
@@ -104,7 +104,7 @@ def test_answers_map_to_what_happens_to_the_batch() -> None:
 def test_a_200_whose_receipt_says_rejected_is_not_a_delivery() -> None:
     with pytest.raises(ReceiptError) as err:
         interpret(200, sealed(receipt("rejected")), stored(), SERVER.public, "vd-2011")
-    assert err.value.code == "C203"
+    assert err.value.code == "P203"
 
 
 def test_a_200_that_is_not_a_receipt_is_never_a_delivery() -> None:
