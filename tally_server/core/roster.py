@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gzip
 import io
 import re
 import unicodedata
@@ -20,6 +21,7 @@ from typing import Any
 
 import msgspec
 
+from schemas import codec
 from schemas.errors import DecodeError, KiemphieuError
 from schemas.models import ElectionDefinition
 
@@ -502,3 +504,26 @@ def write_roster(d: ElectionDefinition, folder: Path) -> list[Path]:
             writer.writerows(rows)
         written.append(path)
     return written
+
+
+def load_any(path: Path) -> ElectionDefinition:
+    """A definition from a roster folder, an ``election.json`` or an ``election.json.gz``."""
+    if path.is_dir():
+        if not is_roster(path):
+            raise RosterError(
+                [
+                    Problem(
+                        "R101",
+                        "election.csv",
+                        0,
+                        "",
+                        f"thư mục {path} không có election.csv: không phải danh sách CSV",
+                        f"folder {path} has no election.csv: not a roster",
+                    )
+                ]
+            )
+        return load_roster(path)
+    data = path.read_bytes()
+    if path.suffix == ".gz":
+        data = gzip.decompress(data)
+    return codec.decode(data, ElectionDefinition)

@@ -8,9 +8,12 @@ by a seeded generator, so the same seed always gives the same election.
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
 
 from schemas import codec
 from schemas.models import (
@@ -723,6 +726,25 @@ def national(seed: int = 2026) -> ElectionDefinition:
         place="Việt Nam",
         races=races,
     )
+
+
+# --- the bundled sample -----------------------------------------------------------------
+
+BUNDLED_SEED = 2011
+BUNDLED_FILE = "hcmc2011.json.gz"
+"""``hcmc2011(BUNDLED_SEED)`` as shipped in tally_server/data, so the sample everyone
+uses stays the same even when the generator changes (a test keeps the two equal)."""
+
+
+def bundled_election() -> ElectionDefinition:
+    """The sample election shipped with the package: Ho Chi Minh City 2011."""
+    data = resources.files("tally_server").joinpath("data", BUNDLED_FILE).read_bytes()
+    return codec.decode(gzip.decompress(data), ElectionDefinition)
+
+
+def write_bundled(path: Path) -> None:
+    """Regenerate the bundled file (gzip is written without a timestamp: reproducible)."""
+    path.write_bytes(gzip.compress(codec.encode(hcmc2011(BUNDLED_SEED)), 9, mtime=0))
 
 
 # --- counting minutes --------------------------------------------------------------------
