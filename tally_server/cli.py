@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from schemas._cli import run
+from tally_server.commands import election as election_command
 from tally_server.commands import tally as tally_command
 
 
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--election", required=True, help="election definition (JSON)")
     p.set_defaults(handler=_summary)
     tally_command.register(sub)
+    election_command.register(sub)
     return parser
 
 
