@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -369,7 +370,7 @@ def test_race_not_held_at_the_batch_area() -> None:
         station_id="A2",
         polling_area_id="A2",
         sequence=1,
-        created_at=codec.decode(b'"2026-03-15T20:00:00Z"', __import__("datetime").datetime),
+        created_at=dt.datetime(2026, 3, 15, 20, 0, tzinfo=dt.UTC),
         minutes=[m],
     )
     assert errors(check_batch(election, batch)) == {"E120", "E122"}
