@@ -13,6 +13,7 @@ from pathlib import Path
 
 from schemas._cli import run
 from tally_server.commands import election as election_command
+from tally_server.commands import server as server_command
 from tally_server.commands import tally as tally_command
 
 
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_summary)
     tally_command.register(sub)
     election_command.register(sub)
+    server_command.register(sub)
     return parser
 
 

@@ -1,0 +1,416 @@
+"""``tally-server init | serve | station | token | ledger | verify``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "init",
+        help="make a server folder for one election (database and server key)",
+        description="Create DIR with the election's SQLite database and the server's "
+        "Ed25519 key (owner-only file).",
+    )
+    p.add_argument("--dir", required=True, type=Path, help="new server folder")
+    p.add_argument(
+        "--election", required=True, type=Path, help="election definition (JSON) or roster folder"
+    )
+    p.set_defaults(handler=_init)
+
+    p = sub.add_parser("serve", help="run the tally server")
+    p.add_argument("--dir", required=True, type=Path, help="server folder (from init)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
+    p.add_argument("--tls-cert", type=Path, help="TLS certificate chain (PEM)")
+    p.add_argument("--tls-key", type=Path, help="TLS private key (PEM)")
+    p.add_argument(
+        "--public", action="store_true", help="read routes need no token (projector, press)"
+    )
+    p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    p.add_argument("--access-log", action="store_true", help="log every request (JSON lines)")
+    p.set_defaults(handler=_serve)
+
+    station = sub.add_parser("station", help="enroll, revoke and list polling stations' keys")
+    ss = station.add_subparsers(dest="station_command", metavar="COMMAND")
+    p = ss.add_parser("enroll", help="enroll one station's public key")
+    p.add_argument("--dir", required=True, type=Path)
+    p.add_argument("station_id")
+    p.add_argument("--polling-area", required=True, help="polling area id")
+    p.add_argument("--public-key", required=True, help="PEM file, or the key as PEM/base64/hex")
+    p.add_argument("--fingerprint", help="the fingerprint read aloud; refuse if it differs")
+    p.set_defaults(handler=_station_enroll)
+    p = ss.add_parser("enroll-csv", help="enroll stations from CSV")
+    p.add_argument("--dir", required=True, type=Path)
+    p.add_argument(
+        "file",
+        type=Path,
+        help="CSV with a header: station_id,polling_area_id,public_key[,fingerprint]",
+    )
+    p.set_defaults(handler=_station_enroll_csv)
+    p = ss.add_parser("revoke", help="revoke a station's key")
+    p.add_argument("--dir", required=True, type=Path)
+    p.add_argument("station_id")
+    p.set_defaults(handler=_station_revoke)
+    p = ss.add_parser("list", help="stations with fingerprints")
+    p.add_argument("--dir", required=True, type=Path)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_station_list)
+
+    token = sub.add_parser("token", help="access tokens for the committee")
+    ts = token.add_subparsers(dest="token_command", metavar="COMMAND")
+    p = ts.add_parser("create", help="make a token; it is printed once")
+    p.add_argument("--dir", required=True, type=Path)
+    p.add_argument("--role", required=True, choices=("viewer", "operator", "admin"))
+    p.add_argument("--name", default="", help="who or what holds it")
+    p.set_defaults(handler=_token_create)
+    p = ts.add_parser("revoke", help="revoke a token by its id")
+    p.add_argument("--dir", required=True, type=Path)
+    p.add_argument("token_id", type=int)
+    p.set_defaults(handler=_token_revoke)
+    p = ts.add_parser("list", help="tokens (ids, roles, names; never the secrets)")
+    p.add_argument("--dir", required=True, type=Path)
+    p.set_defaults(handler=_token_list)
+
+    led = sub.add_parser("ledger", help="the tamper-evident ledger")
+    ls = led.add_subparsers(dest="ledger_command", metavar="COMMAND")
+    p = ls.add_parser("export", help="export the ledger as JSON Lines (docs/ledger.md)")
+    p.add_argument("--dir", required=True, type=Path)
+    p.add_argument("--out", required=True, help="file to write, or - for standard output")
+    p.set_defaults(handler=_ledger_export)
+
+    p = sub.add_parser(
+        "verify",
+        help="re-check a ledger export: chain, signatures, decisions, tally",
+        description="Re-check a ledger export with nothing but the ledger and the election "
+        "definition; prints the results and results_sha256; exit 1 naming the first bad entry.",
+    )
+    p.add_argument("ledger", type=Path, help="ledger export (JSON Lines)")
+    p.add_argument(
+        "--election", required=True, type=Path, help="election definition or roster folder"
+    )
+    p.add_argument(
+        "--fingerprint", help="a head hash (as printed on a sheet; at least 16 hex digits)"
+    )
+    p.add_argument("--json", action="store_true", help="the report as JSON")
+    p.add_argument("--workers", type=int, help="processes for signature checks (default: cores)")
+    p.set_defaults(handler=_verify)
+
+
+# -- handlers -----------------------------------------------------------------------------
+
+
+def _init(args: argparse.Namespace) -> int:
+    from tally_server.service.folder import KEY_NAME, PUB_NAME, init_folder
+
+    folder = init_folder(args.dir, args.election)
+    key = folder.server_key.public
+    print(f"Thư mục máy chủ / server folder: {folder.path}")
+    print(f"Cuộc bầu cử / election: {folder.election.id} — {folder.election.definition.name}")
+    print(f"Khoá máy chủ / server key: {folder.path / KEY_NAME} (owner-only)")
+    print(f"Khoá công khai / public key: {folder.path / PUB_NAME}")
+    print(f"Dấu vân tay / fingerprint: {key.fingerprint}")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from tally_server.web.serve import serve
+
+    if (args.tls_cert is None) != (args.tls_key is None):
+        print("lỗi / error: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
+    return serve(
+        args.dir,
+        host=args.host,
+        port=args.port,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        public=args.public,
+        log_level=args.log_level,
+        access_log=args.access_log,
+    )
+
+
+def _read_key_arg(text: str) -> str:
+    path = Path(text)
+    try:
+        if len(text) < 4096 and path.is_file():
+            return path.read_text("ascii")
+    except OSError:
+        pass
+    return text
+
+
+def _now() -> str:
+    from tally_server.service.folder import now
+
+    return now()
+
+
+def offline_commit(dir_: Path, what: str, fn: Any) -> Any:
+    from tally_server.service.folder import offline_commit as commit
+
+    return commit(dir_, what, fn)
+
+
+def _check_fingerprint(key: Any, expected: str | None) -> None:
+    from schemas.errors import KeyFileError
+
+    if expected is not None and expected.strip().upper() != key.fingerprint:
+        raise KeyFileError(
+            f"The key's fingerprint is {key.fingerprint}, not {expected.strip()}: this is not "
+            f"the key that was read out. Nothing was enrolled.",
+            f"Dấu vân tay của khoá là {key.fingerprint}, không phải {expected.strip()}: đây "
+            f"không phải khoá đã được đọc. Chưa đăng ký gì.",
+            code="S310",
+            fields=("fingerprint",),
+            figures={"fingerprint": key.fingerprint, "expected": expected.strip()},
+        )
+
+
+def _station_enroll(args: argparse.Namespace) -> int:
+    import unicodedata
+
+    from schemas.signing import VerifyKey
+
+    key = VerifyKey.from_text(_read_key_arg(args.public_key))
+    _check_fingerprint(key, args.fingerprint)
+    station_id = unicodedata.normalize("NFC", args.station_id)
+    area_id = unicodedata.normalize("NFC", args.polling_area)
+
+    def go(folder: Any, journal: Any) -> Any:
+        p = journal.enroll(station_id, area_id, key, _now())
+        return ([p] if p else []), p is not None
+
+    created = offline_commit(args.dir, "enroll a station", go)
+    state = "enrolled" if created else "already enrolled (unchanged)"
+    print(f"{station_id}\t{area_id}\t{key.fingerprint}\t{state}")
+    return 0
+
+
+def _station_enroll_csv(args: argparse.Namespace) -> int:
+    import csv
+    import io
+
+    from schemas.codec import nfc
+    from schemas.errors import KiemphieuError
+    from schemas.signing import VerifyKey
+
+    text = args.file.read_text("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    needed = {"station_id", "polling_area_id", "public_key"}
+    if not rows or not needed <= set(rows[0]):
+        print(
+            "lỗi / error: the CSV needs a header station_id,polling_area_id,public_key",
+            file=sys.stderr,
+        )
+        return 1
+    keys = []
+    for n, row in enumerate(rows, start=2):
+        row = nfc(row)
+        try:
+            key = VerifyKey.from_text(row["public_key"])
+            _check_fingerprint(key, row.get("fingerprint") or None)
+        except KiemphieuError as exc:
+            print(f"lỗi / error: line {n}: {exc}", file=sys.stderr)
+            return 1
+        keys.append((n, row["station_id"].strip(), row["polling_area_id"].strip(), key))
+
+    def go(folder: Any, journal: Any) -> Any:
+        prepared, lines = [], []
+        for n, station_id, area_id, key in keys:
+            try:
+                p = journal.enroll(station_id, area_id, key, _now())
+            except KiemphieuError as exc:
+                raise type(exc)(
+                    f"line {n}: {exc.message_en} Nothing was enrolled.",
+                    f"dòng {n}: {exc.message_vi} Chưa đăng ký gì.",
+                    code=exc.code,
+                    fields=exc.fields,
+                    figures={**exc.figures, "line": n},
+                ) from exc
+            if p is not None:
+                prepared.append(p)
+            state = "enrolled" if p else "already enrolled"
+            lines.append(f"{station_id}\t{area_id}\t{key.fingerprint}\t{state}")
+        return prepared, lines
+
+    for line in offline_commit(args.dir, "enroll stations", go):
+        print(line)
+    return 0
+
+
+def _station_revoke(args: argparse.Namespace) -> int:
+    def go(folder: Any, journal: Any) -> Any:
+        p = journal.revoke(args.station_id, _now())
+        return [p], _fp_of(p)
+
+    fp = offline_commit(args.dir, "revoke a station", go)
+    print(f"{args.station_id}\t{fp}\trevoked")
+    return 0
+
+
+def _fp_of(p: Any) -> str:
+    import json
+
+    return str(json.loads(p.entry.outcome)["fingerprint"])
+
+
+def _station_list(args: argparse.Namespace) -> int:
+    import json
+
+    from tally_server.service.folder import open_folder
+    from tally_server.service.views import stations
+
+    folder = open_folder(args.dir)
+    conn = folder.connect(readonly=True)
+    try:
+        doc = stations(conn)
+    finally:
+        conn.close()
+    if args.json:
+        print(json.dumps(doc, ensure_ascii=False, indent=2))
+        return 0
+    print("station_id\tpolling_area_id\tfingerprint\tstatus\tlast_sequence")
+    for s in doc["stations"]:
+        last = "" if s["last_sequence"] is None else s["last_sequence"]
+        print(
+            f"{s['station_id']}\t{s['polling_area_id']}\t{s['fingerprint']}\t{s['status']}\t{last}"
+        )
+    return 0
+
+
+def _token_conn(dir_: Path) -> Any:
+    from tally_server.service.folder import open_folder
+
+    return open_folder(dir_).connect()
+
+
+def _token_create(args: argparse.Namespace) -> int:
+    import unicodedata
+
+    from tally_server.store import tokens
+
+    conn = _token_conn(args.dir)
+    try:
+        token, secret = tokens.create(conn, args.role, unicodedata.normalize("NFC", args.name))
+    finally:
+        conn.close()
+    print(secret)
+    print(
+        f"token {token.id} ({token.role}{', ' + token.name if token.name else ''}): shown once, "
+        f"keep it safe / chỉ hiện một lần, hãy giữ kỹ",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _token_revoke(args: argparse.Namespace) -> int:
+    from tally_server.store import tokens
+
+    conn = _token_conn(args.dir)
+    try:
+        done = tokens.revoke(conn, args.token_id)
+    finally:
+        conn.close()
+    if not done:
+        print(
+            f"lỗi / error: no live token {args.token_id} / không có mã {args.token_id}",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"token {args.token_id} revoked")
+    return 0
+
+
+def _token_list(args: argparse.Namespace) -> int:
+    from tally_server.store import tokens
+
+    conn = _token_conn(args.dir)
+    try:
+        rows = tokens.all_tokens(conn)
+    finally:
+        conn.close()
+    print("id\trole\tname\tcreated_at\tstatus")
+    for t in rows:
+        status = f"revoked {t.revoked_at}" if t.revoked_at else "active"
+        print(f"{t.id}\t{t.role}\t{t.name}\t{t.created_at}\t{status}")
+    return 0
+
+
+def _ledger_export(args: argparse.Namespace) -> int:
+    from tally_server.service.folder import open_folder
+    from tally_server.store import db
+
+    folder = open_folder(args.dir)
+    conn = folder.connect(readonly=True)
+    n = 0
+    try:
+        conn.execute("BEGIN")  # one snapshot, even while the server writes
+        out = sys.stdout.buffer if args.out == "-" else open(args.out, "wb")
+        try:
+            for entry in db.ledger_entries(conn):
+                out.write(entry.export_line())
+                n += 1
+                head = entry.hash
+        finally:
+            if out is not sys.stdout.buffer:
+                out.close()
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    if args.out != "-":
+        print(f"{n} entries, head {head if n else '-'}", file=sys.stderr)
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    import json
+
+    from tally_server.service.verify import load_election_source, verify_ledger
+
+    election = load_election_source(args.election)
+    report = verify_ledger(
+        args.ledger, election, fingerprint=args.fingerprint, workers=args.workers
+    )
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+        return 0 if report.ok else 1
+    if report.bad is not None:
+        b = report.bad
+        print(
+            f"SAI / INVALID: entry {b.index} (line {b.line}) [{b.code}]\n  {b.reason_vi}\n  "
+            f"{b.reason_en}",
+        )
+        print(f"{report.entries} entries before it check out.")
+        return 1
+    print(f"HỢP LỆ / VALID: {report.entries} entries, head {report.head_index} {report.head_hash}")
+    print(
+        f"  batches accepted {report.accepted}, signatures checked {report.signatures}, "
+        f"{report.seconds:.2f} s with {report.workers} worker(s)"
+    )
+    for kind, n in sorted(report.kinds.items()):
+        print(f"  {kind}: {n}")
+    if report.fingerprint is not None:
+        if report.fingerprint_index is None:
+            print(
+                f"SAI / INVALID: fingerprint {report.fingerprint} is not the head of any entry "
+                f"(need at least 16 hex digits)"
+            )
+        else:
+            print(
+                f"fingerprint {report.fingerprint} = entry {report.fingerprint_index}; "
+                f"results_sha256 at that entry {report.fingerprint_results_sha256}"
+            )
+    for r in report.results:
+        winners = ", ".join(c.full_name for c in r.candidates if c.elected)
+        print(
+            f"  {r.race_id}/{r.constituency_id} [{r.round}] {r.status}: "
+            f"{r.areas_reported}/{r.areas_total} areas, turnout {r.turnout_pct}%"
+            + (f" — {winners}" if winners else "")
+        )
+    print(f"results_sha256 {report.results_sha256}")
+    return 0 if report.ok else 1

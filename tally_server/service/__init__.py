@@ -1,0 +1,1 @@
+"""The server's domain services: ingest, views, verify — free of any web framework."""

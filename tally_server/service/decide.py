@@ -1,0 +1,494 @@
+"""What happens to one envelope: the pure decision shared by the server and ``verify``.
+
+``decide`` looks at the bytes and at the ledger's state so far and says what
+the answer is and what the ledger records; ``LedgerState.record`` then moves
+the state on. No I/O and no clock: replaying a ledger's envelopes through the
+same two functions must give the same outcomes byte for byte, which is how
+``tally-server verify`` re-checks every decision the server made.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from typing import Literal
+
+import msgspec
+
+from schemas import codec
+from schemas.errors import DecodeError, KiemphieuError, SignatureError
+from schemas.models import CountingMinutes, Finding, Receipt, ResultBatch
+from schemas.signing import BATCH_TYPE, Opened, VerifyKey, open_envelope
+from tally_server.core import rules
+from tally_server.core.definition import Election
+from tally_server.core.numbers import vn_int
+from tally_server.service.codes import error_finding, finding_of
+from tally_server.store import ledger
+
+MinutesKey = tuple[str, str, str]
+"""(polling area id, race id, round)."""
+
+
+class Outcome(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What the ledger records about one batch envelope (canonical JSON)."""
+
+    status: Literal["accepted", "rejected"]
+    http: int
+    code: str | None = None
+    """The rule that decided a rejection (the first error)."""
+    keyid: str | None = None
+    batch_digest: str | None = None
+    station_id: str | None = None
+    polling_area_id: str | None = None
+    sequence: int | None = None
+    correction: bool = False
+    findings: list[Finding] = []
+    unexplained: list[str] = []
+    """Warnings without an explanation, as "race_id:code"."""
+
+    def encode(self) -> bytes:
+        return codec.encode(self)
+
+
+_outcome_decoder = msgspec.json.Decoder(Outcome)
+
+
+def decode_outcome(data: bytes) -> Outcome:
+    return _outcome_decoder.decode(data)
+
+
+@dataclass(slots=True)
+class StationKey:
+    fingerprint: str
+    station_id: str
+    polling_area_id: str
+    key: VerifyKey
+    enrolled_index: int
+    revoked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedRef:
+    station_id: str
+    polling_area_id: str
+    sequence: int
+    digest: str
+    ledger_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Who:
+    """What is known of a rejected envelope's sender, for the ledger."""
+
+    keyid: str | None = None
+    digest: str | None = None
+    station_id: str | None = None
+    polling_area_id: str | None = None
+    sequence: int | None = None
+    batch: ResultBatch | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Current:
+    """The minutes now counted for one (area, race, round), and where they came from."""
+
+    minutes: CountingMinutes
+    digest: str
+    station_id: str
+    sequence: int
+    ledger_index: int
+
+
+@dataclass(slots=True)
+class Decision:
+    http: int
+    kind: str
+    """The ledger entry kind, or "duplicate" / "invalid" for what is not recorded."""
+    outcome: Outcome | None = None
+    batch: ResultBatch | None = None
+    error: KiemphieuError | None = None
+    duplicate_of: AcceptedRef | None = None
+    changed: list[CountingMinutes] = field(default_factory=list)
+
+    @property
+    def station(self) -> str:
+        return (self.outcome.station_id or "") if self.outcome else ""
+
+    @property
+    def has_receipt(self) -> bool:
+        o = self.outcome
+        return o is not None and o.sequence is not None and o.http in (200, 409, 422)
+
+
+_FIGURE_FIELDS = (
+    "constituency_id",
+    "voters_on_list",
+    "voters_voted",
+    "ballots_issued",
+    "ballots_received",
+    "valid_ballots",
+    "invalid_ballots",
+    "candidate_votes",
+    "ballots_by_names_kept",
+    "complaints",
+)
+
+
+def figures_differ(old: CountingMinutes, new: CountingMinutes) -> bool:
+    """A correction changes figures; new signatories or explanations alone do not."""
+    return any(getattr(old, name) != getattr(new, name) for name in _FIGURE_FIELDS)
+
+
+class LedgerState:
+    """Everything a decision depends on, rebuilt from the ledger (or the database)."""
+
+    def __init__(self, election: Election) -> None:
+        self.election = election
+        self.keys: dict[str, StationKey] = {}
+        self.station_keys: dict[str, str] = {}
+        """station id -> fingerprint of its latest enrolled key."""
+        self.last_sequence: dict[str, int] = {}
+        self.accepted: dict[tuple[str, int], AcceptedRef] = {}
+        self.by_digest: dict[str, AcceptedRef] = {}
+        self.current: dict[MinutesKey, Current] = {}
+
+    # -- enrolment ----------------------------------------------------------------------
+
+    def enroll(self, key: StationKey) -> None:
+        self.keys[key.fingerprint] = key
+        self.station_keys[key.station_id] = key.fingerprint
+
+    def revoke(self, fingerprint: str) -> None:
+        self.keys[fingerprint].revoked = True
+
+    def active_key(self, station_id: str) -> StationKey | None:
+        fp = self.station_keys.get(station_id)
+        key = self.keys.get(fp) if fp else None
+        return key if key is not None and not key.revoked else None
+
+    # -- batches ------------------------------------------------------------------------
+
+    def record(self, decision: Decision, ledger_index: int) -> None:
+        """Move the state on after ``decision`` was written at ``ledger_index``."""
+        o, batch = decision.outcome, decision.batch
+        if o is None or o.status != "accepted" or batch is None:
+            return
+        assert o.batch_digest is not None
+        ref = AcceptedRef(
+            batch.station_id, batch.polling_area_id, batch.sequence, o.batch_digest, ledger_index
+        )
+        self.accepted[(batch.station_id, batch.sequence)] = ref
+        self.by_digest[o.batch_digest] = ref
+        if batch.sequence > self.last_sequence.get(batch.station_id, 0):
+            self.last_sequence[batch.station_id] = batch.sequence
+        for m in batch.minutes:
+            self.current[(m.polling_area_id, m.race_id, m.round)] = Current(
+                m, o.batch_digest, batch.station_id, batch.sequence, ledger_index
+            )
+
+
+def _reject(http: int, error: KiemphieuError, who: _Who = _Who()) -> Decision:
+    """A refusal answered with an error (no receipt), recorded in the ledger."""
+    return Decision(
+        http=http,
+        kind=ledger.BATCH_REJECTED,
+        outcome=Outcome(
+            status="rejected",
+            http=http,
+            code=error.code,
+            keyid=who.keyid,
+            batch_digest=who.digest,
+            station_id=who.station_id,
+            polling_area_id=who.polling_area_id,
+            sequence=who.sequence,
+            findings=[finding_of(error)],
+        ),
+        batch=who.batch,
+        error=error,
+    )
+
+
+def decide(
+    state: LedgerState,
+    body: bytes,
+    *,
+    signature_ok: bool | None = None,
+    findings: list[Finding] | None = None,
+) -> Decision:
+    """The answer to one envelope and the ledger's record of it.
+
+    ``signature_ok`` and ``findings`` (the law's findings without a ``previous``)
+    may be worked out beforehand in parallel, as ``verify`` does; they are used
+    only where they cannot differ from what this function would compute.
+    """
+    try:
+        opened = open_envelope(body, BATCH_TYPE)
+    except DecodeError as exc:
+        return Decision(http=400, kind="invalid", error=exc)
+    except SignatureError as exc:
+        return _reject(401, exc)
+    return decide_opened(state, opened, signature_ok=signature_ok, findings=findings)
+
+
+def decide_opened(
+    state: LedgerState,
+    opened: Opened,
+    *,
+    signature_ok: bool | None = None,
+    findings: list[Finding] | None = None,
+) -> Decision:
+    digest = hashlib.sha256(opened.payload).hexdigest()
+    key = state.keys.get(opened.keyid)
+    if key is None:
+        return _reject(
+            401,
+            KiemphieuError(
+                f"No station is enrolled with key {opened.keyid}.",
+                f"Không có điểm gửi nào đăng ký khoá {opened.keyid}.",
+                code="K401",
+                fields=("signatures[0].keyid",),
+                figures={"keyid": opened.keyid},
+            ),
+            _Who(keyid=opened.keyid, digest=digest),
+        )
+    who = _Who(opened.keyid, digest, key.station_id, key.polling_area_id)
+    if key.revoked:
+        return _reject(
+            401,
+            KiemphieuError(
+                f"The key {key.fingerprint} of station {key.station_id} has been revoked.",
+                f"Khoá {key.fingerprint} của điểm gửi {key.station_id} đã bị thu hồi.",
+                code="K402",
+                fields=("signatures[0].keyid",),
+                figures={"keyid": key.fingerprint, "station_id": key.station_id},
+            ),
+            who,
+        )
+    if not signature_ok:
+        try:
+            opened.verify(key.key)
+        except SignatureError as exc:
+            return _reject(401, exc, who)
+        if signature_ok is not None:
+            findings = None  # the precomputation disagreed: trust nothing from it
+    try:
+        batch = codec.decode(opened.payload, ResultBatch)
+    except DecodeError as exc:
+        return _reject(400, exc, who)
+    return _decide_batch(state, opened, digest, key, batch, findings)
+
+
+def _decide_batch(
+    state: LedgerState,
+    opened: Opened,
+    digest: str,
+    key: StationKey,
+    batch: ResultBatch,
+    precomputed: list[Finding] | None,
+) -> Decision:
+    election = state.election
+    where = _Who(opened.keyid, digest, key.station_id, key.polling_area_id, batch.sequence, batch)
+    if batch.election_id != election.id:
+        return _reject(
+            403,
+            KiemphieuError(
+                f"The batch is for election {batch.election_id}; this server counts {election.id}.",
+                f"Lô thuộc cuộc bầu cử {batch.election_id}; máy chủ này kiểm {election.id}.",
+                code="C403",
+                fields=("election_id",),
+                figures={"election_id": batch.election_id, "expected": election.id},
+            ),
+            where,
+        )
+    if batch.station_id != key.station_id:
+        return _reject(
+            403,
+            KiemphieuError(
+                f"The batch names station {batch.station_id}, but key {key.fingerprint} "
+                f"is enrolled for station {key.station_id}.",
+                f"Lô ghi điểm gửi {batch.station_id}, nhưng khoá {key.fingerprint} "
+                f"đăng ký cho điểm gửi {key.station_id}.",
+                code="C404",
+                fields=("station_id",),
+                figures={"station_id": batch.station_id, "enrolled": key.station_id},
+            ),
+            where,
+        )
+    if batch.polling_area_id != key.polling_area_id:
+        return _reject(
+            403,
+            KiemphieuError(
+                f"The batch names polling area {batch.polling_area_id}, but station "
+                f"{key.station_id} is enrolled for {key.polling_area_id}.",
+                f"Lô ghi khu vực bỏ phiếu {batch.polling_area_id}, nhưng điểm gửi "
+                f"{key.station_id} đăng ký cho khu vực {key.polling_area_id}.",
+                code="C405",
+                fields=("polling_area_id",),
+                figures={
+                    "polling_area_id": batch.polling_area_id,
+                    "enrolled": key.polling_area_id,
+                },
+            ),
+            where,
+        )
+
+    seen = state.accepted.get((batch.station_id, batch.sequence))
+    if seen is not None:
+        if seen.digest == digest:
+            return Decision(http=200, kind="duplicate", batch=batch, duplicate_of=seen)
+        finding = error_finding(
+            "Q409",
+            f"số thứ tự {batch.sequence} của điểm gửi {batch.station_id} đã được nhận cho "
+            f"một lô khác (mục sổ cái {seen.ledger_index}); lô này có nội dung khác",
+            f"sequence {batch.sequence} of station {batch.station_id} was already accepted "
+            f"for other bytes (ledger entry {seen.ledger_index})",
+            fields=["sequence"],
+            figures={
+                "sequence": batch.sequence,
+                "accepted_digest": seen.digest,
+                "batch_digest": digest,
+                "accepted_ledger_index": seen.ledger_index,
+            },
+        )
+        return _batch_rejection(409, ledger.CONFLICT, "Q409", [finding], where)
+    last = state.last_sequence.get(batch.station_id, 0)
+    if batch.sequence < last:
+        finding = error_finding(
+            "Q410",
+            f"số thứ tự {vn_int(batch.sequence)} nhỏ hơn số đã nhận gần nhất "
+            f"({vn_int(last)}) của điểm gửi {batch.station_id}: lô cũ không được ghi đè lô mới",
+            f"sequence {batch.sequence} is lower than the last accepted ({last}) of "
+            f"station {batch.station_id}: an old batch cannot overwrite a newer one",
+            fields=["sequence"],
+            figures={"sequence": batch.sequence, "last_accepted": last},
+        )
+        return _batch_rejection(422, ledger.BATCH_REJECTED, "Q410", [finding], where)
+
+    previous: dict[str, CountingMinutes] = {}
+    changed: list[CountingMinutes] = []
+    sources: list[Current] = []
+    for m in batch.minutes:
+        cur = state.current.get((m.polling_area_id, m.race_id, m.round))
+        if cur is None:
+            continue
+        previous[m.race_id] = cur.minutes
+        if figures_differ(cur.minutes, m):
+            changed.append(m)
+            sources.append(cur)
+    if precomputed is not None and not previous:
+        found = list(precomputed)
+    else:
+        found = rules.check_batch(election, batch, previous=previous or None)
+    found += _correction_findings(state, batch, sources)
+
+    if rules.has_errors(found):
+        code = next(f.code for f in found if f.severity == "error")
+        return _batch_rejection(422, ledger.BATCH_REJECTED, code, found, where)
+
+    by_race = {m.race_id: m for m in batch.minutes}
+    missing = [f"{f.race_id or ''}:{f.code}" for f in rules.unexplained(found, by_race)]
+    outcome = Outcome(
+        status="accepted",
+        http=200,
+        keyid=opened.keyid,
+        batch_digest=digest,
+        station_id=key.station_id,
+        polling_area_id=key.polling_area_id,
+        sequence=batch.sequence,
+        correction=bool(changed),
+        findings=found,
+        unexplained=missing,
+    )
+    kind = ledger.CORRECTION if changed else ledger.BATCH_ACCEPTED
+    return Decision(http=200, kind=kind, outcome=outcome, batch=batch, changed=changed)
+
+
+def _correction_findings(
+    state: LedgerState, batch: ResultBatch, sources: list[Current]
+) -> list[Finding]:
+    out: list[Finding] = []
+    if sources and not (batch.reason or "").strip():
+        out.append(
+            error_finding(
+                "Q411",
+                "lô thay đổi số liệu đã được nhận nên phải ghi lý do đính chính (reason)",
+                "the batch changes figures already accepted, so it must give the reason "
+                "for the correction (reason)",
+                fields=["reason"],
+                figures={"changed_races": ",".join(sorted({s.minutes.race_id for s in sources}))},
+            )
+        )
+    if sources:
+        latest = max(sources, key=lambda s: s.ledger_index)
+        allowed = {s.digest for s in sources}
+        if batch.supersedes not in allowed:
+            out.append(
+                error_finding(
+                    "Q412",
+                    f"lô đính chính phải ghi supersedes = mã lô bị thay thế ({latest.digest}), "
+                    f"lô ghi {batch.supersedes or 'không có'}",
+                    f"a correction must name the batch it replaces in supersedes "
+                    f"({latest.digest}); it names {batch.supersedes or 'none'}",
+                    fields=["supersedes"],
+                    figures={"supersedes": batch.supersedes or "", "expected": latest.digest},
+                )
+            )
+    elif batch.supersedes is not None:
+        ref = state.by_digest.get(batch.supersedes)
+        if ref is None or ref.polling_area_id != batch.polling_area_id:
+            out.append(
+                error_finding(
+                    "Q412",
+                    f"supersedes = {batch.supersedes} không phải một lô đã nhận của khu vực "
+                    f"{batch.polling_area_id}",
+                    f"supersedes = {batch.supersedes} is not an accepted batch of polling "
+                    f"area {batch.polling_area_id}",
+                    fields=["supersedes"],
+                    figures={"supersedes": batch.supersedes},
+                )
+            )
+    return out
+
+
+def _batch_rejection(
+    http: int, kind: str, code: str, found: list[Finding], where: _Who
+) -> Decision:
+    """A refusal answered with a signed receipt."""
+    batch = where.batch
+    assert batch is not None
+    outcome = Outcome(
+        status="rejected",
+        http=http,
+        code=code,
+        keyid=where.keyid,
+        batch_digest=where.digest,
+        station_id=batch.station_id,
+        polling_area_id=batch.polling_area_id,
+        sequence=batch.sequence,
+        findings=found,
+    )
+    return Decision(http=http, kind=kind, outcome=outcome, batch=batch)
+
+
+def build_receipt(election_id: str, outcome: Outcome, index: int, head: str, time: str) -> Receipt:
+    """The receipt of a ledger entry: everything in it comes from the entry."""
+    assert outcome.station_id is not None and outcome.sequence is not None
+    assert outcome.batch_digest is not None
+    return Receipt(
+        schema="kiemphieu/receipt/v1",
+        election_id=election_id,
+        station_id=outcome.station_id,
+        sequence=outcome.sequence,
+        batch_digest=outcome.batch_digest,
+        status=outcome.status,
+        correction=outcome.correction,
+        ledger_index=index,
+        ledger_head=head,
+        received_at=ledger.parse_time(time),
+        findings=outcome.findings,
+    )
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)

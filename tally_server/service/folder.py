@@ -1,0 +1,173 @@
+"""The server's folder: its database, its key, and the lock that keeps one writer.
+
+DIR/tally.db         SQLite (WAL): the ledger and everything derived from it
+DIR/server.key       the Ed25519 key receipts are signed with (owner-only)
+DIR/server.pub.pem   its public half, to hand to stations and observers
+DIR/election.json    the election definition as loaded (canonical JSON)
+DIR/server.lock      held while a process writes (serve, enroll, revoke)
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from schemas import codec
+from schemas.errors import KiemphieuError
+from schemas.models import ElectionDefinition
+from schemas.signing import SigningKey
+from tally_server.core.definition import Election
+from tally_server.service.decide import utc_now
+from tally_server.service.journal import Journal, Prepared, load_journal
+from tally_server.store import db, ledger
+
+DB_NAME = "tally.db"
+KEY_NAME = "server.key"
+PUB_NAME = "server.pub.pem"
+ELECTION_NAME = "election.json"
+LOCK_NAME = "server.lock"
+
+
+class FolderError(KiemphieuError):
+    """A server folder that is missing, already made, or busy."""
+
+    code = "F100"
+
+
+@dataclass(slots=True)
+class Folder:
+    path: Path
+    election: Election
+    election_bytes: bytes
+    server_key: SigningKey
+
+    @property
+    def db_path(self) -> Path:
+        return self.path / DB_NAME
+
+    def connect(self, *, readonly: bool = False) -> sqlite3.Connection:
+        return db.connect(self.db_path, readonly=readonly)
+
+    def journal(self, conn: sqlite3.Connection) -> Journal:
+        return load_journal(conn, self.election, self.server_key)
+
+
+def load_definition_source(source: Path) -> ElectionDefinition:
+    """A JSON definition (or .json.gz), or a folder of CSV rosters; checked against the law."""
+    from tally_server.core import roster, validate
+
+    definition = roster.load_any(source)
+    validate.check_definition(definition)
+    return definition
+
+
+def init_folder(path: Path, source: Path) -> Folder:
+    """Make a new server folder for one election; refuses a folder already in use."""
+    if path.exists() and any(path.iterdir()):
+        raise FolderError(
+            f"{path} is not empty; give a new folder for the server.",
+            f"{path} không trống; hãy chọn một thư mục mới cho máy chủ.",
+            fields=("dir",),
+            figures={"dir": str(path)},
+        )
+    definition = load_definition_source(source)
+    election = Election.from_definition(definition)
+    election_bytes = codec.encode(definition)
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+    key = SigningKey.generate()
+    key.save(path / KEY_NAME)
+    (path / PUB_NAME).write_bytes(key.public.pem())
+    (path / ELECTION_NAME).write_bytes(codec.encode_pretty(definition) + b"\n")
+    folder = Folder(path, election, election_bytes, key)
+    conn = db.create(folder.db_path)
+    try:
+        db.set_meta(conn, "election_id", election.id)
+        db.set_meta(conn, "election_sha256", election_sha256(election_bytes))
+        journal = folder.journal(conn)
+        p = journal.open_ledger(ledger.format_time(utc_now()), election_sha256(election_bytes))
+        db.write(conn, p.writes)
+    finally:
+        conn.close()
+    return folder
+
+
+def election_sha256(election_bytes: bytes) -> str:
+    return hashlib.sha256(election_bytes).hexdigest()
+
+
+def open_folder(path: Path) -> Folder:
+    if not (path / DB_NAME).is_file():
+        raise FolderError(
+            f"{path} is not a server folder (no {DB_NAME}); make one with "
+            f"`tally-server init --dir {path} --election FILE`.",
+            f"{path} không phải thư mục máy chủ (không có {DB_NAME}); hãy tạo bằng "
+            f"`tally-server init --dir {path} --election FILE`.",
+            fields=("dir",),
+            figures={"dir": str(path)},
+        )
+    election_bytes = (path / ELECTION_NAME).read_bytes()
+    definition = codec.decode(election_bytes, ElectionDefinition)
+    key = SigningKey.load(path / KEY_NAME)
+    return Folder(path, Election.from_definition(definition), codec.encode(definition), key)
+
+
+@contextmanager
+def writer_lock(path: Path, what: str) -> Iterator[None]:
+    """Hold the folder's writer lock, or say who holds it."""
+    fd = os.open(path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FolderError(
+                f"Another process is writing to {path} (a running `tally-server serve`?). "
+                f"Stop it, or do this through its API (POST /api/v1/stations with an "
+                f"admin token), to {what}.",
+                f"Một tiến trình khác đang ghi vào {path} (máy chủ đang chạy?). Hãy dừng nó, "
+                f"hoặc dùng API của máy chủ (POST /api/v1/stations với mã admin), để {what}.",
+                code="F409",
+                fields=("dir",),
+                figures={"dir": str(path)},
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()} {what}\n".encode())
+        yield
+    finally:
+        os.close(fd)
+
+
+def now() -> str:
+    """The time to stamp a ledger entry with."""
+    return ledger.format_time(utc_now())
+
+
+def offline_commit(
+    path: Path,
+    what: str,
+    fn: Callable[[Folder, Journal], tuple[Sequence[Prepared], Any]],
+) -> Any:
+    """Change the ledger without a running server: hold the writer lock, let ``fn``
+    prepare entries from the journal, and commit them in one transaction."""
+    folder = open_folder(path)
+    with writer_lock(path, what):
+        conn = folder.connect()
+        try:
+            prepared, result = fn(folder, folder.journal(conn))
+            writes = db.Writes()
+            for p in prepared:
+                writes.extend(p.writes)
+                for ev in p.events:
+                    writes.add(db.INSERT_EVENT, (ev.id, ev.type, ev.at, ev.data))
+            if writes.rows:
+                db.write(conn, writes)
+            return result
+        finally:
+            conn.close()

@@ -1,0 +1,370 @@
+"""The ingest pipeline with group commit, free of any web framework.
+
+A batch is decided on the event loop (one decision at a time, so each sees the
+state the previous one left), its ledger entry and derived rows prepared,
+and queued. One writer takes everything queued, writes it in ONE transaction
+(WAL, synchronous=FULL: one fsync) in a worker thread, and only then releases
+the answers of the whole group. While one group is being written the next
+one gathers, so the fsync cost is shared by everyone who arrived meanwhile.
+
+If a write fails (disk full), the group and everything queued behind it fail
+(nothing of theirs is on disk, and their decisions may depend on each other);
+the state is rebuilt from the database and the senders are told to retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from schemas import codec
+from schemas.errors import KiemphieuError
+from schemas.models import CountingMinutes
+from schemas.signing import VerifyKey
+from tally_server.core.tally import Tally, tally_from_scratch
+from tally_server.service.codes import ServerError
+from tally_server.service.decide import Decision, decide, utc_now
+from tally_server.service.folder import Folder
+from tally_server.service.journal import Event, Journal, Prepared, load_journal
+from tally_server.store import db, ledger
+
+log = logging.getLogger("kiemphieu.server")
+
+
+@dataclass(slots=True)
+class Answer:
+    """What a station is told: an HTTP status and the body bytes."""
+
+    status: int
+    body: bytes
+    receipt: bool
+    decision: Decision | None = None
+
+
+@dataclass(slots=True)
+class Counters:
+    accepted: int = 0
+    flagged: int = 0
+    rejected: int = 0
+    conflicts: int = 0
+    corrections: int = 0
+    last_batch_at: str | None = None
+    reporting: set[str] = field(default_factory=set)
+    """Stations with at least one accepted batch."""
+
+
+@dataclass(slots=True)
+class _Job:
+    prepared: Prepared
+    done: asyncio.Future[None]
+
+
+def error_body(error: KiemphieuError) -> bytes:
+    return json.dumps({"error": error.to_dict()}, ensure_ascii=False).encode("utf-8")
+
+
+class StorageError(ServerError):
+    pass
+
+
+class Ingest:
+    """The server's state and its one way of changing it."""
+
+    def __init__(self, folder: Folder, *, clock: Callable[[], Any] = utc_now) -> None:
+        self.folder = folder
+        self.election = folder.election
+        self.clock = clock
+        self.journal: Journal
+        self.tally: Tally
+        self.counters = Counters()
+        self.head_index = -1
+        self.head_hash = ledger.GENESIS_PREV
+        """The last durable entry."""
+        self.published_index = -1
+        self.published_hash = ledger.GENESIS_PREV
+        """The last entry the published tally and counters include (durable once
+        ``settled()`` returns)."""
+        self._tally_job: _Job | None = None
+        self._queue: list[_Job] = []
+        self._inflight: dict[int, _Job] = {}
+        self._wake = asyncio.Event()
+        self._writer_task: asyncio.Task[None] | None = None
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="ledger-writer")
+        self._conn: sqlite3.Connection
+        self.reader: sqlite3.Connection
+        self._reader_executor = ThreadPoolExecutor(1, thread_name_prefix="ledger-reader")
+        self.auth_conn: sqlite3.Connection
+        self.subscribers: set[Callable[[list[Event]], None]] = set()
+        self.last_event_id = 0
+        """The last event on disk (the feed's live point)."""
+        self.write_groups = 0
+        self.write_entries = 0
+
+    # -- life cycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._conn = self.folder.connect()
+        self.reader = self.folder.connect(readonly=True)
+        self.auth_conn = self.folder.connect(readonly=True)
+        self._rebuild()
+        self._writer_task = asyncio.create_task(self._writer(), name="ledger-writer")
+        log.info(
+            "ledger opened",
+            extra={"entries": self.head_index + 1, "head": self.head_hash},
+        )
+
+    async def close(self) -> None:
+        if self._writer_task is not None:
+            # Let what is queued reach the disk before stopping.
+            while self._queue or self._inflight:
+                await asyncio.sleep(0.005)
+            self._writer_task.cancel()
+            try:
+                await self._writer_task
+            except asyncio.CancelledError:
+                pass
+        self._executor.shutdown(wait=True)
+        self._reader_executor.shutdown(wait=True)
+        for conn in (self._conn, self.reader, self.auth_conn):
+            conn.close()
+
+    def _rebuild(self) -> None:
+        """The state as the database holds it (at start, and after a failed write)."""
+        conn = self._conn
+        self.journal = load_journal(conn, self.election, self.folder.server_key)
+        self.head_index = self.journal.next_index - 1
+        self.head_hash = self.journal.head
+        self.published_index, self.published_hash = self.head_index, self.head_hash
+        self.last_event_id = self.journal.next_event_id - 1
+        decoder = codec_decoder()
+        minutes = (
+            decoder.decode(body)
+            for (body,) in conn.execute(
+                "SELECT m.body FROM current c JOIN minutes m "
+                "USING (polling_area_id, race_id, round, ledger_index) ORDER BY m.ledger_index"
+            )
+        )
+        self.tally = tally_from_scratch(self.election, minutes)
+        c = Counters()
+        for kind, status, flagged, n, last in conn.execute(
+            "SELECT kind, status, flagged, COUNT(*), MAX(at) FROM batch_log "
+            "GROUP BY kind, status, flagged"
+        ):
+            if status == "accepted":
+                c.accepted += n
+                c.flagged += n if flagged else 0
+                c.corrections += n if kind == ledger.CORRECTION else 0
+            elif kind == ledger.CONFLICT:
+                c.conflicts += n
+            else:
+                c.rejected += n
+            if c.last_batch_at is None or (last is not None and last > c.last_batch_at):
+                c.last_batch_at = last
+        c.reporting = {
+            s
+            for (s,) in conn.execute(
+                "SELECT DISTINCT station_id FROM batch_log WHERE status='accepted'"
+            )
+        }
+        self.counters = c
+
+    # -- batches ------------------------------------------------------------------------
+
+    def now(self) -> str:
+        return ledger.format_time(self.clock())
+
+    async def submit(self, body: bytes) -> Answer:
+        """Decide one envelope, record it durably, and answer."""
+        decision = decide(self.journal.state, body)
+        if decision.kind == "invalid":
+            assert decision.error is not None
+            return Answer(decision.http, error_body(decision.error), False, decision)
+        if decision.kind == "duplicate":
+            ref = decision.duplicate_of
+            assert ref is not None
+            return Answer(200, await self.receipt_at(ref.ledger_index), True, decision)
+        prepared = self.journal.batch(decision, body, self.now())
+        await self._commit(prepared)
+        if prepared.response:
+            return Answer(decision.http, prepared.response, True, decision)
+        assert decision.error is not None
+        return Answer(decision.http, error_body(decision.error), False, decision)
+
+    async def receipt_at(self, index: int) -> bytes:
+        job = self._inflight.get(index)
+        if job is not None:
+            await asyncio.shield(job.done)
+            return job.prepared.response
+        row = self.auth_conn.execute(
+            "SELECT receipt FROM ledger WHERE idx = ?", (index,)
+        ).fetchone()
+        return bytes(row[0])
+
+    # -- administration -----------------------------------------------------------------
+
+    async def enroll(self, station_id: str, polling_area_id: str, key: VerifyKey) -> bool:
+        """Enrol a key; False when exactly this enrolment already stood."""
+        prepared = self.journal.enroll(station_id, polling_area_id, key, self.now())
+        if prepared is None:
+            return False
+        await self._commit(prepared)
+        return True
+
+    async def revoke(self, station_id: str) -> str:
+        prepared = self.journal.revoke(station_id, self.now())
+        await self._commit(prepared)
+        return json.loads(prepared.entry.outcome)["fingerprint"]  # type: ignore[no-any-return]
+
+    async def review(self, alert_id: int, note: str, by: str) -> int:
+        row = self.auth_conn.execute(
+            "SELECT reviewed_at FROM alerts WHERE id = ?", (alert_id,)
+        ).fetchone()
+        if row is None:
+            raise ServerError(
+                f"There is no alert {alert_id}.",
+                f"Không có cảnh báo {alert_id}.",
+                code="A404",
+                fields=("alert_id",),
+                figures={"alert_id": alert_id},
+            )
+        if row[0] is not None:
+            raise ServerError(
+                f"Alert {alert_id} was already reviewed at {row[0]}.",
+                f"Cảnh báo {alert_id} đã được xem xét lúc {row[0]}.",
+                code="A409",
+                fields=("alert_id",),
+                figures={"alert_id": alert_id, "reviewed_at": row[0]},
+            )
+        prepared = self.journal.review(alert_id, note, by, self.now())
+        await self._commit(prepared)
+        return prepared.entry.index
+
+    # -- group commit -------------------------------------------------------------------
+
+    async def _commit(self, prepared: Prepared) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        job = _Job(prepared, done)
+        self._queue.append(job)
+        self._inflight[prepared.entry.index] = job
+        self._wake.set()
+        await asyncio.shield(done)
+
+    async def settled(self) -> None:
+        """Wait until everything the published tally includes is on disk."""
+        job = self._tally_job
+        if job is not None and not job.done.done():
+            await asyncio.shield(job.done)
+
+    async def _writer(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._queue:
+                group, self._queue = self._queue, []
+                writes = db.Writes()
+                events: list[Event] = []
+                for job in group:
+                    writes.extend(job.prepared.writes)
+                    events.extend(job.prepared.events)
+                if self._publish(group):
+                    summary = self.progress(committees=False)
+                    events.append(self.journal.event("progress", self.now(), summary))
+                for ev in events:
+                    writes.add(db.INSERT_EVENT, (ev.id, ev.type, ev.at, ev.data))
+                try:
+                    await loop.run_in_executor(self._executor, db.write, self._conn, writes)
+                except (sqlite3.Error, OSError) as exc:
+                    self._fail(group, exc)
+                    continue
+                last = group[-1].prepared.entry
+                self.head_index, self.head_hash = last.index, last.hash
+                self.write_groups += 1
+                self.write_entries += len(group)
+                for job in group:
+                    del self._inflight[job.prepared.entry.index]
+                    job.done.set_result(None)
+                if events:
+                    self.last_event_id = events[-1].id
+                    for deliver in list(self.subscribers):
+                        deliver(events)
+
+    def _publish(self, group: list[_Job]) -> bool:
+        """Apply a group to the published tally and counters; True if any batch was accepted."""
+        c = self.counters
+        any_accepted = False
+        last = group[-1].prepared.entry if group else None
+        if last is not None:
+            self.published_index, self.published_hash = last.index, last.hash
+        for job in group:
+            d = job.prepared.decision
+            if d is None or d.outcome is None:
+                continue
+            o = d.outcome
+            c.last_batch_at = job.prepared.entry.time
+            if o.status == "accepted" and d.batch is not None:
+                any_accepted = True
+                c.accepted += 1
+                c.corrections += o.correction
+                c.flagged += any(f.severity == "warning" for f in o.findings)
+                c.reporting.add(d.batch.station_id)
+                for m in d.batch.minutes:
+                    self.tally.apply(m)
+            elif d.kind == ledger.CONFLICT:
+                c.conflicts += 1
+            else:
+                c.rejected += 1
+        if group:
+            self._tally_job = group[-1]
+        return any_accepted
+
+    def _fail(self, group: list[_Job], exc: BaseException) -> None:
+        full = isinstance(exc, sqlite3.OperationalError) and "full" in str(exc).lower()
+        full = full or (isinstance(exc, OSError) and exc.errno == 28)
+        error = StorageError(
+            "The server could not store the batch (disk full); nothing was recorded. "
+            "Send it again later."
+            if full
+            else f"The server could not store the batch ({exc}); nothing was recorded. "
+            "Send it again later.",
+            "Máy chủ không lưu được lô (đĩa đầy); chưa có gì được ghi. Hãy gửi lại sau."
+            if full
+            else f"Máy chủ không lưu được lô ({exc}); chưa có gì được ghi. Hãy gửi lại sau.",
+            code="H507" if full else "H503",
+        )
+        log.error("ledger write failed", extra={"error": str(exc), "entries": len(group)})
+        failed = group + self._queue
+        self._queue = []
+        for job in failed:
+            self._inflight.pop(job.prepared.entry.index, None)
+            if not job.done.done():
+                job.done.set_exception(error)
+        self._tally_job = None
+        self._rebuild()
+
+    # -- what is published --------------------------------------------------------------
+
+    def progress(self, *, committees: bool = True) -> dict[str, Any]:
+        from tally_server.service.views import progress
+
+        return progress(self, committees=committees)
+
+    async def read(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run a read query in the reader thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._reader_executor, fn, self.reader)
+
+
+def codec_decoder() -> Any:
+    import msgspec
+
+    return msgspec.json.Decoder(CountingMinutes)
+
+
+__all__ = ["Answer", "Ingest", "StorageError", "codec", "error_body"]

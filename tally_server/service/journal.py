@@ -1,0 +1,480 @@
+"""Turning decisions into ledger entries and the rows derived from them.
+
+The journal owns the chain's head, the decision state and the id counters;
+it prepares everything a write group commits (no I/O here). The server
+commits prepared entries in groups; the command line commits them one by one.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from schemas import codec
+from schemas.models import CountingMinutes, Finding
+from schemas.signing import RECEIPT_TYPE, SigningKey, VerifyKey, seal
+from tally_server.core.definition import Election
+from tally_server.service.codes import ServerError
+from tally_server.service.decide import (
+    AcceptedRef,
+    Current,
+    Decision,
+    LedgerState,
+    StationKey,
+    build_receipt,
+    decode_outcome,
+)
+from tally_server.store import db, ledger
+from tally_server.store.ledger import Entry
+
+_json = msgspec.json.Encoder(order="deterministic")
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: int
+    type: str
+    at: str
+    data: bytes
+    """JSON of the event's data."""
+
+    def message(self) -> str:
+        """The feed's text frame: {"id", "type", "at", "data"}."""
+        return (
+            f'{{"id":{self.id},"type":"{self.type}","at":"{self.at}","data":'
+            f"{self.data.decode('utf-8')}}}"
+        )
+
+
+@dataclass(slots=True)
+class Prepared:
+    """One ledger entry and everything written with it."""
+
+    entry: Entry
+    writes: db.Writes
+    events: list[Event] = field(default_factory=list)
+    decision: Decision | None = None
+    response: bytes = b""
+    """The receipt envelope, when the answer is one."""
+    noop: bool = False
+
+
+def canonical(obj: Any) -> bytes:
+    return _json.encode(obj)
+
+
+class Journal:
+    def __init__(
+        self,
+        election: Election,
+        server_key: SigningKey,
+        state: LedgerState,
+        *,
+        next_index: int,
+        head: str,
+        next_alert_id: int = 1,
+        next_event_id: int = 1,
+    ) -> None:
+        self.election = election
+        self.server_key = server_key
+        self.state = state
+        self.next_index = next_index
+        self.head = head
+        self.next_alert_id = next_alert_id
+        self.next_event_id = next_event_id
+
+    # -- building blocks ------------------------------------------------------------------
+
+    def _entry(self, time: str, kind: str, station: str, envelope: bytes, outcome: bytes) -> Entry:
+        entry = Entry.make(self.next_index, self.head, time, kind, station, envelope, outcome)
+        self.next_index += 1
+        self.head = entry.hash
+        return entry
+
+    def event(self, type_: str, time: str, data: Any) -> Event:
+        ev = Event(self.next_event_id, type_, time, canonical(data))
+        self.next_event_id += 1
+        return ev
+
+    def _alert(
+        self,
+        p: Prepared,
+        kind: str,
+        time: str,
+        station_id: str | None,
+        polling_area_id: str | None,
+        codes: list[str],
+        data: dict[str, Any],
+    ) -> None:
+        alert_id = self.next_alert_id
+        self.next_alert_id += 1
+        body = canonical(data)
+        p.writes.add(
+            db.INSERT_ALERT,
+            (
+                alert_id,
+                kind,
+                time,
+                station_id,
+                polling_area_id,
+                p.entry.index,
+                ",".join(codes),
+                body,
+            ),
+        )
+        p.events.append(
+            self.event(
+                "alert",
+                time,
+                {
+                    "alert_id": alert_id,
+                    "kind": kind,
+                    "station_id": station_id,
+                    "polling_area_id": polling_area_id,
+                    "ledger_index": p.entry.index,
+                    "codes": codes,
+                },
+            )
+        )
+
+    def _commit_entry(self, entry: Entry) -> Prepared:
+        writes = db.Writes()
+        writes.add(db.INSERT_LEDGER, db.ledger_row(entry))
+        return Prepared(entry, writes)
+
+    # -- the ledger's first entry -------------------------------------------------------
+
+    def open_ledger(self, time: str, election_sha256: str) -> Prepared:
+        outcome = canonical(
+            {
+                "format": ledger.FORMAT,
+                "election_id": self.election.id,
+                "election_sha256": election_sha256,
+                "server_public_key": self.server_key.public.b64,
+                "server_fingerprint": self.server_key.public.fingerprint,
+            }
+        )
+        return self._commit_entry(self._entry(time, ledger.LEDGER_OPENED, "", b"", outcome))
+
+    # -- batches ------------------------------------------------------------------------
+
+    def batch(self, decision: Decision, body: bytes, time: str) -> Prepared:
+        """The entry for a batch envelope (the caller has checked it is recorded)."""
+        o = decision.outcome
+        assert o is not None
+        entry = self._entry(time, decision.kind, decision.station, body, o.encode())
+        receipt = b""
+        if decision.has_receipt:
+            payload = codec.encode(
+                build_receipt(self.election.id, o, entry.index, entry.hash, time)
+            )
+            receipt = seal(self.server_key, RECEIPT_TYPE, payload)
+            entry = Entry(
+                entry.index,
+                entry.prev,
+                entry.hash,
+                entry.time,
+                entry.kind,
+                entry.station,
+                entry.envelope,
+                entry.outcome,
+                receipt,
+            )
+        p = self._commit_entry(entry)
+        p.decision = decision
+        p.response = receipt
+        flagged = o.status == "accepted" and any(f.severity == "warning" for f in o.findings)
+        p.writes.add(
+            db.INSERT_BATCH,
+            (
+                entry.index,
+                time,
+                decision.kind,
+                o.station_id,
+                o.polling_area_id,
+                o.sequence,
+                o.batch_digest,
+                o.status,
+                o.http,
+                o.code,
+                int(o.correction),
+                int(flagged),
+            ),
+        )
+        self.state.record(decision, entry.index)
+        batch = decision.batch
+        if o.status == "accepted" and batch is not None:
+            assert o.batch_digest is not None
+            for m in batch.minutes:
+                p.writes.add(
+                    db.INSERT_MINUTES,
+                    (
+                        m.polling_area_id,
+                        m.race_id,
+                        m.round,
+                        entry.index,
+                        m.constituency_id,
+                        batch.station_id,
+                        batch.sequence,
+                        o.batch_digest,
+                        time,
+                        int(m in decision.changed),
+                        batch.reason,
+                        codec.encode(m),
+                    ),
+                )
+                p.writes.add(
+                    db.UPSERT_CURRENT, (m.polling_area_id, m.race_id, m.round, entry.index)
+                )
+            summary = {
+                "ledger_index": entry.index,
+                "station_id": batch.station_id,
+                "polling_area_id": batch.polling_area_id,
+                "sequence": batch.sequence,
+                "digest": o.batch_digest,
+                "races": [
+                    {"race_id": m.race_id, "constituency_id": m.constituency_id, "round": m.round}
+                    for m in batch.minutes
+                ],
+                "correction": o.correction,
+                "flagged": flagged,
+            }
+            p.events.append(self.event("batch_accepted", time, summary))
+            if o.correction:
+                p.events.append(
+                    self.event(
+                        "correction",
+                        time,
+                        {
+                            **summary,
+                            "reason": batch.reason,
+                            "supersedes": batch.supersedes,
+                            "changed_races": [m.race_id for m in decision.changed],
+                        },
+                    )
+                )
+                self._alert(
+                    p,
+                    "correction",
+                    time,
+                    batch.station_id,
+                    batch.polling_area_id,
+                    ["W208"] if any(f.code == "W208" for f in o.findings) else [],
+                    {
+                        **_alert_base(entry.index, o.sequence, o.batch_digest),
+                        "reason": batch.reason,
+                        "supersedes": batch.supersedes,
+                        "changed_races": [m.race_id for m in decision.changed],
+                        "message_vi": "Đính chính đang chờ xem xét: lô thay đổi số liệu đã nhận.",
+                        "message_en": "Correction awaiting review: the batch changes "
+                        "figures already accepted.",
+                    },
+                )
+            warnings = [f for f in o.findings if f.severity == "warning"]
+            if warnings:
+                self._alert(
+                    p,
+                    "warning",
+                    time,
+                    batch.station_id,
+                    batch.polling_area_id,
+                    sorted({f.code for f in warnings}),
+                    {
+                        **_alert_base(entry.index, o.sequence, o.batch_digest),
+                        "findings": _findings(warnings),
+                        "unexplained": o.unexplained,
+                    },
+                )
+        else:
+            kind = "conflict" if decision.kind == ledger.CONFLICT else "rejected"
+            codes = sorted({f.code for f in o.findings if f.severity == "error"})
+            data = {
+                **_alert_base(entry.index, o.sequence, o.batch_digest),
+                "http": o.http,
+                "code": o.code,
+                "keyid": o.keyid,
+                "findings": _findings(o.findings),
+            }
+            if kind == "conflict":
+                data["message_vi"] = (
+                    "Cảnh báo an ninh: cùng số thứ tự nhưng nội dung khác với lô đã nhận."
+                )
+                data["message_en"] = (
+                    "Security alert: the same sequence number with other bytes than the "
+                    "accepted batch."
+                )
+            self._alert(p, kind, time, o.station_id, o.polling_area_id, codes, data)
+        return p
+
+    # -- enrolment ----------------------------------------------------------------------
+
+    def enroll(
+        self, station_id: str, polling_area_id: str, key: VerifyKey, time: str
+    ) -> Prepared | None:
+        """Enrol a station's key; None when exactly this enrolment already stands."""
+        _check_id(station_id, "station_id")
+        if polling_area_id not in self.election.polling_areas:
+            raise ServerError(
+                f"Polling area {polling_area_id} is not in election {self.election.id}.",
+                f"Khu vực bỏ phiếu {polling_area_id} không có trong cuộc bầu cử "
+                f"{self.election.id}.",
+                code="A404",
+                fields=("polling_area_id",),
+                figures={"polling_area_id": polling_area_id},
+            )
+        fp = key.fingerprint
+        known = self.state.keys.get(fp)
+        if known is not None:
+            if known.revoked:
+                raise ServerError(
+                    f"Key {fp} was revoked; make a new key for station {station_id}.",
+                    f"Khoá {fp} đã bị thu hồi; hãy tạo khoá mới cho điểm gửi {station_id}.",
+                    code="A409",
+                    fields=("public_key",),
+                    figures={"fingerprint": fp},
+                )
+            if known.station_id == station_id and known.polling_area_id == polling_area_id:
+                return None
+            raise ServerError(
+                f"Key {fp} is already enrolled for station {known.station_id} "
+                f"(polling area {known.polling_area_id}).",
+                f"Khoá {fp} đã được đăng ký cho điểm gửi {known.station_id} "
+                f"(khu vực {known.polling_area_id}).",
+                code="A409",
+                fields=("public_key",),
+                figures={"fingerprint": fp, "station_id": known.station_id},
+            )
+        active = self.state.active_key(station_id)
+        if active is not None:
+            raise ServerError(
+                f"Station {station_id} already has key {active.fingerprint}; revoke it "
+                f"before enrolling another.",
+                f"Điểm gửi {station_id} đã có khoá {active.fingerprint}; hãy thu hồi khoá đó "
+                f"trước khi đăng ký khoá khác.",
+                code="A409",
+                fields=("station_id",),
+                figures={"station_id": station_id, "fingerprint": active.fingerprint},
+            )
+        outcome = canonical(
+            {
+                "station_id": station_id,
+                "polling_area_id": polling_area_id,
+                "public_key": key.b64,
+                "fingerprint": fp,
+            }
+        )
+        entry = self._entry(time, ledger.STATION_ENROLLED, station_id, b"", outcome)
+        p = self._commit_entry(entry)
+        p.writes.add(db.INSERT_KEY, (fp, station_id, polling_area_id, key.raw, time, entry.index))
+        self.state.enroll(StationKey(fp, station_id, polling_area_id, key, entry.index))
+        return p
+
+    def revoke(self, station_id: str, time: str) -> Prepared:
+        active = self.state.active_key(station_id)
+        if active is None:
+            raise ServerError(
+                f"Station {station_id} has no key to revoke.",
+                f"Điểm gửi {station_id} không có khoá nào để thu hồi.",
+                code="A404",
+                fields=("station_id",),
+                figures={"station_id": station_id},
+            )
+        outcome = canonical({"station_id": station_id, "fingerprint": active.fingerprint})
+        entry = self._entry(time, ledger.STATION_REVOKED, station_id, b"", outcome)
+        p = self._commit_entry(entry)
+        p.writes.add(db.REVOKE_KEY, (time, entry.index, active.fingerprint))
+        self.state.revoke(active.fingerprint)
+        return p
+
+    # -- reviews ------------------------------------------------------------------------
+
+    def review(self, alert_id: int, note: str, by: str, time: str) -> Prepared:
+        outcome = canonical({"alert_id": alert_id, "note": note, "by": by})
+        entry = self._entry(time, ledger.ALERT_REVIEWED, "", b"", outcome)
+        p = self._commit_entry(entry)
+        p.writes.add(db.REVIEW_ALERT, (time, note, by, entry.index, alert_id))
+        p.events.append(
+            self.event(
+                "alert",
+                time,
+                {"alert_id": alert_id, "reviewed": True, "note": note, "ledger_index": entry.index},
+            )
+        )
+        return p
+
+
+def _alert_base(index: int, sequence: int | None, digest: str | None) -> dict[str, Any]:
+    return {"ledger_index": index, "sequence": sequence, "digest": digest}
+
+
+def _findings(findings: list[Finding]) -> list[Any]:
+    return [codec.to_builtins(f) for f in findings]
+
+
+def _check_id(value: str, name: str) -> None:
+    import re
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", value):
+        raise ServerError(
+            f"{name} {value!r} is not an identifier (letters, digits, '.', '_', '-', at most 64).",
+            f"{name} {value!r} không phải mã hợp lệ (chữ, số, '.', '_', '-', tối đa 64 ký tự).",
+            code="A400",
+            fields=(name,),
+            figures={name: value},
+        )
+
+
+# -- rebuilding from the database ---------------------------------------------------------
+
+
+def load_journal(conn: sqlite3.Connection, election: Election, server_key: SigningKey) -> Journal:
+    """The decision state as the database holds it (what was committed)."""
+    state = LedgerState(election)
+    for fp, station_id, area_id, raw, index, revoked in conn.execute(
+        "SELECT fingerprint, station_id, polling_area_id, public_key, enrolled_index, "
+        "revoked_index FROM keys ORDER BY enrolled_index"
+    ):
+        state.enroll(
+            StationKey(fp, station_id, area_id, VerifyKey(bytes(raw)), index, revoked is not None)
+        )
+    for station_id, area_id, seq, digest, index in conn.execute(
+        "SELECT station_id, polling_area_id, sequence, digest, ledger_index FROM batch_log "
+        "WHERE status = 'accepted'"
+    ):
+        ref = AcceptedRef(station_id, area_id, seq, digest, index)
+        state.accepted[(station_id, seq)] = ref
+        state.by_digest[digest] = ref
+        if seq > state.last_sequence.get(station_id, 0):
+            state.last_sequence[station_id] = seq
+    decoder = msgspec.json.Decoder(CountingMinutes)
+    for area_id, race_id, round_, index, station_id, seq, digest, body in conn.execute(
+        "SELECT m.polling_area_id, m.race_id, m.round, m.ledger_index, m.station_id, "
+        "m.sequence, m.digest, m.body FROM current c JOIN minutes m USING "
+        "(polling_area_id, race_id, round, ledger_index)"
+    ):
+        state.current[(area_id, race_id, round_)] = Current(
+            decoder.decode(body), digest, station_id, seq, index
+        )
+    next_index, head = db.head(conn)
+    (max_alert,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM alerts").fetchone()
+    (max_event,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()
+    return Journal(
+        election,
+        server_key,
+        state,
+        next_index=next_index,
+        head=head,
+        next_alert_id=max_alert + 1,
+        next_event_id=max_event + 1,
+    )
+
+
+def outcome_of(entry: Entry) -> Any:
+    """The outcome of an entry as builtins (batch outcomes typed, others plain JSON)."""
+    if entry.kind in ledger.BATCH_KINDS:
+        return codec.to_builtins(decode_outcome(entry.outcome))
+    return json.loads(entry.outcome)

@@ -1,0 +1,468 @@
+"""``tally-server verify``: re-check a ledger export with nothing but the ledger and the election.
+
+1. the chain: every index in order, every ``prev`` the hash before it, every
+   hash recomputed from the entry's bytes;
+2. the first entry opens the ledger for this very election definition and
+   names the server key; enrolments in the ledger name the station keys;
+3. every batch envelope is decided again (signature, enrolment, sequence,
+   correction, the law's checks) and the recorded outcome must be the same
+   bytes; every receipt must be the server's signature over exactly the
+   receipt that entry implies;
+4. the accepted minutes are tallied from scratch and the results digest
+   printed, to compare with what the server published at that head.
+
+Signatures, hashes and the law's checks of each batch do not depend on the
+entries before it, so they are worked out in parallel by worker processes
+while the main process replays the decisions in order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import time
+from collections.abc import Generator, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from schemas import codec
+from schemas.errors import DecodeError, KiemphieuError, SignatureError
+from schemas.models import ElectionDefinition, Finding, ResultBatch
+from schemas.signing import BATCH_TYPE, RECEIPT_TYPE, VerifyKey, open_envelope
+from tally_server.core import rules
+from tally_server.core.definition import Election
+from tally_server.core.tally import ConstituencyResult, Tally, results_digest
+from tally_server.service.decide import LedgerState, StationKey, build_receipt, decide
+from tally_server.store import ledger
+from tally_server.store.ledger import Entry, LedgerFormatError
+
+CHUNK = 256
+
+
+@dataclass(frozen=True, slots=True)
+class BadEntry:
+    index: int
+    """Position in the file (0-based): the entry that should be there."""
+    line: int
+    code: str
+    reason_en: str
+    reason_vi: str
+
+
+@dataclass(slots=True)
+class Report:
+    entries: int = 0
+    head_index: int = -1
+    head_hash: str = ledger.GENESIS_PREV
+    bad: BadEntry | None = None
+    kinds: dict[str, int] = field(default_factory=dict)
+    accepted: int = 0
+    signatures: int = 0
+    results: list[ConstituencyResult] = field(default_factory=list)
+    results_sha256: str | None = None
+    fingerprint: str | None = None
+    fingerprint_index: int | None = None
+    fingerprint_results_sha256: str | None = None
+    seconds: float = 0.0
+    workers: int = 1
+
+    @property
+    def ok(self) -> bool:
+        fingerprint_ok = self.fingerprint is None or self.fingerprint_index is not None
+        return self.bad is None and fingerprint_ok
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "head_index": self.head_index,
+            "head_hash": self.head_hash,
+            "first_bad_entry": None
+            if self.bad is None
+            else {
+                "index": self.bad.index,
+                "line": self.bad.line,
+                "code": self.bad.code,
+                "reason_en": self.bad.reason_en,
+                "reason_vi": self.bad.reason_vi,
+            },
+            "kinds": self.kinds,
+            "batches_accepted": self.accepted,
+            "signatures_checked": self.signatures,
+            "results_sha256": self.results_sha256,
+            "fingerprint": self.fingerprint,
+            "fingerprint_index": self.fingerprint_index,
+            "fingerprint_results_sha256": self.fingerprint_results_sha256,
+            "seconds": round(self.seconds, 3),
+            "workers": self.workers,
+            "results": codec.to_builtins(self.results) if self.bad is None else [],
+        }
+
+
+class _Bad(Exception):
+    def __init__(self, code: str, en: str, vi: str) -> None:
+        super().__init__(en)
+        self.code, self.en, self.vi = code, en, vi
+
+
+# -- the per-entry work that does not depend on order (runs in workers) --------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Precheck:
+    hash: str
+    signature_ok: bool | None = None
+    """None: not a batch, or no enrolled key of that id anywhere in the ledger."""
+    findings: list[Finding] | None = None
+    receipt_ok: bool | None = None
+    receipt_payload: bytes | None = None
+
+
+_W: dict[str, Any] = {}
+
+
+def _init_worker(election_bytes: bytes, keys: dict[str, bytes], server_key: bytes) -> None:
+    definition = codec.decode(election_bytes, ElectionDefinition)
+    _W["election"] = Election.from_definition(definition)
+    _W["keys"] = {fp: VerifyKey(raw) for fp, raw in keys.items()}
+    _W["server"] = VerifyKey(server_key)
+
+
+def _precheck(entry: Entry) -> Precheck:
+    digest = entry.recomputed_hash()
+    if entry.kind not in ledger.BATCH_KINDS:
+        return Precheck(digest)
+    sig_ok: bool | None = None
+    found: list[Finding] | None = None
+    try:
+        opened = open_envelope(entry.envelope, BATCH_TYPE)
+    except (DecodeError, SignatureError):
+        opened = None
+    if opened is not None:
+        key = _W["keys"].get(opened.keyid)
+        if key is not None:
+            sig_ok = key.verify(opened.signature, _pae(opened.payload_type, opened.payload))
+            if sig_ok:
+                try:
+                    batch = codec.decode(opened.payload, ResultBatch)
+                except DecodeError:
+                    batch = None
+                if batch is not None:
+                    found = rules.check_batch(_W["election"], batch)
+    receipt_ok: bool | None = None
+    payload: bytes | None = None
+    if entry.receipt:
+        try:
+            r = open_envelope(entry.receipt, RECEIPT_TYPE)
+        except (DecodeError, SignatureError):
+            receipt_ok = False
+        else:
+            receipt_ok = r.keyid == _W["server"].fingerprint and _W["server"].verify(
+                r.signature, _pae(r.payload_type, r.payload)
+            )
+            payload = r.payload
+    return Precheck(digest, sig_ok, found, receipt_ok, payload)
+
+
+def _pae(payload_type: str, payload: bytes) -> bytes:
+    from schemas.signing import pae
+
+    return pae(payload_type, payload)
+
+
+def _precheck_chunk(entries: Sequence[Entry]) -> list[Precheck]:
+    return [_precheck(e) for e in entries]
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+def _chunks(entries: Sequence[Entry], size: int) -> Iterator[Sequence[Entry]]:
+    for i in range(0, len(entries), size):
+        yield entries[i : i + size]
+
+
+def _prechecks(
+    entries: Sequence[Entry], workers: int, init: tuple[bytes, dict[str, bytes], bytes]
+) -> Generator[Precheck, None, None]:
+    if workers <= 1 or len(entries) < 2 * CHUNK:
+        _init_worker(*init)
+        for e in entries:
+            yield _precheck(e)
+        return
+    ctx = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
+    with ctx.Pool(workers, initializer=_init_worker, initargs=init) as pool:
+        for chunk in pool.imap(_precheck_chunk, _chunks(entries, CHUNK)):
+            yield from chunk
+
+
+def _genesis(entry: Entry, election: Election, election_sha: str) -> VerifyKey:
+    if entry.kind != ledger.LEDGER_OPENED or entry.index != 0:
+        raise _Bad(
+            "V101",
+            "the first entry must open the ledger (kind ledger_opened)",
+            "mục đầu tiên phải là mục mở sổ cái (ledger_opened)",
+        )
+    try:
+        opened = json.loads(entry.outcome)
+        key = VerifyKey.from_text(opened["server_public_key"])
+    except (ValueError, KeyError, KiemphieuError) as exc:
+        raise _Bad(
+            "V102",
+            f"the opening entry does not name the server key: {exc}",
+            f"mục mở sổ cái không ghi khoá của máy chủ: {exc}",
+        ) from exc
+    if opened.get("election_id") != election.id:
+        raise _Bad(
+            "V103",
+            f"the ledger is for election {opened.get('election_id')}, not {election.id}",
+            f"sổ cái của cuộc bầu cử {opened.get('election_id')}, không phải {election.id}",
+        )
+    if opened.get("election_sha256") != election_sha:
+        raise _Bad(
+            "V104",
+            f"the ledger was opened for another definition of election {election.id} "
+            f"(sha256 {opened.get('election_sha256')}, this file {election_sha})",
+            f"sổ cái được mở cho một định nghĩa khác của cuộc bầu cử {election.id} "
+            f"(sha256 {opened.get('election_sha256')}, tệp này {election_sha})",
+        )
+    return key
+
+
+def _keys_in(entries: Iterable[Entry]) -> dict[str, bytes]:
+    """Every station key the ledger enrolls (fingerprint -> raw), for the workers."""
+    keys: dict[str, bytes] = {}
+    for e in entries:
+        if e.kind == ledger.STATION_ENROLLED:
+            try:
+                o = json.loads(e.outcome)
+                key = VerifyKey.from_text(o["public_key"])
+            except (ValueError, KeyError, TypeError, KiemphieuError):
+                continue
+            keys[key.fingerprint] = key.raw
+    return keys
+
+
+def read_entries(path: Path) -> tuple[list[Entry], BadEntry | None]:
+    entries: list[Entry] = []
+    with open(path, "rb") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                entries.append(Entry.from_export_line(line, n))
+            except LedgerFormatError as exc:
+                return entries, BadEntry(len(entries), n, exc.code, exc.message_en, exc.message_vi)
+    return entries, None
+
+
+# -- the check ----------------------------------------------------------------------------
+
+
+def verify_ledger(
+    path: Path,
+    election: Election,
+    *,
+    fingerprint: str | None = None,
+    workers: int | None = None,
+) -> Report:
+    started = time.perf_counter()
+    report = Report(fingerprint=fingerprint.strip().lower() if fingerprint else None)
+    report.workers = workers or os.cpu_count() or 1
+    entries, unreadable = read_entries(path)
+    election_bytes = codec.encode(election.definition)
+    election_sha = hashlib.sha256(election_bytes).hexdigest()
+    state = LedgerState(election)
+    tally = Tally(election)
+    prev = ledger.GENESIS_PREV
+    server_key: VerifyKey | None = None
+    if entries:
+        try:
+            server_key = _genesis(entries[0], election, election_sha)
+        except _Bad as bad:
+            report.bad = BadEntry(0, 1, bad.code, bad.en, bad.vi)
+    if report.bad is None and server_key is not None:
+        init = (election_bytes, _keys_in(entries), server_key.raw)
+        checks = _prechecks(entries, report.workers, init)
+        for position, (entry, pre) in enumerate(zip(entries, checks, strict=True)):
+            try:
+                _check_entry(position, entry, pre, prev, state, tally, election, report)
+            except _Bad as bad:
+                report.bad = BadEntry(position, position + 1, bad.code, bad.en, bad.vi)
+                break
+            prev = entry.hash
+            report.entries += 1
+            report.head_index, report.head_hash = entry.index, entry.hash
+            report.kinds[entry.kind] = report.kinds.get(entry.kind, 0) + 1
+            if report.fingerprint and report.fingerprint_index is None:
+                if len(report.fingerprint) >= 16 and entry.hash.startswith(report.fingerprint):
+                    report.fingerprint_index = entry.index
+                    report.fingerprint_results_sha256 = results_digest(tally.results())
+        checks.close()  # stops the workers when a bad entry ended the loop early
+    elif not entries and unreadable is None:
+        report.bad = BadEntry(0, 0, "V100", "the ledger is empty", "sổ cái trống")
+    if report.bad is None and unreadable is not None:
+        report.bad = unreadable
+    if report.bad is None:
+        report.results = tally.results()
+        report.results_sha256 = results_digest(report.results)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _check_entry(
+    position: int,
+    entry: Entry,
+    pre: Precheck,
+    prev: str,
+    state: LedgerState,
+    tally: Tally,
+    election: Election,
+    report: Report,
+) -> None:
+    if entry.index != position:
+        raise _Bad(
+            "V110",
+            f"entry index {entry.index} where {position} belongs: an entry was removed, "
+            f"inserted or moved",
+            f"mục số {entry.index} ở vị trí của mục {position}: có mục bị xoá, chèn hoặc đổi chỗ",
+        )
+    if entry.prev != prev:
+        raise _Bad(
+            "V111",
+            f"entry {position} does not follow the entry before it (prev {entry.prev[:16]}…, "
+            f"the hash before is {prev[:16]}…)",
+            f"mục {position} không nối tiếp mục trước (prev {entry.prev[:16]}…, "
+            f"hash của mục trước là {prev[:16]}…)",
+        )
+    if pre.hash != entry.hash:
+        raise _Bad(
+            "V112",
+            f"entry {position} was altered: its contents hash to {pre.hash[:16]}…, "
+            f"it records {entry.hash[:16]}…",
+            f"mục {position} đã bị sửa: nội dung có hash {pre.hash[:16]}…, "
+            f"mục ghi {entry.hash[:16]}…",
+        )
+    kind = entry.kind
+    if kind == ledger.LEDGER_OPENED:
+        if position != 0:
+            raise _Bad(
+                "V101",
+                f"entry {position} opens a second ledger",
+                f"mục {position} mở sổ cái lần thứ hai",
+            )
+        _no_receipt(entry)
+        return
+    if kind == ledger.STATION_ENROLLED:
+        _no_receipt(entry)
+        try:
+            o = json.loads(entry.outcome)
+            key = VerifyKey.from_text(o["public_key"])
+            station_id, area_id, fp = o["station_id"], o["polling_area_id"], o["fingerprint"]
+        except (ValueError, KeyError, TypeError, KiemphieuError) as exc:
+            raise _Bad(
+                "V120",
+                f"enrolment entry {position} is unreadable: {exc}",
+                f"mục đăng ký {position} không đọc được: {exc}",
+            ) from exc
+        if fp != key.fingerprint or entry.station != station_id:
+            raise _Bad(
+                "V121",
+                f"enrolment entry {position} names fingerprint {fp} for key {key.fingerprint}",
+                f"mục đăng ký {position} ghi dấu vân tay {fp} cho khoá {key.fingerprint}",
+            )
+        if fp in state.keys or state.active_key(station_id) is not None:
+            raise _Bad(
+                "V122",
+                f"enrolment entry {position} enrolls a key or station already enrolled",
+                f"mục đăng ký {position} đăng ký khoá hoặc điểm gửi đã đăng ký",
+            )
+        if area_id not in election.polling_areas:
+            raise _Bad(
+                "V123",
+                f"enrolment entry {position} names unknown polling area {area_id}",
+                f"mục đăng ký {position} ghi khu vực bỏ phiếu không có {area_id}",
+            )
+        state.enroll(StationKey(fp, station_id, area_id, key, position))
+        return
+    if kind == ledger.STATION_REVOKED:
+        _no_receipt(entry)
+        try:
+            fp = json.loads(entry.outcome)["fingerprint"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise _Bad(
+                "V124",
+                f"revocation entry {position} is unreadable: {exc}",
+                f"mục thu hồi {position} không đọc được: {exc}",
+            ) from exc
+        if fp not in state.keys or state.keys[fp].revoked:
+            raise _Bad(
+                "V124",
+                f"revocation entry {position} revokes key {fp}, which is not active",
+                f"mục thu hồi {position} thu hồi khoá {fp} không còn hiệu lực",
+            )
+        state.revoke(fp)
+        return
+    if kind == ledger.ALERT_REVIEWED:
+        _no_receipt(entry)
+        return
+    if kind not in ledger.BATCH_KINDS:
+        raise _Bad(
+            "V102",
+            f"entry {position} has unknown kind {kind!r}",
+            f"mục {position} loại lạ {kind!r}",
+        )
+    decision = decide(state, entry.envelope, signature_ok=pre.signature_ok, findings=pre.findings)
+    if pre.signature_ok is not None:
+        report.signatures += 1
+    if decision.outcome is None:
+        raise _Bad(
+            "V130",
+            f"entry {position} records an envelope the server would not have recorded "
+            f"({decision.kind})",
+            f"mục {position} ghi một phong bì mà máy chủ không ghi ({decision.kind})",
+        )
+    expected = decision.outcome.encode()
+    if expected != entry.outcome or decision.kind != kind or decision.station != entry.station:
+        raise _Bad(
+            "V131",
+            f"entry {position}: re-checking the batch gives {decision.kind} "
+            f"{expected.decode()[:300]}; the ledger records {kind} "
+            f"{entry.outcome.decode(errors='replace')[:300]}",
+            f"mục {position}: kiểm tra lại lô cho kết quả {decision.kind}; sổ cái ghi {kind}",
+        )
+    if decision.has_receipt:
+        receipt = build_receipt(election.id, decision.outcome, entry.index, entry.hash, entry.time)
+        if not pre.receipt_ok or pre.receipt_payload != codec.encode(receipt):
+            raise _Bad(
+                "V132",
+                f"entry {position}: the receipt is not the server's signature over this "
+                f"entry's receipt",
+                f"mục {position}: biên nhận không phải chữ ký của máy chủ trên biên nhận "
+                f"của mục này",
+            )
+    else:
+        _no_receipt(entry)
+    state.record(decision, entry.index)
+    if decision.outcome.status == "accepted" and decision.batch is not None:
+        report.accepted += 1
+        for m in decision.batch.minutes:
+            tally.apply(m)
+
+
+def _no_receipt(entry: Entry) -> None:
+    if entry.receipt:
+        raise _Bad(
+            "V133",
+            f"entry {entry.index} carries a receipt it should not have",
+            f"mục {entry.index} có biên nhận không đúng chỗ",
+        )
+
+
+def load_election_source(path: Path) -> Election:
+    from tally_server.service.folder import load_definition_source
+
+    return Election.from_definition(load_definition_source(path))

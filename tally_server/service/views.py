@@ -1,0 +1,453 @@
+"""What the read API shows: progress, results, polling areas, alerts, stations.
+
+Plain functions over the ingest service's published state and the database,
+returning JSON-able builtins; the web layer only encodes them.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import sqlite3
+from typing import TYPE_CHECKING, Any
+
+from schemas import codec
+from tally_server.core.tally import ConstituencyResult, Rollup, results_digest
+from tally_server.service.codes import ServerError
+
+if TYPE_CHECKING:
+    from tally_server.service.ingest import Ingest
+
+
+def _rollup(r: Rollup, **extra: Any) -> dict[str, Any]:
+    out: dict[str, Any] = codec.to_builtins(r)
+    out.update(extra)
+    return out
+
+
+def progress(ingest: Ingest, *, committees: bool = True) -> dict[str, Any]:
+    t = ingest.tally
+    d = ingest.election.definition
+    c = ingest.counters
+    index, digest = ingest.published_index, ingest.published_hash
+    enrolled = {k.station_id for k in ingest.journal.state.keys.values() if not k.revoked}
+    out: dict[str, Any] = {
+        "election_id": d.id,
+        "overall": _rollup(t.rollup()),
+        "races": [_rollup(t.rollup(race_id=r.id), race_id=r.id, name=r.name) for r in d.races],
+        "batches": {
+            "accepted": c.accepted,
+            "flagged": c.flagged,
+            "rejected": c.rejected,
+            "conflicts": c.conflicts,
+            "corrections": c.corrections,
+        },
+        "stations": {
+            "enrolled": len(enrolled),
+            "reporting": len(enrolled & c.reporting),
+            "silent": len(enrolled - c.reporting),
+        },
+        "last_batch_at": c.last_batch_at,
+        "ledger": {"index": index, "head": digest},
+    }
+    if committees:
+        out["committees"] = [
+            _rollup(t.rollup(committee_id=cm.id), committee_id=cm.id, name=cm.name)
+            for cm in d.committees
+        ]
+    return out
+
+
+def _under(ingest: Ingest, committee_id: str, wanted: str) -> bool:
+    """Whether ``committee_id`` is ``wanted`` or sits below it."""
+    committees = ingest.election.committees
+    seen: set[str] = set()
+    cur: str | None = committee_id
+    while cur is not None and cur not in seen:
+        if cur == wanted:
+            return True
+        seen.add(cur)
+        cm = committees.get(cur)
+        cur = cm.parent_id if cm is not None else None
+    return False
+
+
+def _compact(r: ConstituencyResult) -> dict[str, Any]:
+    names = {c.id: c for c in r.candidates}
+    return {
+        "race_id": r.race_id,
+        "constituency_id": r.constituency_id,
+        "name": r.constituency_name,
+        "committee_id": r.committee_id,
+        "round": r.round,
+        "seats": r.seats,
+        "areas_reported": r.areas_reported,
+        "areas_total": r.areas_total,
+        "turnout_pct": r.turnout_pct,
+        "status": r.status,
+        "seats_filled": r.seats_filled,
+        "winners": [
+            {"id": w, "full_name": names[w].full_name, "votes": names[w].votes, "pct": names[w].pct}
+            for w in r.winners
+            if w in names
+        ],
+    }
+
+
+def constituencies(
+    ingest: Ingest,
+    race: str | None = None,
+    committee: str | None = None,
+    status: str | None = None,
+) -> dict[str, Any]:
+    rows = []
+    for r in ingest.tally.results():
+        if race and r.race_id != race:
+            continue
+        if committee and not _under(ingest, r.committee_id, committee):
+            continue
+        if status and r.status != status:
+            continue
+        rows.append(_compact(r))
+    return {
+        "constituencies": rows,
+        "ledger": {"index": ingest.published_index, "head": ingest.published_hash},
+    }
+
+
+def constituency(
+    ingest: Ingest, race_id: str, constituency_id: str, round_: str = "main"
+) -> dict[str, Any]:
+    con = ingest.election.constituencies.get((race_id, constituency_id))
+    if con is None or round_ not in ("main", "revote", "supplementary"):
+        raise ServerError(
+            f"No constituency {constituency_id} in race {race_id} (round {round_}).",
+            f"Không có đơn vị bầu cử {constituency_id} trong cuộc bầu cử {race_id} "
+            f"(vòng {round_}).",
+            code="A404",
+            fields=("race_id", "constituency_id"),
+            figures={"race_id": race_id, "constituency_id": constituency_id},
+        )
+    r = ingest.tally.result(race_id, constituency_id, round_)  # type: ignore[arg-type]
+    out: dict[str, Any] = codec.to_builtins(r)
+    missing = set(r.missing_area_ids)
+    out["reported_area_ids"] = [a for a in con.polling_area_ids if a not in missing]
+    out["ledger"] = {"index": ingest.published_index, "head": ingest.published_hash}
+    return out
+
+
+class ResultsCache:
+    """The results document of one tally state, encoded once."""
+
+    def __init__(self) -> None:
+        self.key: tuple[int, int] | None = None
+        self.doc: dict[str, Any] = {}
+
+    def get(self, ingest: Ingest) -> dict[str, Any]:
+        key = (ingest.published_index, id(ingest.tally))
+        if key != self.key:
+            results = ingest.tally.results()
+            self.doc = {
+                "election_id": ingest.election.id,
+                "ledger_index": ingest.published_index,
+                "ledger_head": ingest.published_hash,
+                "results_sha256": results_digest(results),
+                "results": codec.to_builtins(results),
+            }
+            self.key = key
+        return self.doc
+
+
+CSV_COLUMNS = (
+    "race_id",
+    "constituency_id",
+    "constituency_name",
+    "round",
+    "status",
+    "seats",
+    "areas_reported",
+    "areas_total",
+    "voters_on_list",
+    "voters_voted",
+    "turnout_pct",
+    "valid_ballots",
+    "invalid_ballots",
+    "candidate_id",
+    "candidate_name",
+    "votes",
+    "pct",
+    "eligible",
+    "elected",
+    "rank",
+)
+
+
+def results_csv(doc: dict[str, Any]) -> str:
+    """One row per candidate per constituency round (UTF-8, with a header)."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    for r in doc["results"]:
+        for c in r["candidates"]:
+            w.writerow(
+                [
+                    r["race_id"],
+                    r["constituency_id"],
+                    r["constituency_name"],
+                    r["round"],
+                    r["status"],
+                    r["seats"],
+                    r["areas_reported"],
+                    r["areas_total"],
+                    r["voters_on_list"],
+                    r["voters_voted"],
+                    r["turnout_pct"],
+                    r["valid_ballots"],
+                    r["invalid_ballots"],
+                    c["id"],
+                    c["full_name"],
+                    c["votes"],
+                    c["pct"],
+                    "1" if c["eligible"] else "0",
+                    "1" if c["elected"] else "0",
+                    c["rank"],
+                ]
+            )
+    return out.getvalue()
+
+
+# -- from the database (run in the reader thread) -----------------------------------------
+
+
+def _envelope_json(raw: bytes) -> Any:
+    return json.loads(raw) if raw else None
+
+
+def polling_area(conn: sqlite3.Connection, ingest: Ingest, area_id: str) -> dict[str, Any]:
+    area = ingest.election.polling_areas.get(area_id)
+    if area is None:
+        raise ServerError(
+            f"No polling area {area_id} in the election.",
+            f"Không có khu vực bỏ phiếu {area_id} trong cuộc bầu cử.",
+            code="A404",
+            fields=("polling_area_id",),
+            figures={"polling_area_id": area_id},
+        )
+    history = []
+    for (
+        race_id,
+        round_,
+        index,
+        con_id,
+        station,
+        seq,
+        digest,
+        at,
+        correction,
+        reason,
+        body,
+    ) in conn.execute(
+        "SELECT race_id, round, ledger_index, constituency_id, station_id, sequence, digest, "
+        "at, correction, reason, body FROM minutes WHERE polling_area_id = ? "
+        "ORDER BY ledger_index",
+        (area_id,),
+    ):
+        history.append(
+            {
+                "race_id": race_id,
+                "round": round_,
+                "constituency_id": con_id,
+                "ledger_index": index,
+                "at": at,
+                "station_id": station,
+                "sequence": seq,
+                "digest": digest,
+                "correction": bool(correction),
+                "reason": reason,
+                "minutes": json.loads(body),
+            }
+        )
+    current_index = {
+        (r, rnd): i
+        for r, rnd, i in conn.execute(
+            "SELECT race_id, round, ledger_index FROM current WHERE polling_area_id = ?",
+            (area_id,),
+        )
+    }
+    batches = []
+    findings_at: dict[int, dict[str, Any]] = {}
+    for (
+        index,
+        at,
+        kind,
+        station,
+        seq,
+        digest,
+        status,
+        http,
+        code,
+        corr,
+        flagged,
+        outcome,
+        rec,
+    ) in conn.execute(
+        "SELECT b.ledger_index, b.at, b.kind, b.station_id, b.sequence, b.digest, b.status, "
+        "b.http, b.code, b.correction, b.flagged, l.outcome, l.receipt FROM batch_log b "
+        "JOIN ledger l ON l.idx = b.ledger_index WHERE b.polling_area_id = ? "
+        "ORDER BY b.ledger_index",
+        (area_id,),
+    ):
+        o = json.loads(outcome)
+        findings_at[index] = o
+        batches.append(
+            {
+                "ledger_index": index,
+                "at": at,
+                "kind": kind,
+                "station_id": station,
+                "sequence": seq,
+                "digest": digest,
+                "status": status,
+                "http": http,
+                "code": code,
+                "correction": bool(corr),
+                "flagged": bool(flagged),
+                "findings": o.get("findings", []),
+                "unexplained": o.get("unexplained", []),
+                "receipt": _envelope_json(bytes(rec)),
+            }
+        )
+    current = []
+    warnings = []
+    for h in history:
+        if current_index.get((h["race_id"], h["round"])) != h["ledger_index"]:
+            continue
+        current.append(h)
+        outcome = findings_at.get(h["ledger_index"], {})
+        explanations = h["minutes"].get("explanations", {})
+        for f in outcome.get("findings", []):
+            if f.get("severity") == "warning" and f.get("race_id") == h["race_id"]:
+                text = explanations.get(f["code"])
+                warnings.append(
+                    {
+                        **f,
+                        "ledger_index": h["ledger_index"],
+                        "explained": bool(text and text.strip()),
+                        "explanation": text,
+                    }
+                )
+    return {
+        "polling_area": codec.to_builtins(area),
+        "races": [
+            {"race_id": s.race.id, "constituency_id": s.constituency.id}
+            for s in ingest.election.races_at(area_id)
+        ],
+        "current": current,
+        "history": history,
+        "corrections": [h for h in history if h["correction"]],
+        "warnings": warnings,
+        "batches": batches,
+    }
+
+
+ALERT_KINDS = ("conflict", "rejected", "correction", "warning", "silent_station")
+
+
+def alerts(
+    conn: sqlite3.Connection,
+    ingest: Ingest,
+    kind: str | None = None,
+    reviewed: bool | None = None,
+    limit: int = 1000,
+    after: int = 0,
+) -> dict[str, Any]:
+    if kind is not None and kind not in ALERT_KINDS:
+        raise ServerError(
+            f"kind must be one of {', '.join(ALERT_KINDS)}, not {kind!r}.",
+            f"kind phải là một trong {', '.join(ALERT_KINDS)}, không phải {kind!r}.",
+            code="A400",
+            fields=("kind",),
+            figures={"kind": kind},
+        )
+    sql = (
+        "SELECT id, kind, at, station_id, polling_area_id, ledger_index, codes, data, "
+        "reviewed_at, review_note, reviewed_by, review_index FROM alerts WHERE id > ?"
+    )
+    params: list[Any] = [after]
+    if kind is not None:
+        sql += " AND kind = ?"
+        params.append(kind)
+    if reviewed is not None:
+        sql += " AND reviewed_at IS NOT NULL" if reviewed else " AND reviewed_at IS NULL"
+    sql += " ORDER BY id LIMIT ?"
+    params.append(limit)
+    rows = []
+    if kind != "silent_station":
+        for r in conn.execute(sql, params):
+            rows.append(
+                {
+                    "id": r[0],
+                    "kind": r[1],
+                    "at": r[2],
+                    "station_id": r[3],
+                    "polling_area_id": r[4],
+                    "ledger_index": r[5],
+                    "codes": [c for c in r[6].split(",") if c],
+                    "data": json.loads(r[7]),
+                    "reviewed": r[8] is not None,
+                    "reviewed_at": r[8],
+                    "review_note": r[9],
+                    "reviewed_by": r[10],
+                    "review_ledger_index": r[11],
+                }
+            )
+    silent = []
+    if (kind is None or kind == "silent_station") and not reviewed:
+        reporting = ingest.counters.reporting
+        for st in conn.execute(
+            "SELECT station_id, polling_area_id, fingerprint, enrolled_at FROM keys "
+            "WHERE revoked_at IS NULL ORDER BY station_id"
+        ):
+            if st[0] not in reporting:
+                silent.append(
+                    {
+                        "station_id": st[0],
+                        "polling_area_id": st[1],
+                        "fingerprint": st[2],
+                        "enrolled_at": st[3],
+                    }
+                )
+    return {"alerts": rows, "silent_stations": silent}
+
+
+def stations(conn: sqlite3.Connection) -> dict[str, Any]:
+    last = {
+        s: (seq, at)
+        for s, seq, at in conn.execute(
+            "SELECT station_id, MAX(sequence), MAX(at) FROM batch_log "
+            "WHERE status = 'accepted' GROUP BY station_id"
+        )
+    }
+    out = []
+    for fp, station, area, raw, enrolled_at, enrolled_index, revoked_at in conn.execute(
+        "SELECT fingerprint, station_id, polling_area_id, public_key, enrolled_at, "
+        "enrolled_index, revoked_at FROM keys ORDER BY station_id, enrolled_index"
+    ):
+        seq, at = last.get(station, (None, None))
+        out.append(
+            {
+                "station_id": station,
+                "polling_area_id": area,
+                "fingerprint": fp,
+                "public_key_b64": base64.b64encode(bytes(raw)).decode("ascii"),
+                "status": "revoked" if revoked_at else "active",
+                "enrolled_at": enrolled_at,
+                "enrolled_ledger_index": enrolled_index,
+                "revoked_at": revoked_at,
+                "last_sequence": seq,
+                "last_batch_at": at,
+            }
+        )
+    return {"stations": out}

@@ -1,0 +1,277 @@
+"""The server's SQLite file: schema, connections, and one transaction per write group.
+
+The ledger table is the record; every other table is derived from it and
+kept in the same transaction so the two never disagree. The hot path uses
+plain ``sqlite3`` (executemany in one transaction, one fsync per group).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from tally_server.store.ledger import GENESIS_PREV, Entry
+
+SCHEMA_VERSION = "1"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ledger (
+    idx INTEGER PRIMARY KEY,
+    prev TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    station TEXT NOT NULL,
+    envelope BLOB NOT NULL,
+    outcome BLOB NOT NULL,
+    receipt BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS keys (
+    fingerprint TEXT PRIMARY KEY,
+    station_id TEXT NOT NULL,
+    polling_area_id TEXT NOT NULL,
+    public_key BLOB NOT NULL,
+    enrolled_at TEXT NOT NULL,
+    enrolled_index INTEGER NOT NULL,
+    revoked_at TEXT,
+    revoked_index INTEGER
+);
+CREATE INDEX IF NOT EXISTS keys_station ON keys (station_id);
+CREATE TABLE IF NOT EXISTS batch_log (
+    ledger_index INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    station_id TEXT,
+    polling_area_id TEXT,
+    sequence INTEGER,
+    digest TEXT,
+    status TEXT NOT NULL,
+    http INTEGER NOT NULL,
+    code TEXT,
+    correction INTEGER NOT NULL,
+    flagged INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS batch_accepted
+    ON batch_log (station_id, sequence) WHERE status = 'accepted';
+CREATE INDEX IF NOT EXISTS batch_area ON batch_log (polling_area_id);
+CREATE TABLE IF NOT EXISTS minutes (
+    polling_area_id TEXT NOT NULL,
+    race_id TEXT NOT NULL,
+    round TEXT NOT NULL,
+    ledger_index INTEGER NOT NULL,
+    constituency_id TEXT NOT NULL,
+    station_id TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    at TEXT NOT NULL,
+    correction INTEGER NOT NULL,
+    reason TEXT,
+    body BLOB NOT NULL,
+    PRIMARY KEY (polling_area_id, race_id, round, ledger_index)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS current (
+    polling_area_id TEXT NOT NULL,
+    race_id TEXT NOT NULL,
+    round TEXT NOT NULL,
+    ledger_index INTEGER NOT NULL,
+    PRIMARY KEY (polling_area_id, race_id, round)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS alerts (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    at TEXT NOT NULL,
+    station_id TEXT,
+    polling_area_id TEXT,
+    ledger_index INTEGER,
+    codes TEXT NOT NULL,
+    data BLOB NOT NULL,
+    reviewed_at TEXT,
+    review_note TEXT,
+    reviewed_by TEXT,
+    review_index INTEGER
+);
+CREATE INDEX IF NOT EXISTS alerts_kind ON alerts (kind, reviewed_at);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    type TEXT NOT NULL,
+    at TEXT NOT NULL,
+    data BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    id INTEGER PRIMARY KEY,
+    hash TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    name TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+"""
+
+INSERT_LEDGER = (
+    "INSERT INTO ledger (idx, prev, hash, at, kind, station, envelope, outcome, receipt) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+INSERT_KEY = (
+    "INSERT INTO keys (fingerprint, station_id, polling_area_id, public_key, enrolled_at, "
+    "enrolled_index) VALUES (?, ?, ?, ?, ?, ?)"
+)
+REVOKE_KEY = "UPDATE keys SET revoked_at = ?, revoked_index = ? WHERE fingerprint = ?"
+INSERT_BATCH = (
+    "INSERT INTO batch_log (ledger_index, at, kind, station_id, polling_area_id, sequence, "
+    "digest, status, http, code, correction, flagged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+INSERT_MINUTES = (
+    "INSERT INTO minutes (polling_area_id, race_id, round, ledger_index, constituency_id, "
+    "station_id, sequence, digest, at, correction, reason, body) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+UPSERT_CURRENT = (
+    "INSERT INTO current (polling_area_id, race_id, round, ledger_index) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (polling_area_id, race_id, round) "
+    "DO UPDATE SET ledger_index = excluded.ledger_index"
+)
+INSERT_ALERT = (
+    "INSERT INTO alerts (id, kind, at, station_id, polling_area_id, ledger_index, codes, data) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+REVIEW_ALERT = (
+    "UPDATE alerts SET reviewed_at = ?, review_note = ?, reviewed_by = ?, review_index = ? "
+    "WHERE id = ?"
+)
+INSERT_EVENT = "INSERT INTO events (id, type, at, data) VALUES (?, ?, ?, ?)"
+
+
+def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """A connection in WAL mode with synchronous=FULL: a commit is on disk when it returns."""
+    if readonly:
+        conn = sqlite3.connect(
+            f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
+        )
+    else:
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA busy_timeout = 5000")
+    return conn
+
+
+def create(path: Path) -> sqlite3.Connection:
+    conn = connect(path)
+    conn.executescript(SCHEMA)
+    conn.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,)
+    )
+    return conn
+
+
+def meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
+def ledger_row(entry: Entry) -> tuple[Any, ...]:
+    return (
+        entry.index,
+        entry.prev,
+        entry.hash,
+        entry.time,
+        entry.kind,
+        entry.station,
+        entry.envelope,
+        entry.outcome,
+        entry.receipt,
+    )
+
+
+# Statements run in this order within a transaction: a row is always written
+# before a statement that changes it (a key revoked, an alert reviewed, a
+# current-minutes row replaced, in the group that created it).
+_ORDER = {
+    sql: i
+    for i, sql in enumerate(
+        (
+            INSERT_LEDGER,
+            INSERT_KEY,
+            REVOKE_KEY,
+            INSERT_BATCH,
+            INSERT_MINUTES,
+            UPSERT_CURRENT,
+            INSERT_ALERT,
+            REVIEW_ALERT,
+            INSERT_EVENT,
+        )
+    )
+}
+
+
+class Writes:
+    """Rows to write in one transaction, grouped by statement (order kept within each)."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self) -> None:
+        self.rows: dict[str, list[Sequence[Any]]] = {}
+
+    def add(self, sql: str, params: Sequence[Any]) -> None:
+        rows = self.rows.get(sql)
+        if rows is None:
+            self.rows[sql] = [params]
+        else:
+            rows.append(params)
+
+    def extend(self, other: Writes) -> None:
+        for sql, rows in other.rows.items():
+            mine = self.rows.get(sql)
+            if mine is None:
+                self.rows[sql] = list(rows)
+            else:
+                mine.extend(rows)
+
+
+def write(conn: sqlite3.Connection, writes: Writes) -> None:
+    """One transaction: every row or none; durable when this returns."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for sql in sorted(writes.rows, key=lambda q: _ORDER.get(q, len(_ORDER))):
+            conn.executemany(sql, writes.rows[sql])
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def ledger_entries(
+    conn: sqlite3.Connection, start: int = 0, stop: int | None = None, chunk: int = 2000
+) -> Iterator[Entry]:
+    """Entries in index order, read in chunks."""
+    at = start
+    while stop is None or at < stop:
+        limit = chunk if stop is None else min(chunk, stop - at)
+        rows = conn.execute(
+            "SELECT idx, prev, hash, at, kind, station, envelope, outcome, receipt FROM ledger "
+            "WHERE idx >= ? ORDER BY idx LIMIT ?",
+            (at, limit),
+        ).fetchall()
+        if not rows:
+            return
+        for r in rows:
+            yield Entry(r[0], r[1], r[2], r[3], r[4], r[5], bytes(r[6]), bytes(r[7]), bytes(r[8]))
+        at = rows[-1][0] + 1
+
+
+def head(conn: sqlite3.Connection) -> tuple[int, str]:
+    """(next index, hash of the last entry)."""
+    row = conn.execute("SELECT idx, hash FROM ledger ORDER BY idx DESC LIMIT 1").fetchone()
+    if row is None:
+        return 0, GENESIS_PREV
+    return int(row[0]) + 1, str(row[1])

@@ -1,0 +1,52 @@
+"""The aiohttp application: factory, shared state keys, database life cycle."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+
+from tally_server.service.folder import Folder, open_folder, writer_lock
+from tally_server.service.ingest import Ingest
+from tally_server.service.views import ResultsCache
+from tally_server.web.auth import auth_middleware, error_middleware
+from tally_server.web.keys import FEEDS, FOLDER, INGEST, PUBLIC, RESULTS
+
+MAX_BODY = 256 * 1024
+"""The largest request body accepted (a batch envelope is a few KiB)."""
+
+
+async def _open_ingest(app: web.Application) -> AsyncIterator[None]:
+    """Hold the folder's writer lock and the database for the app's lifetime."""
+    folder = app[FOLDER]
+    with writer_lock(folder.path, "serve"):
+        ingest = Ingest(folder)
+        await ingest.start()
+        app[INGEST] = ingest
+        try:
+            yield
+        finally:
+            await ingest.close()
+
+
+async def _close_feeds(app: web.Application) -> None:
+    feeds = app[FEEDS]
+    for ws in list(feeds):
+        await ws.close(code=1001, message=b"server shutting down")
+
+
+def create_app(folder: Path | Folder, *, public: bool = False) -> web.Application:
+    """The tally server for one server folder (made by ``tally-server init``)."""
+    from tally_server.web.routes import routes
+
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[error_middleware, auth_middleware])
+    app[FOLDER] = folder if isinstance(folder, Folder) else open_folder(folder)
+    app[PUBLIC] = public
+    app[RESULTS] = ResultsCache()
+    feeds: set[web.WebSocketResponse] = set()
+    app[FEEDS] = feeds
+    app.cleanup_ctx.append(_open_ingest)
+    app.on_shutdown.append(_close_feeds)
+    app.add_routes(routes)
+    return app

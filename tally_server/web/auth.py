@@ -1,0 +1,134 @@
+"""Who may call what (bearer tokens with ordered roles), and errors as JSON."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from schemas.errors import DecodeError, KiemphieuError, SignatureError
+from tally_server.service.codes import ServerError
+from tally_server.store import tokens
+from tally_server.web.keys import INGEST, PUBLIC
+
+log = logging.getLogger("kiemphieu.server")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+H = TypeVar("H", bound=Handler)
+
+_ACCESS = "__kiemphieu_access__"
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    role: str | None
+    """The least role needed; None: anyone (stations, the server key, the contract)."""
+    public: bool = False
+    """Open to all when the server runs with --public."""
+
+
+def access(role: str | None, *, public: bool = False) -> Callable[[H], H]:
+    def mark(handler: H) -> H:
+        setattr(handler, _ACCESS, Access(role, public))
+        return handler
+
+    return mark
+
+
+def access_of(handler: Any) -> Access | None:
+    return getattr(handler, _ACCESS, None)
+
+
+def _bearer(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip() or None
+    # Browsers cannot set headers on a WebSocket: the feed also takes ?token=.
+    if request.path == "/api/v1/feed":
+        return request.query.get("token") or None
+    return None
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    route = request.match_info.route
+    needed = access_of(getattr(route, "handler", None))
+    if needed is None or needed.role is None:
+        return await handler(request)
+    if needed.public and request.app[PUBLIC]:
+        return await handler(request)
+    secret = _bearer(request)
+    token = tokens.lookup(request.app[INGEST].auth_conn, secret) if secret else None
+    if token is None:
+        raise ServerError(
+            "A valid access token is needed: send 'Authorization: Bearer <token>' "
+            "(made with `tally-server token create`).",
+            "Cần mã truy cập hợp lệ: gửi 'Authorization: Bearer <mã>' "
+            "(tạo bằng `tally-server token create`).",
+            code="A401",
+            fields=("Authorization",),
+        )
+    if tokens.RANK[token.role] < tokens.RANK[needed.role]:
+        raise ServerError(
+            f"This needs the {needed.role} role; token {token.id} is {token.role}.",
+            f"Việc này cần quyền {needed.role}; mã {token.id} chỉ có quyền {token.role}.",
+            code="A403",
+            fields=("Authorization",),
+            figures={"needed": needed.role, "role": token.role, "token_id": token.id},
+        )
+    request["token"] = token
+    return await handler(request)
+
+
+def _status_of(error: KiemphieuError) -> int:
+    if isinstance(error, ServerError):
+        return error.http
+    if isinstance(error, SignatureError):
+        return 401
+    if isinstance(error, DecodeError):
+        return 400
+    return 400
+
+
+def error_response(error: KiemphieuError, status: int | None = None) -> web.Response:
+    return web.Response(
+        status=status or _status_of(error),
+        body=json.dumps({"error": error.to_dict()}, ensure_ascii=False).encode("utf-8"),
+        content_type="application/json",
+    )
+
+
+_HTTP_CODES = {
+    404: ("A404", "Không có đường dẫn này.", "There is no such path."),
+    405: ("A405", "Phương thức không được phép ở đường dẫn này.", "Method not allowed here."),
+    413: (
+        "H413",
+        "Nội dung quá lớn: tối đa 256 KiB.",
+        "The body is too large: at most 256 KiB.",
+    ),
+}
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except KiemphieuError as exc:
+        return error_response(exc)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code, vi, en = _HTTP_CODES.get(exc.status, (f"H{exc.status}", exc.reason, exc.reason))
+        figures: dict[str, Any] = {"path": request.path, "method": request.method}
+        if exc.status == 413:
+            figures["limit_bytes"] = request.app._client_max_size
+        resp = error_response(KiemphieuError(en, vi, code=code, figures=figures), exc.status)
+        if exc.status == 405:
+            allow = exc.headers.get("Allow")
+            if allow:
+                resp.headers["Allow"] = allow
+        return resp

@@ -1,0 +1,15 @@
+"""Keys of the application's shared state."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from tally_server.service.folder import Folder
+from tally_server.service.ingest import Ingest
+from tally_server.service.views import ResultsCache
+
+INGEST = web.AppKey("ingest", Ingest)
+FOLDER = web.AppKey("folder", Folder)
+PUBLIC = web.AppKey("public", bool)
+RESULTS = web.AppKey("results", ResultsCache)
+FEEDS = web.AppKey("feeds", set[web.WebSocketResponse])

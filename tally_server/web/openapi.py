@@ -1,0 +1,283 @@
+"""The OpenAPI 3.1 document of the HTTP API (docs/api.md in machine form).
+
+A test checks that every route the app registers is described here and
+that nothing described here is missing from the app.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+RECEIPT = {"$ref": "#/components/schemas/Envelope"}
+
+
+def _schema(name: str) -> Any:
+    return json.loads(resources.files("schemas").joinpath("json", name).read_text("utf-8"))
+
+
+def _resp(description: str, schema: Any = None, media: str = "application/json") -> Any:
+    out: dict[str, Any] = {"description": description}
+    if schema is not None:
+        out["content"] = {media: {"schema": schema}}
+    return out
+
+
+_ERR = {
+    "400": _resp("Bad request", ERROR),
+    "401": _resp("No valid token", ERROR),
+    "403": _resp("Role too low", ERROR),
+}
+
+_OBJ: dict[str, Any] = {"type": "object"}
+
+
+def _op(
+    summary: str,
+    role: str | None,
+    responses: dict[str, Any],
+    *,
+    public: bool = False,
+    params: list[dict[str, Any]] | None = None,
+    body: Any = None,
+) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "responses": responses}
+    if role is None:
+        op["security"] = []
+    else:
+        op["x-role"] = role
+        op["x-public"] = public
+        op["security"] = [{"bearer": []}]
+        op["responses"] = {**_ERR, **responses}
+    if params:
+        op["parameters"] = params
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    return op
+
+
+def _q(name: str, description: str, type_: str = "string") -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": {"type": type_},
+        "description": description,
+    }
+
+
+def _p(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+@cache
+def document() -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {
+        "/api/v1/batches": {
+            "post": {
+                **_op(
+                    "Receive one signed result batch (DSSE envelope, at most 256 KiB)",
+                    None,
+                    {
+                        "200": _resp("Accepted (or the identical receipt again)", RECEIPT),
+                        "400": _resp("Not an envelope, or the payload is not a batch", ERROR),
+                        "401": _resp("Unknown or revoked key, bad signature", ERROR),
+                        "403": _resp("Names another station, polling area or election", ERROR),
+                        "409": _resp("Same station and sequence, other bytes (Q409)", RECEIPT),
+                        "413": _resp("Body over 256 KiB", ERROR),
+                        "422": _resp("The law's checks, stale, or correction rules", RECEIPT),
+                        "507": _resp("Disk full: nothing stored, send again", ERROR),
+                    },
+                ),
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": RECEIPT}},
+                },
+            }
+        },
+        "/api/v1/server-key": {
+            "get": _op("The key receipts are signed with", None, {"200": _resp("Key", _OBJ)})
+        },
+        "/api/v1/election": {
+            "get": _op(
+                "The election definition",
+                None,
+                {"200": _resp("Definition", {"$ref": "#/components/schemas/Election"})},
+            )
+        },
+        "/api/v1/stations": {
+            "get": _op("Stations with fingerprints", "operator", {"200": _resp("Stations", _OBJ)}),
+            "post": _op(
+                "Enroll a station's key",
+                "admin",
+                {
+                    "200": _resp("Already enrolled, unchanged", _OBJ),
+                    "201": _resp("Enrolled", _OBJ),
+                    "404": _resp("Unknown polling area", ERROR),
+                    "409": _resp("Clashes with an enrolment, or fingerprint mismatch", ERROR),
+                },
+                body={
+                    "type": "object",
+                    "required": ["station_id", "polling_area_id", "public_key"],
+                    "properties": {
+                        "station_id": {"type": "string"},
+                        "polling_area_id": {"type": "string"},
+                        "public_key": {"type": "string", "description": "PEM, base64 or hex"},
+                        "fingerprint": {"type": "string", "description": "read-aloud check"},
+                    },
+                },
+            ),
+        },
+        "/api/v1/stations/{station_id}/revoke": {
+            "post": _op(
+                "Revoke a station's key",
+                "admin",
+                {"200": _resp("Revoked", _OBJ), "404": _resp("No active key", ERROR)},
+                params=[_p("station_id")],
+            )
+        },
+        "/api/v1/alerts/{alert_id}/review": {
+            "post": _op(
+                "Mark an alert reviewed (recorded in the ledger)",
+                "operator",
+                {
+                    "200": _resp("Reviewed", _OBJ),
+                    "404": _resp("No such alert", ERROR),
+                    "409": _resp("Already reviewed", ERROR),
+                },
+                params=[_p("alert_id")],
+                body={"type": "object", "properties": {"note": {"type": "string"}}},
+            )
+        },
+        "/api/v1/progress": {
+            "get": _op("Progress", "viewer", {"200": _resp("Progress", _OBJ)}, public=True)
+        },
+        "/api/v1/constituencies": {
+            "get": _op(
+                "Every constituency, compact",
+                "viewer",
+                {"200": _resp("Constituencies", _OBJ)},
+                public=True,
+                params=[
+                    _q("race", "race id"),
+                    _q("committee", "committee id (and those under it)"),
+                    _q("status", "result status"),
+                ],
+            )
+        },
+        "/api/v1/constituencies/{race_id}/{constituency_id}": {
+            "get": _op(
+                "One constituency's full result",
+                "viewer",
+                {"200": _resp("Result", _OBJ), "404": _resp("No such constituency", ERROR)},
+                public=True,
+                params=[
+                    _p("race_id"),
+                    _p("constituency_id"),
+                    _q("round", "main (default), revote, supplementary"),
+                ],
+            )
+        },
+        "/api/v1/polling-areas/{polling_area_id}": {
+            "get": _op(
+                "A polling area: minutes, corrections, warnings, receipts",
+                "viewer",
+                {"200": _resp("Polling area", _OBJ), "404": _resp("No such area", ERROR)},
+                public=True,
+                params=[_p("polling_area_id")],
+            )
+        },
+        "/api/v1/alerts": {
+            "get": _op(
+                "Alerts and silent stations",
+                "operator",
+                {"200": _resp("Alerts", _OBJ)},
+                public=True,
+                params=[
+                    _q("kind", "conflict, rejected, correction, warning, silent_station"),
+                    _q("reviewed", "true or false"),
+                    _q("limit", "at most this many (default 1000)", "integer"),
+                    _q("after", "alerts with a larger id", "integer"),
+                ],
+            )
+        },
+        "/api/v1/ledger": {
+            "get": _op(
+                "The ledger export (JSON Lines, docs/ledger.md)",
+                "viewer",
+                {"200": _resp("Ledger", {"type": "string"}, "application/x-ndjson")},
+                public=True,
+                params=[_q("since", "first entry index", "integer")],
+            )
+        },
+        "/api/v1/results.json": {
+            "get": _op(
+                "Every result with results_sha256 and the ledger head",
+                "viewer",
+                {"200": _resp("Results", _OBJ)},
+                public=True,
+            )
+        },
+        "/api/v1/results.csv": {
+            "get": _op(
+                "Every result as CSV, one row per candidate",
+                "viewer",
+                {"200": _resp("CSV", {"type": "string"}, "text/csv")},
+                public=True,
+            )
+        },
+        "/api/v1/feed": {
+            "get": _op(
+                "WebSocket feed of events {id, type, at, data}",
+                "viewer",
+                {"101": _resp("Switching to WebSocket")},
+                public=True,
+                params=[
+                    _q("since", "replay events after this id", "integer"),
+                    _q("token", "bearer token (browsers)"),
+                ],
+            )
+        },
+        "/api/openapi.json": {
+            "get": _op("This document", None, {"200": _resp("OpenAPI 3.1", _OBJ)})
+        },
+    }
+    for item in paths.values():
+        for op in item.values():
+            op["responses"] = dict(sorted(op["responses"].items()))
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "kiemphieu tally server",
+            "version": "1",
+            "description": "Election results transmission and tallying (docs/api.md).",
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "required": ["code", "message_vi", "message_en"],
+                            "properties": {
+                                "code": {"type": "string"},
+                                "message_vi": {"type": "string"},
+                                "message_en": {"type": "string"},
+                                "fields": {"type": "array", "items": {"type": "string"}},
+                                "figures": {"type": "object"},
+                            },
+                        }
+                    },
+                },
+                "Envelope": _schema("envelope.v1.schema.json"),
+                "Election": _schema("election.v1.schema.json"),
+            },
+        },
+    }

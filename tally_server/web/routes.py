@@ -1,0 +1,298 @@
+"""Thin handlers: parse the request, call the service, map its answer to HTTP."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from schemas import codec
+from schemas.errors import KeyFileError, KiemphieuError
+from schemas.signing import VerifyKey
+from tally_server.service import views
+from tally_server.service.codes import ServerError
+from tally_server.store import db
+from tally_server.web.auth import access
+from tally_server.web.keys import FOLDER, INGEST, RESULTS
+
+log = logging.getLogger("kiemphieu.server")
+routes = web.RouteTableDef()
+
+JSON = "application/json"
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        status=status,
+        body=json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
+        content_type=JSON,
+        headers=headers,
+    )
+
+
+def _bad(message_en: str, message_vi: str, field: str, **figures: Any) -> ServerError:
+    return ServerError(message_en, message_vi, code="A400", fields=(field,), figures=figures)
+
+
+async def _body_json(request: web.Request) -> dict[str, Any]:
+    raw = await request.read()
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise _bad(
+            f"The body is not JSON: {exc}", f"Nội dung không phải JSON: {exc}", "body"
+        ) from exc
+    if not isinstance(data, dict):
+        raise _bad("The body must be a JSON object.", "Nội dung phải là đối tượng JSON.", "body")
+    return codec.nfc(data)  # type: ignore[no-any-return]
+
+
+def _text(data: dict[str, Any], name: str, *, required: bool = True) -> str:
+    value = data.get(name)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise _bad(f"'{name}' must be a non-empty string.", f"'{name}' phải là chuỗi.", name)
+    return value.strip()
+
+
+# -- stations: ingest ---------------------------------------------------------------------
+
+
+@routes.post("/api/v1/batches")
+@access(None)
+async def post_batch(request: web.Request) -> web.Response:
+    """Receive one signed batch; answer with the signed receipt."""
+    body = await request.read()
+    answer = await request.app[INGEST].submit(body)
+    d = answer.decision
+    if answer.status != 200 and d is not None and d.outcome is not None:
+        log.info(
+            "batch rejected",
+            extra={"status": answer.status, "code": d.outcome.code, "station": d.station},
+        )
+    return web.Response(status=answer.status, body=answer.body, content_type=JSON)
+
+
+@routes.get("/api/v1/server-key")
+@access(None)
+async def server_key(request: web.Request) -> web.Response:
+    key = request.app[FOLDER].server_key.public
+    return _json(
+        {"public_key_b64": key.b64, "fingerprint": key.fingerprint, "pem": key.pem().decode()}
+    )
+
+
+@routes.get("/api/v1/election")
+@access(None)
+async def election(request: web.Request) -> web.Response:
+    return web.Response(body=request.app[FOLDER].election_bytes, content_type=JSON)
+
+
+# -- committee: administration ------------------------------------------------------------
+
+
+@routes.post("/api/v1/stations")
+@access("admin")
+async def enroll_station(request: web.Request) -> web.Response:
+    data = await _body_json(request)
+    station_id = _text(data, "station_id")
+    area_id = _text(data, "polling_area_id")
+    try:
+        key = VerifyKey.from_text(_text(data, "public_key"))
+    except KeyFileError as exc:
+        raise ServerError(
+            exc.message_en, exc.message_vi, code="A400", fields=("public_key",)
+        ) from exc
+    expected = data.get("fingerprint")
+    if expected is not None and str(expected).strip().upper() != key.fingerprint:
+        raise ServerError(
+            f"The key's fingerprint is {key.fingerprint}, not {expected}: it is not the key "
+            f"that was read out.",
+            f"Dấu vân tay của khoá là {key.fingerprint}, không phải {expected}: đây không "
+            f"phải khoá đã đọc.",
+            code="A409",
+            fields=("fingerprint",),
+            figures={"fingerprint": key.fingerprint, "expected": str(expected)},
+        )
+    created = await request.app[INGEST].enroll(station_id, area_id, key)
+    return _json(
+        {
+            "station_id": station_id,
+            "polling_area_id": area_id,
+            "fingerprint": key.fingerprint,
+            "created": created,
+        },
+        status=201 if created else 200,
+    )
+
+
+@routes.post("/api/v1/stations/{station_id}/revoke")
+@access("admin")
+async def revoke_station(request: web.Request) -> web.Response:
+    station_id = request.match_info["station_id"]
+    fingerprint = await request.app[INGEST].revoke(station_id)
+    return _json({"station_id": station_id, "fingerprint": fingerprint, "status": "revoked"})
+
+
+@routes.get("/api/v1/stations")
+@access("operator")
+async def list_stations(request: web.Request) -> web.Response:
+    return _json(await request.app[INGEST].read(views.stations))
+
+
+@routes.post("/api/v1/alerts/{alert_id}/review")
+@access("operator")
+async def review_alert(request: web.Request) -> web.Response:
+    try:
+        alert_id = int(request.match_info["alert_id"])
+    except ValueError:
+        raise _bad("alert_id must be a number.", "alert_id phải là số.", "alert_id") from None
+    data = await _body_json(request)
+    note = _text(data, "note", required=False)
+    token = request.get("token")
+    by = f"{token.name or 'token'}#{token.id}" if token is not None else "public"
+    index = await request.app[INGEST].review(alert_id, note, by)
+    return _json({"alert_id": alert_id, "reviewed": True, "ledger_index": index})
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+@routes.get("/api/v1/progress")
+@access("viewer", public=True)
+async def get_progress(request: web.Request) -> web.Response:
+    ingest = request.app[INGEST]
+    doc = ingest.progress()
+    await ingest.settled()
+    return _json(doc)
+
+
+@routes.get("/api/v1/constituencies")
+@access("viewer", public=True)
+async def list_constituencies(request: web.Request) -> web.Response:
+    ingest = request.app[INGEST]
+    q = request.query
+    doc = views.constituencies(ingest, q.get("race"), q.get("committee"), q.get("status"))
+    await ingest.settled()
+    return _json(doc)
+
+
+@routes.get("/api/v1/constituencies/{race_id}/{constituency_id}")
+@access("viewer", public=True)
+async def get_constituency(request: web.Request) -> web.Response:
+    ingest = request.app[INGEST]
+    m = request.match_info
+    doc = views.constituency(
+        ingest, m["race_id"], m["constituency_id"], request.query.get("round", "main")
+    )
+    await ingest.settled()
+    return _json(doc)
+
+
+@routes.get("/api/v1/polling-areas/{polling_area_id}")
+@access("viewer", public=True)
+async def get_polling_area(request: web.Request) -> web.Response:
+    ingest = request.app[INGEST]
+    area_id = request.match_info["polling_area_id"]
+    return _json(await ingest.read(lambda conn: views.polling_area(conn, ingest, area_id)))
+
+
+@routes.get("/api/v1/alerts")
+@access("operator", public=True)
+async def list_alerts(request: web.Request) -> web.Response:
+    ingest = request.app[INGEST]
+    q = request.query
+    reviewed: bool | None = None
+    if "reviewed" in q:
+        if q["reviewed"] not in ("true", "false"):
+            raise _bad("reviewed is true or false.", "reviewed là true hoặc false.", "reviewed")
+        reviewed = q["reviewed"] == "true"
+    try:
+        limit = min(int(q.get("limit", "1000")), 10_000)
+        after = int(q.get("after", "0"))
+    except ValueError:
+        raise _bad("limit and after are numbers.", "limit và after phải là số.", "limit") from None
+    kind = q.get("kind") or None
+    return _json(
+        await ingest.read(lambda conn: views.alerts(conn, ingest, kind, reviewed, limit, after))
+    )
+
+
+@routes.get("/api/v1/ledger")
+@access("viewer", public=True)
+async def export_ledger(request: web.Request) -> web.StreamResponse:
+    """The ledger as JSON Lines, streamed from the database in chunks."""
+    ingest = request.app[INGEST]
+    try:
+        start = int(request.query.get("since", "0"))
+    except ValueError:
+        raise _bad("since is an entry index.", "since là số thứ tự mục.", "since") from None
+    stop = ingest.head_index + 1
+    resp = web.StreamResponse(
+        headers={
+            "Content-Type": "application/x-ndjson",
+            "X-Ledger-Index": str(ingest.head_index),
+            "X-Ledger-Head": ingest.head_hash,
+        }
+    )
+    await resp.prepare(request)
+    at = start
+    while at < stop:
+        end = min(at + 2000, stop)
+
+        def chunk(conn: Any, lo: int = at, hi: int = end) -> bytes:
+            return b"".join(e.export_line() for e in db.ledger_entries(conn, lo, hi))
+
+        await resp.write(await ingest.read(chunk))
+        at = end
+    await resp.write_eof()
+    return resp
+
+
+@routes.get("/api/v1/results.json")
+@access("viewer", public=True)
+async def results_json(request: web.Request) -> web.Response:
+    ingest = request.app[INGEST]
+    doc = request.app[RESULTS].get(ingest)
+    await ingest.settled()
+    return _json(doc)
+
+
+@routes.get("/api/v1/results.csv")
+@access("viewer", public=True)
+async def results_csv(request: web.Request) -> web.Response:
+    ingest = request.app[INGEST]
+    doc = request.app[RESULTS].get(ingest)
+    await ingest.settled()
+    return web.Response(
+        text=views.results_csv(doc),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={
+            "X-Ledger-Index": str(doc["ledger_index"]),
+            "X-Ledger-Head": doc["ledger_head"],
+            "X-Results-Sha256": doc["results_sha256"],
+        },
+    )
+
+
+@routes.get("/api/v1/feed")
+@access("viewer", public=True)
+async def feed(request: web.Request) -> web.StreamResponse:
+    from tally_server.web.feed import serve_feed
+
+    return await serve_feed(request)
+
+
+@routes.get("/api/openapi.json")
+@access(None)
+async def openapi(request: web.Request) -> web.Response:
+    from tally_server.web.openapi import document
+
+    return _json(document())
+
+
+__all__ = ["KiemphieuError", "routes"]

@@ -1,0 +1,118 @@
+"""Running the app: sockets, TLS, signals, and logs as JSON lines."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import signal
+import ssl
+import sys
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+
+from tally_server.web.app import create_app
+
+_STANDARD = set(vars(logging.makeLogRecord({})))
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per line: time, level, logger, message and any extra fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "at": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD and key not in out:
+                out[key] = value
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False, default=str)
+
+
+class AccessLog(AbstractAccessLogger):
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status,
+                "ms": round(time * 1000, 3),
+                "remote": request.remote,
+            },
+        )
+
+
+def setup_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLines())
+    for name in ("kiemphieu", "aiohttp"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(level.upper())
+        logger.propagate = False
+
+
+def serve(
+    folder: Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    tls_cert: Path | None = None,
+    tls_key: Path | None = None,
+    public: bool = False,
+    log_level: str = "info",
+    access_log: bool = False,
+) -> int:
+    setup_logging(log_level)
+    return asyncio.run(_run(folder, host, port, tls_cert, tls_key, public, access_log), debug=False)
+
+
+async def _run(
+    folder: Path,
+    host: str,
+    port: int,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    public: bool,
+    access_log: bool,
+) -> int:
+    log = logging.getLogger("kiemphieu.server")
+    app = create_app(folder, public=public)
+    runner = web.AppRunner(
+        app,
+        access_log=logging.getLogger("aiohttp.access") if access_log else None,
+        access_log_class=AccessLog,
+        handle_signals=False,
+    )
+    await runner.setup()
+    context = None
+    if tls_cert is not None and tls_key is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(tls_cert, tls_key)
+    site = web.TCPSite(runner, host, port, ssl_context=context, backlog=1024)
+    await site.start()
+    scheme = "https" if context else "http"
+    addresses = runner.addresses
+    bound = int(addresses[0][1]) if addresses else port
+    url = f"{scheme}://{host}:{bound}"
+    log.info("listening", extra={"url": url, "public": public, "dir": str(folder)})
+    print(json.dumps({"event": "listening", "url": url, "port": bound}), flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("stopping")
+    await runner.cleanup()
+    log.info("stopped")
+    return 0
