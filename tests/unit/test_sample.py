@@ -7,6 +7,7 @@ import time
 import unicodedata
 from collections import Counter, defaultdict
 from functools import cache
+from pathlib import Path
 
 from schemas import codec
 from schemas.models import CountingMinutes, ElectionDefinition
@@ -14,16 +15,22 @@ from tally_server.core import rules
 from tally_server.core.definition import Election
 from tally_server.core.names import FAMILY_NAMES, sort_key
 from tally_server.core.sample import (
+    BUNDLED_FILE,
+    BUNDLED_SEED,
     ELECTED,
     SHORTFALL,
     SUPPLEMENTARY,
     SURPLUS,
+    bundled_election,
     hcmc2011,
     national,
     sample_minutes,
     sample_plan,
 )
+from tally_server.core.tally import tally_from_scratch
 from tally_server.core.validate import validate_definition
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @cache
@@ -322,3 +329,44 @@ def test_national_minutes_pass_the_rules() -> None:
             break
         findings = rules.check_minutes(e, m)
         assert findings == [], (m.polling_area_id, m.race_id, findings)
+
+
+def test_the_law_decides_each_constituency_as_the_plan_intends() -> None:
+    e = hcmc()
+    results = {
+        (r.race_id, r.constituency_id): r for r in tally_from_scratch(e, hcmc_minutes()).results()
+    }
+    plan = sample_plan(e, 7)
+    assert set(results) == set(plan)
+    for key, kind in plan.items():
+        r = results[key]
+        eligible = sum(c.eligible for c in r.candidates)
+        council = key[0] != "QH"
+        expected = {
+            ELECTED: ("elected", r.seats, r.seats),
+            SURPLUS: ("elected", r.seats + 1, r.seats),
+            SHORTFALL: (
+                "seats_left_empty" if council else "supplementary_proposed",
+                r.seats - 1,
+                r.seats - 1,
+            ),
+            SUPPLEMENTARY: ("supplementary_proposed", eligible, eligible),
+        }[kind]
+        assert (r.status, eligible, r.seats_filled) == expected, (key, kind)
+        assert r.areas_reported == r.areas_total
+    statuses = Counter(r.status for r in results.values())
+    assert statuses["supplementary_proposed"] == 2  # one NA, one commune council
+    assert statuses["seats_left_empty"] == 2  # city and commune councils
+
+
+def test_the_bundled_sample_is_the_seeded_generator_s_and_loads_fast() -> None:
+    start = time.perf_counter()
+    bundled = bundled_election()
+    assert time.perf_counter() - start < 2
+    assert bundled == hcmc2011(BUNDLED_SEED), (
+        "the bundled sample differs from the generator: if the change is meant, "
+        "regenerate it with: .venv/bin/python -c 'from pathlib import Path; "
+        "from tally_server.core.sample import write_bundled; "
+        'write_bundled(Path("tally_server/data/hcmc2011.json.gz"))\''
+    )
+    assert (ROOT / "tally_server" / "data" / BUNDLED_FILE).stat().st_size < 2_000_000
