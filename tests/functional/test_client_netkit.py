@@ -11,8 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import signal
+import ssl
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 Mode = Literal["pass", "hold", "drop_response", "swallow_response", "duplicate"]
@@ -148,6 +157,156 @@ class FaultyProxy:
                 writer.write(chunk)
                 await writer.drain()
         writer.close()
+
+
+# --- a real tally server in a subprocess -------------------------------------------
+
+
+@dataclass
+class ServerProcess:
+    """``tally-server serve`` on a free port of 127.0.0.1, with an admin token."""
+
+    folder: Path
+    url: str
+    token: str
+    process: subprocess.Popen[str]
+    cafile: Path | None = None
+
+    @property
+    def public_key_file(self) -> Path:
+        return self.folder / "server.pub.pem"
+
+    def request(
+        self, method: str, path: str, body: bytes | None = None, *, token: bool = True
+    ) -> tuple[int, bytes]:
+        req = urllib.request.Request(self.url + path, data=body, method=method)
+        if token:
+            req.add_header("Authorization", f"Bearer {self.token}")
+        if body is not None:
+            req.add_header("Content-Type", "application/json")
+        context = ssl.create_default_context(cafile=str(self.cafile)) if self.cafile else None
+        try:
+            with urllib.request.urlopen(req, timeout=10, context=context) as resp:
+                return int(resp.status), resp.read()
+        except urllib.error.HTTPError as err:
+            return int(err.code), err.read()
+
+    def json(self, path: str) -> Any:
+        status, body = self.request("GET", path)
+        assert status == 200, (status, body[:500])
+        return json.loads(body)
+
+    def enroll(self, station_id: str, polling_area_id: str, public_pem: bytes) -> None:
+        body = json.dumps(
+            {
+                "station_id": station_id,
+                "polling_area_id": polling_area_id,
+                "public_key": public_pem.decode("ascii"),
+            }
+        ).encode()
+        status, answer = self.request("POST", "/api/v1/stations", body)
+        assert status in (200, 201), (status, answer)
+
+    def ledger(self) -> list[dict[str, Any]]:
+        status, body = self.request("GET", "/api/v1/ledger")
+        assert status == 200, (status, body[:500])
+        return [json.loads(line) for line in body.splitlines() if line.strip()]
+
+    def batch_entries(self, station_id: str) -> list[dict[str, Any]]:
+        """Ledger entries about batches of one station: what was recorded, and how often."""
+        kinds = {"batch_accepted", "correction", "batch_rejected", "conflict"}
+        return [
+            e for e in self.ledger() if e.get("kind") in kinds and e.get("station") == station_id
+        ]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def tally_server(*args: str) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "tally_server", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def start_server(
+    folder: Path, election: Path, *, tls: tuple[Path, Path] | None = None
+) -> ServerProcess:
+    tally_server("init", "--dir", str(folder), "--election", str(election))
+    token = tally_server("token", "create", "--dir", str(folder), "--role", "admin").stdout.strip()
+    args = [sys.executable, "-m", "tally_server", "serve", "--dir", str(folder), "--port", "0"]
+    if tls is not None:
+        args += ["--tls-cert", str(tls[0]), "--tls-key", str(tls[1])]
+    log = open(folder / "serve.log", "w")  # noqa: SIM115
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log, text=True)
+    assert process.stdout is not None
+    deadline = time.monotonic() + 30
+    url = ""
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        with contextlib.suppress(ValueError):
+            event = json.loads(line)
+            if event.get("event") == "listening":
+                url = str(event["url"])
+                break
+    if not url:
+        process.kill()
+        raise AssertionError("server did not start: " + (folder / "serve.log").read_text())
+    return ServerProcess(folder, url, token, process, tls[0] if tls else None)
+
+
+def self_signed(folder: Path, name: str = "server") -> tuple[Path, Path]:
+    """A TLS certificate for 127.0.0.1 and its key, as a small server would make one."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / f"{name}.crt", folder / f"{name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
 
 
 # --- the proxy's own checks --------------------------------------------------------
