@@ -208,9 +208,10 @@ class _Reader:
                 f"needs 1 to 200 characters, has {len(value)}",
             )
             return None
-        # isprintable() is a fast pass: it is false for every control character
+        # isprintable() is a fast pass: it is false for every control character. Line
+        # breaks and tabs inside a cell are text, as in the JSON form.
         if not value.isprintable() and any(
-            unicodedata.category(ch) in ("Cc", "Cf") for ch in value
+            unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\n\t" for ch in value
         ):
             self._bad(row, column, "chứa ký tự điều khiển", "contains a control character")
             return None

@@ -6,7 +6,10 @@ import shutil
 import unicodedata
 from pathlib import Path
 
+import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from schemas import codec
 from schemas.models import ElectionDefinition
@@ -147,3 +150,41 @@ def test_election_csv_holds_exactly_one_row(roster: Path) -> None:
 def test_the_vietnamese_and_iso_date_forms_mean_the_same_day(roster: Path) -> None:
     edit(roster, "election.csv", "2011-05-22", "22/5/2011")
     assert load_roster(roster).date == example_definition().date
+
+
+_LETTERS = "aăâbcdđeêghiklmnoôơpqrstuưvxyàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợ"
+_TEXT = (
+    st.text(alphabet=_LETTERS + _LETTERS.upper() + " ,;\"'\n–", min_size=1, max_size=40)
+    .map(lambda s: unicodedata.normalize("NFC", s).strip())
+    .filter(bool)
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(names=st.lists(_TEXT, min_size=5, max_size=5), place=_TEXT, admin=_TEXT)
+def test_any_text_survives_the_round_trip_through_csv(
+    tmp_path_factory: pytest.TempPathFactory, names: list[str], place: str, admin: str
+) -> None:
+    d = example_definition()
+    qh = d.races[0]
+    con = qh.constituencies[0]
+    people = [
+        msgspec.structs.replace(c, full_name=n) for c, n in zip(con.candidates, names, strict=True)
+    ]
+    d = msgspec.structs.replace(
+        d,
+        place=place,
+        races=[
+            msgspec.structs.replace(
+                qh, constituencies=[msgspec.structs.replace(con, candidates=people)]
+            ),
+            *d.races[1:],
+        ],
+        polling_areas=[
+            msgspec.structs.replace(d.polling_areas[0], admin_unit=admin),
+            *d.polling_areas[1:],
+        ],
+    )
+    folder = tmp_path_factory.mktemp("roster")
+    write_roster(d, folder)
+    assert load_roster(folder) == d

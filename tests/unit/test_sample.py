@@ -9,6 +9,9 @@ from collections import Counter, defaultdict
 from functools import cache
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from schemas import codec
 from schemas.models import CountingMinutes, ElectionDefinition
 from tally_server.core import rules
@@ -31,6 +34,12 @@ from tally_server.core.tally import tally_from_scratch
 from tally_server.core.validate import validate_definition
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@cache
+def example() -> Election:
+    path = ROOT / "tests" / "assets" / "examples" / "election.json"
+    return Election.from_definition(codec.decode(path.read_bytes(), ElectionDefinition))
 
 
 @cache
@@ -370,3 +379,13 @@ def test_the_bundled_sample_is_the_seeded_generator_s_and_loads_fast() -> None:
         'write_bundled(Path("tally_server/data/hcmc2011.json.gz"))\''
     )
     assert (ROOT / "tally_server" / "data" / BUNDLED_FILE).stat().st_size < 2_000_000
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(min_value=0, max_value=2**32), warnings=st.integers(0, 6))
+def test_any_seed_gives_minutes_that_pass_the_rules(seed: int, warnings: int) -> None:
+    e = example()
+    for m in sample_minutes(e, seed, warnings=warnings):
+        findings = rules.check_minutes(e, m)
+        assert not rules.has_errors(findings), findings
+        assert rules.unexplained(findings, {m.race_id: m}) == []
