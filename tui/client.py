@@ -85,12 +85,18 @@ class ApiClient:
         await self.close()
 
     async def _request(
-        self, method: str, path: str, params: dict[str, str] | None = None, body: Any = None
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str] | None = None,
+        body: Any = None,
+        *,
+        raw: bool = False,
     ) -> Any:
         url = self.base_url + path
         try:
             async with self.session().request(method, url, params=params, json=body) as resp:
-                raw = await resp.read()
+                data = await resp.read()
                 status = resp.status
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise ServerUnreachable(
@@ -101,8 +107,10 @@ class ApiClient:
                 fields=("server",),
                 figures={"url": url},
             ) from exc
+        if raw and status < 400:
+            return data
         try:
-            doc = json.loads(raw.decode("utf-8")) if raw else None
+            doc = json.loads(data.decode("utf-8")) if data else None
         except ValueError as exc:
             raise BadAnswer(
                 f"{method} {path} answered {status} with something that is not JSON.",
@@ -129,6 +137,10 @@ class ApiClient:
     async def election(self) -> Any:
         return await self.get("/election")
 
+    async def election_bytes(self) -> bytes:
+        """The definition as sent, for strict decoding (``schemas.codec``)."""
+        return await self._request("GET", API + "/election", raw=True)  # type: ignore[no-any-return]
+
     async def progress(self) -> Any:
         return await self.get("/progress")
 
@@ -137,8 +149,11 @@ class ApiClient:
     ) -> Any:
         return await self.get("/constituencies", race=race, committee=committee, status=status)
 
-    async def constituency(self, race_id: str, constituency_id: str) -> Any:
-        return await self.get(f"/constituencies/{_q(race_id)}/{_q(constituency_id)}")
+    async def constituency(self, race_id: str, constituency_id: str, round_: str = "main") -> Any:
+        return await self.get(
+            f"/constituencies/{_q(race_id)}/{_q(constituency_id)}",
+            round=None if round_ == "main" else round_,
+        )
 
     async def polling_area(self, polling_area_id: str) -> Any:
         return await self.get(f"/polling-areas/{_q(polling_area_id)}")

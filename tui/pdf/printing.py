@@ -131,21 +131,20 @@ async def source_from_server(client: ApiClient) -> SheetSource:
 
 
 def minutes_from_area_doc(doc: Any) -> list[CountingMinutes]:
-    """The current minutes in ``GET /polling-areas/{id}``."""
-    items: Any = doc.get("minutes") if isinstance(doc, dict) else None
-    if isinstance(items, dict):
-        items = list(items.values())
+    """The current minutes in ``GET /polling-areas/{id}`` (its ``current`` list,
+    each item holding the accepted ``minutes``)."""
+    items: Any = doc.get("current", doc.get("minutes")) if isinstance(doc, dict) else None
     if not isinstance(items, list):
         raise BadAnswer(
-            "The polling area answer has no minutes.",
-            "Câu trả lời về khu vực bỏ phiếu không có biên bản.",
-            fields=("minutes",),
+            "The polling area answer has no current minutes.",
+            "Câu trả lời về khu vực bỏ phiếu không có biên bản hiện hành.",
+            fields=("current",),
         )
     out = []
     for item in items:
-        if isinstance(item, dict) and "minutes" in item and "race_id" not in item:
+        if isinstance(item, dict) and isinstance(item.get("minutes"), dict):
             item = item["minutes"]
-        out.append(codec.decode(json.dumps(item), CountingMinutes))
+        out.append(codec.decode(json.dumps(item, ensure_ascii=False), CountingMinutes))
     return out
 
 

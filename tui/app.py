@@ -1,0 +1,390 @@
+"""The election committee's dashboard: a Textual app fed live by the server's feed.
+
+Three modes (overview, constituencies, alerts), each a stack onto which the
+drill-down screens (one constituency, one polling area) are pushed. Every read
+runs in a worker that posts a message back; the feed worker keeps one
+WebSocket open for the app's whole life.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import BindingType
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.signal import Signal
+
+from schemas import codec
+from schemas.errors import KiemphieuError
+from schemas.models import ElectionDefinition
+from tally_server.core.definition import Election
+from tui.bindings import LangBindings, bilingual
+from tui.client import ApiClient, Feed, FeedEvent
+from tui.labels import Lang, t
+from tui.messages import (
+    ConnectionChanged,
+    DataLoaded,
+    ElectionLoaded,
+    FeedEventsReceived,
+    SheetWritten,
+    WorkFailed,
+)
+from tui.model import (
+    BatchCounters,
+    Progress,
+    Store,
+    parse_alerts,
+    parse_progress,
+    parse_row,
+    parse_rows,
+    row_key,
+    split_key,
+)
+from tui.screens.alerts import AlertsScreen
+from tui.screens.constituencies import ConstituenciesScreen
+from tui.screens.overview import OverviewScreen
+
+TOUCHED_LIMIT = 25
+"""Up to this many constituencies changed since the last read are fetched one
+by one; more, and the whole list is read again."""
+
+
+class Change:
+    """What the ``changed`` signal carries: which parts of the store moved."""
+
+    def __init__(
+        self,
+        *,
+        progress: bool = False,
+        rows: Iterable[str] = (),
+        rows_reset: bool = False,
+        alerts: bool = False,
+        connection: bool = False,
+        event: FeedEvent | None = None,
+        lang: bool = False,
+    ) -> None:
+        self.progress = progress
+        self.rows = frozenset(rows)
+        self.rows_reset = rows_reset
+        self.alerts = alerts
+        self.connection = connection
+        self.event = event
+        self.lang = lang
+
+
+class DashboardApp(LangBindings, App[None]):
+    CSS_PATH = "dashboard.tcss"
+    TITLE = "Kiểm phiếu"
+    MODES: ClassVar[dict[str, Any]] = {
+        "overview": OverviewScreen,
+        "constituencies": ConstituenciesScreen,
+        "alerts": AlertsScreen,
+    }
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *bilingual("o", "switch_mode('overview')", "overview"),
+        *bilingual("c", "switch_mode('constituencies')", "constituencies"),
+        *bilingual("a", "switch_mode('alerts')", "alerts"),
+        *bilingual("l", "toggle_language", "language"),
+        *bilingual("q", "quit_app", "quit"),
+    ]
+
+    lang: reactive[Lang] = reactive[Lang]("vi")
+
+    def __init__(
+        self,
+        server: str,
+        token: str | None = None,
+        *,
+        lang: Lang = "vi",
+        projector: bool = False,
+        out_dir: Path = Path("bien-ban"),
+        refresh_delay: float = 0.3,
+    ) -> None:
+        super().__init__()
+        self.set_reactive(DashboardApp.lang, lang)
+        self.client = ApiClient(server, token)
+        self.projector = projector
+        self.out_dir = out_dir
+        self.refresh_delay = refresh_delay
+        self.store = Store()
+        self.election: Election | None = None
+        self.changed: Signal[Change] = Signal(self, "changed")
+        self._pending: set[str] = set()
+        self._refreshing = False
+        self._touched: set[str] = set()
+        self._events: list[FeedEvent] = []
+        self._feed_started = False
+
+    # --- life cycle ------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.title = t("app_title", self.lang)
+        if self.projector:
+            self.sub_title = t("projector", self.lang)
+        self.switch_mode("overview")
+        self.load_election()
+        self.request_refresh({"progress", "rows", "alerts"})
+
+    async def on_unmount(self) -> None:
+        await self.client.close()
+
+    # --- actions ---------------------------------------------------------------------
+
+    async def action_switch_mode(self, mode: str, _lang: str = "") -> None:
+        await self.switch_mode(mode)
+
+    def action_toggle_language(self, _lang: str = "") -> None:
+        self.lang = "en" if self.lang == "vi" else "vi"
+
+    async def action_quit_app(self, _lang: str = "") -> None:
+        self.exit()
+
+    def watch_lang(self, lang: Lang) -> None:
+        self.title = t("app_title", lang)
+        self.sub_title = t("projector", lang) if self.projector else ""
+        self.refresh_bindings()
+        self.changed.publish(Change(lang=True))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        lang = self.lang
+        for mode in ("overview", "constituencies", "alerts"):
+            yield SystemCommand(
+                t(mode, lang),
+                f"{t('open', lang)}: {t(mode, lang)}",
+                lambda mode=mode: self.run_action(f"switch_mode('{mode}')"),
+            )
+        yield SystemCommand(
+            t("language", lang), "Tiếng Việt / English", self.action_toggle_language
+        )
+        yield SystemCommand(
+            t("refresh", lang),
+            t("refresh", lang),
+            lambda: self.request_refresh({"progress", "rows", "alerts"}),
+        )
+
+    # --- loading -------------------------------------------------------------------------
+
+    @work(exclusive=True, group="election")
+    async def load_election(self) -> None:
+        try:
+            raw = await self.client.election_bytes()
+            self.post_message(ElectionLoaded(raw))
+        except KiemphieuError as exc:
+            self.post_message(WorkFailed("election", exc))
+
+    def on_election_loaded(self, message: ElectionLoaded) -> None:
+        definition = codec.decode(message.definition, ElectionDefinition)
+        self.election = Election.from_definition(definition)
+        self.store.counters = BatchCounters(self.election)
+        self.changed.publish(Change(progress=True, rows_reset=True))
+        if not self._feed_started:
+            # from the first event: per race and committee batch counts are counted here
+            self._feed_started = True
+            self.store.last_event_id = 0
+            self.run_feed()
+
+    def names(self) -> dict[str, str]:
+        if self.election is None:
+            return {}
+        out = {r.id: r.name for r in self.election.definition.races}
+        out.update({c.id: c.name for c in self.election.definition.committees})
+        return out
+
+    def request_refresh(self, parts: set[str]) -> None:
+        """Ask for a re-read; bursts of events coalesce into one read."""
+        self._pending |= parts
+        if not self._refreshing:
+            self._refreshing = True
+            self.set_timer(self.refresh_delay, self._start_refresh)
+
+    def _start_refresh(self) -> None:
+        parts, self._pending = self._pending, set()
+        self.refresh_data(frozenset(parts))
+
+    @work(exclusive=True, group="refresh")
+    async def refresh_data(self, parts: frozenset[str]) -> None:
+        c = self.client
+        progress = rows = alerts = None
+        complete = True
+        touched, self._touched = self._touched, set()
+        tasks: dict[str, Any] = {}
+        if "progress" in parts:
+            tasks["progress"] = c.progress()
+        if "rows" in parts:
+            if not self.store.rows or len(touched) > TOUCHED_LIMIT:
+                tasks["rows"] = c.constituencies()
+            else:
+                complete = False
+                for key in touched:
+                    race_id, constituency_id, round_ = split_key(key)
+                    tasks[f"row:{key}"] = c.constituency(race_id, constituency_id, round_)
+        if "alerts" in parts and self.store.alerts_allowed:
+            tasks["alerts"] = c.alerts()
+        done = await asyncio.gather(*tasks.values(), return_exceptions=True)
+        got = dict(zip(tasks, done, strict=True))
+        fresh_rows = []
+        for name, value in got.items():
+            if isinstance(value, KiemphieuError):
+                if name == "alerts" and value.figures.get("status") in (401, 403):
+                    self.store.alerts_allowed = False
+                    continue
+                self.post_message(WorkFailed(name, value))
+            elif isinstance(value, BaseException):
+                raise value
+            elif name == "progress":
+                progress = parse_progress(value, self.names())
+            elif name == "rows":
+                rows = parse_rows(value)
+            elif name.startswith("row:") and isinstance(value, dict):
+                fresh_rows.append(parse_row(value))
+            elif name == "alerts":
+                alerts = parse_alerts(value)
+        if not complete:
+            rows = fresh_rows
+        self.post_message(DataLoaded(progress, rows, alerts, complete_rows=complete))
+
+    def on_data_loaded(self, message: DataLoaded) -> None:
+        store = self.store
+        change_progress = change_alerts = False
+        keys: set[str] = set()
+        if message.progress is not None and message.progress != store.progress:
+            store.progress = message.progress
+            change_progress = True
+        if message.rows is not None:
+            diff = store.apply_rows(message.rows, complete=message.complete_rows)
+            keys = {r.key for r in diff.added + diff.changed} | set(diff.removed)
+        if message.alerts is not None:
+            change_alerts = store.apply_alerts(message.alerts)
+        if change_progress or keys or change_alerts:
+            self.changed.publish(Change(progress=change_progress, rows=keys, alerts=change_alerts))
+        if self._pending:
+            self.set_timer(self.refresh_delay, self._start_refresh)
+        else:
+            self._refreshing = False
+
+    # --- the feed ------------------------------------------------------------------------
+
+    @work(exclusive=True, group="feed")
+    async def run_feed(self) -> None:
+        async def on_event(event: FeedEvent) -> None:
+            # a burst (the replay after connecting) is handed over in one message
+            self._events.append(event)
+            if len(self._events) == 1:
+                self.post_message(FeedEventsReceived())
+
+        async def on_state(state: str, retry_in: float | None) -> None:
+            self.post_message(ConnectionChanged(state, retry_in))
+
+        feed = Feed(self.client, on_event, on_state, since=self.store.last_event_id)
+        await feed.run()
+
+    def on_feed_events_received(self, _message: FeedEventsReceived) -> None:
+        events, self._events = self._events, []
+        if not events:
+            return
+        store = self.store
+        parts: set[str] = set()
+        counted = False
+        latest_progress: FeedEvent | None = None
+        for event in events:
+            store.last_event_id = event.id
+            store.events_seen += 1
+            if store.counters is not None:
+                counted |= store.counters.apply(event.type, event.at, event.data)
+            if event.type == "progress":
+                latest_progress = event
+            elif event.type in ("batch_accepted", "correction"):
+                parts.add("rows")
+                for race in event.data.get("races") or []:
+                    if isinstance(race, dict):
+                        self._touched.add(
+                            row_key(
+                                str(race.get("race_id")),
+                                str(race.get("constituency_id")),
+                                str(race.get("round", "main")),
+                            )
+                        )
+            if event.type in ("alert", "correction"):
+                parts.add("alerts")
+        changed_progress = counted
+        if latest_progress is not None:
+            fresh = parse_progress(latest_progress.data, self.names())
+            old = store.progress
+            # the event leaves committees out; keep the last read of them
+            store.progress = Progress(
+                overall=fresh.overall,
+                races=fresh.races or (old.races if old else ()),
+                committees=old.committees if old else (),
+                ledger_index=fresh.ledger_index,
+                ledger_head=fresh.ledger_head,
+            )
+            changed_progress = True
+        if parts or latest_progress is not None:
+            parts.add("progress")  # the committees' figures
+            self.request_refresh(parts)
+        self.changed.publish(Change(progress=changed_progress, event=events[-1]))
+
+    def on_connection_changed(self, message: ConnectionChanged) -> None:
+        was = self.store.connection
+        self.store.connection = message.state
+        self.store.retry_in = message.retry_in
+        if message.state == "connected" and was == "disconnected":
+            # what happened while away comes through ``since``; re-read the rest
+            self.request_refresh({"progress", "rows", "alerts"})
+        self.changed.publish(Change(connection=True))
+
+    # --- errors and sheets -------------------------------------------------------------
+
+    @on(WorkFailed)
+    def show_failure(self, message: WorkFailed) -> None:
+        err = message.error
+        text = err.message_vi if self.lang == "vi" else err.message_en
+        self.notify(f"[{err.code}] {text}", title=t("error", self.lang), severity="error")
+
+    @on(SheetWritten)
+    def show_sheet(self, message: SheetWritten) -> None:
+        names = ", ".join(str(p) for p in message.paths)
+        self.notify(names, title=t("printed", self.lang), timeout=8)
+
+    @work(exclusive=True, group="print")
+    async def print_sheets(self, target: str, **ids: str) -> None:
+        """Write the sheet(s) for ``target``: constituency, polling_area or summary."""
+        from tui.pdf import printing
+
+        try:
+            source = await printing.source_from_server(self.client)
+            if target == "constituency":
+                paths = [
+                    await asyncio.to_thread(
+                        printing.print_constituency,
+                        source,
+                        ids["race_id"],
+                        ids["constituency_id"],
+                        self.out_dir,
+                    )
+                ]
+            elif target == "polling_area":
+                doc = await self.client.polling_area(ids["polling_area_id"])
+                minutes = printing.minutes_from_area_doc(doc)
+                paths = [
+                    await asyncio.to_thread(
+                        printing.print_polling_area,
+                        source,
+                        ids["polling_area_id"],
+                        None,
+                        self.out_dir,
+                        minutes,
+                    )
+                ]
+            else:
+                paths = await asyncio.to_thread(printing.print_summaries, source, self.out_dir)
+            self.post_message(SheetWritten(paths))
+        except KiemphieuError as exc:
+            self.post_message(WorkFailed("print", exc))

@@ -1,0 +1,79 @@
+"""Messages the workers post back to the app and its screens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual.message import Message
+
+from schemas.errors import KiemphieuError
+from tui.model import AlertRow, ConstituencyRow, Progress
+
+
+class FeedEventsReceived(Message):
+    """Events from the server's WebSocket feed wait in the app's buffer."""
+
+
+class ConnectionChanged(Message):
+    """The feed connected, or dropped and will retry in ``retry_in`` seconds."""
+
+    def __init__(self, state: str, retry_in: float | None) -> None:
+        super().__init__()
+        self.state = state
+        self.retry_in = retry_in
+
+
+class ElectionLoaded(Message):
+    def __init__(self, definition: bytes) -> None:
+        super().__init__()
+        self.definition = definition
+
+
+class DataLoaded(Message):
+    """A fresh read of progress, constituencies and alerts (any may be None)."""
+
+    def __init__(
+        self,
+        progress: Progress | None = None,
+        rows: list[ConstituencyRow] | None = None,
+        alerts: list[AlertRow] | None = None,
+        *,
+        complete_rows: bool = True,
+    ) -> None:
+        super().__init__()
+        self.progress = progress
+        self.rows = rows
+        self.alerts = alerts
+        self.complete_rows = complete_rows
+
+
+class DetailLoaded(Message):
+    """The JSON of one constituency or polling area, for the screen showing it."""
+
+    def __init__(self, kind: str, key: str, doc: Any) -> None:
+        super().__init__()
+        self.kind = kind
+        self.key = key
+        self.doc = doc
+
+
+class SheetWritten(Message):
+    def __init__(self, paths: list[Path]) -> None:
+        super().__init__()
+        self.paths = paths
+
+
+class Reviewed(Message):
+    def __init__(self, alert_id: str) -> None:
+        super().__init__()
+        self.alert_id = alert_id
+
+
+class WorkFailed(Message):
+    """A worker hit an error a person must see."""
+
+    def __init__(self, what: str, error: KiemphieuError) -> None:
+        super().__init__()
+        self.what = what
+        self.error = error

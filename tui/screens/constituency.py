@@ -1,0 +1,159 @@
+"""One constituency: totals, each candidate against the majority line, the
+status in words, polling areas reported and missing (Enter opens one)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import DataTable, Footer, Label, Static
+
+from schemas.errors import KiemphieuError
+from tally_server.core.numbers import vn_int
+from tui.bindings import bilingual
+from tui.labels import status_label, t
+from tui.messages import DetailLoaded, WorkFailed
+from tui.model import pct_text
+from tui.screens.base import DashboardScreen
+from tui.widgets.common.connection_bar import ConnectionBar
+from tui.widgets.constituency.candidates import CandidateTable
+
+if TYPE_CHECKING:
+    from tui.app import Change
+
+
+class ConstituencyScreen(DashboardScreen):
+    AUTO_FOCUS = "#candidates"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *DashboardScreen.BINDINGS,
+        *bilingual("p", "print", "print"),
+        *bilingual("r", "refresh", "refresh"),
+    ]
+
+    def __init__(self, race_id: str, constituency_id: str) -> None:
+        super().__init__()
+        self.race_id = race_id
+        self.constituency_id = constituency_id
+        self.doc: dict[str, Any] | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.race_id}/{self.constituency_id}"
+
+    def compose(self) -> ComposeResult:
+        yield ConnectionBar()
+        with VerticalScroll(id="detail"):
+            yield Label("", id="title", classes="screen-title")
+            yield Static("", id="figures")
+            yield Static("", id="status")
+            yield CandidateTable(id="candidates")
+            with Horizontal(id="areas-row"):
+                yield Static("", id="areas-title", classes="section-title")
+            yield DataTable(id="areas", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.load()
+
+    @work(exclusive=True, group="detail")
+    async def load(self) -> None:
+        try:
+            doc = await self.dash.client.constituency(self.race_id, self.constituency_id)
+            self.post_message(DetailLoaded("constituency", self.key, doc))
+        except KiemphieuError as exc:
+            self.dash.post_message(WorkFailed("constituency", exc))
+
+    def on_detail_loaded(self, message: DetailLoaded) -> None:
+        if message.key == self.key and isinstance(message.doc, dict):
+            self.doc = message.doc
+            self.refresh_all()
+
+    def on_change(self, change: Change) -> None:
+        if self.key in change.rows:
+            self.load()
+
+    def refresh_all(self) -> None:
+        lang = self.lang
+        doc = self.doc
+        election = self.dash.election
+        self.query_one("#areas-title", Static).update(
+            f"{t('reported_areas', lang)} / {t('missing_areas', lang)}"
+        )
+        race_name = self.race_id
+        if election is not None and self.race_id in election.races:
+            race_name = election.races[self.race_id].name
+        if doc is None:
+            self.query_one("#title", Label).update(f"{race_name} — {self.constituency_id}")
+            self.query_one("#figures", Static).update(t("loading", lang))
+            return
+        result = doc.get("result", doc)
+        name = result.get("constituency_name", self.constituency_id)
+        self.query_one("#title", Label).update(
+            f"[b]{name}[/b] ({self.constituency_id}) — {race_name}"
+        )
+        r = result
+        self.query_one("#figures", Static).update(
+            f"{t('seats', lang)}: [b]{r.get('seats', 0)}[/]   "
+            f"{t('areas_reported', lang)}: [b]{vn_int(r.get('areas_reported', 0))}/"
+            f"{vn_int(r.get('areas_total', 0))}[/]\n"
+            f"{t('voters', lang)}: {vn_int(r.get('voters_on_list', 0))}   "
+            f"{t('voted', lang)}: {vn_int(r.get('voters_voted', 0))} "
+            f"([b]{pct_text(r.get('turnout_pct'))}[/])\n"
+            f"{t('issued', lang)}: {vn_int(r.get('ballots_issued', 0))}   "
+            f"{t('received', lang)}: {vn_int(r.get('ballots_received', 0))}   "
+            f"{t('valid', lang)}: {vn_int(r.get('valid_ballots', 0))} "
+            f"({pct_text(r.get('valid_pct'))})   "
+            f"{t('invalid', lang)}: {vn_int(r.get('invalid_ballots', 0))} "
+            f"({pct_text(r.get('invalid_pct'))})"
+        )
+        notes = r.get("notes_vi" if lang == "vi" else "notes_en") or ""
+        status = status_label(str(r.get("status", "")), lang)
+        self.query_one("#status", Static).update(
+            f"{t('status', lang)}: [b reverse] {status} [/]  {notes}"
+        )
+        self.query_one(CandidateTable).show(r.get("candidates", []), lang)
+        self._show_areas(r)
+
+    def _show_areas(self, r: dict[str, Any]) -> None:
+        lang = self.lang
+        table = self.query_one("#areas", DataTable)
+        table.clear(columns=True)
+        table.add_column(t("id", lang), key="id")
+        table.add_column(t("name", lang), key="name")
+        table.add_column(t("status", lang), key="state")
+        missing = set(r.get("missing_area_ids", []))
+        election = self.dash.election
+        area_ids: list[str] = list(r.get("reported_area_ids", []))
+        if election is not None:
+            con = election.constituencies.get((self.race_id, self.constituency_id))
+            if con is not None:
+                area_ids = list(con.polling_area_ids)
+        for area_id in sorted(set(area_ids) | missing, key=lambda a: (a not in missing, a)):
+            name = ""
+            if election is not None and area_id in election.polling_areas:
+                name = election.polling_areas[area_id].name
+            state = (
+                f"[red]{t('area_missing', lang)}[/]"
+                if area_id in missing
+                else f"[green]{t('area_reported', lang)}[/]"
+            )
+            table.add_row(area_id, name, state, key=area_id)
+
+    @on(DataTable.RowSelected, "#areas")
+    def _open_area(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value:
+            from tui.screens.polling_area import PollingAreaScreen
+
+            self.app.push_screen(PollingAreaScreen(event.row_key.value))
+
+    def action_refresh(self, _lang: str = "") -> None:
+        self.load()
+
+    def action_print(self, _lang: str = "") -> None:
+        self.dash.print_sheets(
+            "constituency", race_id=self.race_id, constituency_id=self.constituency_id
+        )
