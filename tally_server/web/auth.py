@@ -13,7 +13,7 @@ from aiohttp import web
 from schemas.errors import DecodeError, KiemphieuError, SignatureError
 from tally_server.service.codes import ServerError
 from tally_server.store import tokens
-from tally_server.web.keys import INGEST, PUBLIC
+from tally_server.web.keys import INGEST, PUBLIC, TOKEN
 
 log = logging.getLogger("kiemphieu.server")
 
@@ -80,7 +80,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             fields=("Authorization",),
             figures={"needed": needed.role, "role": token.role, "token_id": token.id},
         )
-    request["token"] = token
+    request[TOKEN] = token
     return await handler(request)
 
 

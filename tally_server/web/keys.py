@@ -7,9 +7,11 @@ from aiohttp import web
 from tally_server.service.folder import Folder
 from tally_server.service.ingest import Ingest
 from tally_server.service.views import ResultsCache
+from tally_server.store.tokens import Token
 
 INGEST = web.AppKey("ingest", Ingest)
 FOLDER = web.AppKey("folder", Folder)
 PUBLIC = web.AppKey("public", bool)
 RESULTS = web.AppKey("results", ResultsCache)
 FEEDS = web.AppKey("feeds", set[web.WebSocketResponse])
+TOKEN = web.RequestKey("token", Token)

@@ -15,7 +15,7 @@ from tally_server.service import views
 from tally_server.service.codes import ServerError
 from tally_server.store import db
 from tally_server.web.auth import access
-from tally_server.web.keys import FOLDER, INGEST, RESULTS
+from tally_server.web.keys import FOLDER, INGEST, RESULTS, TOKEN
 
 log = logging.getLogger("kiemphieu.server")
 routes = web.RouteTableDef()
@@ -152,7 +152,7 @@ async def review_alert(request: web.Request) -> web.Response:
         raise _bad("alert_id must be a number.", "alert_id phải là số.", "alert_id") from None
     data = await _body_json(request)
     note = _text(data, "note", required=False)
-    token = request.get("token")
+    token = request.get(TOKEN)
     by = f"{token.name or 'token'}#{token.id}" if token is not None else "public"
     index = await request.app[INGEST].review(alert_id, note, by)
     return _json({"alert_id": alert_id, "reviewed": True, "ledger_index": index})
