@@ -61,6 +61,8 @@ class SimulationConfig:
     """None: fetched from the server (GET /api/v1/election)."""
     stations: int | None = None
     """How many polling areas to simulate, in definition order; None = all."""
+    first: int = 0
+    """Skip this many polling areas first (several simulators can share one server)."""
     rate: float | None = 50.0
     """New batches per second over all stations; None = as fast as answered."""
     concurrency: int = 16
@@ -468,7 +470,9 @@ class Simulation:
 
                 stream = _by_area(sample_minutes(election, self.config.minutes_seed))
                 work: list[tuple[str, list[CountingMinutes]]] = []
-                for area, sheets in stream:
+                for n, (area, sheets) in enumerate(stream):
+                    if n < self.config.first:
+                        continue
                     if self.config.stations is not None and len(work) >= self.config.stations:
                         break
                     work.append((area, sheets))
@@ -545,6 +549,7 @@ def run_cli(args: Any) -> int:
         admin_token=args.token,
         election=load_election(args.election) if args.election else None,
         stations=args.stations,
+        first=args.first,
         rate=None if args.fast else args.rate,
         concurrency=args.concurrency,
         faults=parse_faults(args.faults),
