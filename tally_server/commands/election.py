@@ -71,6 +71,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="about how many minutes trip a warning on purpose, explained (default 12)",
     )
     s.add_argument("--csv", action="store_true", help="also write the definition as a roster")
+    s.add_argument(
+        "--jsonl",
+        action="store_true",
+        help="write the minutes as one DIR/minutes.jsonl (one minutes a line) instead of a "
+        "file per polling area: 90,189 files are too many for a shell's command line",
+    )
     s.add_argument("--no-minutes", action="store_true", help="write the definition only")
     s.set_defaults(handler=_sample)
 
@@ -152,6 +158,18 @@ def _sample(args: argparse.Namespace) -> int:
     if args.no_minutes:
         return 0
 
+    stream = sample_minutes(election, seed, warnings=args.warnings)
+    if args.jsonl:
+        path = out / "minutes.jsonl"
+        sheets = 0
+        with path.open("wb") as f:
+            for minutes in stream:
+                f.write(codec.encode(minutes) + b"\n")
+                sheets += 1
+        print(f"→ {path}: {sheets} biên bản / minutes")
+        print(f"tally-server tally --election {out / 'election.json'} {path}")
+        return 0
+
     folder = out / "minutes"
     folder.mkdir(exist_ok=True)
     sheets = files = 0
@@ -164,7 +182,7 @@ def _sample(args: argparse.Namespace) -> int:
             (folder / f"{area_id}.json").write_bytes(b"[" + b",\n".join(batch) + b"]\n")
             files += 1
 
-    for minutes in sample_minutes(election, seed, warnings=args.warnings):
+    for minutes in stream:
         if minutes.polling_area_id != area_id:
             flush()
             area_id, batch = minutes.polling_area_id, []
@@ -172,7 +190,5 @@ def _sample(args: argparse.Namespace) -> int:
         sheets += 1
     flush()
     print(f"→ {folder}/: {sheets} biên bản / minutes in {files} tệp / files")
-    print(
-        f"tally-server tally --election {out / 'election.json'} {folder}/*.json",
-    )
+    print(f"tally-server tally --election {out / 'election.json'} {folder}/*.json")
     return 0

@@ -131,7 +131,7 @@ def _area_voters(rng: random.Random, na: int, races: Sequence[str]) -> dict[str,
 
 # --- Ho Chi Minh City, 2011 --------------------------------------------------------------
 
-_HCMC_DATE = dt.date(2011, 5, 22)
+_DATE_2011 = dt.date(2011, 5, 22)
 
 
 def _numbered(n: int) -> tuple[str, ...]:
@@ -337,7 +337,7 @@ def hcmc2011(seed: int = 2011) -> ElectionDefinition:
     constituencies, 30 seats), the city council (32 constituencies, 95 seats, 161
     candidates) and the councils of the rural communes and townships."""
     rng = random.Random(seed)
-    b = _Builder(rng, _HCMC_DATE)
+    b = _Builder(rng, _DATE_2011)
     b.committee("HDBCQG", "Hội đồng bầu cử quốc gia", "national", None)
     city = b.committee("UBBC-HCM", "Ủy ban bầu cử Thành phố Hồ Chí Minh", "province", "HDBCQG")
 
@@ -572,7 +572,7 @@ def national(seed: int = 2026) -> ElectionDefinition:
     Names of provinces are real; districts, communes, people and figures are invented.
     """
     rng = random.Random(seed)
-    b = _Builder(rng, _HCMC_DATE)
+    b = _Builder(rng, _DATE_2011)
     b.committee("HDBCQG", "Hội đồng bầu cử quốc gia", "national", None)
     weights = [pop for _, pop, _ in _PROVINCES]
     extra = NATIONAL_NA_CONSTITUENCIES - 2 * len(_PROVINCES)
@@ -961,7 +961,7 @@ def sample_minutes(
     for area in election.definition.polling_areas:
         rng = random.Random(f"area:{seed}:{area.id}")
         team = _team(rng)
-        base_turnout = rng.uniform(0.975, 0.996)
+        base_turnout = rng.uniform(0.982, 0.997)
         for seat in election.races_at(area.id):
             race, con = seat.race, seat.constituency
             on_list = area.voters.get(race.id, 0)

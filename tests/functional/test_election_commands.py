@@ -141,6 +141,12 @@ def test_sample_is_the_same_for_a_seed_and_writes_a_national_definition(tmp_path
     assert (a / "election.json").read_bytes() == (b / "election.json").read_bytes()
     assert not (a / "minutes").exists()
 
+    lines = run("election", "sample", "--out", tmp_path / "l", "--jsonl", "--warnings", "0")
+    assert lines.returncode == 0, lines.stderr
+    sheets = (tmp_path / "l" / "minutes.jsonl").read_text("utf-8").splitlines()
+    assert len(sheets) == 9779
+    assert json.loads(sheets[0])["schema"] == "kiemphieu/minutes/v1"
+
     nation = run(
         "election", "sample", "--out", tmp_path / "n", "--scale", "national", "--no-minutes"
     )
