@@ -303,6 +303,9 @@ def _correct(args: argparse.Namespace) -> int:
 # --- delivery ----------------------------------------------------------------------
 
 
+_last_retry: dict[tuple[str, int], str] = {}
+
+
 def _report(batch: StoredBatch, outcome: Outcome) -> None:
     from station_client.checks import describe
 
@@ -324,7 +327,13 @@ def _report(batch: StoredBatch, outcome: Outcome) -> None:
         _out(f"{head} → MÁY CHỦ KHÔNG NHẬN / REFUSED (HTTP {outcome.http_status}):")
         _out(f"    {outcome.describe()}")
     else:
-        _out(f"{head} → chưa gửi được, sẽ thử lại / not delivered, retrying: {outcome.describe()}")
+        # The same failure again is one short line, not the whole message.
+        key, text = (batch.station_id, batch.sequence), outcome.describe()
+        if _last_retry.get(key) == text:
+            _out(f"{head} → vẫn lỗi đó, thử lại / same failure, retrying")
+        else:
+            _out(f"{head} → chưa gửi được, sẽ thử lại / not delivered, retrying: {text}")
+        _last_retry[key] = text
 
 
 def _sync_station(args: argparse.Namespace, station: Station) -> int:

@@ -421,3 +421,25 @@ async def test_init_refuses_a_server_key_whose_fingerprint_differs(
     )  # fmt: skip
     assert rc == 1 and "P111" in err and "AAAA-BBBB-CCCC-DDDD" in err
     assert not (tmp_path / "x" / "station.key.pem").exists()
+
+
+async def test_watch_sends_each_batch_once_signed(server: ServerProcess, tmp_path: Path) -> None:
+    st = await new_station(server, tmp_path)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "station_client", "sync", *st.dir, "--watch", "--interval", "0.2",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        qh, tp, _ = minutes_for(st.area)
+        await st.submit([qh])
+        await st.submit([tp])
+        for _ in range(100):
+            if [r[1] for r in st.rows()] == ["delivered", "delivered"]:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = await asyncio.wait_for(proc.communicate(), 20)
+    assert [r[1] for r in st.rows()] == ["delivered", "delivered"]
+    assert out.decode().count("ĐÃ NHẬN / ACCEPTED") == 2
+    assert [e["kind"] for e in await st.recorded()] == ["batch_accepted", "batch_accepted"]

@@ -203,3 +203,33 @@ def test_a_signed_race_is_not_entered_again_without_correct(
     result = client("enter", "--dir", str(station), stdin="")
     assert result.returncode == 1
     assert "use station-client correct" in result.stdout
+
+
+def test_an_interactive_correction_keeps_what_is_unchanged_and_asks_why(
+    station: Path, election: Election
+) -> None:
+    minutes = example_minutes()
+    path = station.parent / "m.json"
+    path.write_bytes(msgspec.json.encode(minutes))
+    client("submit", "--dir", str(station), str(path), check=True)
+    fields = [f.key for f in form_fields(election.seats[("KV-01", "QH")])]
+    # Each official presses Enter to keep every figure but one vote moved by a recount.
+    keep = ["" for _ in fields]
+    keep[fields.index("votes:QH-10-4")] = "454"
+    keep[fields.index("votes:QH-10-5")] = "302"
+    script = ["Kiểm lại theo yêu cầu của Ban bầu cử", *keep, "", *keep]
+    script += ["Một phiếu đọc nhầm tên", "ký"]
+    result = client(
+        "correct", "--dir", str(station), "--race", "QH", stdin="\n".join(script) + "\n"
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    assert "[1.001; Enter = giữ / keep]" in result.stdout
+    assert "CẢNH BÁO / WARNING W208 [QH]" in result.stdout
+    _, second = signed_batches(station)
+    assert second.sequence == 2 and second.reason == "Kiểm lại theo yêu cầu của Ban bầu cử"
+    status = json.loads(client("status", "--dir", str(station), "--json", check=True).stdout)
+    assert second.supersedes == status["batches"][0]["digest"]
+    [qh] = second.minutes
+    assert qh.candidate_votes == {**minutes[0].candidate_votes, "QH-10-4": 454, "QH-10-5": 302}
+    assert qh.explanations == {"W208": "Một phiếu đọc nhầm tên"}
+    assert qh.signatories == minutes[0].signatories
