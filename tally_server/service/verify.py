@@ -186,17 +186,20 @@ def _chunks(entries: Sequence[Entry], size: int) -> Iterator[Sequence[Entry]]:
 
 
 def _prechecks(
-    entries: Sequence[Entry], workers: int, init: tuple[bytes, dict[str, bytes], bytes]
+    entries: Sequence[Entry],
+    workers: int,
+    init: tuple[bytes, dict[str, bytes], bytes],
+    chunk: int = CHUNK,
 ) -> Generator[Precheck, None, None]:
-    if workers <= 1 or len(entries) < 2 * CHUNK:
+    if workers <= 1 or len(entries) < 2 * chunk:
         _init_worker(*init)
         for e in entries:
             yield _precheck(e)
         return
     ctx = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
     with ctx.Pool(workers, initializer=_init_worker, initargs=init) as pool:
-        for chunk in pool.imap(_precheck_chunk, _chunks(entries, CHUNK)):
-            yield from chunk
+        for done in pool.imap(_precheck_chunk, _chunks(entries, chunk)):
+            yield from done
 
 
 def _genesis(entry: Entry, election: Election, election_sha: str) -> VerifyKey:
@@ -268,6 +271,7 @@ def verify_ledger(
     *,
     fingerprint: str | None = None,
     workers: int | None = None,
+    chunk: int = CHUNK,
 ) -> Report:
     started = time.perf_counter()
     report = Report(fingerprint=fingerprint.strip().lower() if fingerprint else None)
@@ -286,7 +290,7 @@ def verify_ledger(
             report.bad = BadEntry(0, 1, bad.code, bad.en, bad.vi)
     if report.bad is None and server_key is not None:
         init = (election_bytes, _keys_in(entries), server_key.raw)
-        checks = _prechecks(entries, report.workers, init)
+        checks = _prechecks(entries, report.workers, init, chunk)
         for position, (entry, pre) in enumerate(zip(entries, checks, strict=True)):
             try:
                 _check_entry(position, entry, pre, prev, state, tally, election, report)

@@ -1,0 +1,171 @@
+"""The issue's acceptance check: `tally-server serve` as a real process, a batch signed
+with nothing but the OpenSSL commands of docs/signing.md, posted with curl; the receipt
+checks out with OpenSSL; one changed byte is rejected."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from serverkit import ROOT, RunningServer, ServerFolder
+
+GOLDEN = ROOT / "tests" / "assets" / "golden"
+
+
+def doc_blocks() -> list[str]:
+    text = (ROOT / "docs" / "signing.md").read_text(encoding="utf-8")
+    return re.findall(r"```bash\n(.*?)```", text, flags=re.S)
+
+
+def bash(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tally_server", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        timeout=60,
+    )
+
+
+def post_with_curl(url: str, envelope: Path, cwd: Path) -> tuple[int, bytes]:
+    """The doc's own curl command, pointed at this server, keeping the answer."""
+    script = doc_blocks()[1].replace("http://127.0.0.1:8080", url)
+    script = script.replace("@envelope.json", f"@{envelope}").rstrip()
+    result = bash(script + " -o answer.json -w '%{http_code}'\n", cwd)
+    assert result.returncode == 0, result.stderr
+    return int(result.stdout), (cwd / "answer.json").read_bytes()
+
+
+def test_openssl_signed_batch_posted_with_curl_to_a_running_server(
+    server_folder: ServerFolder, tmp_path: Path
+) -> None:
+    for tool in ("openssl", "curl", "base64"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"{tool} is required for the acceptance test")
+    work = tmp_path / "openssl"
+    work.mkdir()
+    shutil.copy(GOLDEN / "batch.payload.json", work / "batch.json")
+    signed = bash(doc_blocks()[0], work)
+    assert signed.returncode == 0, signed.stderr
+    fingerprint = signed.stdout.split("fingerprint ")[1].strip()
+
+    # the read-aloud check refuses a fingerprint that is not this key's
+    wrong = cli(
+        "station", "enroll", "--dir", str(server_folder.path), "KV-01",
+        "--polling-area", "KV-01", "--public-key", str(work / "station.pub.pem"),
+        "--fingerprint", "AAAA-BBBB-CCCC-DDDD",
+    )  # fmt: skip
+    assert wrong.returncode == 1
+    assert fingerprint in wrong.stderr
+    enrolled = cli(
+        "station", "enroll", "--dir", str(server_folder.path), "KV-01",
+        "--polling-area", "KV-01", "--public-key", str(work / "station.pub.pem"),
+        "--fingerprint", fingerprint,
+    )  # fmt: skip
+    assert enrolled.returncode == 0, enrolled.stderr
+    listed = cli("station", "list", "--dir", str(server_folder.path))
+    assert f"KV-01\tKV-01\t{fingerprint}\tactive" in listed.stdout
+
+    server = RunningServer(server_folder, log_path=tmp_path / "server.log")
+    server.start()
+    try:
+        status, answer = post_with_curl(server.url, work / "envelope.json", work)
+        assert status == 200, answer
+        # check the receipt the way docs/signing.md says: OpenSSL and the server's key
+        receipt = json.loads(answer)
+        payload = base64.b64decode(receipt["payload"])
+        (work / "receipt.payload").write_bytes(payload)
+        (work / "receipt.sig").write_bytes(base64.b64decode(receipt["signatures"][0]["sig"]))
+        check = bash(
+            "TYPE=application/vnd.kiemphieu.receipt.v1+json\n"
+            'printf \'DSSEv1 %d %s %d \' "${#TYPE}" "$TYPE" "$(wc -c < receipt.payload)"'
+            " > pae.bin\n"
+            "cat receipt.payload >> pae.bin\n"
+            f"openssl pkeyutl -verify -rawin -pubin -inkey {server_folder.path}/server.pub.pem"
+            " -in pae.bin -sigfile receipt.sig\n",
+            work,
+        )
+        assert check.returncode == 0, check.stderr
+        assert "Signature Verified Successfully" in check.stdout
+        fields = json.loads(payload)
+        assert fields["status"] == "accepted"
+        assert fields["station_id"] == "KV-01" and fields["sequence"] == 1
+        assert (
+            fields["batch_digest"] == hashlib.sha256((work / "batch.json").read_bytes()).hexdigest()
+        )
+
+        # one byte changed after signing: refused, and nothing counted
+        envelope = json.loads((work / "envelope.json").read_bytes())
+        body = bytearray(base64.b64decode(envelope["payload"]))
+        i = body.index(b"1001")
+        body[i + 3] = ord("2")
+        envelope["payload"] = base64.b64encode(bytes(body)).decode()
+        (work / "tampered.json").write_text(json.dumps(envelope))
+        status, answer = post_with_curl(server.url, work / "tampered.json", work)
+        assert status == 401
+        assert json.loads(answer)["error"]["code"] == "S201"
+
+        admin = server_folder.token("admin")
+        status, raw = server.request("GET", "/api/v1/progress", token=admin)
+        progress = json.loads(raw)
+        assert progress["batches"] == {
+            "accepted": 1,
+            "flagged": 0,
+            "rejected": 1,
+            "conflicts": 0,
+            "corrections": 0,
+        }
+        # the rejection is recorded right after the accepted batch
+        assert progress["ledger"]["index"] == fields["ledger_index"] + 1
+    finally:
+        server.stop()
+    log = [json.loads(line) for line in (tmp_path / "server.log").read_text().splitlines()]
+    assert {"listening", "stopped"} <= {e["event"] for e in log}
+
+
+def test_serve_refuses_a_second_writer_on_the_same_folder(
+    server_folder: ServerFolder, tmp_path: Path
+) -> None:
+    server = RunningServer(server_folder, log_path=tmp_path / "server.log")
+    server.start()
+    try:
+        key = tmp_path / "k.pub"
+        key.write_text(base64.b64encode(b"\x01" * 32).decode())
+        busy = cli(
+            "station", "enroll", "--dir", str(server_folder.path), "KV-02",
+            "--polling-area", "KV-02", "--public-key", str(key),
+        )  # fmt: skip
+        assert busy.returncode == 1
+        assert "POST /api/v1/stations" in busy.stderr
+        # tokens and exports work while it runs
+        made = cli("token", "create", "--dir", str(server_folder.path), "--role", "viewer")
+        assert made.returncode == 0
+        token = made.stdout.strip()
+        assert server.request("GET", "/api/v1/progress", token=token)[0] == 200
+        out = tmp_path / "ledger.jsonl"
+        exported = cli("ledger", "export", "--dir", str(server_folder.path), "--out", str(out))
+        assert exported.returncode == 0, exported.stderr
+        assert [json.loads(line)["kind"] for line in out.read_text().splitlines()] == [
+            "ledger_opened"
+        ]
+    finally:
+        server.stop()

@@ -1,0 +1,248 @@
+"""`tally-server verify` on a real server's ledger: clean, and after every kind of tampering."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from serverkit import ROOT, ServerFolder, Station, example_minutes
+
+from schemas.signing import BATCH_TYPE, SigningKey, seal
+from tally_server.core.definition import load_election
+from tally_server.service.verify import verify_ledger
+from tally_server.store.ledger import Entry
+from tally_server.web import create_app
+
+Client = TestClient[web.Request, web.Application]
+MakeClient = Callable[..., Awaitable[Client]]
+
+
+@pytest.fixture
+async def recorded(
+    aiohttp_client: MakeClient, server_folder: ServerFolder, station: Station, tmp_path: Path
+) -> tuple[Path, dict[str, Any]]:
+    """A ledger with every kind of entry, exported, and the results the server published."""
+    client = await aiohttp_client(create_app(server_folder.path))
+    admin = {"Authorization": f"Bearer {server_folder.token('admin', 'Chủ tịch')}"}
+
+    async def send(body: bytes) -> int:
+        return (await client.post("/api/v1/batches", data=body)).status
+
+    assert await send(station.envelope(1)) == 200
+    kv2 = server_folder.new_station("KV-02")
+    body = {"station_id": "KV-02", "polling_area_id": "KV-02", "public_key": kv2.key.public.b64}
+    assert (await client.post("/api/v1/stations", json=body, headers=admin)).status == 201
+    odd = example_minutes("KV-02")
+    odd[0] = msgspec.structs.replace(odd[0], ballots_issued=odd[0].ballots_issued + 3)
+    assert await send(kv2.envelope(1, odd)) == 200  # a warning
+    assert await send(kv2.envelope(1, created_at="2011-05-22T23:00:00Z")) == 409
+    digest = json.loads(
+        base64.b64decode(
+            json.loads(
+                await (await client.post("/api/v1/batches", data=kv2.envelope(1, odd))).read()
+            )["payload"]
+        )
+    )["batch_digest"]
+    assert await send(kv2.envelope(3, reason="Sửa số phiếu phát ra", supersedes=digest)) == 200
+    assert await send(kv2.envelope(2)) == 422  # stale
+    bad = [
+        msgspec.structs.replace(m, invalid_ballots=m.invalid_ballots + 1)
+        for m in example_minutes("KV-03")
+    ]
+    kv3 = server_folder.new_station("KV-03")
+    body = {"station_id": "KV-03", "polling_area_id": "KV-03", "public_key": kv3.key.public.b64}
+    assert (await client.post("/api/v1/stations", json=body, headers=admin)).status == 201
+    assert await send(kv3.envelope(1, bad)) == 422  # law errors
+    assert await send(seal(SigningKey.generate(), BATCH_TYPE, kv3.payload(1))) == 401
+    assert await send(kv3.envelope(1)) == 200
+    assert (await client.post("/api/v1/stations/KV-03/revoke", headers=admin)).status == 200
+    assert await send(kv3.envelope(2)) == 401  # revoked
+    alerts = await (await client.get("/api/v1/alerts?kind=conflict", headers=admin)).json()
+    review = await client.post(
+        f"/api/v1/alerts/{alerts['alerts'][0]['id']}/review", json={"note": "đã xem"}, headers=admin
+    )
+    assert review.status == 200
+
+    path = tmp_path / "ledger.jsonl"
+    path.write_bytes(await (await client.get("/api/v1/ledger", headers=admin)).read())
+    results = await (await client.get("/api/v1/results.json", headers=admin)).json()
+    return path, results
+
+
+def entries_of(path: Path) -> list[bytes]:
+    return path.read_bytes().splitlines(keepends=True)
+
+
+def write(path: Path, lines: list[bytes]) -> Path:
+    out = path.with_name("tampered.jsonl")
+    out.write_bytes(b"".join(lines))
+    return out
+
+
+ELECTION = ROOT / "tests" / "assets" / "examples" / "election.json"
+
+
+@pytest.mark.parametrize(("workers", "chunk"), [(1, 256), (2, 3)])
+def test_a_clean_ledger_verifies_and_reproduces_the_published_results(
+    recorded: tuple[Path, dict[str, Any]], workers: int, chunk: int
+) -> None:
+    path, results = recorded
+    report = verify_ledger(path, load_election(ELECTION), workers=workers, chunk=chunk)
+    assert report.ok, report.bad
+    assert report.head_index == results["ledger_index"]
+    assert report.head_hash == results["ledger_head"]
+    assert report.results_sha256 == results["results_sha256"]
+    assert report.kinds == {
+        "ledger_opened": 1,
+        "station_enrolled": 3,
+        "station_revoked": 1,
+        "batch_accepted": 3,
+        "correction": 1,
+        "conflict": 1,
+        "batch_rejected": 4,
+        "alert_reviewed": 1,
+    }
+    assert report.signatures == 8  # every batch entry but the one with an unknown key
+
+
+def first_bad(path: Path) -> tuple[int, str]:
+    report = verify_ledger(path, load_election(ELECTION), workers=1)
+    assert not report.ok
+    assert report.bad is not None
+    return report.bad.index, report.bad.code
+
+
+def edit(line: bytes, **changes: Any) -> bytes:
+    record = json.loads(line)
+    record.update(changes)
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+
+def test_one_flipped_byte_in_an_envelope_names_that_entry(
+    recorded: tuple[Path, dict[str, Any]],
+) -> None:
+    path, _ = recorded
+    lines = entries_of(path)
+    record = json.loads(lines[4])
+    raw = bytearray(base64.b64decode(record["envelope"]))
+    raw[len(raw) // 2] ^= 0x01
+    lines[4] = edit(lines[4], envelope=base64.b64encode(bytes(raw)).decode())
+    assert first_bad(write(path, lines)) == (4, "V112")
+
+
+def test_an_edited_outcome_names_that_entry(recorded: tuple[Path, dict[str, Any]]) -> None:
+    path, _ = recorded
+    lines = entries_of(path)
+    record = json.loads(lines[5])
+    lines[5] = edit(lines[5], outcome=record["outcome"].replace("rejected", "accepted"))
+    assert first_bad(write(path, lines)) == (5, "V112")
+
+
+@pytest.mark.parametrize(
+    ("tamper", "expected"),
+    [
+        ("delete", (6, "V110")),
+        ("reorder", (6, "V110")),
+        ("insert", (7, "V110")),
+        ("truncate-middle", (3, "V110")),
+    ],
+)
+def test_removing_moving_or_inserting_entries_is_caught(
+    recorded: tuple[Path, dict[str, Any]], tamper: str, expected: tuple[int, str]
+) -> None:
+    path, _ = recorded
+    lines = entries_of(path)
+    if tamper == "delete":
+        del lines[6]
+    elif tamper == "reorder":
+        lines[6], lines[7] = lines[7], lines[6]
+    elif tamper == "insert":
+        lines.insert(7, lines[6])
+    else:
+        del lines[3:5]
+    assert first_bad(write(path, lines)) == expected
+
+
+def test_a_rewritten_chain_is_caught_by_the_receipts(
+    recorded: tuple[Path, dict[str, Any]],
+) -> None:
+    """Delete an entry and recompute every later index and hash: the chain is
+    whole again, but the later receipts, signed by the server, name other heads."""
+    path, _ = recorded
+    entries = [Entry.from_export_line(line) for line in entries_of(path)]
+    del entries[3]
+    fixed: list[Entry] = []
+    for i, e in enumerate(entries):
+        prev = fixed[-1].hash if fixed else e.prev
+        fixed.append(
+            Entry.make(i, prev, e.time, e.kind, e.station, e.envelope, e.outcome, e.receipt)
+        )
+    index, code = first_bad(write(path, [e.export_line() for e in fixed]))
+    assert index >= 3
+    assert code in {"V131", "V132"}
+
+
+def test_a_receipt_swapped_for_another_is_caught(recorded: tuple[Path, dict[str, Any]]) -> None:
+    path, _ = recorded
+    lines = entries_of(path)
+    other = json.loads(lines[2])["receipt"]
+    lines[4] = edit(lines[4], receipt=other)
+    assert first_bad(write(path, lines)) == (4, "V132")
+
+
+def test_another_election_definition_is_refused(
+    recorded: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    path, _ = recorded
+    definition = json.loads(ELECTION.read_text("utf-8"))
+    definition["place"] = definition["place"] + " (sửa)"
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(definition, ensure_ascii=False), "utf-8")
+    report = verify_ledger(path, load_election(other), workers=1)
+    assert report.bad is not None and report.bad.code == "V104"
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tally_server", "verify", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        timeout=60,
+    )
+
+
+def test_the_command_prints_the_digest_and_exits_by_the_outcome(
+    recorded: tuple[Path, dict[str, Any]],
+) -> None:
+    path, results = recorded
+    ok = run_cli(str(path), "--election", str(ELECTION))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert f"results_sha256 {results['results_sha256']}" in ok.stdout
+
+    head = results["ledger_head"]
+    report = run_cli(str(path), "--election", str(ELECTION), "--json", "--fingerprint", head[:16])
+    assert report.returncode == 0
+    doc = json.loads(report.stdout)
+    assert doc["ok"] is True
+    assert doc["fingerprint_index"] == results["ledger_index"]
+    assert doc["fingerprint_results_sha256"] == results["results_sha256"]
+
+    unknown = run_cli(str(path), "--election", str(ELECTION), "--fingerprint", "0" * 64)
+    assert unknown.returncode == 1
+
+    lines = entries_of(path)
+    del lines[5]
+    bad = run_cli(str(write(path, lines)), "--election", str(ELECTION))
+    assert bad.returncode == 1
+    assert "entry 5" in bad.stdout and "V110" in bad.stdout
