@@ -11,6 +11,7 @@ stored and never retried.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import random
 import ssl
@@ -100,7 +101,8 @@ class Outcome:
         if self.receipt is not None:
             r = self.receipt
             return (
-                f"{r.status}: ledger #{r.ledger_index}, {r.received_at.isoformat()}, "
+                f"sổ cái / ledger #{r.ledger_index} · "
+                f"{r.received_at.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC · "
                 f"head {r.ledger_head[:12]}"
             )
         if self.error is not None:

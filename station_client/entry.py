@@ -428,8 +428,10 @@ class DoubleEntry:
             self.term.say(races[m.race_id].heading())
             self.term.say(
                 f"  cử tri / voters {vn_int(m.voters_on_list)} · đã bầu / voted "
-                f"{vn_int(m.voters_voted)} · phát ra / issued {vn_int(m.ballots_issued)} · "
-                f"thu vào / received {vn_int(m.ballots_received)} · hợp lệ / valid "
+                f"{vn_int(m.voters_voted)} · phát ra / issued {vn_int(m.ballots_issued)}"
+            )
+            self.term.say(
+                f"  thu vào / received {vn_int(m.ballots_received)} · hợp lệ / valid "
                 f"{vn_int(m.valid_ballots)} · không hợp lệ / invalid {vn_int(m.invalid_ballots)}"
             )
             for c in seat.constituency.candidates:

@@ -70,8 +70,8 @@ def form_fields(seat: Seat) -> list[FormField]:
         fields.append(
             FormField(
                 f"piles:{k}",
-                f"Số phiếu hợp lệ giữ lại {k} tên (để trống nếu không đếm)",
-                f"Valid ballots keeping {k} name{'s' if k > 1 else ''} (blank if not counted)",
+                f"Phiếu hợp lệ giữ {k} tên (trống: không đếm)",
+                f"ballots keeping {k} name{'s' if k > 1 else ''} (blank: not counted)",
                 "pile",
             )
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from station_client.checks import describe
@@ -12,12 +13,25 @@ from station_client.station import Station
 STATE_LABEL = {
     "drafted": "bản nháp / drafted",
     "pending": "đã ký, chờ gửi / signed, not yet delivered",
-    "delivered": "đã gửi, có biên nhận / delivered (receipt)",
+    "delivered": "đã gửi / delivered",
     "rejected": "bị từ chối / rejected",
     "conflict": "XUNG ĐỘT / CONFLICT",
     "refused": "máy chủ không nhận / refused by the server",
     "none": "chưa nhập / not entered",
 }
+
+
+def short_time(iso: str | None) -> str:
+    """2011-05-22T12:15:21.649+00:00 -> 2011-05-22 12:15:21 UTC (what fits a line)."""
+    if not iso:
+        return ""
+    try:
+        t = dt.datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if t.tzinfo is not None:
+        t = t.astimezone(dt.UTC)
+    return t.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def batch_info(b: StoredBatch) -> dict[str, Any]:
@@ -84,10 +98,10 @@ def status_lines(station: Station) -> list[str]:
         line = f"  {race['race_id']:<10} {STATE_LABEL[race['state']]}"
         b = by_seq.get(race["batch"])
         if b is not None:
-            line += f" · lô / batch {b['sequence']}"
+            line += f" · lô/batch {b['sequence']}"
             if b["state"] == "delivered":
                 line += (
-                    f" · sổ cái / ledger #{b['ledger_index']} · {b['received_at']} · "
+                    f" · sổ cái/ledger #{b['ledger_index']} · {short_time(b['received_at'])} · "
                     f"head {(b['ledger_head'] or '')[:12]}"
                 )
             elif b["state"] == "pending" and b["attempts"]:
@@ -103,7 +117,7 @@ def status_lines(station: Station) -> list[str]:
     for b in data["batches"]:
         out.append(
             f"  #{b['sequence']:<3} {b['state']:<9} {','.join(b['races']):<24} "
-            f"{paper_digest(b['digest'])} · {b['created_at']}"
+            f"{paper_digest(b['digest'])} · {short_time(b['created_at'])}"
         )
         if b["supersedes"]:
             out.append(
@@ -111,7 +125,8 @@ def status_lines(station: Station) -> list[str]:
             )
         if b["state"] == "delivered":
             out.append(
-                f"       biên nhận / receipt: ledger #{b['ledger_index']} at {b['received_at']}, "
+                f"       biên nhận / receipt: ledger #{b['ledger_index']} at "
+                f"{short_time(b['received_at'])}, "
                 f"head {(b['ledger_head'] or '')[:16]}"
             )
         if b["state"] in ("rejected", "conflict", "refused"):
