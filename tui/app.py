@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -37,8 +38,10 @@ from tui.messages import (
 )
 from tui.model import (
     BatchCounters,
+    ConstituencyRow,
     Progress,
     Store,
+    fold,
     parse_alerts,
     parse_progress,
     parse_row,
@@ -119,6 +122,7 @@ class DashboardApp(LangBindings, App[None]):
         self._refreshing = False
         self._touched: set[str] = set()
         self._events: list[FeedEvent] = []
+        self._candidate_text: dict[tuple[str, str], str] = {}
         self._feed_started = False
 
     # --- life cycle ------------------------------------------------------------------
@@ -190,6 +194,17 @@ class DashboardApp(LangBindings, App[None]):
             self.store.last_event_id = 0
             self.run_feed()
 
+    def _searchable(self, row: ConstituencyRow) -> ConstituencyRow:
+        """Let a search find a constituency by any of its candidates' names."""
+        if self.election is None:
+            return row
+        names = self._candidate_text.get((row.race_id, row.constituency_id))
+        if names is None:
+            cands = self.election.candidates.get((row.race_id, row.constituency_id), {})
+            names = fold(" ".join(c.full_name for c in cands.values()))
+            self._candidate_text[(row.race_id, row.constituency_id)] = names
+        return replace(row, search_key=f"{row.search_key} {names}")
+
     def names(self) -> dict[str, str]:
         if self.election is None:
             return {}
@@ -258,7 +273,8 @@ class DashboardApp(LangBindings, App[None]):
             store.progress = message.progress
             change_progress = True
         if message.rows is not None:
-            diff = store.apply_rows(message.rows, complete=message.complete_rows)
+            rows = [self._searchable(r) for r in message.rows]
+            diff = store.apply_rows(rows, complete=message.complete_rows)
             keys = {r.key for r in diff.added + diff.changed} | set(diff.removed)
         if message.alerts is not None:
             change_alerts = store.apply_alerts(message.alerts)

@@ -527,7 +527,11 @@ class Store:
         return True
 
     def open_alerts(self) -> int:
-        return sum(1 for a in self.alerts.values() if not a.reviewed)
+        """Alerts awaiting review (a silent station is not one: it ends by reporting)."""
+        return sum(1 for a in self.alerts.values() if not a.reviewed and a.kind != "silent_station")
+
+    def silent_stations(self) -> int:
+        return sum(1 for a in self.alerts.values() if a.kind == "silent_station")
 
     def races(self) -> tuple[ScopeProgress, ...]:
         """Each race's progress with its batch counts from the feed."""

@@ -73,7 +73,10 @@ class AlertsScreen(DashboardScreen):
     def refresh_all(self) -> None:
         lang = self.lang
         store = self.dash.store
-        title = f"{t('alerts', lang)}: {store.open_alerts()}"
+        title = (
+            f"{t('alerts', lang)}: {store.open_alerts()} · "
+            f"{kind_label('silent_station', lang)}: {store.silent_stations()}"
+        )
         if not store.alerts_allowed:
             title += f"  [red]({t('error', lang)}: 401/403)[/]"
         self.query_one("#alerts-title", Static).update(title)

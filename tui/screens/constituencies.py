@@ -40,6 +40,7 @@ class ConstituenciesScreen(DashboardScreen):
         self._search_timer: Timer | None = None
         self.last_update_ms: float | None = None
         self.last_rebuild_ms: float | None = None
+        self.last_cells_written = 0
 
     def compose(self) -> ComposeResult:
         yield ConnectionBar()
@@ -81,7 +82,7 @@ class ConstituenciesScreen(DashboardScreen):
             self.refresh_all()
         elif change.rows:
             start = time.perf_counter()
-            self.table.apply(self.dash.store.rows, change.rows)
+            self.last_cells_written = self.table.apply(self.dash.store.rows, change.rows)
             self.last_update_ms = (time.perf_counter() - start) * 1000
             self._filter_line()
 

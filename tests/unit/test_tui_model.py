@@ -1,0 +1,191 @@
+"""The dashboard's pure logic: reading the server's documents, diffing and
+filtering the constituency rows, counting batches per race and committee."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tally_server.core.definition import load_election
+from tui.bindings import bilingual, lang_allows
+from tui.client import Backoff
+from tui.model import (
+    BatchCounters,
+    RowFilter,
+    diff_rows,
+    fold,
+    majority_bar,
+    parse_alerts,
+    parse_progress,
+    parse_row,
+    since_text,
+    sort_value,
+)
+
+
+def row(cid: str, status: str = "partial", reported: int = 1, **kw: object) -> dict[str, object]:
+    return {
+        "race_id": "QH",
+        "constituency_id": cid,
+        "name": kw.get("name", f"Đơn vị bầu cử số {cid}"),
+        "committee_id": "UBBC-HCM",
+        "round": kw.get("round", "main"),
+        "seats": 3,
+        "areas_reported": reported,
+        "areas_total": 3,
+        "turnout_pct": "99.04",
+        "status": status,
+        "winners": kw.get("winners", []),
+    }
+
+
+def test_search_ignores_diacritics_and_case() -> None:
+    assert fold("Nguyễn Thị Ánh — Đơn vị") == "nguyen thi anh — don vi"
+    r = parse_row(row("QH-10", winners=[{"id": "x", "full_name": "Võ Đức Ễnh"}]))
+    assert RowFilter(text="vo duc").matches(r)
+    assert RowFilter(text="ĐỨC enh").matches(r)
+    assert not RowFilter(text="tran").matches(r)
+    assert RowFilter(race_id="QH", status="partial").matches(r)
+    assert not RowFilter(status="elected").matches(r)
+
+
+def test_diff_names_only_what_changed() -> None:
+    old = {r.key: r for r in map(parse_row, [row("QH-1"), row("QH-2"), row("QH-3")])}
+    fresh = [parse_row(row("QH-1")), parse_row(row("QH-2", "elected", 3)), parse_row(row("QH-4"))]
+    d = diff_rows(old, fresh)
+    assert [r.key for r in d.changed] == ["QH/QH-2"]
+    assert [r.key for r in d.added] == ["QH/QH-4"]
+    assert d.removed == ("QH/QH-3",)
+    partial = diff_rows(old, fresh[1:2], complete=False)
+    assert partial.removed == () and [r.key for r in partial.changed] == ["QH/QH-2"]
+    assert not diff_rows(old, list(old.values()))
+
+
+def test_a_later_round_is_a_row_of_its_own() -> None:
+    assert parse_row(row("QH-1", round="revote")).key == "QH/QH-1/revote"
+    assert parse_row(row("QH-1")).key == "QH/QH-1"
+
+
+def test_ids_sort_naturally_and_least_reported_first() -> None:
+    rows = [parse_row(row(c, reported=n)) for c, n in (("QH-10", 3), ("QH-9", 0), ("QH-2", 2))]
+    by_key = sorted(rows, key=lambda r: sort_value(r, "key"))
+    assert [r.constituency_id for r in by_key] == ["QH-2", "QH-9", "QH-10"]
+    slowest = sorted(rows, key=lambda r: sort_value(r, "reported"))
+    assert [r.constituency_id for r in slowest] == ["QH-9", "QH-2", "QH-10"]
+
+
+def test_majority_bar_puts_the_line_at_half() -> None:
+    assert majority_bar("50.00", 24) == (12, 12)
+    assert majority_bar("82.05", 24) == (20, 12)
+    assert majority_bar("0.00", 24) == (0, 12)
+    assert majority_bar("100.00", 24) == (24, 12)
+
+
+def test_progress_reads_the_servers_document() -> None:
+    doc = {
+        "overall": {
+            "scope": "election",
+            "areas_total": 3,
+            "areas_reported": 1,
+            "voters_on_list": 1250,
+            "voters_voted": 1238,
+            "turnout_pct": "99.04",
+        },
+        "races": [
+            {
+                "scope": "race:QH",
+                "race_id": "QH",
+                "name": "Quốc hội",
+                "areas_total": 3,
+                "areas_reported": 1,
+                "turnout_pct": "99.04",
+            }
+        ],
+        "committees": [{"committee_id": "UBBC-HCM", "name": "UB", "areas_total": 3}],
+        "batches": {"accepted": 4, "flagged": 1, "rejected": 2, "conflicts": 1},
+        "last_batch_at": "2011-05-22T19:42:10Z",
+        "ledger": {"index": 7, "head": "ab" * 32},
+    }
+    p = parse_progress(doc)
+    assert (p.overall.areas_reported, p.overall.accepted, p.overall.rejected) == (1, 4, 2)
+    assert p.overall.conflicts == 1 and p.overall.last_batch_at is not None
+    assert str(p.overall.reported_pct) == "33.33"
+    assert [r.scope for r in p.races] == ["QH"] and p.committees[0].scope == "UBBC-HCM"
+    assert (p.ledger_index, p.ledger_head) == (7, "ab" * 32)
+
+
+def test_batches_are_counted_per_race_and_up_the_committee_chain(assets: Path) -> None:
+    election = load_election(assets / "examples" / "election.json")
+    counters = BatchCounters(election)
+    accepted = {
+        "polling_area_id": "KV-01",
+        "flagged": True,
+        "races": [
+            {"race_id": "QH", "constituency_id": "QH-10", "round": "main"},
+            {"race_id": "HDND-XA", "constituency_id": "TTH-1", "round": "main"},
+        ],
+    }
+    assert counters.apply("batch_accepted", "2011-05-22T19:42:10Z", accepted)
+    assert counters.apply("alert", "", {"kind": "rejected", "polling_area_id": "KV-02"})
+    assert counters.apply("alert", "", {"kind": "conflict", "polling_area_id": "KV-02"})
+    assert not counters.apply("alert", "", {"kind": "warning", "polling_area_id": "KV-02"})
+    qh = counters.by_scope["race:QH"]
+    assert (qh.accepted, qh.flagged, qh.rejected, qh.conflicts) == (1, 1, 1, 1)
+    commune = counters.by_scope["committee:UBBC-TTH"]
+    assert (commune.accepted, commune.rejected) == (1, 1)
+    # the commune's committee sits under the city's, which sits under the Council
+    assert counters.by_scope["committee:HDBCQG"].accepted == 1
+
+
+def test_alerts_read_messages_and_list_silent_stations() -> None:
+    doc = {
+        "alerts": [
+            {
+                "id": 3,
+                "kind": "rejected",
+                "at": "2011-05-22T20:00:00Z",
+                "station_id": "KV-01",
+                "polling_area_id": "KV-01",
+                "codes": ["E112"],
+                "data": {
+                    "findings": [
+                        {"code": "E112", "message_vi": "vi", "message_en": "en"},
+                        {"code": "W201", "message_vi": "v2", "message_en": "e2"},
+                    ]
+                },
+                "reviewed": False,
+            }
+        ],
+        "silent_stations": [{"station_id": "KV-03", "polling_area_id": "KV-03"}],
+    }
+    rejected, silent = parse_alerts(doc)
+    assert rejected.codes == ("E112", "W201") and rejected.message_en == "en · e2"
+    assert silent.id == "silent:KV-03" and silent.kind == "silent_station"
+
+
+def test_backoff_doubles_up_to_its_cap_and_resets() -> None:
+    b = Backoff(base=0.5, cap=4)
+    delays = [b.next_delay() for _ in range(6)]
+    assert all(0.4 <= d <= 0.5 for d in delays[:1]) and all(d <= 4 for d in delays)
+    assert delays[3] > delays[1] > delays[0] and delays[5] >= 3.2
+    b.reset()
+    assert b.next_delay() <= 0.5
+
+
+def test_bindings_follow_the_language() -> None:
+    vi, en = bilingual("p", "print", "print")
+    assert (vi.description, en.description) == ("In biên bản", "Print sheet")
+    assert vi.action == "print('vi')" and en.action == "print('en')"
+    assert lang_allows(("vi",), "vi") and not lang_allows(("vi",), "en")
+    assert bilingual("o", "switch_mode('overview')", "overview")[1].action == (
+        "switch_mode('overview', 'en')"
+    )
+
+
+def test_time_since_last_batch() -> None:
+    import datetime as dt
+
+    now = dt.datetime(2011, 5, 22, 20, 0, tzinfo=dt.UTC)
+    assert since_text(None, now, "chưa có") == "chưa có"
+    assert since_text(now - dt.timedelta(seconds=42), now, "") == "42 s"
+    assert since_text(now - dt.timedelta(minutes=3, seconds=5), now, "") == "3 min"
+    assert since_text(now - dt.timedelta(hours=2, minutes=5), now, "") == "2 h 05"
