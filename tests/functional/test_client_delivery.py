@@ -374,37 +374,43 @@ async def test_a_correction_names_what_it_replaces_and_why(
     assert [e["kind"] for e in await st.recorded()] == ["batch_accepted", "correction"]
 
 
-async def test_https_with_the_pinned_certificate_only(tmp_path: Path) -> None:
-    cert, key = self_signed(tmp_path)
+async def test_https_with_a_pinned_certificate_or_a_given_ca_only(tmp_path: Path) -> None:
+    ca = self_signed(tmp_path, "committee-ca")
+    cert, key = self_signed(tmp_path, "server", issuer=ca)
     other, _ = self_signed(tmp_path, "other")
     election = election_with_many_areas(tmp_path / "election.json")
     server = await asyncio.to_thread(start_server, tmp_path / "srv", election, tls=(cert, key))
+    server.cafile = ca[0]
     try:
         assert server.url.startswith("https://127.0.0.1:")
         fingerprint = VerifyKey.from_pem(server.public_key_file.read_bytes()).fingerprint
-        good = tmp_path / "good"
-        rc, out, err = await client(
-            "init", "--dir", str(good), "--station-id", "KV-01", "--polling-area", "KV-01",
-            "--election", str(election), "--server", server.url, "--fetch-server-key",
-            "--server-fingerprint", fingerprint, "--server-cert", str(cert),
-        )  # fmt: skip
-        assert rc == 0, out + err
-        assert fingerprint in out
-        server.enroll("KV-01", "KV-01", (good / "station.pub.pem").read_bytes())
-        st = Station(good, "KV-01", server)
-        await st.submit()
-        rc, out, err = await st.sync()
-        assert rc == 0, out + err
+        for area, trust in (
+            ("KV-01", ["--server-cert", str(cert)]),
+            ("KV-02", ["--ca-file", str(ca[0])]),
+        ):  # noqa: E501
+            folder = tmp_path / area
+            rc, out, err = await client(
+                "init", "--dir", str(folder), "--station-id", area, "--polling-area", area,
+                "--election", str(election), "--server", server.url, "--fetch-server-key",
+                "--server-fingerprint", fingerprint, *trust,
+            )  # fmt: skip
+            assert rc == 0, out + err
+            assert fingerprint in out
+            server.enroll(area, area, (folder / "station.pub.pem").read_bytes())
+            st = Station(folder, area, server)
+            await st.submit()
+            rc, out, err = await st.sync()
+            assert rc == 0, out + err
         wrong = tmp_path / "wrong"
         rc, out, err = await client(
-            "init", "--dir", str(wrong), "--station-id", "KV-02", "--polling-area", "KV-02",
+            "init", "--dir", str(wrong), "--station-id", "KV-03", "--polling-area", "KV-03",
             "--election", str(election), "--server", server.url,
             "--server-key", str(server.public_key_file), "--server-cert", str(other),
         )  # fmt: skip
         assert rc == 0, out + err
-        st2 = Station(wrong, "KV-02", server)
-        await st2.submit()
-        rc, out, err = await client("sync", *st2.dir, "--give-up-after", "1", "--timeout", "2")
+        st3 = Station(wrong, "KV-03", server)
+        await st3.submit()
+        rc, out, err = await client("sync", *st3.dir, "--give-up-after", "1", "--timeout", "2")
         assert rc == 3, out + err
         assert "P302" in out and "pinned" in out
     finally:

@@ -269,8 +269,11 @@ def start_server(
     return ServerProcess(folder, url, token, process, tls[0] if tls else None)
 
 
-def self_signed(folder: Path, name: str = "server") -> tuple[Path, Path]:
-    """A TLS certificate for 127.0.0.1 and its key, as a small server would make one."""
+def self_signed(
+    folder: Path, name: str = "server", *, issuer: tuple[Path, Path] | None = None
+) -> tuple[Path, Path]:
+    """A TLS certificate for 127.0.0.1 and its key: self-signed (a CA too), or issued
+    by ``issuer`` (certificate, key) as a committee's own CA would issue it."""
     import datetime as dt
     import ipaddress
 
@@ -280,12 +283,18 @@ def self_signed(folder: Path, name: str = "server") -> tuple[Path, Path]:
     from cryptography.x509.oid import NameOID
 
     key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"127.0.0.1 {name}")])
+    issuer_name, signer = subject, key
+    if issuer is not None:
+        ca_cert = x509.load_pem_x509_certificate(issuer[0].read_bytes())
+        ca_key = serialization.load_pem_private_key(issuer[1].read_bytes(), None)
+        assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+        issuer_name, signer = ca_cert.subject, ca_key
     now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(subject)
-        .issuer_name(subject)
+        .issuer_name(issuer_name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
@@ -294,8 +303,8 @@ def self_signed(folder: Path, name: str = "server") -> tuple[Path, Path]:
             x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
             critical=False,
         )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
+        .add_extension(x509.BasicConstraints(ca=issuer is None, path_length=None), critical=True)
+        .sign(signer, hashes.SHA256())
     )
     cert_path, key_path = folder / f"{name}.crt", folder / f"{name}.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
