@@ -27,6 +27,7 @@ from schemas.models import ElectionDefinition
 from tally_server.core.definition import Election
 from tui.bindings import LangBindings, bilingual
 from tui.client import ApiClient, Feed, FeedEvent
+from tui.commands import ConstituencyCommands
 from tui.labels import Lang, t
 from tui.messages import (
     ConnectionChanged,
@@ -84,6 +85,7 @@ class Change:
 class DashboardApp(LangBindings, App[None]):
     CSS_PATH = "dashboard.tcss"
     TITLE = "Kiểm phiếu"
+    COMMANDS = App.COMMANDS | {ConstituencyCommands}
     MODES: ClassVar[dict[str, Any]] = {
         "overview": OverviewScreen,
         "constituencies": ConstituenciesScreen,

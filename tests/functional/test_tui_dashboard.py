@@ -264,3 +264,19 @@ async def test_feed_reconnects_and_resumes_without_losing_or_repeating_events(
             assert counts is not None and counts.accepted == 2
     finally:
         await link.close()
+
+
+async def test_command_palette_opens_a_constituency_by_candidate_name(
+    tally_server: RunningServer,
+) -> None:
+    app = DashboardApp(tally_server.url, tally_server.tokens["viewer"])
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(pilot, lambda: len(app.store.rows) == 3, "the constituencies")
+        await pilot.press("ctrl+p")
+        await pilot.press(*"ngo van loi")  # a commune council candidate, typed without marks
+        await until(pilot, lambda: "TTH-1" in screen_text(app), "the match")
+        await pilot.press("down", "enter")
+        await until(pilot, lambda: isinstance(app.screen, ConstituencyScreen), "the screen")
+        screen = app.screen
+        assert isinstance(screen, ConstituencyScreen)
+        assert (screen.race_id, screen.constituency_id) == ("HDND-XA", "TTH-1")

@@ -189,3 +189,28 @@ def test_time_since_last_batch() -> None:
     assert since_text(now - dt.timedelta(seconds=42), now, "") == "42 s"
     assert since_text(now - dt.timedelta(minutes=3, seconds=5), now, "") == "3 min"
     assert since_text(now - dt.timedelta(hours=2, minutes=5), now, "") == "2 h 05"
+
+
+def test_docs_list_every_key_of_the_dashboard(assets: Path) -> None:
+    """docs/dashboard.md's key table cannot fall behind the bindings."""
+    from tui.app import DashboardApp
+    from tui.screens.alerts import AlertsScreen
+    from tui.screens.constituencies import ConstituenciesScreen
+    from tui.screens.constituency import ConstituencyScreen
+    from tui.screens.overview import OverviewScreen
+    from tui.screens.polling_area import PollingAreaScreen
+
+    docs = (assets.parent.parent / "docs" / "dashboard.md").read_text(encoding="utf-8")
+    keys = set()
+    for owner in (
+        DashboardApp,
+        OverviewScreen,
+        ConstituenciesScreen,
+        ConstituencyScreen,
+        PollingAreaScreen,
+        AlertsScreen,
+    ):
+        for binding in owner.BINDINGS:
+            keys.add(binding.key if hasattr(binding, "key") else binding[0])  # type: ignore[union-attr,index]
+    missing = [k for k in sorted(keys) if f"| `{k}` |" not in docs and f"| `{k}` (" not in docs]
+    assert not missing, f"keys missing from docs/dashboard.md: {missing}"

@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from tui.bindings import bilingual
 from tui.labels import STATUS, status_label, t
-from tui.model import SORT_KEYS
+from tui.model import SORT_KEYS, split_key
 from tui.screens.base import DashboardScreen
 from tui.widgets.common.connection_bar import ConnectionBar
 from tui.widgets.constituencies.table import ConstituencyTable
@@ -137,7 +137,7 @@ class ConstituenciesScreen(DashboardScreen):
         key = event.row_key.value
         if key is None:
             return
-        race_id, constituency_id = key.split("/", 1)
         from tui.screens.constituency import ConstituencyScreen
 
-        self.app.push_screen(ConstituencyScreen(race_id, constituency_id))
+        race_id, constituency_id, round_ = split_key(key)
+        self.app.push_screen(ConstituencyScreen(race_id, constituency_id, round_))

@@ -16,7 +16,7 @@ from tally_server.core.numbers import vn_int
 from tui.bindings import bilingual
 from tui.labels import status_label, t
 from tui.messages import DetailLoaded, WorkFailed
-from tui.model import pct_text
+from tui.model import pct_text, row_key
 from tui.screens.base import DashboardScreen
 from tui.widgets.common.connection_bar import ConnectionBar
 from tui.widgets.constituency.candidates import CandidateTable
@@ -33,15 +33,16 @@ class ConstituencyScreen(DashboardScreen):
         *bilingual("r", "refresh", "refresh"),
     ]
 
-    def __init__(self, race_id: str, constituency_id: str) -> None:
+    def __init__(self, race_id: str, constituency_id: str, round_: str = "main") -> None:
         super().__init__()
         self.race_id = race_id
         self.constituency_id = constituency_id
+        self.round = round_
         self.doc: dict[str, Any] | None = None
 
     @property
     def key(self) -> str:
-        return f"{self.race_id}/{self.constituency_id}"
+        return row_key(self.race_id, self.constituency_id, self.round)
 
     def compose(self) -> ComposeResult:
         yield ConnectionBar()
@@ -62,7 +63,9 @@ class ConstituencyScreen(DashboardScreen):
     @work(exclusive=True, group="detail")
     async def load(self) -> None:
         try:
-            doc = await self.dash.client.constituency(self.race_id, self.constituency_id)
+            doc = await self.dash.client.constituency(
+                self.race_id, self.constituency_id, self.round
+            )
             self.post_message(DetailLoaded("constituency", self.key, doc))
         except KiemphieuError as exc:
             self.dash.post_message(WorkFailed("constituency", exc))
