@@ -375,8 +375,19 @@ def _sync_station(args: argparse.Namespace, station: Station) -> int:
                 "pending; run sync again later."
             )
             return EXIT_PENDING
+        refused = [
+            b.sequence for b in station.outbox.batches(station.station_id) if b.state == "refused"
+        ]
+        if refused:
+            listed = ", ".join(f"#{n}" for n in refused)
+            _out(
+                f"Máy chủ không nhận lô {listed}; xem status, rồi sync --retry-refused khi Ủy "
+                f"ban đã xử lý / the server refused batch(es) {listed}; see status, then sync "
+                "--retry-refused once the committee has fixed it."
+            )
+            return EXIT_NOT_ACCEPTED
         if worst == 0:
-            _out("Mọi lô đã được gửi / every batch is delivered.")
+            _out("Không còn lô chờ gửi / nothing left to send.")
         return worst
 
     try:
@@ -546,7 +557,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "sync",
         help="deliver signed batches in order, verify and store the receipts",
-        description=f"Exit 0: all delivered; {EXIT_PENDING}: some still pending; "
+        description=f"Exit 0: nothing left to send; {EXIT_PENDING}: some still pending; "
         f"{EXIT_NOT_ACCEPTED}: some rejected, conflicting or refused (see status).",
     )
     _dir(p)

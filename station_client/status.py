@@ -60,6 +60,7 @@ def status_data(station: Station) -> dict[str, Any]:
         rid = seat.race.id
         holding = [b for b in batches if rid in b.races]
         latest = holding[-1] if holding else None
+        on_record = [b.sequence for b in holding if b.state == "delivered"]
         races.append(
             {
                 "race_id": rid,
@@ -68,6 +69,7 @@ def status_data(station: Station) -> dict[str, Any]:
                 "state": latest.state if latest else ("drafted" if rid in drafted else "none"),
                 "draft": rid in drafted,
                 "batch": latest.sequence if latest else None,
+                "accepted_batch": on_record[-1] if on_record else None,
             }
         )
     return {
@@ -109,6 +111,9 @@ def status_lines(station: Station) -> list[str]:
             elif b["state"] in ("rejected", "conflict", "refused") and b["findings"]:
                 codes = ", ".join(str(f.get("code")) for f in b["findings"])
                 line += f" · {codes}"
+        kept = race["accepted_batch"]
+        if race["state"] != "delivered" and kept is not None:
+            line += f" · số liệu đang có hiệu lực / figures on record: lô/batch {kept}"
         if race["draft"] and race["state"] != "drafted":
             line += " · có bản nháp mới / a newer draft exists"
         out.append(line)

@@ -341,7 +341,8 @@ async def test_an_unenrolled_key_is_refused_until_enrolled(
     [batch] = (await st.status())["batches"]
     assert batch["state"] == "refused" and batch["findings"][0]["code"] == "K401"
     server.enroll(st.area, st.area, (st.folder / "station.pub.pem").read_bytes())
-    assert (await st.sync())[0] == 0  # refused batches wait for --retry-refused
+    rc, out, _ = await st.sync()  # refused batches wait for --retry-refused
+    assert rc == 4 and "--retry-refused" in out
     assert st.rows()[0][1] == "refused"
     rc, out, err = await st.sync("--retry-refused")
     assert rc == 0, out + err
