@@ -35,13 +35,15 @@ class Signed:
 
 
 def signed_races(station: Station) -> dict[str, Signed]:
-    """Race id -> the latest batch (pending or accepted) that carries it.
+    """Race id -> the latest batch (pending, accepted, or refused) that carries it.
 
-    Rejected, conflicting and refused batches do not count: their minutes are
-    not on record, so the race can be entered afresh."""
+    A refused batch still counts: it waits to be sent again once the committee
+    fixes the enrolment (``sync --retry-refused``). Rejected and conflicting
+    batches do not: their minutes are not on record, so the race can be
+    entered afresh."""
     out: dict[str, Signed] = {}
     for stored in station.outbox.batches(station.station_id):
-        if stored.state not in ("pending", "delivered"):
+        if stored.state not in ("pending", "delivered", "refused"):
             continue
         for m in batch_of(stored).minutes:
             out[m.race_id] = Signed(stored, m)
