@@ -130,7 +130,7 @@ def test_every_page_carries_the_ledger_fingerprint_as_qr_and_text(
     assert qr_payloads(path) == [expected] * len(pages)
     for page in pages:
         flat = " ".join(page.split())
-        assert "mục / entry 41" in flat
+        assert "Sổ cái / ledger #41:" in flat
         assert " ".join([HEAD[i : i + 8] for i in range(0, 64, 8)]) in flat
 
 

@@ -15,6 +15,7 @@ from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
@@ -80,7 +81,7 @@ class Styles:
         textColor=colors.HexColor("#a00000"),
         spaceBefore=4,
     )
-    section = _style("section", fontName=BOLD, spaceBefore=7, spaceAfter=3)
+    section = _style("section", fontName=BOLD, spaceBefore=7, spaceAfter=3, keepWithNext=1)
     cell = _style("cell", fontSize=10, leading=12.5)
     cell_bold = _style("cell_bold", fontName=BOLD, fontSize=10, leading=12.5)
     cell_right = _style("cell_right", fontSize=10, leading=12.5, alignment=TA_RIGHT)
@@ -247,17 +248,24 @@ def _draw_footer(canvas: Canvas, fp: Fingerprint, page: int, total: int) -> None
     canvas.line(MARGIN, y0 + QR_SIZE + 2 * mm, PAGE_WIDTH - MARGIN, y0 + QR_SIZE + 2 * mm)
     draw_qr(canvas, fp.payload(), MARGIN, y0, QR_SIZE)
     lines = [
-        "Dấu vân tay của bản ghi điện tử (đối chiếu bản giấy với sổ cái) / "
-        "fingerprint of the digital record:",
-        *fp.lines(),
-        f"Bầu cử / election: {fp.election_id}",
+        nfc(line)
+        for line in (
+            "Dấu vân tay SHA-256 của bản ghi điện tử (đối chiếu bản giấy với sổ cái) / "
+            "SHA-256 fingerprint of the digital record:",
+            *fp.lines(),
+            f"Bầu cử / election: {fp.election_id}",
+        )
     ]
     text_x = MARGIN + QR_SIZE + 4 * mm
+    room = PAGE_WIDTH - MARGIN - text_x
+    # as large as fits: a digest must never run off the page
+    widest = max(stringWidth(line, BOLD if i == 0 else REGULAR, 1) for i, line in enumerate(lines))
+    size = min(7.5, room / widest)
     y = y0 + QR_SIZE - 3 * mm
     for i, line in enumerate(lines):
-        canvas.setFont(BOLD if i == 0 else REGULAR, 7.5)
-        canvas.drawString(text_x, y, nfc(line))
-        y -= 9.5
+        canvas.setFont(BOLD if i == 0 else REGULAR, size)
+        canvas.drawString(text_x, y, line)
+        y -= size * 1.3
     canvas.setFont(REGULAR, 9)
     canvas.drawRightString(PAGE_WIDTH - MARGIN, y0, nfc(f"Trang {page}/{total}"))
     canvas.restoreState()

@@ -57,14 +57,12 @@ class Fingerprint:
     def lines(self) -> list[str]:
         """The same fingerprint in words, for the footer."""
         if self.source == "ledger":
-            first = (
-                f"Sổ cái / ledger: mục / entry {self.ledger_index}, SHA-256 {grouped(self.digest)}"
-            )
+            first = f"Sổ cái / ledger #{self.ledger_index}: {grouped(self.digest)}"
         else:
-            first = f"Tệp đầu vào / input files: SHA-256 {grouped(self.digest)}"
+            first = f"Tệp đầu vào / input files: {grouped(self.digest)}"
         out = [first]
         if self.results_sha256:
-            out.append(f"Kết quả / results: SHA-256 {grouped(self.results_sha256)}")
+            out.append(f"Kết quả / results: {grouped(self.results_sha256)}")
         return out
 
 

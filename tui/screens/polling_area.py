@@ -135,8 +135,13 @@ class PollingAreaScreen(DashboardScreen):
 
     def _minutes(self, doc: dict[str, Any], lang: Lang) -> None:
         election = self.dash.election
+        order = {r.id: i for i, r in enumerate(election.definition.races)} if election else {}
         blocks = []
-        for item in doc.get("current") or []:
+        current = sorted(
+            doc.get("current") or [],
+            key=lambda item: (order.get(str(item.get("race_id")), 99), str(item.get("round"))),
+        )
+        for item in current:
             m = item.get("minutes") or {}
             race_id = str(m.get("race_id", item.get("race_id", "")))
             con_id = str(m.get("constituency_id", ""))
