@@ -46,7 +46,7 @@ class LangBindings:
     """Mixin for screens and the app: hide the other language's bindings, and
     in projector mode every operator action."""
 
-    OPERATOR_ACTIONS: frozenset[str] = frozenset({"review"})
+    OPERATOR_ACTIONS: frozenset[str] = frozenset({"review", "print"})
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         app: Any = getattr(self, "app", self)

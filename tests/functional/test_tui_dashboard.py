@@ -150,6 +150,7 @@ async def test_projector_mode_offers_no_operator_action_and_shows_big_progress(
     async with app.run_test(size=(120, 36)) as pilot:
         await until(pilot, lambda: app.store.progress is not None, "progress")
         assert app.screen.query_one("#overall", ScopeCard).big
+        assert "In biên bản" not in screen_text(app)  # nothing to print from the projector
         await pilot.press("a")
         await until(pilot, lambda: bool(app.store.alerts) or not app.store.alerts_allowed, "alerts")
         assert "Đánh dấu đã xem xét" not in screen_text(app)
