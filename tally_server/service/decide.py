@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Literal
 
 import msgspec
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from schemas import codec
 from schemas.errors import DecodeError, KiemphieuError, SignatureError
 from schemas.models import CountingMinutes, Finding, Receipt, ResultBatch
-from schemas.signing import BATCH_TYPE, Opened, VerifyKey, open_envelope
+from schemas.signing import BATCH_TYPE, Opened, VerifyKey, open_envelope, pae
 from tally_server.core import rules
 from tally_server.core.definition import Election
 from tally_server.core.numbers import vn_int
@@ -66,6 +70,17 @@ class StationKey:
     key: VerifyKey
     enrolled_index: int
     revoked: bool = False
+    _loaded: Ed25519PublicKey | None = None
+
+    def verify(self, opened: Opened) -> None:
+        """``opened.verify(self.key)``, with the key object loaded once."""
+        if self._loaded is None:
+            self._loaded = Ed25519PublicKey.from_public_bytes(self.key.raw)
+        try:
+            self._loaded.verify(opened.signature, pae(opened.payload_type, opened.payload))
+        except InvalidSignature:
+            opened.verify(self.key)  # raises the one SignatureError (S201) there is
+            raise
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,16 +282,67 @@ def decide_opened(
         )
     if not signature_ok:
         try:
-            opened.verify(key.key)
+            key.verify(opened)
         except SignatureError as exc:
             return _reject(401, exc, who)
         if signature_ok is not None:
             findings = None  # the precomputation disagreed: trust nothing from it
     try:
-        batch = codec.decode(opened.payload, ResultBatch)
+        batch = decode_batch(opened.payload)
     except DecodeError as exc:
         return _reject(400, exc, who)
     return _decide_batch(state, opened, digest, key, batch, findings)
+
+
+_batch_decoder = msgspec.json.Decoder(ResultBatch, strict=True)
+_CLEAN_CHARS: set[str] = set()
+"""Characters seen to be neither control nor format characters (grows as text arrives)."""
+_MAYBE_DIRTY = re.compile(
+    # Anything outside ASCII printables, whitespace and the blocks Vietnamese text is
+    # written in (Latin-1 letters, Latin Extended-A/B, Latin Extended Additional,
+    # combining diacritics, dashes and quotes) gets a closer look.
+    "[^\t\n\r\x20-\x7e\u00a0-\u00ac\u00ae-\u024f\u0300-\u036f"
+    "\u1e00-\u1eff\u2010-\u2027\u2030-\u205e]"
+)
+
+
+def _plain_text(payload: bytes) -> bool:
+    """Whether every string in this JSON text is NFC and free of control characters,
+    judged on the whole text at once.
+
+    Sound because JSON strings sit between quotes, which never compose with a
+    neighbour, so NFC of the whole text is NFC of every string; raw control
+    characters can only be the whitespace between tokens (JSON forbids them in
+    strings). Escapes could hide anything, so any backslash means "look closer".
+    """
+    if b"\\" in payload:
+        return False
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    if text.isascii():
+        return True
+    if not unicodedata.is_normalized("NFC", text):
+        return False
+    if _MAYBE_DIRTY.search(text) is None:
+        return True
+    for ch in set(_MAYBE_DIRTY.findall(text)) - _CLEAN_CHARS:
+        if unicodedata.category(ch) in ("Cc", "Cf"):
+            return False
+        _CLEAN_CHARS.add(ch)
+    return True
+
+
+def decode_batch(payload: bytes) -> ResultBatch:
+    """``codec.decode(payload, ResultBatch)``, with the text check done on the whole
+    payload when that is enough to decide (the ingest hot path)."""
+    if _plain_text(payload):
+        try:
+            return _batch_decoder.decode(payload)
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            pass  # codec.decode below names the problem
+    return codec.decode(payload, ResultBatch)
 
 
 def _decide_batch(
@@ -471,7 +537,14 @@ def _batch_rejection(
     return Decision(http=http, kind=kind, outcome=outcome, batch=batch)
 
 
-def build_receipt(election_id: str, outcome: Outcome, index: int, head: str, time: str) -> Receipt:
+def build_receipt(
+    election_id: str,
+    outcome: Outcome,
+    index: int,
+    head: str,
+    time: str,
+    moment: dt.datetime | None = None,
+) -> Receipt:
     """The receipt of a ledger entry: everything in it comes from the entry."""
     assert outcome.station_id is not None and outcome.sequence is not None
     assert outcome.batch_digest is not None
@@ -485,7 +558,7 @@ def build_receipt(election_id: str, outcome: Outcome, index: int, head: str, tim
         correction=outcome.correction,
         ledger_index=index,
         ledger_head=head,
-        received_at=ledger.parse_time(time),
+        received_at=moment if moment is not None else ledger.parse_time(time),
         findings=outcome.findings,
     )
 

@@ -15,6 +15,7 @@ the state is rebuilt from the database and the senders are told to retry.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import logging
 import sqlite3
@@ -25,7 +26,6 @@ from typing import Any
 
 from schemas import codec
 from schemas.errors import KiemphieuError
-from schemas.models import CountingMinutes
 from schemas.signing import VerifyKey
 from tally_server.core.tally import Tally, tally_from_scratch
 from tally_server.service.codes import ServerError
@@ -142,14 +142,8 @@ class Ingest:
         self.head_hash = self.journal.head
         self.published_index, self.published_hash = self.head_index, self.head_hash
         self.last_event_id = self.journal.next_event_id - 1
-        decoder = codec_decoder()
-        minutes = (
-            decoder.decode(body)
-            for (body,) in conn.execute(
-                "SELECT m.body FROM current c JOIN minutes m "
-                "USING (polling_area_id, race_id, round, ledger_index) ORDER BY m.ledger_index"
-            )
-        )
+        current = sorted(self.journal.state.current.values(), key=lambda c: c.ledger_index)
+        minutes = (c.minutes for c in current)
         self.tally = tally_from_scratch(self.election, minutes)
         c = Counters()
         for kind, status, flagged, n, last in conn.execute(
@@ -189,7 +183,8 @@ class Ingest:
             ref = decision.duplicate_of
             assert ref is not None
             return Answer(200, await self.receipt_at(ref.ledger_index), True, decision)
-        prepared = self.journal.batch(decision, body, self.now())
+        moment = self.clock().astimezone(dt.UTC).replace(tzinfo=dt.UTC)
+        prepared = self.journal.batch(decision, body, moment)
         await self._commit(prepared)
         if prepared.response:
             return Answer(decision.http, prepared.response, True, decision)
@@ -274,7 +269,7 @@ class Ingest:
                     writes.extend(job.prepared.writes)
                     events.extend(job.prepared.events)
                 if self._publish(group):
-                    summary = self.progress(committees=False)
+                    summary = self.progress(full=False)
                     events.append(self.journal.event("progress", self.now(), summary))
                 for ev in events:
                     writes.add(db.INSERT_EVENT, (ev.id, ev.type, ev.at, ev.data))
@@ -350,21 +345,15 @@ class Ingest:
 
     # -- what is published --------------------------------------------------------------
 
-    def progress(self, *, committees: bool = True) -> dict[str, Any]:
+    def progress(self, *, full: bool = True) -> dict[str, Any]:
         from tally_server.service.views import progress
 
-        return progress(self, committees=committees)
+        return progress(self, full=full)
 
     async def read(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
         """Run a read query in the reader thread."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._reader_executor, fn, self.reader)
-
-
-def codec_decoder() -> Any:
-    import msgspec
-
-    return msgspec.json.Decoder(CountingMinutes)
 
 
 __all__ = ["Answer", "Ingest", "StorageError", "codec", "error_body"]

@@ -7,16 +7,26 @@ commits prepared entries in groups; the command line commits them one by one.
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import json
 import sqlite3
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 
 from schemas import codec
-from schemas.models import CountingMinutes, Finding
-from schemas.signing import RECEIPT_TYPE, SigningKey, VerifyKey, seal
+from schemas.models import CountingMinutes, Envelope, EnvelopeSignature, Finding
+from schemas.signing import (
+    BATCH_TYPE,
+    RECEIPT_TYPE,
+    SigningKey,
+    VerifyKey,
+    open_envelope,
+    pae,
+)
 from tally_server.core.definition import Election
 from tally_server.service.codes import ServerError
 from tally_server.service.decide import (
@@ -26,12 +36,33 @@ from tally_server.service.decide import (
     LedgerState,
     StationKey,
     build_receipt,
+    decode_batch,
     decode_outcome,
 )
 from tally_server.store import db, ledger
 from tally_server.store.ledger import Entry
 
 _json = msgspec.json.Encoder(order="deterministic")
+_plain = msgspec.json.Encoder()
+
+
+class Sealer:
+    """``schemas.signing.seal`` with the server's key id worked out once (the same bytes)."""
+
+    def __init__(self, key: SigningKey) -> None:
+        self.key = key
+        self.keyid = key.public.fingerprint
+
+    def seal(self, payload_type: str, payload: bytes) -> bytes:
+        signature = self.key.sign(pae(payload_type, payload))
+        envelope = Envelope(
+            payloadType=payload_type,
+            payload=base64.b64encode(payload).decode("ascii"),
+            signatures=[
+                EnvelopeSignature(keyid=self.keyid, sig=base64.b64encode(signature).decode("ascii"))
+            ],
+        )
+        return _plain.encode(envelope)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +112,7 @@ class Journal:
     ) -> None:
         self.election = election
         self.server_key = server_key
+        self.sealer = Sealer(server_key)
         self.state = state
         self.next_index = next_index
         self.head = head
@@ -96,7 +128,7 @@ class Journal:
         return entry
 
     def event(self, type_: str, time: str, data: Any) -> Event:
-        ev = Event(self.next_event_id, type_, time, canonical(data))
+        ev = Event(self.next_event_id, type_, time, _plain.encode(data))
         self.next_event_id += 1
         return ev
 
@@ -162,17 +194,17 @@ class Journal:
 
     # -- batches ------------------------------------------------------------------------
 
-    def batch(self, decision: Decision, body: bytes, time: str) -> Prepared:
+    def batch(self, decision: Decision, body: bytes, moment: dt.datetime) -> Prepared:
         """The entry for a batch envelope (the caller has checked it is recorded)."""
         o = decision.outcome
         assert o is not None
+        time = ledger.format_time(moment)
         entry = self._entry(time, decision.kind, decision.station, body, o.encode())
         receipt = b""
         if decision.has_receipt:
-            payload = codec.encode(
-                build_receipt(self.election.id, o, entry.index, entry.hash, time)
-            )
-            receipt = seal(self.server_key, RECEIPT_TYPE, payload)
+            built = build_receipt(self.election.id, o, entry.index, entry.hash, time, moment)
+            payload = codec.encode(built)
+            receipt = self.sealer.seal(RECEIPT_TYPE, payload)
             entry = Entry(
                 entry.index,
                 entry.prev,
@@ -209,7 +241,7 @@ class Journal:
         batch = decision.batch
         if o.status == "accepted" and batch is not None:
             assert o.batch_digest is not None
-            for m in batch.minutes:
+            for item, m in enumerate(batch.minutes):
                 p.writes.add(
                     db.INSERT_MINUTES,
                     (
@@ -224,7 +256,7 @@ class Journal:
                         time,
                         int(m in decision.changed),
                         batch.reason,
-                        codec.encode(m),
+                        item,
                     ),
                 )
                 p.writes.add(
@@ -450,15 +482,9 @@ def load_journal(conn: sqlite3.Connection, election: Election, server_key: Signi
         state.by_digest[digest] = ref
         if seq > state.last_sequence.get(station_id, 0):
             state.last_sequence[station_id] = seq
-    decoder = msgspec.json.Decoder(CountingMinutes)
-    for area_id, race_id, round_, index, station_id, seq, digest, body in conn.execute(
-        "SELECT m.polling_area_id, m.race_id, m.round, m.ledger_index, m.station_id, "
-        "m.sequence, m.digest, m.body FROM current c JOIN minutes m USING "
-        "(polling_area_id, race_id, round, ledger_index)"
-    ):
-        state.current[(area_id, race_id, round_)] = Current(
-            decoder.decode(body), digest, station_id, seq, index
-        )
+    for row in current_minutes(conn):
+        area_id, race_id, round_, index, station_id, seq, digest, minutes = row
+        state.current[(area_id, race_id, round_)] = Current(minutes, digest, station_id, seq, index)
     next_index, head = db.head(conn)
     (max_alert,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM alerts").fetchone()
     (max_event,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()
@@ -471,6 +497,40 @@ def load_journal(conn: sqlite3.Connection, election: Election, server_key: Signi
         next_alert_id=max_alert + 1,
         next_event_id=max_event + 1,
     )
+
+
+def minutes_at(
+    conn: sqlite3.Connection, indexes: Iterable[int]
+) -> dict[int, list[CountingMinutes]]:
+    """The minutes of the batch recorded at each ledger index, read back from the
+    envelope bytes the ledger keeps (the minutes are stored once, as signed)."""
+    out: dict[int, list[CountingMinutes]] = {}
+    wanted = sorted(set(indexes))
+    for i in range(0, len(wanted), 500):
+        chunk = wanted[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        for index, envelope in conn.execute(
+            f"SELECT idx, envelope FROM ledger WHERE idx IN ({marks})", chunk
+        ):
+            payload = open_envelope(bytes(envelope), BATCH_TYPE).payload
+            out[index] = decode_batch(payload).minutes
+    return out
+
+
+def current_minutes(
+    conn: sqlite3.Connection,
+) -> Iterator[tuple[str, str, str, int, str, int, str, CountingMinutes]]:
+    """Every (area, race, round)'s counted minutes, in ledger order."""
+    rows = conn.execute(
+        "SELECT m.polling_area_id, m.race_id, m.round, m.ledger_index, m.station_id, "
+        "m.sequence, m.digest, m.item FROM current c JOIN minutes m "
+        "USING (polling_area_id, race_id, round, ledger_index) ORDER BY m.ledger_index"
+    ).fetchall()
+    for start in range(0, len(rows), 2000):
+        part = rows[start : start + 2000]
+        batches = minutes_at(conn, (r[3] for r in part))
+        for area_id, race_id, round_, index, station_id, seq, digest, item in part:
+            yield area_id, race_id, round_, index, station_id, seq, digest, batches[index][item]
 
 
 def outcome_of(entry: Entry) -> Any:

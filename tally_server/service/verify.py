@@ -28,14 +28,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from schemas import codec
 from schemas.errors import DecodeError, KiemphieuError, SignatureError
-from schemas.models import ElectionDefinition, Finding, ResultBatch
-from schemas.signing import BATCH_TYPE, RECEIPT_TYPE, VerifyKey, open_envelope
+from schemas.models import ElectionDefinition, Finding
+from schemas.signing import BATCH_TYPE, RECEIPT_TYPE, VerifyKey, open_envelope, pae
 from tally_server.core import rules
 from tally_server.core.definition import Election
 from tally_server.core.tally import ConstituencyResult, Tally, results_digest
-from tally_server.service.decide import LedgerState, StationKey, build_receipt, decide
+from tally_server.service.decide import (
+    LedgerState,
+    StationKey,
+    build_receipt,
+    decide,
+    decode_batch,
+)
 from tally_server.store import ledger
 from tally_server.store.ledger import Entry, LedgerFormatError
 
@@ -127,8 +136,17 @@ _W: dict[str, Any] = {}
 def _init_worker(election_bytes: bytes, keys: dict[str, bytes], server_key: bytes) -> None:
     definition = codec.decode(election_bytes, ElectionDefinition)
     _W["election"] = Election.from_definition(definition)
-    _W["keys"] = {fp: VerifyKey(raw) for fp, raw in keys.items()}
-    _W["server"] = VerifyKey(server_key)
+    _W["keys"] = {fp: Ed25519PublicKey.from_public_bytes(raw) for fp, raw in keys.items()}
+    _W["server"] = Ed25519PublicKey.from_public_bytes(server_key)
+    _W["server_fingerprint"] = VerifyKey(server_key).fingerprint
+
+
+def _verifies(key: Ed25519PublicKey, signature: bytes, message: bytes) -> bool:
+    try:
+        key.verify(signature, message)
+    except InvalidSignature:
+        return False
+    return True
 
 
 def _precheck(entry: Entry) -> Precheck:
@@ -144,10 +162,10 @@ def _precheck(entry: Entry) -> Precheck:
     if opened is not None:
         key = _W["keys"].get(opened.keyid)
         if key is not None:
-            sig_ok = key.verify(opened.signature, _pae(opened.payload_type, opened.payload))
+            sig_ok = _verifies(key, opened.signature, pae(opened.payload_type, opened.payload))
             if sig_ok:
                 try:
-                    batch = codec.decode(opened.payload, ResultBatch)
+                    batch = decode_batch(opened.payload)
                 except DecodeError:
                     batch = None
                 if batch is not None:
@@ -160,17 +178,11 @@ def _precheck(entry: Entry) -> Precheck:
         except (DecodeError, SignatureError):
             receipt_ok = False
         else:
-            receipt_ok = r.keyid == _W["server"].fingerprint and _W["server"].verify(
-                r.signature, _pae(r.payload_type, r.payload)
+            receipt_ok = r.keyid == _W["server_fingerprint"] and _verifies(
+                _W["server"], r.signature, pae(r.payload_type, r.payload)
             )
             payload = r.payload
     return Precheck(digest, sig_ok, found, receipt_ok, payload)
-
-
-def _pae(payload_type: str, payload: bytes) -> bytes:
-    from schemas.signing import pae
-
-    return pae(payload_type, payload)
 
 
 def _precheck_chunk(entries: Sequence[Entry]) -> list[Precheck]:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from schemas import codec
 from tally_server.core.tally import ConstituencyResult, Rollup, results_digest
 from tally_server.service.codes import ServerError
+from tally_server.service.journal import minutes_at
 
 if TYPE_CHECKING:
     from tally_server.service.ingest import Ingest
@@ -27,12 +28,12 @@ def _rollup(r: Rollup, **extra: Any) -> dict[str, Any]:
     return out
 
 
-def progress(ingest: Ingest, *, committees: bool = True) -> dict[str, Any]:
+def progress(ingest: Ingest, *, full: bool = True) -> dict[str, Any]:
+    """Where the count stands; ``full=False`` (the feed's progress event, once per
+    write group) leaves out what costs more than the running totals."""
     t = ingest.tally
     d = ingest.election.definition
     c = ingest.counters
-    index, digest = ingest.published_index, ingest.published_hash
-    enrolled = {k.station_id for k in ingest.journal.state.keys.values() if not k.revoked}
     out: dict[str, Any] = {
         "election_id": d.id,
         "overall": _rollup(t.rollup()),
@@ -44,15 +45,16 @@ def progress(ingest: Ingest, *, committees: bool = True) -> dict[str, Any]:
             "conflicts": c.conflicts,
             "corrections": c.corrections,
         },
-        "stations": {
+        "last_batch_at": c.last_batch_at,
+        "ledger": {"index": ingest.published_index, "head": ingest.published_hash},
+    }
+    if full:
+        enrolled = {k.station_id for k in ingest.journal.state.keys.values() if not k.revoked}
+        out["stations"] = {
             "enrolled": len(enrolled),
             "reporting": len(enrolled & c.reporting),
             "silent": len(enrolled - c.reporting),
-        },
-        "last_batch_at": c.last_batch_at,
-        "ledger": {"index": index, "head": digest},
-    }
-    if committees:
+        }
         out["committees"] = [
             _rollup(t.rollup(committee_id=cm.id), committee_id=cm.id, name=cm.name)
             for cm in d.committees
@@ -235,25 +237,15 @@ def polling_area(conn: sqlite3.Connection, ingest: Ingest, area_id: str) -> dict
             fields=("polling_area_id",),
             figures={"polling_area_id": area_id},
         )
-    history = []
-    for (
-        race_id,
-        round_,
-        index,
-        con_id,
-        station,
-        seq,
-        digest,
-        at,
-        correction,
-        reason,
-        body,
-    ) in conn.execute(
+    rows = conn.execute(
         "SELECT race_id, round, ledger_index, constituency_id, station_id, sequence, digest, "
-        "at, correction, reason, body FROM minutes WHERE polling_area_id = ? "
-        "ORDER BY ledger_index",
+        "at, correction, reason, item FROM minutes WHERE polling_area_id = ? "
+        "ORDER BY ledger_index, item",
         (area_id,),
-    ):
+    ).fetchall()
+    sheets = minutes_at(conn, (r[2] for r in rows))
+    history = []
+    for race_id, round_, index, con_id, station, seq, digest, at, correction, reason, item in rows:
         history.append(
             {
                 "race_id": race_id,
@@ -266,7 +258,7 @@ def polling_area(conn: sqlite3.Connection, ingest: Ingest, area_id: str) -> dict
                 "digest": digest,
                 "correction": bool(correction),
                 "reason": reason,
-                "minutes": json.loads(body),
+                "minutes": codec.to_builtins(sheets[index][item]),
             }
         )
     current_index = {

@@ -72,7 +72,7 @@ CREATE TABLE IF NOT EXISTS minutes (
     at TEXT NOT NULL,
     correction INTEGER NOT NULL,
     reason TEXT,
-    body BLOB NOT NULL,
+    item INTEGER NOT NULL,
     PRIMARY KEY (polling_area_id, race_id, round, ledger_index)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS current (
@@ -128,7 +128,7 @@ INSERT_BATCH = (
 )
 INSERT_MINUTES = (
     "INSERT INTO minutes (polling_area_id, race_id, round, ledger_index, constituency_id, "
-    "station_id, sequence, digest, at, correction, reason, body) "
+    "station_id, sequence, digest, at, correction, reason, item) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 UPSERT_CURRENT = (

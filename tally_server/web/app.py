@@ -10,7 +10,7 @@ from aiohttp import web
 from tally_server.service.folder import Folder, open_folder, writer_lock
 from tally_server.service.ingest import Ingest
 from tally_server.service.views import ResultsCache
-from tally_server.web.auth import auth_middleware, error_middleware
+from tally_server.web.auth import guard
 from tally_server.web.keys import FEEDS, FOLDER, INGEST, PUBLIC, RESULTS
 
 MAX_BODY = 256 * 1024
@@ -40,7 +40,7 @@ def create_app(folder: Path | Folder, *, public: bool = False) -> web.Applicatio
     """The tally server for one server folder (made by ``tally-server init``)."""
     from tally_server.web.routes import routes
 
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[error_middleware, auth_middleware])
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[guard])
     app[FOLDER] = folder if isinstance(folder, Folder) else open_folder(folder)
     app[PUBLIC] = public
     app[RESULTS] = ResultsCache()

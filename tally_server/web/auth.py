@@ -53,14 +53,15 @@ def _bearer(request: web.Request) -> str | None:
     return None
 
 
-@web.middleware
-async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+def authorize(request: web.Request) -> None:
+    """Let the request through, or raise the A401 / A403 that says why not."""
     route = request.match_info.route
     needed = access_of(getattr(route, "handler", None))
     if needed is None or needed.role is None:
-        return await handler(request)
+        return
     if needed.public and request.app[PUBLIC]:
-        return await handler(request)
+        return
+    assert needed.role is not None
     secret = _bearer(request)
     token = tokens.lookup(request.app[INGEST].auth_conn, secret) if secret else None
     if token is None:
@@ -81,7 +82,6 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             figures={"needed": needed.role, "role": token.role, "token_id": token.id},
         )
     request[TOKEN] = token
-    return await handler(request)
 
 
 def _status_of(error: KiemphieuError) -> int:
@@ -114,8 +114,10 @@ _HTTP_CODES = {
 
 
 @web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """One layer around every handler: roles first, then errors as JSON."""
     try:
+        authorize(request)
         return await handler(request)
     except KiemphieuError as exc:
         return error_response(exc)
