@@ -6,13 +6,14 @@ import base64
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from serverkit import ServerFolder, Station, example_minutes
+from serverkit import EXAMPLE_ELECTION, ServerFolder, Station, example_minutes
 
 from schemas import codec
 from schemas.models import CountingMinutes, Receipt
@@ -367,3 +368,32 @@ async def test_a_wrong_payload_type_is_refused(client: Client, station: Station)
     status, body = await post(client, seal(station.key, RECEIPT_TYPE, station.payload(1)))
     assert status == 401
     assert error_of(body)["code"] == "S202"
+
+
+async def test_a_race_not_held_at_the_area_is_a_law_error(
+    aiohttp_client: MakeClient, tmp_path: Path
+) -> None:
+    """Chosen: 422 with the law's finding (the same code the station's own checks
+    show), not 403: the batch's context is right, one of its sheets is not."""
+    from tally_server.service.folder import init_folder
+
+    definition = json.loads(EXAMPLE_ELECTION.read_text("utf-8"))
+    for race in definition["races"]:
+        if race["id"] == "HDND-XA":
+            race["constituencies"][0]["polling_area_ids"].remove("KV-03")
+    for area in definition["polling_areas"]:
+        if area["id"] == "KV-03":
+            del area["voters"]["HDND-XA"]
+    source = tmp_path / "election.json"
+    source.write_text(json.dumps(definition, ensure_ascii=False), "utf-8")
+    folder = ServerFolder(tmp_path / "server", source, tmp_path / "keys")
+    init_folder(folder.path, source)
+    kv3 = folder.enroll("KV-03", "KV-03")
+    client = await aiohttp_client(create_app(folder.path))
+    status, body = await post(client, kv3.envelope(1, example_minutes("KV-03")))
+    assert status == 422
+    receipt = receipt_of(body, folder)
+    errors = {(f.code, f.race_id) for f in receipt.findings if f.severity == "error"}
+    assert ("E104", "HDND-XA") in errors
+    held = [m for m in example_minutes("KV-03") if m.race_id != "HDND-XA"]
+    assert (await post(client, kv3.envelope(1, held)))[0] == 200
