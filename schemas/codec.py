@@ -73,7 +73,8 @@ def check_text(record: Any, path: str = "$") -> None:
     NFC; ``nfc`` below is what the entry points use before signing.
     """
     if isinstance(record, str):
-        if any(_is_control(ch) for ch in record):
+        # Fast path: printable text has no control or format characters.
+        if not record.isprintable() and any(_is_control(ch) for ch in record):
             raise DecodeError(
                 f"Text at {path} contains a control character.",
                 f"Văn bản tại {path} chứa ký tự điều khiển.",
