@@ -132,8 +132,12 @@ class Decision:
 
     @property
     def has_receipt(self) -> bool:
-        o = self.outcome
-        return o is not None and o.sequence is not None and o.http in (200, 409, 422)
+        return self.outcome is not None and outcome_has_receipt(self.outcome)
+
+
+def outcome_has_receipt(o: Outcome) -> bool:
+    """A receipt answers every batch that got as far as its sequence number."""
+    return o.sequence is not None and o.http in (200, 409, 422)
 
 
 _FIGURE_FIELDS = (
@@ -252,6 +256,8 @@ def decide_opened(
     *,
     signature_ok: bool | None = None,
     findings: list[Finding] | None = None,
+    decoded: bool = False,
+    batch: ResultBatch | None = None,
 ) -> Decision:
     digest = hashlib.sha256(opened.payload).hexdigest()
     key = state.keys.get(opened.keyid)
@@ -286,11 +292,16 @@ def decide_opened(
         except SignatureError as exc:
             return _reject(401, exc, who)
         if signature_ok is not None:
-            findings = None  # the precomputation disagreed: trust nothing from it
-    try:
-        batch = decode_batch(opened.payload)
-    except DecodeError as exc:
-        return _reject(400, exc, who)
+            # the precomputation disagreed: trust none of it
+            findings, decoded, batch = None, False, None
+    if batch is None:
+        try:
+            # ``decoded``: decode_batch already passed on these bytes, text check included.
+            batch = (
+                _batch_decoder.decode(opened.payload) if decoded else decode_batch(opened.payload)
+            )
+        except DecodeError as exc:
+            return _reject(400, exc, who)
     return _decide_batch(state, opened, digest, key, batch, findings)
 
 

@@ -18,23 +18,25 @@ while the main process replays the decisions in order.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import multiprocessing
 import os
 import time
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from schemas import codec
 from schemas.errors import DecodeError, KiemphieuError, SignatureError
-from schemas.models import ElectionDefinition, Finding
-from schemas.signing import BATCH_TYPE, RECEIPT_TYPE, VerifyKey, open_envelope, pae
+from schemas.models import ElectionDefinition, Finding, ResultBatch
+from schemas.signing import BATCH_TYPE, RECEIPT_TYPE, Opened, VerifyKey, open_envelope, pae
 from tally_server.core import rules
 from tally_server.core.definition import Election
 from tally_server.core.tally import ConstituencyResult, Tally, results_digest
@@ -43,7 +45,10 @@ from tally_server.service.decide import (
     StationKey,
     build_receipt,
     decide,
+    decide_opened,
     decode_batch,
+    decode_outcome,
+    outcome_has_receipt,
 )
 from tally_server.store import ledger
 from tally_server.store.ledger import Entry, LedgerFormatError
@@ -122,20 +127,37 @@ class _Bad(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Precheck:
-    hash: str
+    """What a worker found about one line, without knowing the entries before it."""
+
+    line: int
+    entry: Entry | None
+    """None when the line is not a ledger entry (``error`` says why)."""
+    error: tuple[str, str, str] | None = None
+    hash: str = ""
+    opened: Opened | None = None
     signature_ok: bool | None = None
-    """None: not a batch, or no enrolled key of that id anywhere in the ledger."""
+    """None: not a batch, or no key of that id is enrolled anywhere in the ledger."""
     findings: list[Finding] | None = None
-    receipt_ok: bool | None = None
-    receipt_payload: bytes | None = None
+    """The law's findings without ``previous``, when the payload decoded."""
+    decoded: bool = False
+    receipt_ok: bool = False
+    """The stored receipt is the server's signature over exactly the receipt the
+    entry's *recorded* outcome implies (or there is none, and none is due)."""
+    batch: ResultBatch | None = None
+    """The decoded batch, when worked out in the main process."""
 
 
 _W: dict[str, Any] = {}
 
 
 def _init_worker(election_bytes: bytes, keys: dict[str, bytes], server_key: bytes) -> None:
-    definition = codec.decode(election_bytes, ElectionDefinition)
-    _W["election"] = Election.from_definition(definition)
+    """Worker set-up when workers are spawned (fork inherits the parent's)."""
+    definition = msgspec.json.decode(election_bytes, type=ElectionDefinition)
+    _setup(Election.from_definition(definition), keys, server_key)
+
+
+def _setup(election: Election, keys: dict[str, bytes], server_key: bytes) -> None:
+    _W["election"] = election
     _W["keys"] = {fp: Ed25519PublicKey.from_public_bytes(raw) for fp, raw in keys.items()}
     _W["server"] = Ed25519PublicKey.from_public_bytes(server_key)
     _W["server_fingerprint"] = VerifyKey(server_key).fingerprint
@@ -149,69 +171,144 @@ def _verifies(key: Ed25519PublicKey, signature: bytes, message: bytes) -> bool:
     return True
 
 
-def _precheck(entry: Entry) -> Precheck:
-    digest = entry.recomputed_hash()
+def _receipt_ok(entry: Entry) -> bool:
     if entry.kind not in ledger.BATCH_KINDS:
-        return Precheck(digest)
-    sig_ok: bool | None = None
-    found: list[Finding] | None = None
+        return not entry.receipt
+    try:
+        outcome = decode_outcome(entry.outcome)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return False  # the re-check will not give these bytes either
+    if not outcome_has_receipt(outcome):
+        return not entry.receipt
+    try:
+        r = open_envelope(entry.receipt, RECEIPT_TYPE)
+        expected = build_receipt(_W["election"].id, outcome, entry.index, entry.hash, entry.time)
+    except (DecodeError, SignatureError, ValueError):
+        return False
+    return (
+        r.keyid == _W["server_fingerprint"]
+        and r.payload == codec.encode(expected)
+        and _verifies(_W["server"], r.signature, pae(r.payload_type, r.payload))
+    )
+
+
+def _precheck(line_no: int, line: bytes, *, keep_batch: bool = False) -> Precheck:
+    try:
+        entry = Entry.from_export_line(line, line_no)
+    except LedgerFormatError as exc:
+        return Precheck(line_no, None, (exc.code, exc.message_en, exc.message_vi))
+    digest = entry.recomputed_hash()
+    receipt_ok = _receipt_ok(entry)
+    if entry.kind not in ledger.BATCH_KINDS:
+        return Precheck(line_no, entry, None, digest, receipt_ok=receipt_ok)
     try:
         opened = open_envelope(entry.envelope, BATCH_TYPE)
     except (DecodeError, SignatureError):
-        opened = None
-    if opened is not None:
-        key = _W["keys"].get(opened.keyid)
-        if key is not None:
-            sig_ok = _verifies(key, opened.signature, pae(opened.payload_type, opened.payload))
-            if sig_ok:
-                try:
-                    batch = decode_batch(opened.payload)
-                except DecodeError:
-                    batch = None
-                if batch is not None:
-                    found = rules.check_batch(_W["election"], batch)
-    receipt_ok: bool | None = None
-    payload: bytes | None = None
-    if entry.receipt:
-        try:
-            r = open_envelope(entry.receipt, RECEIPT_TYPE)
-        except (DecodeError, SignatureError):
-            receipt_ok = False
-        else:
-            receipt_ok = r.keyid == _W["server_fingerprint"] and _verifies(
-                _W["server"], r.signature, pae(r.payload_type, r.payload)
-            )
-            payload = r.payload
-    return Precheck(digest, sig_ok, found, receipt_ok, payload)
+        return Precheck(line_no, entry, None, digest, receipt_ok=receipt_ok)
+    sig_ok: bool | None = None
+    found: list[Finding] | None = None
+    decoded = False
+    kept: ResultBatch | None = None
+    key = _W["keys"].get(opened.keyid)
+    if key is not None:
+        sig_ok = _verifies(key, opened.signature, pae(opened.payload_type, opened.payload))
+        if sig_ok:
+            try:
+                batch = decode_batch(opened.payload)
+            except DecodeError:
+                pass
+            else:
+                decoded = True
+                found = rules.check_batch(_W["election"], batch)
+                if keep_batch:  # checked in this process: no need to decode it twice
+                    kept = batch
+    # The main process needs neither the envelope (it has ``opened``) nor the receipt
+    # (checked here): leave them out of what travels back.
+    light = dataclasses.replace(entry, envelope=b"", receipt=b"")
+    return Precheck(line_no, light, None, digest, opened, sig_ok, found, decoded, receipt_ok, kept)
 
 
-def _precheck_chunk(entries: Sequence[Entry]) -> list[Precheck]:
-    return [_precheck(e) for e in entries]
+def _pack(pre: Precheck) -> tuple[Any, ...]:
+    """Plain tuples cross the process boundary several times faster than dataclasses."""
+    e, o = pre.entry, pre.opened
+    return (
+        pre.line,
+        None if e is None else (e.index, e.prev, e.hash, e.time, e.kind, e.station, e.envelope,
+                                e.outcome, e.receipt),
+        pre.error,
+        pre.hash,
+        None if o is None else (o.payload_type, o.payload, o.keyid, o.signature),
+        pre.signature_ok,
+        pre.findings,
+        pre.decoded,
+        pre.receipt_ok,
+    )  # fmt: skip
+
+
+def _unpack(t: tuple[Any, ...]) -> Precheck:
+    line, e, error, digest, o, sig_ok, found, decoded, receipt_ok = t
+    return Precheck(
+        line,
+        None if e is None else Entry(*e),
+        error,
+        digest,
+        None if o is None else Opened(*o),
+        sig_ok,
+        found,
+        decoded,
+        receipt_ok,
+    )
+
+
+def _precheck_chunk(lines: Sequence[tuple[int, bytes]]) -> list[tuple[Any, ...]]:
+    return [_pack(_precheck(n, line)) for n, line in lines]
 
 
 # -- reading ------------------------------------------------------------------------------
 
 
-def _chunks(entries: Sequence[Entry], size: int) -> Iterator[Sequence[Entry]]:
-    for i in range(0, len(entries), size):
-        yield entries[i : i + size]
+def read_lines(path: Path) -> list[tuple[int, bytes]]:
+    """(line number, bytes) of every non-blank line."""
+    with open(path, "rb") as fh:
+        return [(n, line) for n, line in enumerate(fh, start=1) if line.strip()]
+
+
+def _chunks(lines: Sequence[tuple[int, bytes]], size: int) -> Iterator[Sequence[tuple[int, bytes]]]:
+    for i in range(0, len(lines), size):
+        yield lines[i : i + size]
+
+
+def _open_pool(workers: int, election: Election, keys: dict[str, bytes], server_key: bytes) -> Any:
+    """Worker processes that share the election and the keys (fork), or get them at
+    start (spawn, where fork is not available)."""
+    _setup(election, keys, server_key)
+    if "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork").Pool(workers)
+    init = (codec.encode(election.definition), keys, server_key)
+    ctx = multiprocessing.get_context("spawn")
+    return ctx.Pool(workers, initializer=_init_worker, initargs=init)
 
 
 def _prechecks(
-    entries: Sequence[Entry],
-    workers: int,
-    init: tuple[bytes, dict[str, bytes], bytes],
-    chunk: int = CHUNK,
-) -> Generator[Precheck, None, None]:
-    if workers <= 1 or len(entries) < 2 * chunk:
-        _init_worker(*init)
-        for e in entries:
-            yield _precheck(e)
+    lines: Sequence[tuple[int, bytes]], pool: Any, workers: int, chunk: int = CHUNK
+) -> Iterator[Precheck]:
+    """Every line's precheck, in order. With a pool of ``workers - 1`` processes the
+    main process takes one chunk in ``workers + 1`` itself: it also replays every
+    entry in order, and this share keeps it and the workers about equally busy."""
+    if pool is None:
+        for n, line in lines:
+            yield _precheck(n, line, keep_batch=True)
         return
-    ctx = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
-    with ctx.Pool(workers, initializer=_init_worker, initargs=init) as pool:
-        for done in pool.imap(_precheck_chunk, _chunks(entries, chunk)):
-            yield from done
+    chunks = list(_chunks(lines, chunk))
+    mine = {i for i in range(len(chunks)) if i % (workers + 2) == 0}
+    theirs = pool.imap(_precheck_chunk, (c for i, c in enumerate(chunks) if i not in mine))
+    for i, part in enumerate(chunks):
+        if i in mine:
+            for n, line in part:
+                yield _precheck(n, line, keep_batch=True)
+        else:
+            for packed in next(theirs):
+                yield _unpack(packed)
 
 
 def _genesis(entry: Entry, election: Election, election_sha: str) -> VerifyKey:
@@ -247,31 +344,19 @@ def _genesis(entry: Entry, election: Election, election_sha: str) -> VerifyKey:
     return key
 
 
-def _keys_in(entries: Iterable[Entry]) -> dict[str, bytes]:
+def _keys_in(lines: Iterable[tuple[int, bytes]]) -> dict[str, bytes]:
     """Every station key the ledger enrolls (fingerprint -> raw), for the workers."""
     keys: dict[str, bytes] = {}
-    for e in entries:
-        if e.kind == ledger.STATION_ENROLLED:
-            try:
-                o = json.loads(e.outcome)
-                key = VerifyKey.from_text(o["public_key"])
-            except (ValueError, KeyError, TypeError, KiemphieuError):
-                continue
-            keys[key.fingerprint] = key.raw
+    for n, line in lines:
+        if b'"kind":"station_enrolled"' not in line:
+            continue
+        try:
+            o = json.loads(Entry.from_export_line(line, n).outcome)
+            key = VerifyKey.from_text(o["public_key"])
+        except (ValueError, KeyError, TypeError, KiemphieuError):
+            continue
+        keys[key.fingerprint] = key.raw
     return keys
-
-
-def read_entries(path: Path) -> tuple[list[Entry], BadEntry | None]:
-    entries: list[Entry] = []
-    with open(path, "rb") as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                entries.append(Entry.from_export_line(line, n))
-            except LedgerFormatError as exc:
-                return entries, BadEntry(len(entries), n, exc.code, exc.message_en, exc.message_vi)
-    return entries, None
 
 
 # -- the check ----------------------------------------------------------------------------
@@ -287,27 +372,42 @@ def verify_ledger(
 ) -> Report:
     started = time.perf_counter()
     report = Report(fingerprint=fingerprint.strip().lower() if fingerprint else None)
-    report.workers = workers or os.cpu_count() or 1
-    entries, unreadable = read_entries(path)
+    report.workers = workers or len(os.sched_getaffinity(0)) or 1
+    lines = read_lines(path)
     election_bytes = codec.encode(election.definition)
     election_sha = hashlib.sha256(election_bytes).hexdigest()
     state = LedgerState(election)
     tally = Tally(election)
     prev = ledger.GENESIS_PREV
-    server_key: VerifyKey | None = None
-    if entries:
-        try:
-            server_key = _genesis(entries[0], election, election_sha)
-        except _Bad as bad:
-            report.bad = BadEntry(0, 1, bad.code, bad.en, bad.vi)
-    if report.bad is None and server_key is not None:
-        init = (election_bytes, _keys_in(entries), server_key.raw)
-        checks = _prechecks(entries, report.workers, init, chunk)
-        for position, (entry, pre) in enumerate(zip(entries, checks, strict=True)):
+    try:
+        if not lines:
+            raise _Bad("V100", "the ledger is empty", "sổ cái trống")
+        first = Entry.from_export_line(lines[0][1], lines[0][0])
+        server_key = _genesis(first, election, election_sha)
+    except (_Bad, LedgerFormatError) as exc:
+        bad = exc if isinstance(exc, _Bad) else _Bad(exc.code, exc.message_en, exc.message_vi)
+        report.bad = BadEntry(0, lines[0][0] if lines else 0, bad.code, bad.en, bad.vi)
+        report.seconds = time.perf_counter() - started
+        return report
+    parallel = report.workers > 1 and len(lines) >= 2 * chunk
+    pool = (
+        _open_pool(report.workers - 1, election, _keys_in(lines), server_key.raw)
+        if parallel
+        else None
+    )
+    if pool is None:
+        _setup(election, _keys_in(lines), server_key.raw)
+    try:
+        checks = _prechecks(lines, pool, report.workers, chunk)
+        for position, pre in enumerate(checks):
             try:
+                if pre.entry is None:
+                    assert pre.error is not None
+                    raise _Bad(*pre.error)
+                entry = pre.entry
                 _check_entry(position, entry, pre, prev, state, tally, election, report)
             except _Bad as bad:
-                report.bad = BadEntry(position, position + 1, bad.code, bad.en, bad.vi)
+                report.bad = BadEntry(position, pre.line, bad.code, bad.en, bad.vi)
                 break
             prev = entry.hash
             report.entries += 1
@@ -317,14 +417,13 @@ def verify_ledger(
                 if len(report.fingerprint) >= 16 and entry.hash.startswith(report.fingerprint):
                     report.fingerprint_index = entry.index
                     report.fingerprint_results_sha256 = results_digest(tally.results())
-        checks.close()  # stops the workers when a bad entry ended the loop early
-    elif not entries and unreadable is None:
-        report.bad = BadEntry(0, 0, "V100", "the ledger is empty", "sổ cái trống")
-    if report.bad is None and unreadable is not None:
-        report.bad = unreadable
-    if report.bad is None:
-        report.results = tally.results()
-        report.results_sha256 = results_digest(report.results)
+        if report.bad is None:
+            report.results = tally.results()
+            report.results_sha256 = results_digest(report.results)
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
     report.seconds = time.perf_counter() - started
     return report
 
@@ -431,7 +530,17 @@ def _check_entry(
             f"entry {position} has unknown kind {kind!r}",
             f"mục {position} loại lạ {kind!r}",
         )
-    decision = decide(state, entry.envelope, signature_ok=pre.signature_ok, findings=pre.findings)
+    if pre.opened is not None:
+        decision = decide_opened(
+            state,
+            pre.opened,
+            signature_ok=pre.signature_ok,
+            findings=pre.findings,
+            decoded=pre.decoded,
+            batch=pre.batch,
+        )
+    else:
+        decision = decide(state, entry.envelope)
     if pre.signature_ok is not None:
         report.signatures += 1
     if decision.outcome is None:
@@ -450,18 +559,14 @@ def _check_entry(
             f"{entry.outcome.decode(errors='replace')[:300]}",
             f"mục {position}: kiểm tra lại lô cho kết quả {decision.kind}; sổ cái ghi {kind}",
         )
-    if decision.has_receipt:
-        receipt = build_receipt(election.id, decision.outcome, entry.index, entry.hash, entry.time)
-        if not pre.receipt_ok or pre.receipt_payload != codec.encode(receipt):
-            raise _Bad(
-                "V132",
-                f"entry {position}: the receipt is not the server's signature over this "
-                f"entry's receipt",
-                f"mục {position}: biên nhận không phải chữ ký của máy chủ trên biên nhận "
-                f"của mục này",
-            )
-    else:
-        _no_receipt(entry)
+    # The outcome is the recorded one, so the worker's receipt check applies to it.
+    if not pre.receipt_ok:
+        raise _Bad(
+            "V132",
+            f"entry {position}: the receipt is not the server's signature over this "
+            f"entry's receipt",
+            f"mục {position}: biên nhận không phải chữ ký của máy chủ trên biên nhận của mục này",
+        )
     state.record(decision, entry.index)
     if decision.outcome.status == "accepted" and decision.batch is not None:
         report.accepted += 1
@@ -470,7 +575,7 @@ def _check_entry(
 
 
 def _no_receipt(entry: Entry) -> None:
-    if entry.receipt:
+    if entry.receipt:  # a receipt only ever answers a batch
         raise _Bad(
             "V133",
             f"entry {entry.index} carries a receipt it should not have",

@@ -92,7 +92,9 @@ def format_time(moment: dt.datetime) -> str:
 
 
 def parse_time(text: str) -> dt.datetime:
-    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+    if len(text) != 27 or not text.endswith("Z"):
+        raise ValueError(f"not a ledger time: {text!r}")
+    return dt.datetime.fromisoformat(text)
 
 
 @dataclass(frozen=True, slots=True)
