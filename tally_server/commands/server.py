@@ -32,6 +32,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     p.add_argument("--access-log", action="store_true", help="log every request (JSON lines)")
+    p.add_argument(
+        "--max-db-mb",
+        type=float,
+        help="answer 507 (send again later) rather than grow the database past this size",
+    )
     p.set_defaults(handler=_serve)
 
     station = sub.add_parser("station", help="enroll, revoke and list polling stations' keys")
@@ -131,6 +136,7 @@ def _serve(args: argparse.Namespace) -> int:
         public=args.public,
         log_level=args.log_level,
         access_log=args.access_log,
+        max_db_bytes=None if args.max_db_mb is None else int(args.max_db_mb * 1024 * 1024),
     )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import errno
 import json
 import logging
 import sqlite3
@@ -76,10 +77,18 @@ class StorageError(ServerError):
 class Ingest:
     """The server's state and its one way of changing it."""
 
-    def __init__(self, folder: Folder, *, clock: Callable[[], Any] = utc_now) -> None:
+    def __init__(
+        self,
+        folder: Folder,
+        *,
+        clock: Callable[[], Any] = utc_now,
+        max_db_bytes: int | None = None,
+    ) -> None:
         self.folder = folder
         self.election = folder.election
         self.clock = clock
+        self.max_db_bytes = max_db_bytes
+        """Refuse to grow the database past this (room kept for backups, the WAL)."""
         self.journal: Journal
         self.tally: Tally
         self.counters = Counters()
@@ -110,6 +119,10 @@ class Ingest:
 
     async def start(self) -> None:
         self._conn = self.folder.connect()
+        if self.max_db_bytes is not None:
+            (page_size,) = self._conn.execute("PRAGMA page_size").fetchone()
+            pages = max(1, self.max_db_bytes // page_size)
+            self._conn.execute(f"PRAGMA max_page_count = {pages}")
         self.reader = self.folder.connect(readonly=True)
         self.auth_conn = self.folder.connect(readonly=True)
         self._rebuild()
@@ -320,8 +333,8 @@ class Ingest:
         return any_accepted
 
     def _fail(self, group: list[_Job], exc: BaseException) -> None:
-        full = isinstance(exc, sqlite3.OperationalError) and "full" in str(exc).lower()
-        full = full or (isinstance(exc, OSError) and exc.errno == 28)
+        full = getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL"
+        full = full or (isinstance(exc, OSError) and exc.errno == errno.ENOSPC)
         error = StorageError(
             "The server could not store the batch (disk full); nothing was recorded. "
             "Send it again later."

@@ -246,7 +246,8 @@ def write(conn: sqlite3.Connection, writes: Writes) -> None:
             conn.executemany(sql, writes.rows[sql])
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # SQLite may already have rolled back (a full disk)
+            conn.execute("ROLLBACK")
         raise
 
 

@@ -11,7 +11,7 @@ from tally_server.service.folder import Folder, open_folder, writer_lock
 from tally_server.service.ingest import Ingest
 from tally_server.service.views import ResultsCache
 from tally_server.web.auth import guard
-from tally_server.web.keys import FEEDS, FOLDER, INGEST, PUBLIC, RESULTS
+from tally_server.web.keys import FEEDS, FOLDER, INGEST, MAX_DB, PUBLIC, RESULTS
 
 MAX_BODY = 256 * 1024
 """The largest request body accepted (a batch envelope is a few KiB)."""
@@ -21,7 +21,7 @@ async def _open_ingest(app: web.Application) -> AsyncIterator[None]:
     """Hold the folder's writer lock and the database for the app's lifetime."""
     folder = app[FOLDER]
     with writer_lock(folder.path, "serve"):
-        ingest = Ingest(folder)
+        ingest = Ingest(folder, max_db_bytes=app[MAX_DB])
         await ingest.start()
         app[INGEST] = ingest
         try:
@@ -36,13 +36,19 @@ async def _close_feeds(app: web.Application) -> None:
         await ws.close(code=1001, message=b"server shutting down")
 
 
-def create_app(folder: Path | Folder, *, public: bool = False) -> web.Application:
-    """The tally server for one server folder (made by ``tally-server init``)."""
+def create_app(
+    folder: Path | Folder, *, public: bool = False, max_db_bytes: int | None = None
+) -> web.Application:
+    """The tally server for one server folder (made by ``tally-server init``).
+
+    ``public``: read routes need no token. ``max_db_bytes``: answer 507 rather than
+    grow the database past this size."""
     from tally_server.web.routes import routes
 
     app = web.Application(client_max_size=MAX_BODY, middlewares=[guard])
     app[FOLDER] = folder if isinstance(folder, Folder) else open_folder(folder)
     app[PUBLIC] = public
+    app[MAX_DB] = max_db_bytes
     app[RESULTS] = ResultsCache()
     feeds: set[web.WebSocketResponse] = set()
     app[FEEDS] = feeds

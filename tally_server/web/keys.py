@@ -12,6 +12,7 @@ from tally_server.store.tokens import Token
 INGEST = web.AppKey("ingest", Ingest)
 FOLDER = web.AppKey("folder", Folder)
 PUBLIC = web.AppKey("public", bool)
+MAX_DB: web.AppKey[int | None] = web.AppKey("max_db_bytes")
 RESULTS = web.AppKey("results", ResultsCache)
 FEEDS = web.AppKey("feeds", set[web.WebSocketResponse])
 TOKEN = web.RequestKey("token", Token)

@@ -73,9 +73,12 @@ def serve(
     public: bool = False,
     log_level: str = "info",
     access_log: bool = False,
+    max_db_bytes: int | None = None,
 ) -> int:
     setup_logging(log_level)
-    return asyncio.run(_run(folder, host, port, tls_cert, tls_key, public, access_log), debug=False)
+    return asyncio.run(
+        _run(folder, host, port, tls_cert, tls_key, public, access_log, max_db_bytes)
+    )
 
 
 async def _run(
@@ -86,9 +89,10 @@ async def _run(
     tls_key: Path | None,
     public: bool,
     access_log: bool,
+    max_db_bytes: int | None,
 ) -> int:
     log = logging.getLogger("kiemphieu.server")
-    app = create_app(folder, public=public)
+    app = create_app(folder, public=public, max_db_bytes=max_db_bytes)
     runner = web.AppRunner(
         app,
         access_log=logging.getLogger("aiohttp.access") if access_log else None,

@@ -397,3 +397,27 @@ async def test_a_race_not_held_at_the_area_is_a_law_error(
     assert ("E104", "HDND-XA") in errors
     held = [m for m in example_minutes("KV-03") if m.race_id != "HDND-XA"]
     assert (await post(client, kv3.envelope(1, held)))[0] == 200
+
+
+async def test_a_full_disk_stores_nothing_and_says_send_again(
+    aiohttp_client: MakeClient, server_folder: ServerFolder, station: Station
+) -> None:
+    # The database may not grow: the first batch cannot be written.
+    size = (server_folder.path / "tally.db").stat().st_size
+    client = await aiohttp_client(create_app(server_folder.path, max_db_bytes=size))
+    envelope = station.envelope(1)
+    status, body = await post(client, envelope)
+    assert status == 507
+    assert error_of(body)["code"] == "H507"
+    viewer = {"Authorization": f"Bearer {server_folder.token('viewer')}"}
+    entries = await ledger(client, server_folder.token("viewer"))
+    assert [e["kind"] for e in entries] == ["ledger_opened", "station_enrolled"]
+    progress = await (await client.get("/api/v1/progress", headers=viewer)).json()
+    assert progress["batches"]["accepted"] == 0
+    await client.close()
+
+    # with room again, the same bytes are accepted as new: nothing was half-recorded
+    client = await aiohttp_client(create_app(server_folder.path))
+    status, body = await post(client, envelope)
+    assert status == 200
+    assert receipt_of(body, server_folder).ledger_index == 2
