@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -143,10 +144,14 @@ class RunningServer:
     process: subprocess.Popen[bytes] | None = None
     tokens: dict[str, str] = field(default_factory=dict)
     log_path: Path = field(default_factory=Path)
+    extra_args: list[str] = field(default_factory=list)
+    """More `serve` options, e.g. ["--tls-cert", F, "--tls-key", F]."""
+    ssl_context: ssl.SSLContext | None = None
+    """Used by ``request`` (HTTPS)."""
 
     def start(self) -> None:
         args = [sys.executable, "-m", "tally_server", "serve", "--dir", str(self.folder.path)]
-        args += ["--host", "127.0.0.1", "--port", "0"]
+        args += ["--host", "127.0.0.1", "--port", "0", *self.extra_args]
         if self.public:
             args.append("--public")
         log = open(self.log_path, "ab")
@@ -203,7 +208,7 @@ class RunningServer:
         if token:
             req.add_header("Authorization", f"Bearer {token}")
         try:
-            with urllib.request.urlopen(req, timeout=10) as resp:
+            with urllib.request.urlopen(req, timeout=10, context=self.ssl_context) as resp:
                 return resp.status, resp.read()
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read()

@@ -9,8 +9,10 @@ import hashlib
 import json
 import re
 import shutil
+import ssl
 import subprocess
 import sys
+import urllib.error
 from pathlib import Path
 
 import pytest
@@ -167,5 +169,36 @@ def test_serve_refuses_a_second_writer_on_the_same_folder(
         assert [json.loads(line)["kind"] for line in out.read_text().splitlines()] == [
             "ledger_opened"
         ]
+    finally:
+        server.stop()
+
+
+def test_serve_over_tls(server_folder: ServerFolder, tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    made = subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        capture_output=True, text=True, check=False, timeout=30,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    server = RunningServer(
+        server_folder,
+        log_path=tmp_path / "server.log",
+        extra_args=["--tls-cert", str(cert), "--tls-key", str(key)],
+        ssl_context=ssl.create_default_context(cafile=str(cert)),
+    )
+    server.start()
+    try:
+        assert server.url.startswith("https://127.0.0.1:")
+        status, body = server.request("GET", "/api/v1/server-key")
+        assert status == 200
+        assert json.loads(body)["fingerprint"] == server.server_key.fingerprint
+        # a client that does not trust the certificate is refused
+        plain = RunningServer(
+            server_folder, url=server.url, ssl_context=ssl.create_default_context()
+        )
+        with pytest.raises(urllib.error.URLError):
+            plain.request("GET", "/api/v1/server-key")
     finally:
         server.stop()
