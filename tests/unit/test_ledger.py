@@ -31,7 +31,9 @@ def chain(n: int = 6) -> list[Entry]:
             ledger.BATCH_ACCEPTED if i else ledger.LEDGER_OPENED,
             f"KV-0{i}" if i else "",
             f'{{"payload":"{i}"}}'.encode() if i else b"",
-            json.dumps({"status": "accepted", "note": "Nguyễn Văn Tổ", "i": i}, ensure_ascii=False).encode(),
+            json.dumps(
+                {"status": "accepted", "note": "Nguyễn Văn Tổ", "i": i}, ensure_ascii=False
+            ).encode(),
             b"receipt-%d" % i if i else b"",
         )
         out.append(e)
