@@ -374,11 +374,16 @@ def _ledger_export(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    import gc
     import json
 
     from tally_server.service.verify import load_election_source, verify_ledger
 
     election = load_election_source(args.election)
+    # The election lives as long as the command: keep the collector off it (and the
+    # workers inherit that when they fork).
+    gc.collect()
+    gc.freeze()
     report = verify_ledger(
         args.ledger, election, fingerprint=args.fingerprint, workers=args.workers
     )

@@ -23,8 +23,11 @@ import hashlib
 import json
 import multiprocessing
 import os
+import pickle
+import queue
+import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +38,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from schemas import codec
 from schemas.errors import DecodeError, KiemphieuError, SignatureError
-from schemas.models import ElectionDefinition, Finding, ResultBatch
+from schemas.models import Finding, ResultBatch
 from schemas.signing import BATCH_TYPE, RECEIPT_TYPE, Opened, VerifyKey, open_envelope, pae
 from tally_server.core import rules
 from tally_server.core.definition import Election
@@ -148,12 +151,6 @@ class Precheck:
 
 
 _W: dict[str, Any] = {}
-
-
-def _init_worker(election_bytes: bytes, keys: dict[str, bytes], server_key: bytes) -> None:
-    """Worker set-up when workers are spawned (fork inherits the parent's)."""
-    definition = msgspec.json.decode(election_bytes, type=ElectionDefinition)
-    _setup(Election.from_definition(definition), keys, server_key)
 
 
 def _setup(election: Election, keys: dict[str, bytes], server_key: bytes) -> None:
@@ -278,37 +275,91 @@ def _chunks(lines: Sequence[tuple[int, bytes]], size: int) -> Iterator[Sequence[
         yield lines[i : i + size]
 
 
-def _open_pool(workers: int, election: Election, keys: dict[str, bytes], server_key: bytes) -> Any:
-    """Worker processes that share the election and the keys (fork), or get them at
-    start (spawn, where fork is not available)."""
-    _setup(election, keys, server_key)
-    if "fork" in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("fork").Pool(workers)
-    init = (codec.encode(election.definition), keys, server_key)
-    ctx = multiprocessing.get_context("spawn")
-    return ctx.Pool(workers, initializer=_init_worker, initargs=init)
+class _Workers:
+    """Forked processes that precheck their share of the chunks and send the results
+    back, in order, through a pipe each. They inherit the lines, the election and the
+    keys, so nothing but results crosses a process boundary."""
+
+    def __init__(self, chunks: list[Sequence[tuple[int, bytes]]], mine: set[int], n: int) -> None:
+        ctx = multiprocessing.get_context("fork")
+        theirs = [i for i in range(len(chunks)) if i not in mine]
+        self.owner = {i: k % n for k, i in enumerate(theirs)}
+        self.pipes: list[Any] = []
+        self.procs: list[Any] = []
+        self.inbox: list[queue.SimpleQueue[bytes | None]] = []
+        self.readers: list[threading.Thread] = []
+        for w in range(n):
+            receive, send = ctx.Pipe(duplex=False)
+            share = [chunks[i] for i in theirs if self.owner[i] == w]
+            proc = ctx.Process(target=_serve_chunks, args=(share, send), daemon=True)
+            proc.start()
+            send.close()
+            self.pipes.append(receive)
+            self.procs.append(proc)
+            # Drain the pipe as results come, so a worker never waits for the main
+            # process to be ready (reading releases the GIL; unpickling is done later).
+            inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+            reader = threading.Thread(target=_drain, args=(receive, inbox), daemon=True)
+            reader.start()
+            self.inbox.append(inbox)
+            self.readers.append(reader)
+
+    def results(self, i: int) -> list[tuple[Any, ...]]:
+        data = self.inbox[self.owner[i]].get()
+        if data is None:
+            raise RuntimeError("a verify worker stopped early")
+        packed: list[tuple[Any, ...]] = pickle.loads(data)
+        return packed
+
+    def close(self) -> None:
+        for proc in self.procs:
+            if proc.is_alive():
+                proc.terminate()
+            proc.join()
+        for reader in self.readers:
+            reader.join()
+        for pipe in self.pipes:
+            pipe.close()
+
+
+def _drain(receive: Any, inbox: queue.SimpleQueue[bytes | None]) -> None:
+    try:
+        while True:
+            inbox.put(receive.recv_bytes())
+    except (EOFError, OSError):
+        inbox.put(None)
+
+
+def _serve_chunks(share: list[Sequence[tuple[int, bytes]]], send: Any) -> None:
+    for part in share:
+        send.send_bytes(pickle.dumps(_precheck_chunk(part), protocol=pickle.HIGHEST_PROTOCOL))
+    send.close()
 
 
 def _prechecks(
-    lines: Sequence[tuple[int, bytes]], pool: Any, workers: int, chunk: int = CHUNK
-) -> Iterator[Precheck]:
-    """Every line's precheck, in order. With a pool of ``workers - 1`` processes the
-    main process takes one chunk in ``workers + 1`` itself: it also replays every
-    entry in order, and this share keeps it and the workers about equally busy."""
-    if pool is None:
+    lines: Sequence[tuple[int, bytes]], workers: int, chunk: int = CHUNK
+) -> Generator[Precheck, None, None]:
+    """Every line's precheck, in order. With ``workers - 1`` other processes, the main
+    process takes one chunk in ``workers + 1`` itself: it also replays every entry
+    in order, and this share keeps it and the others about equally busy."""
+    chunks = list(_chunks(lines, chunk))
+    parallel = workers > 1 and len(chunks) > 1 and "fork" in multiprocessing.get_all_start_methods()
+    if not parallel:
         for n, line in lines:
             yield _precheck(n, line, keep_batch=True)
         return
-    chunks = list(_chunks(lines, chunk))
-    mine = {i for i in range(len(chunks)) if i % (workers + 2) == 0}
-    theirs = pool.imap(_precheck_chunk, (c for i, c in enumerate(chunks) if i not in mine))
-    for i, part in enumerate(chunks):
-        if i in mine:
-            for n, line in part:
-                yield _precheck(n, line, keep_batch=True)
-        else:
-            for packed in next(theirs):
-                yield _unpack(packed)
+    mine = {i for i in range(len(chunks)) if i % (workers + 1) == 0}
+    others = _Workers(chunks, mine, workers - 1)
+    try:
+        for i, part in enumerate(chunks):
+            if i in mine:
+                for n, line in part:
+                    yield _precheck(n, line, keep_batch=True)
+            else:
+                for packed in others.results(i):
+                    yield _unpack(packed)
+    finally:
+        others.close()
 
 
 def _genesis(entry: Entry, election: Election, election_sha: str) -> VerifyKey:
@@ -389,16 +440,9 @@ def verify_ledger(
         report.bad = BadEntry(0, lines[0][0] if lines else 0, bad.code, bad.en, bad.vi)
         report.seconds = time.perf_counter() - started
         return report
-    parallel = report.workers > 1 and len(lines) >= 2 * chunk
-    pool = (
-        _open_pool(report.workers - 1, election, _keys_in(lines), server_key.raw)
-        if parallel
-        else None
-    )
-    if pool is None:
-        _setup(election, _keys_in(lines), server_key.raw)
+    _setup(election, _keys_in(lines), server_key.raw)
+    checks = _prechecks(lines, report.workers, chunk)
     try:
-        checks = _prechecks(lines, pool, report.workers, chunk)
         for position, pre in enumerate(checks):
             try:
                 if pre.entry is None:
@@ -421,9 +465,7 @@ def verify_ledger(
             report.results = tally.results()
             report.results_sha256 = results_digest(report.results)
     finally:
-        if pool is not None:
-            pool.terminate()
-            pool.join()
+        checks.close()  # stops the workers when a bad entry ended the loop early
     report.seconds = time.perf_counter() - started
     return report
 
