@@ -25,7 +25,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from schemas import codec
 from schemas.errors import KiemphieuError
 from schemas.signing import VerifyKey
 from tally_server.core.tally import Tally, tally_from_scratch
@@ -367,6 +366,3 @@ class Ingest:
         """Run a read query in the reader thread."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._reader_executor, fn, self.reader)
-
-
-__all__ = ["Answer", "Ingest", "StorageError", "codec", "error_body"]

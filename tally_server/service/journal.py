@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -37,7 +36,6 @@ from tally_server.service.decide import (
     StationKey,
     build_receipt,
     decode_batch,
-    decode_outcome,
 )
 from tally_server.store import db, ledger
 from tally_server.store.ledger import Entry
@@ -531,10 +529,3 @@ def current_minutes(
         batches = minutes_at(conn, (r[3] for r in part))
         for area_id, race_id, round_, index, station_id, seq, digest, item in part:
             yield area_id, race_id, round_, index, station_id, seq, digest, batches[index][item]
-
-
-def outcome_of(entry: Entry) -> Any:
-    """The outcome of an entry as builtins (batch outcomes typed, others plain JSON)."""
-    if entry.kind in ledger.BATCH_KINDS:
-        return codec.to_builtins(decode_outcome(entry.outcome))
-    return json.loads(entry.outcome)

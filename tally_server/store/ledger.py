@@ -25,6 +25,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from schemas.errors import KiemphieuError
@@ -184,8 +185,6 @@ def _str(value: object) -> str:
 
 def read_export(path_or_lines: Any) -> Iterator[Entry]:
     """Entries of a JSON Lines export (a path or an iterable of lines)."""
-    from pathlib import Path
-
     if isinstance(path_or_lines, str | Path):
         with open(path_or_lines, "rb") as fh:
             yield from read_export(fh)

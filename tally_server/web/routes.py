@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from schemas import codec
-from schemas.errors import KeyFileError, KiemphieuError
+from schemas.errors import KeyFileError
 from schemas.signing import VerifyKey
 from tally_server.service import views
 from tally_server.service.codes import ServerError
@@ -293,6 +293,3 @@ async def openapi(request: web.Request) -> web.Response:
     from tally_server.web.openapi import document
 
     return _json(document())
-
-
-__all__ = ["KiemphieuError", "routes"]
