@@ -333,7 +333,8 @@ def _plain_text(payload: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     if text.isascii():
-        return True
+        # DEL is the one control character JSON allows unescaped in ASCII text.
+        return "\x7f" not in text
     if not unicodedata.is_normalized("NFC", text):
         return False
     if _MAYBE_DIRTY.search(text) is None:
