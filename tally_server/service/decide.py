@@ -322,9 +322,10 @@ def _plain_text(payload: bytes) -> bool:
     judged on the whole text at once.
 
     Sound because JSON strings sit between quotes, which never compose with a
-    neighbour, so NFC of the whole text is NFC of every string; raw control
+    neighbour, so NFC of the whole text is NFC of every string; raw C0 control
     characters can only be the whitespace between tokens (JSON forbids them in
-    strings). Escapes could hide anything, so any backslash means "look closer".
+    strings), while DEL and C1 controls may appear raw and are looked for.
+    Escapes could hide anything, so any backslash means "look closer".
     """
     if b"\\" in payload:
         return False
