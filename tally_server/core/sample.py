@@ -779,6 +779,9 @@ def _shares(rng: random.Random, seats: int, n: int, n_pass: int) -> tuple[float,
         low = high = 1.0
     elif not least < low <= high < most:
         low, high = max(1.0, least + 0.3 * (most - least)), min(high, least + 0.7 * (most - least))
+        if low > high:
+            # a surplus in a two-seat constituency: the mean must stay under the seats
+            low, high = least + 0.3 * (high - least), least + 0.7 * (high - least)
     for _ in range(100_000):
         mean = rng.uniform(low, high)
         passing = [rng.uniform(*_PASS) for _ in range(n_pass)]
