@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from schemas._cli import run
+from tally_server.commands import demo as demo_command
 from tally_server.commands import election as election_command
 from tally_server.commands import server as server_command
 from tally_server.commands import tally as tally_command
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     tally_command.register(sub)
     election_command.register(sub)
     server_command.register(sub)
+    demo_command.register(sub)
     return parser
 
 

@@ -1,0 +1,39 @@
+"""The committee dashboard in the foreground, with the demo's notes as toasts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from textual.message import Message
+
+from tui.app import DashboardApp
+
+Severity = Literal["information", "warning", "error"]
+
+
+class DemoNote(Message):
+    """A line from the demo (a station's story, the checks at the end)."""
+
+    def __init__(self, text: str, severity: Severity = "information", timeout: float = 8) -> None:
+        super().__init__()
+        self.text = text
+        self.severity = severity
+        self.timeout = timeout
+
+
+class DemoDashboard(DashboardApp):
+    """``tally-tui`` as is; the demo posts notes to it from its own thread
+    (``post_message`` is thread-safe and never blocks)."""
+
+    def __init__(self, server: str, token: str, out_dir: Path) -> None:
+        super().__init__(server, token, out_dir=out_dir)
+
+    def on_demo_note(self, message: DemoNote) -> None:
+        self.notify(
+            message.text,
+            title="Demo",
+            severity=message.severity,
+            timeout=message.timeout,
+            markup=False,
+        )
