@@ -28,8 +28,10 @@ class Scale:
     crash_seeds: tuple[int, ...]
     crash_stations: int
     crash_kills: int
+    crash_seconds: float
+    """How long stations keep signing and sending while the server is being killed."""
     crash_rate: float
-    """New batches per second while the server is being killed."""
+    """At most this many new batches a second."""
     client_kill_seeds: tuple[int, ...]
     fuzz_examples: int
     """Hypothesis examples per fuzzing strategy."""
@@ -44,7 +46,8 @@ SCALES = {
         crash_seeds=(1, 2),
         crash_stations=60,
         crash_kills=3,
-        crash_rate=60.0,
+        crash_seconds=3.0,
+        crash_rate=400.0,
         client_kill_seeds=(1, 2, 3),
         fuzz_examples=150,
         load_seconds=4.0,
@@ -54,9 +57,10 @@ SCALES = {
     "large": Scale(
         name="large",
         crash_seeds=(1, 2, 3, 4, 5, 6),
-        crash_stations=400,
-        crash_kills=8,
-        crash_rate=200.0,
+        crash_stations=300,
+        crash_kills=10,
+        crash_seconds=12.0,
+        crash_rate=600.0,
         client_kill_seeds=tuple(range(1, 13)),
         fuzz_examples=1500,
         load_seconds=20.0,

@@ -356,7 +356,9 @@ def enroll_body(a: Arena) -> bytes:
     ).encode()
 
 
-COMMITTEE = {
+Route = Callable[[Arena], str]
+Body = Callable[[Arena], bytes | None]
+COMMITTEE: dict[str, tuple[str, Route, Body, str]] = {
     "enroll": ("POST", lambda a: "/api/v1/stations", enroll_body, "admin"),
     "revoke": ("POST", lambda a: "/api/v1/stations/KV-0004/revoke", lambda a: None, "admin"),
     "review an alert": (

@@ -325,7 +325,8 @@ PARAMS = ["race", "committee", "status", "round", "kind", "reviewed", "limit", "
 
 
 def test_random_reads_never_break_the_api(target: Target, scale: Scale) -> None:
-    tokens = {None: None, "junk": "kpt_junk", **target.server.tokens}
+    tokens: dict[str | None, str | None] = {None: None, "junk": "kpt_junk"}
+    tokens.update(target.server.tokens)
 
     @fuzz_settings(scale)
     @given(data=st.data())
@@ -355,7 +356,7 @@ def test_random_committee_requests_never_break_the_api(target: Target, scale: Sc
         what = data.draw(st.sampled_from(["enroll", "revoke", "review"]), label="what")
         body: bytes | None = None
         if what == "enroll":
-            doc = {
+            doc: dict[str, Any] = {
                 "station_id": data.draw(texts),
                 "polling_area_id": data.draw(st.sampled_from(["KV-0003", "KV-0004"]) | texts),
                 "public_key": data.draw(texts | st.binary(max_size=40).map(lambda b: b.hex())),
