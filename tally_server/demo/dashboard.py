@@ -7,6 +7,7 @@ from typing import Literal
 
 from textual.message import Message
 
+import tui.app
 from tui.app import DashboardApp
 
 Severity = Literal["information", "warning", "error"]
@@ -25,6 +26,9 @@ class DemoNote(Message):
 class DemoDashboard(DashboardApp):
     """``tally-tui`` as is; the demo posts notes to it from its own thread
     (``post_message`` is thread-safe and never blocks)."""
+
+    # a relative CSS_PATH is read next to the subclass's module: point at tui's
+    CSS_PATH = str(Path(tui.app.__file__).with_name("dashboard.tcss"))
 
     def __init__(self, server: str, token: str, out_dir: Path) -> None:
         super().__init__(server, token, out_dir=out_dir)

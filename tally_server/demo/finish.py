@@ -35,7 +35,10 @@ class Outcome:
     """The report of ``tally-server verify --json``, without the results list."""
     ledger_path: Path | None = None
     sheets: dict[str, Any] = field(default_factory=dict)
+    incomplete: str = ""
+    """Which polling areas have not reported, if any."""
     problems: list[str] = field(default_factory=list)
+    """Everything else that went wrong."""
 
     @property
     def complete(self) -> bool:
@@ -77,11 +80,12 @@ def _head(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _export(
-    reader: Reader, server_dir: Path, out: Path, tries: int = 3
+    reader: Reader, server_dir: Path, out: Path, results_path: Path, tries: int = 3
 ) -> tuple[dict[str, Any], str]:
-    """Export the ledger at the head the published results were computed at. An
-    operator reviewing an alert meanwhile moves the head: then export again."""
-    last_error = ""
+    """Export the ledger at the head the published results were computed at (an
+    operator reviewing an alert meanwhile moves the head: then export again), and
+    keep those results next to it."""
+    error = ""
     for _ in range(tries):
         before = _head(await reader.get("/api/v1/results.json"))
         done = await asyncio.to_thread(
@@ -89,11 +93,12 @@ async def _export(
         )
         if done.returncode != 0:
             return before, f"tally-server ledger export failed: {done.stderr.strip()}"
-        after = _head(await reader.get("/api/v1/results.json"))
-        if before == after:
-            return after, ""
-        last_error = "the ledger kept moving while it was exported"
-    return after, last_error
+        doc = await reader.get("/api/v1/results.json")
+        if _head(doc) == before:
+            results_path.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", "utf-8")
+            return before, ""
+        error = "the ledger kept moving while it was exported"
+    return _head(doc), error
 
 
 def _verify(ledger: Path, election: Path, report_path: Path) -> tuple[dict[str, Any], str]:
@@ -162,14 +167,16 @@ async def finish(
             out.missing[r["race_id"]] = out.missing.get(r["race_id"], 0) + missing
         if not out.complete:
             gaps = ", ".join(f"{race} {n}" for race, n in out.missing.items() if n)
-            out.problems.append(
+            out.incomplete = (
                 f"not every polling area reported: {out.areas_reported}/{out.areas_total}"
                 + (f" (minutes missing per race: {gaps})" if gaps else "")
             )
 
         say("Xuất sổ cái / exporting the ledger (tally-server ledger export)…")
         out.ledger_path = work / "ledger.jsonl"
-        out.server, error = await _export(reader, server_dir, out.ledger_path)
+        out.server, error = await _export(
+            reader, server_dir, out.ledger_path, work / "results.json"
+        )
     if error:
         out.problems.append(error)
         return out

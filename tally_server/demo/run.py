@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 
@@ -31,6 +31,7 @@ from tally_server.demo.finish import Outcome, finish
 from tally_server.demo.server import ServerProcess, run_command
 from tally_server.demo.stations import StationsReport, run_stations
 
+Severity = Literal["information", "warning", "error"]
 DEFAULT_DIR = Path("demo-work")
 MARKER = ".kiemphieu-demo"
 """Left in every demo folder: only a folder holding it is wiped by the next run."""
@@ -69,6 +70,8 @@ class Night:
     outcome: Outcome = field(default_factory=Outcome)
     stopped_early: bool = False
     seconds: float = 0.0
+    problems: list[str] = field(default_factory=list)
+    """Of the demo itself (the checks' own are in ``outcome.problems``)."""
 
 
 def say(text: str) -> None:
@@ -120,9 +123,9 @@ def _command(*args: str | Path) -> str:
 
 
 def set_up(options: DemoOptions) -> Setup:
+    definition = demo_election(options.stations)
     work = prepare_folder(options.dir)
     say(f"Thư mục / folder: {work}")
-    definition = demo_election(options.stations)
     election = Election.from_definition(definition)
     election_path = work / "election.json"
     election_path.write_bytes(codec.encode(definition))
@@ -148,10 +151,7 @@ def set_up(options: DemoOptions) -> Setup:
     key = VerifyKey.from_pem((server_dir / "server.pub.pem").read_bytes())
     say(f"Máy chủ / server: {server_dir} (tally-server init), khoá / key {key.fingerprint}")
     server = ServerProcess(server_dir, work / "server.log", options.port)
-    setup = Setup(work, election, election_path, server_dir, tokens, server, server_key=key)
-    setup.url = server.start()
-    say(f"  tally-server serve: {setup.url} (nhật ký / log {server.log_path})")
-    return setup
+    return Setup(work, election, election_path, server_dir, tokens, server, server_key=key)
 
 
 # --- the night ------------------------------------------------------------------------
@@ -167,24 +167,34 @@ def _progress_line(elapsed: float, doc: dict[str, Any], rate: float) -> str:
     )
 
 
-async def _ticker(setup: Setup, started: float, interval: float) -> None:
-    """A progress line every ``interval`` seconds, from the server's own counts."""
-    headers = {"Authorization": f"Bearer {setup.tokens['viewer']}"}
-    last_n, last_t = 0, started
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+class Ticker:
+    """Progress lines from the server's own counts (GET /api/v1/progress)."""
+
+    def __init__(self, setup: Setup, session: aiohttp.ClientSession) -> None:
+        self.url = setup.url + "/api/v1/progress"
+        self.headers = {"Authorization": f"Bearer {setup.tokens['viewer']}"}
+        self.session = session
+        self.started = self.last_t = time.monotonic()
+        self.last_n = 0
+
+    async def tick(self) -> None:
+        try:
+            async with self.session.get(self.url, headers=self.headers) as response:
+                doc = await response.json()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            say(f"  (tiến độ / progress: {type(exc).__name__})")
+            return
+        b = doc.get("batches", {})
+        n = sum(int(b.get(k, 0)) for k in ("accepted", "rejected", "conflicts"))
+        now = time.monotonic()
+        rate = (n - self.last_n) / max(now - self.last_t, 1e-9)
+        say(_progress_line(now - self.started, doc, rate))
+        self.last_n, self.last_t = n, now
+
+    async def every(self, interval: float) -> None:
         while True:
             await asyncio.sleep(interval)
-            try:
-                async with session.get(setup.url + "/api/v1/progress", headers=headers) as r:
-                    doc = await r.json()
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                say(f"  (tiến độ / progress: {type(exc).__name__})")
-                continue
-            b = doc.get("batches", {})
-            n = sum(int(b.get(k, 0)) for k in ("accepted", "rejected", "conflicts"))
-            now = time.monotonic()
-            say(_progress_line(now - started, doc, (n - last_n) / max(now - last_t, 1e-9)))
-            last_n, last_t = n, now
+            await self.tick()
 
 
 async def _stations(
@@ -217,14 +227,18 @@ async def _close(setup: Setup, options: DemoOptions, night: Night, note: Any) ->
 
 
 async def _headless(setup: Setup, options: DemoOptions, night: Night) -> None:
-    started = time.monotonic()
     interval = 1.0 if options.duration < 30 else 2.0
-    ticker = asyncio.create_task(_ticker(setup, started, interval))
-    try:
-        await _stations(setup, options, night.report, lambda line: say(f"  · {line}"))
-    finally:
-        ticker.cancel()
-    say(f"Mọi trạm đã gửi xong / every station is done in {time.monotonic() - started:.1f} s")
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+        ticker = Ticker(setup, session)
+        ticking = asyncio.create_task(ticker.every(interval))
+        try:
+            await _stations(setup, options, night.report, lambda line: say(f"  · {line}"))
+        finally:
+            ticking.cancel()
+        await ticker.tick()
+    say(
+        f"Mọi trạm đã gửi xong / every station is done in {time.monotonic() - ticker.started:.1f} s"
+    )
     await _close(setup, options, night, say)
 
 
@@ -240,19 +254,20 @@ class Backstage(threading.Thread):
         self.stations: asyncio.Task[None] | None = None
         self.error: BaseException | None = None
 
-    def note(self, text: str, severity: str = "information", timeout: float = 8) -> None:
+    def note(self, text: str, severity: Severity = "information", timeout: float = 8) -> None:
         if self.app_running:
             from tally_server.demo.dashboard import DemoNote
 
-            self.app.post_message(DemoNote(text, severity, timeout))  # type: ignore[arg-type]
+            self.app.post_message(DemoNote(text, severity, timeout))
         else:
             say(text)
 
     def run(self) -> None:
         try:
             asyncio.run(self._main())
-        except BaseException as exc:  # reported by the main thread
+        except BaseException as exc:  # raised again by the main thread once the app is closed
             self.error = exc
+            self.note(f"{type(exc).__name__}: {exc}", "error", 120)
 
     async def _main(self) -> None:
         self.loop = asyncio.get_running_loop()
@@ -268,8 +283,10 @@ class Backstage(threading.Thread):
             self.note("Dừng các trạm / stations stopped")
         await _close(self.setup, self.options, self.night, self.note)
         o = self.night.outcome
-        if o.problems:
-            self.note("; ".join(o.problems), "error", 60)
+        if not self.app_running:
+            return
+        if o.problems or (o.incomplete and not self.night.stopped_early):
+            self.note("; ".join([o.incomplete, *o.problems]).strip("; "), "error", 120)
         else:
             self.note(
                 f"Xong / done: sổ cái đã kiểm / ledger verified, results_sha256 "
@@ -294,6 +311,8 @@ def _dashboard(setup: Setup, options: DemoOptions, night: Night) -> None:
     backstage.start()
     try:
         app.run()
+        if app.return_code:
+            night.problems.append(f"the dashboard stopped with an error (exit {app.return_code})")
     finally:
         backstage.app_running = False
         if backstage.is_alive():
@@ -327,44 +346,62 @@ def summary(setup: Setup, night: Night) -> list[str]:
     lines += [f"  · {line}" for line in r.story]
     if o.ledger_path is not None:
         lines.append(
-            f"  sổ cái / ledger: {o.ledger_path} ({o.verify.get('entries', '?')} entries, "
-            f"head #{o.server.get('ledger_index')} {o.server.get('ledger_head')})"
+            f"  sổ cái / ledger: {o.ledger_path} ({o.verify.get('entries', '?')} entries), "
+            f"head #{o.server.get('ledger_index')}\n      {o.server.get('ledger_head')}"
         )
     if o.verify:
-        same = "=" if o.verified else "≠"
+        verdict = "HỢP LỆ / VALID" if o.verify.get("ok") else "SAI / INVALID"
+        same = "= the server's" if o.verified else "≠ the server's"
         lines.append(
-            f"  tally-server verify: {'HỢP LỆ / VALID' if o.verify.get('ok') else 'SAI / INVALID'}"
-            f" ({o.verify.get('seconds')} s), results_sha256 {o.verify.get('results_sha256')} "
-            f"{same} server's {o.server.get('results_sha256')}; report {setup.work / 'verify.json'}"
+            f"  tally-server verify: {verdict} in {o.verify.get('seconds')} s; results_sha256 "
+            f"and head {same} (GET /api/v1/results.json)\n"
+            f"      results_sha256 {o.verify.get('results_sha256')}\n"
+            f"      report {setup.work / 'verify.json'}; the server's results "
+            f"{setup.work / 'results.json'}"
         )
     if o.sheets.get("sheets"):
         s = o.sheets
         lines.append(
             f"  biên bản / sheets: {s['sheets']} PDF ({s['constituencies']} constituencies, "
-            f"{s['summaries']} committee summaries) in {s['out']} ({s['seconds']} s), "
-            f"e.g. {s['first']}"
+            f"{s['summaries']} committee summaries) in {s['seconds']} s\n"
+            f"      {s['out']}/ e.g. {Path(s['first']).name}"
         )
     lines.append(
-        f"  máy chủ / server folder: {setup.server_dir}; log {setup.server.log_path}; "
-        f"stations' outbox {setup.work / 'stations-outbox.sqlite'}"
+        f"  máy chủ / server: folder {setup.server_dir}\n"
+        f"      log {setup.server.log_path}\n"
+        f"      stations' outbox {setup.work / 'stations-outbox.sqlite'}"
     )
     for line in r.unexpected:
         lines.append(f"  KHÔNG NHƯ DỰ KIẾN / UNEXPECTED: {line}")
-    for line in o.problems:
+    if o.incomplete and night.stopped_early:
+        lines.append(f"  dừng sớm / stopped early: {o.incomplete}")
+    elif o.incomplete:
+        lines.append(f"  LỖI / PROBLEM: {o.incomplete}")
+    for line in [*night.problems, *o.problems]:
         lines.append(f"  LỖI / PROBLEM: {line}")
     return lines
 
 
 def exit_code(night: Night) -> int:
     o = night.outcome
-    if night.report.unexpected or not o.verified:
+    if night.problems or o.problems or night.report.unexpected or not o.verified:
         return 1
-    if o.problems and not (night.stopped_early and not o.complete and len(o.problems) == 1):
-        return 1
-    return 0
+    return 1 if o.incomplete and not night.stopped_early else 0
+
+
+MAX_DURATION = 3600.0
 
 
 def run_demo(options: DemoOptions) -> int:
+    if not 0 < options.duration <= MAX_DURATION:
+        raise DemoError(
+            f"--duration is seconds between 0 and {MAX_DURATION:g}, not {options.duration:g}.",
+            f"--duration là số giây trong khoảng 0 đến {MAX_DURATION:g}, không phải "
+            f"{options.duration:g}.",
+            code="X104",
+            fields=("duration",),
+            figures={"duration": options.duration, "maximum": MAX_DURATION},
+        )
     headless = options.headless
     if not headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
         say("Không có terminal / no terminal (not a TTY): chạy như --headless / running headless")
@@ -373,6 +410,8 @@ def run_demo(options: DemoOptions) -> int:
     setup = set_up(options)
     night = Night()
     try:
+        setup.url = setup.server.start()
+        say(f"  tally-server serve: {setup.url} (nhật ký / log {setup.server.log_path})")
         if headless:
             say(
                 f"Các trạm gửi trong khoảng / stations report over about {options.duration:g} s; "
@@ -384,6 +423,15 @@ def run_demo(options: DemoOptions) -> int:
     except KeyboardInterrupt:
         say(f"Dừng / interrupted; the folder stays: {setup.work}")
         return 130
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise DemoError(
+            f"Lost the server at {setup.url}: {type(exc).__name__}: {exc}. Its log is "
+            f"{setup.server.log_path}.",
+            f"Mất kết nối với máy chủ {setup.url}: {type(exc).__name__}: {exc}. Xem nhật ký "
+            f"{setup.server.log_path}.",
+            code="X201",
+            figures={"url": setup.url, "log": str(setup.server.log_path)},
+        ) from exc
     finally:
         code = setup.server.stop()
         night.seconds = time.monotonic() - started

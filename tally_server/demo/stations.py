@@ -32,7 +32,7 @@ from schemas.signing import SigningKey, VerifyKey
 from station_client.errors import ClientError
 from station_client.receipts import verify_receipt
 from station_client.signer import batch_sealer
-from station_client.simulate import SimulationConfig, simulate
+from station_client.simulate import Simulation, SimulationConfig
 from tally_server.core.definition import Election
 from tally_server.core.sample import sample_minutes
 from tally_server.demo.election import SCRIPTED
@@ -288,8 +288,12 @@ async def run_stations(
         report,
         say,
     )
-    sim_report, _ = await asyncio.gather(simulate(config), scripted.run())
-    report.faults = {f: len(s) for f, s in sorted(sim_report.faults.items())}
-    report.unexpected.extend(sim_report.unexpected)
-    report.posts += sim_report.progress.sent
+    simulation = Simulation(config)
+    try:
+        await asyncio.gather(simulation.run(), scripted.run())
+    finally:  # what was done stays in the report, even when stopped early
+        sim = simulation.report
+        report.faults = {f: len(s) for f, s in sorted(sim.faults.items())}
+        report.unexpected.extend(sim.unexpected)
+        report.posts += sim.progress.sent
     return report
