@@ -146,3 +146,16 @@ def test_a_slice_keeps_every_race_and_its_sample_minutes_pass_the_law(areas: int
     for seed in (7, 2011):
         for m in sample_minutes(election, seed):
             assert not has_errors(check_minutes(election, m)), (areas, seed, m.polling_area_id)
+
+
+def test_every_option_of_the_demo_is_documented() -> None:
+    from tally_server.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    demo_parser = sub.choices["demo"]  # type: ignore[index]
+    options = {o for a in demo_parser._actions for o in a.option_strings if o.startswith("--")}
+    options.discard("--help")
+    doc = (ROOT / "docs" / "demo.md").read_text("utf-8")
+    undocumented = {o for o in options if f"`{o}" not in doc}
+    assert "--headless" in options and not undocumented, undocumented
