@@ -1,0 +1,456 @@
+"""The national-scale benchmark: one night of 90,189 stations against a real server,
+with the baselines measured in the same run so every figure is also a ratio.
+
+    .venv/bin/python bench/run.py [--areas N] [--quick] [--workers N] [--seed S]
+
+Everything binds 127.0.0.1; wrk runs with 64 connections and a bounded duration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))
+
+import baselines  # noqa: E402
+import generate  # noqa: E402
+
+BIN = Path(sys.executable).parent
+CONNECTIONS = 64
+
+
+def tool(name: str) -> str:
+    return str(BIN / name)
+
+
+def run(cmd: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, capture_output=True, text=True, check=True, **kw)
+
+
+# -- the server process and what it costs --------------------------------------------
+
+
+def _tree(pid: int) -> list[int]:
+    out = [pid]
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            text = Path(f"/proc/{pid}/task/{task}/children").read_text()
+            for child in text.split():
+                out += _tree(int(child))
+    except OSError:
+        pass
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of the process and its live children (/proc/PID/stat)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p in _tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def peak_memory_mb(pid: int) -> float:
+    """VmHWM of the process and each child, summed."""
+    total = 0
+    for p in _tree(pid):
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+@dataclass
+class Server:
+    folder: Path
+    workers: int
+    cpus: str | None
+    proc: subprocess.Popen[str] | None = None
+    url: str = ""
+    log: Path | None = None
+
+    def start(self) -> None:
+        cmd = [
+            tool("tally-server"),
+            "serve",
+            "--dir",
+            str(self.folder),
+            "--port",
+            "0",
+            "--log-level",
+            "warning",
+        ]
+        if self.workers > 1:
+            cmd += ["--workers", str(self.workers)]
+        if self.cpus is not None:
+            cmd = ["taskset", "-c", self.cpus, *cmd]
+        self.log = self.folder.parent / "server.log"
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=open(self.log, "w"), text=True
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the server did not start: {self.log.read_text()[-2000:]}")
+        self.url = json.loads(line)["url"]
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+    def get(self, path: str, token: str) -> tuple[dict[str, Any], float]:
+        req = urllib.request.Request(self.url + path, headers={"Authorization": f"Bearer {token}"})
+        start = time.perf_counter()
+        with urllib.request.urlopen(req, timeout=120) as r:
+            body = r.read()
+        return json.loads(body), time.perf_counter() - start
+
+
+def make_server(night: generate.Night, work: Path) -> tuple[Path, str, dict[str, float]]:
+    """init + enroll-csv + a viewer token; the times they take."""
+    folder = work / "server"
+    if folder.exists():
+        shutil.rmtree(folder)
+    times: dict[str, float] = {}
+    start = time.perf_counter()
+    run([tool("tally-server"), "init", "--dir", str(folder), "--election", str(night.election)])
+    times["init_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    run([tool("tally-server"), "station", "enroll-csv", "--dir", str(folder), str(night.stations)])
+    times["enroll_s"] = time.perf_counter() - start
+    out = run(
+        [
+            tool("tally-server"),
+            "token",
+            "create",
+            "--dir",
+            str(folder),
+            "--role",
+            "viewer",
+            "--name",
+            "bench",
+        ]
+    ).stdout
+    token = out.strip().splitlines()[0]
+    return folder, token, times
+
+
+# -- the dashboard ---------------------------------------------------------------------
+
+
+async def dashboard_refresh(
+    url: str, token: str, probe: Path, night: generate.Night, timeout: float = 120.0
+) -> dict[str, float]:
+    """Open the dashboard on the loaded server, post the held-back batch, and time
+    from its acknowledgement to the constituency table's row changing."""
+    import aiohttp
+
+    from tui.app import DashboardApp
+    from tui.model import row_key
+    from tui.screens.constituencies import ConstituenciesScreen
+
+    payload = generate.probe_payload(night)
+    minutes = payload["minutes"]
+    assert isinstance(minutes, list)
+    keys = [row_key(m["race_id"], m["constituency_id"]) for m in minutes]
+    figures: dict[str, float] = {}
+    app = DashboardApp(url, token)
+    start = time.perf_counter()
+
+    async def until(pilot: Any, cond: Any, what: str, limit: float = timeout) -> None:
+        deadline = time.monotonic() + limit
+        while not cond():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"dashboard: timed out waiting for {what}")
+            await pilot.pause(0.01)
+
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: len(app.store.rows) >= night.constituencies, "every row")
+        await pilot.press("c")
+        screen = app.screen
+        assert isinstance(screen, ConstituenciesScreen)
+        await until(pilot, lambda: screen.table.row_count >= night.constituencies, "the table")
+        figures["open_s"] = time.perf_counter() - start
+        # the feed's replay of the night must be through before timing one more batch
+        async with aiohttp.ClientSession() as s:
+            async with s.get(
+                url + "/api/v1/progress", headers={"Authorization": f"Bearer {token}"}
+            ) as r:
+                await r.read()
+        await until(
+            pilot,
+            lambda: not app._refreshing and app.store.connection == "connected",
+            "the feed to settle",
+        )
+        await pilot.pause(1.0)
+        before = {k: app.store.rows[k] for k in keys}
+        cells_before = screen.last_cells_written
+        async with aiohttp.ClientSession() as s:
+            async with s.post(
+                url + "/api/v1/batches",
+                data=probe.read_bytes(),
+                headers={"Content-Type": "application/json"},
+            ) as r:
+                await r.read()
+                acked = time.perf_counter()
+                if r.status != 200:
+                    raise RuntimeError(f"the probe batch was answered {r.status}")
+        await until(
+            pilot, lambda: any(app.store.rows[k] != before[k] for k in keys), "the model's row", 30
+        )
+        figures["model_s"] = time.perf_counter() - acked
+        await until(
+            pilot,
+            lambda: screen.last_cells_written != cells_before or screen.last_update_ms is not None,
+            "the table's row",
+            30,
+        )
+        figures["table_s"] = time.perf_counter() - acked
+    return figures
+
+
+# -- the run ---------------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    lines: list[str] = field(default_factory=list)
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    def say(self, text: str) -> None:
+        print(text, flush=True)
+        self.lines.append(text)
+
+
+def fmt(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--areas", type=int, help="stations that report (default: all 90,189)")
+    parser.add_argument(
+        "--quick", action="store_true", help="5,000 stations and short baselines: a smoke run"
+    )
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--workers", type=int, default=1, help="serve --workers (default 1)")
+    parser.add_argument(
+        "--pin", action="store_true", help="pin the server to CPU 0 and wrk to CPU 1"
+    )
+    parser.add_argument("--work", type=Path, default=HERE / "work")
+    parser.add_argument("--no-dashboard", action="store_true")
+    parser.add_argument("--json", type=Path, help="write the figures here too")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is missing: apt-get install -y wrk", file=sys.stderr)
+        return 2
+    areas = args.areas or (5000 if args.quick else None)
+    base_s = 3 if args.quick else 8
+    rep = Report()
+    f = rep.figures
+
+    rep.say(
+        f"kiemphieu bench — {time.strftime('%Y-%m-%d %H:%M')} — nproc {os.cpu_count()}, "
+        f"{_cpu_model()}"
+    )
+    start = time.perf_counter()
+    night = generate.night(args.work, args.seed, areas)
+    rep.say(
+        f"night: {night.areas:,} stations, {night.sheets:,} sheets, "
+        f"{night.constituencies:,} constituencies (seed {args.seed}; "
+        f"{time.perf_counter() - start:.1f} s to generate or load)"
+    )
+    work = night.dir / "run"
+    work.mkdir(exist_ok=True)
+
+    # 1. Baselines, in this run, on this machine.
+    raw = baselines.raw_verify_rate(seconds=base_s / 2)
+    bare = baselines.bare_http_rate(night.envelopes, connections=CONNECTIONS, seconds=base_s)
+    f["raw_verify_per_s"] = raw
+    f["bare_http_per_s"] = bare.requests_per_s
+    rep.say(
+        f"baseline: raw Ed25519 verify {fmt(raw)}/s on one core; bare aiohttp POST "
+        f"{fmt(bare.requests_per_s)} req/s (p50 {bare.p50_ms:.1f} ms, p99 "
+        f"{bare.p99_ms:.1f} ms; wrk -c{CONNECTIONS}, server on CPU 0, wrk on CPU 1)"
+    )
+
+    # 2. The server: init, enrol every station, serve.
+    folder, token, times = make_server(night, work)
+    rep.say(
+        f"init {times['init_s']:.1f} s; enroll-csv of {night.areas:,} keys "
+        f"{times['enroll_s']:.1f} s"
+    )
+    f.update(times)
+    server = Server(folder, args.workers, "0" if args.pin else None)
+    server.start()
+    try:
+        assert server.proc is not None
+        pid = server.proc.pid
+        cpu0 = cpu_seconds(pid)
+        t0 = time.perf_counter()
+        load = baselines.wrk(
+            server.url + "/api/v1/batches",
+            night.envelopes,
+            connections=CONNECTIONS,
+            seconds=max(60, night.areas // 500),
+            cpu=1 if args.pin else None,
+        )
+        wall = time.perf_counter() - t0
+        cpu = cpu_seconds(pid) - cpu0
+        progress, _ = server.get("/api/v1/progress", token)
+        accepted = int(progress["batches"]["accepted"])
+        expected = night.areas - 1
+        rate = accepted / load.seconds
+        sheets_rate = rate * night.sheets / night.areas
+        f.update(
+            accepted=accepted,
+            ingest_s=load.seconds,
+            batches_per_s=rate,
+            sheets_per_s=sheets_rate,
+            p50_ms=load.p50_ms,
+            p99_ms=load.p99_ms,
+            server_cores=cpu / wall,
+            non_2xx=load.non_2xx,
+        )
+        rep.say(
+            f"ingest {fmt(rate)} batches/s = {rate / raw:.2f} × raw verify "
+            f"({fmt(raw)}/s) = {rate / bare.requests_per_s:.2f} × bare HTTP "
+            f"({fmt(bare.requests_per_s)}/s); {fmt(sheets_rate)} sheets/s"
+        )
+        rep.say(
+            f"  {accepted:,} of {expected:,} batches accepted durably in "
+            f"{load.seconds:.1f} s (wrk: {load.requests:,} requests, "
+            f"{load.non_2xx} not 2xx; serve --workers {args.workers})"
+        )
+        rep.say(
+            f"  ack latency at {CONNECTIONS} stations: p50 {load.p50_ms:.1f} ms, "
+            f"p99 {load.p99_ms:.1f} ms"
+        )
+        rep.say(
+            f"  server CPU {cpu / wall:.2f} cores over the run; "
+            f"{cpu / max(accepted, 1) * 1e6:.0f} µs CPU per batch"
+        )
+        if accepted != expected:
+            rep.say(f"  !! expected {expected:,} accepted batches, got {accepted:,}")
+
+        # 3. The dashboard, on the loaded server.
+        if not args.no_dashboard:
+            d = asyncio.run(dashboard_refresh(server.url, token, night.probe, night))
+            f.update({f"dashboard_{k}": v for k, v in d.items()})
+            rep.say(
+                f"dashboard: {night.constituencies:,} rows open in {d['open_s']:.1f} s; "
+                f"one more batch acked → model row {d['model_s'] * 1000:.0f} ms, "
+                f"table row {d['table_s'] * 1000:.0f} ms"
+            )
+
+        results, results_s = server.get("/api/v1/results.json", token)
+        f["results_json_s"] = results_s
+        mem = peak_memory_mb(pid)
+        f["server_peak_mb"] = mem
+        rep.say(
+            f"  server peak memory (VmHWM, with children) {mem:.0f} MB; "
+            f"results.json {results_s:.2f} s"
+        )
+        ledger = work / "ledger.jsonl"
+        start = time.perf_counter()
+        run([tool("tally-server"), "ledger", "export", "--dir", str(folder), "--out", str(ledger)])
+        f["export_s"] = time.perf_counter() - start
+    finally:
+        server.stop()
+
+    # 4. verify, from the export alone.
+    start = time.perf_counter()
+    out = subprocess.run(
+        [tool("tally-server"), "verify", str(ledger), "--election", str(night.election), "--json"],
+        capture_output=True,
+        text=True,
+    )
+    verify_s = time.perf_counter() - start
+    report = json.loads(out.stdout)
+    same = report.get("results_sha256") == results["results_sha256"]
+    entries = int(report.get("entries", 0))
+    sigs = int(report.get("signatures_checked", 0)) or entries
+    f.update(
+        verify_s=verify_s,
+        verify_ok=out.returncode == 0,
+        verify_same_digest=same,
+        verify_entries=entries,
+        verify_signatures=sigs,
+    )
+    rep.say(
+        f"verify: {entries:,} entries in {verify_s:.1f} s (export {f['export_s']:.1f} s) = "
+        f"{sigs / verify_s:,.0f} signatures/s = {sigs / verify_s / raw:.2f} × raw verify; "
+        f"exit {out.returncode}; results_sha256 {'equals' if same else 'DIFFERS FROM'} "
+        f"the server's"
+    )
+    rep.say("targets: " + ", ".join(_targets(f, night.areas)))
+    if args.json:
+        args.json.write_text(json.dumps(f, indent=2))
+    return 0 if f["verify_ok"] and same else 1
+
+
+def _targets(f: dict[str, Any], areas: int) -> list[str]:
+    raw = f["raw_verify_per_s"]
+    out = [
+        _mark(
+            f["batches_per_s"] >= 0.45 * raw,
+            f"ingest ≥ 0.45× raw ({f['batches_per_s'] / raw:.2f}×)",
+        ),
+        _mark(f["p99_ms"] < 25, f"p99 < 25 ms ({f['p99_ms']:.1f})"),
+        _mark(
+            f["ingest_s"] * 90_189 / areas < 40,
+            f"night < 40 s ({f['ingest_s'] * 90_189 / areas:.1f} s scaled)",
+        ),
+        _mark(f["server_peak_mb"] < 500, f"memory < 500 MB ({f['server_peak_mb']:.0f})"),
+        _mark(
+            f["verify_signatures"] / f["verify_s"] >= 1.5 * raw,
+            f"verify ≥ 1.5× raw ({f['verify_signatures'] / f['verify_s'] / raw:.2f}×)",
+        ),
+    ]
+    if "dashboard_table_s" in f:
+        out.append(
+            _mark(f["dashboard_table_s"] < 1, f"dashboard < 1 s ({f['dashboard_table_s']:.2f} s)")
+        )
+    return out
+
+
+def _mark(ok: bool, text: str) -> str:
+    return ("ok " if ok else "MISSED ") + text
+
+
+def _cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown CPU"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
