@@ -210,7 +210,6 @@ async def test_server_sigkilled_under_load_loses_no_acknowledged_batch(
         assert {(b.station_id, b.sequence) for b in stored} == set(acks.first)
 
         # Every acknowledged envelope sent again: the very receipt bytes, after restarts.
-        resent_same = 0
         async with transport.session(limit=16) as session:
 
             async def resend(b: StoredBatch) -> bool:
