@@ -252,6 +252,7 @@ class Backstage(threading.Thread):
         self.app_running = True
         self.loop: asyncio.AbstractEventLoop | None = None
         self.stations: asyncio.Task[None] | None = None
+        self.stop_requested = threading.Event()
         self.error: BaseException | None = None
 
     def note(self, text: str, severity: Severity = "information", timeout: float = 8) -> None:
@@ -274,6 +275,8 @@ class Backstage(threading.Thread):
         self.stations = asyncio.create_task(
             _stations(self.setup, self.options, self.night.report, self.note)
         )
+        if self.stop_requested.is_set():  # the dashboard was closed before this began
+            self.stations.cancel()
         try:
             await self.stations
             self.note("Mọi trạm đã gửi xong / every station is done", timeout=15)
@@ -297,6 +300,7 @@ class Backstage(threading.Thread):
             )
 
     def stop_stations(self) -> None:
+        self.stop_requested.set()
         loop, task = self.loop, self.stations
         if loop is not None and task is not None and not task.done():
             loop.call_soon_threadsafe(task.cancel)
