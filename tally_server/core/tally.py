@@ -569,30 +569,42 @@ class Tally:
         return r, c
 
     def _redetermine(self, race_id: str, constituency_id: str) -> None:
-        race = self.election.races[race_id]
+        """Settle the constituency's outcome in the rollups. The full determination runs
+        only once every polling area of a round has reported: before that it is "no
+        results" or "partial" with no winners, which the counts alone say (the result
+        itself is built when read)."""
         con = self.election.constituencies[(race_id, constituency_id)]
         base_round: Round = (
             "revote" if (race_id, constituency_id, "revote") in self._sums else "main"
         )
+        rounds = [
+            (rnd, sums)
+            for rnd in ROUNDS
+            if (sums := self._sums.get((race_id, constituency_id, rnd))) is not None
+        ]
+        for _, sums in rounds:
+            sums.result = None
+            sums.det = None
+        areas_total = len(con.polling_area_ids)
         latest = base_round
         filled = 0
-        for rnd in ROUNDS:
-            sums = self._sums.get((race_id, constituency_id, rnd))
-            if sums is None:
-                continue
-            sums.result = None
-            sums.det = self._determine(race.level, race_id, con, rnd, sums)
+        status_of: dict[str, Status] = {}
+        for rnd, sums in rounds:
+            reported = len(sums.sheets)
+            status: Status
+            if reported == 0:
+                status, won = "no_results", 0
+            elif reported < areas_total:
+                status, won = "partial", 0
+            else:
+                det = self._det(race_id, con, rnd, sums)
+                status, won = det.status, len(det.winners)
+            status_of[rnd] = status
             if rnd in (base_round, "supplementary"):
-                filled += len(sums.det.winners)
+                filled += won
             if rnd == "supplementary":
                 latest = rnd
-        latest_sums = self._sums.get((race_id, constituency_id, latest))
-        status: Status = (
-            latest_sums.det.status
-            if latest_sums is not None and latest_sums.det is not None
-            else "no_results"
-        )
-        new = _Final(status, filled)
+        new = _Final(status_of.get(latest, "no_results"), filled)
         old = self._finals[(race_id, constituency_id)]
         if new != old:
             for scope in self._scopes_of[(race_id, constituency_id)]:
@@ -600,12 +612,19 @@ class Tally:
                 scope.settle(new, +1)
             self._finals[(race_id, constituency_id)] = new
 
+    def _det(self, race_id: str, con: Constituency, rnd: Round, sums: _Sums) -> Determination:
+        """The round's determination, worked out on first need after a change."""
+        if sums.det is None:
+            level = self.election.races[race_id].level
+            sums.det = self._determine(level, race_id, con, rnd, sums)
+        return sums.det
+
     def _seats(self, con: Constituency, race_id: str, rnd: str) -> int:
         if rnd != "supplementary":
             return con.seats
-        base = "revote" if (race_id, con.id, "revote") in self._sums else "main"
+        base: Round = "revote" if (race_id, con.id, "revote") in self._sums else "main"
         sums = self._sums.get((race_id, con.id, base))
-        won = len(sums.det.winners) if sums is not None and sums.det is not None else 0
+        won = len(self._det(race_id, con, base, sums).winners) if sums is not None else 0
         return con.seats - won
 
     def _candidates(self, con: Constituency, rnd: str, sums: _Sums) -> list[Candidate]:
@@ -652,11 +671,8 @@ class Tally:
             empty = _Sums()
             det = self._determine(level, race_id, con, round, empty)
             return _build(race_id, con, round, empty, det, self._candidates(con, round, empty))
-        if sums.det is None:
-            sums.det = self._determine(level, race_id, con, round, sums)
-        sums.result = _build(
-            race_id, con, round, sums, sums.det, self._candidates(con, round, sums)
-        )
+        det = self._det(race_id, con, round, sums)
+        sums.result = _build(race_id, con, round, sums, det, self._candidates(con, round, sums))
         return sums.result
 
     def results(self) -> list[ConstituencyResult]:
