@@ -112,7 +112,10 @@ def wrk(
     out, err = proc.communicate(timeout=30)
     if proc.returncode != 0:
         raise RuntimeError(f"wrk failed: {err[-2000:]}")
-    result = parse_wrk(out)
+    try:
+        result = parse_wrk(out)
+    except (AttributeError, AssertionError) as exc:
+        raise RuntimeError(f"wrk gave no figures:\n{out}\n{err[-2000:]}") from exc
     result.errors = err
     return result
 
