@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from station_client.outbox import Outbox, StoredBatch
     from station_client.receipts import verify_receipt
     from station_client.signer import sign_and_store
-    from station_client.simulate import SimulationConfig, SimulationReport, simulate
+    from station_client.simulation import SimulationConfig, SimulationReport, simulate
     from station_client.station import Station, init_station, open_station
 
 _WHERE = {
@@ -45,9 +45,9 @@ _WHERE = {
     "StoredBatch": "outbox",
     "verify_receipt": "receipts",
     "sign_and_store": "signer",
-    "SimulationConfig": "simulate",
-    "SimulationReport": "simulate",
-    "simulate": "simulate",
+    "SimulationConfig": "simulation",
+    "SimulationReport": "simulation",
+    "simulate": "simulation",
     "Station": "station",
     "init_station": "station",
     "open_station": "station",

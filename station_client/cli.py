@@ -429,7 +429,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from station_client.simulate import run_cli
+    from station_client.simulation import run_cli
 
     return run_cli(args)
 

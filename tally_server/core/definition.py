@@ -25,7 +25,8 @@ class Seat:
     constituency: Constituency
 
 
-@dataclass(slots=True)
+# repr=False: a national election would print as megabytes.
+@dataclass(slots=True, repr=False)
 class Election:
     """An election definition with indexes built once, for O(1) look-ups."""
 

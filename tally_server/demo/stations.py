@@ -32,7 +32,7 @@ from schemas.signing import SigningKey, VerifyKey
 from station_client.errors import ClientError
 from station_client.receipts import verify_receipt
 from station_client.signer import batch_sealer
-from station_client.simulate import Simulation, SimulationConfig
+from station_client.simulation import Simulation, SimulationConfig
 from tally_server.core.definition import Election
 from tally_server.core.sample import sample_minutes
 from tally_server.demo.election import SCRIPTED

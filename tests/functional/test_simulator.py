@@ -15,7 +15,7 @@ import pytest
 from test_client_netkit import ServerProcess, start_server
 
 from schemas import codec
-from station_client.simulate import FAULTS, Progress, SimulationConfig, simulate
+from station_client.simulation import FAULTS, Progress, SimulationConfig, simulate
 from tally_server.core.definition import Election
 from tally_server.core.sample import bundled_election
 

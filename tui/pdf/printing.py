@@ -31,7 +31,8 @@ from tui.pdf.fingerprint import Fingerprint
 from tui.pdf.sheets import constituency_sheet, polling_area_sheet, summary_sheets
 
 
-@dataclass(slots=True)
+# repr=False: the repr of a whole election and its results is megabytes long.
+@dataclass(slots=True, repr=False)
 class SheetSource:
     """An election, its results, and the fingerprint of the state they come from."""
 
