@@ -1,4 +1,7 @@
-"""Bearer tokens for the committee: shown once, stored only as their SHA-256."""
+"""Bearer tokens for the committee: shown once, stored only as their SHA-256.
+
+Administration, not the ingest hot path: it goes through sqlite-utils.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,9 @@ import hashlib
 import secrets
 import sqlite3
 from dataclasses import dataclass
+from typing import Any
+
+import sqlite_utils
 
 ROLES = ("viewer", "operator", "admin")
 RANK = {role: i for i, role in enumerate(ROLES)}
@@ -30,41 +36,41 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _table(conn: sqlite3.Connection) -> Any:
+    db = sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
+    return db["tokens"]
+
+
+def _token(row: dict[str, Any]) -> Token:
+    return Token(row["id"], row["role"], row["name"], row["created_at"], row["revoked_at"])
+
+
 def create(conn: sqlite3.Connection, role: str, name: str = "") -> tuple[Token, str]:
     """A new token of ``role``; the secret is returned here and never again."""
     if role not in RANK:
         raise ValueError(f"role must be one of {ROLES}")
     secret = PREFIX + secrets.token_urlsafe(32)
     at = _now()
-    cur = conn.execute(
-        "INSERT INTO tokens (hash, role, name, created_at) VALUES (?, ?, ?, ?)",
-        (_hash(secret), role, name, at),
+    table = _table(conn).insert(
+        {"hash": _hash(secret), "role": role, "name": name, "created_at": at}
     )
-    assert cur.lastrowid is not None
-    return Token(cur.lastrowid, role, name, at, None), secret
+    return Token(int(table.last_pk), role, name, at, None), secret
 
 
 def revoke(conn: sqlite3.Connection, token_id: int) -> bool:
-    cur = conn.execute(
-        "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (_now(), token_id)
-    )
-    return cur.rowcount == 1
+    live = list(_table(conn).rows_where("id = ? AND revoked_at IS NULL", [token_id]))
+    if not live:
+        return False
+    _table(conn).update(token_id, {"revoked_at": _now()})
+    return True
 
 
 def all_tokens(conn: sqlite3.Connection) -> list[Token]:
-    return [
-        Token(*row)
-        for row in conn.execute(
-            "SELECT id, role, name, created_at, revoked_at FROM tokens ORDER BY id"
-        )
-    ]
+    return [_token(row) for row in _table(conn).rows_where(order_by="id")]
 
 
 def lookup(conn: sqlite3.Connection, secret: str) -> Token | None:
     """The live token with this secret, if any."""
-    row = conn.execute(
-        "SELECT id, role, name, created_at, revoked_at FROM tokens "
-        "WHERE hash = ? AND revoked_at IS NULL",
-        (_hash(secret),),
-    ).fetchone()
-    return None if row is None else Token(*row)
+    for row in _table(conn).rows_where("hash = ? AND revoked_at IS NULL", [_hash(secret)], limit=1):
+        return _token(row)
+    return None
