@@ -15,12 +15,12 @@ import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
 
 from schemas.errors import DefinitionError
 from schemas.models import Candidate, ElectionDefinition, Finding, RaceLevel
 from tally_server.core.definition import Election
 from tally_server.core.numbers import vn_int
+from tally_server.core.rules import Rule
 
 Issue = Finding
 """One broken rule of a definition: code, severity, where (``fields``), figures,
@@ -43,14 +43,6 @@ class ValidationConfig:
 
 
 DEFAULT_VALIDATION = ValidationConfig()
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    code: str
-    severity: Literal["error", "warning"]
-    title_vi: str
-    title_en: str
 
 
 def _rules(*rows: tuple[str, str, str]) -> dict[str, Rule]:
