@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import struct
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -342,12 +344,55 @@ def determine(
 
 # --- the running sums ----------------------------------------------------------------
 
+_Sheet = tuple[tuple[str, ...], bytes]
+"""The figures of one counted minutes that the sums need to take it out again: the
+candidate ids named (one tuple shared by every sheet that names the same ones) and,
+packed as 64-bit integers, voters on the list, voted, ballots issued, received,
+valid, invalid, complaints received, resolved, forwarded, then each candidate's
+votes. A national night holds ~336,000 of these: ~200 bytes each, against ~3 kB
+for the decoded minutes."""
+
+_FIXED = 9
+_packers: dict[int, struct.Struct] = {}
+
+
+def _packer(n: int) -> struct.Struct:
+    p = _packers.get(n)
+    if p is None:
+        p = _packers[n] = struct.Struct(f"<{_FIXED + n}q")
+    return p
+
+
+def _sheet(m: CountingMinutes, names: dict[tuple[str, ...], tuple[str, ...]]) -> _Sheet:
+    c = m.complaints
+    votes = m.candidate_votes
+    ids = tuple(votes)
+    ids = names.setdefault(ids, ids)
+    packed = _packer(len(ids)).pack(
+        m.voters_on_list,
+        m.voters_voted,
+        m.ballots_issued,
+        m.ballots_received,
+        m.valid_ballots,
+        m.invalid_ballots,
+        c.received,
+        c.resolved,
+        c.forwarded,
+        *votes.values(),
+    )
+    return ids, packed
+
+
+def _figures(sheet: _Sheet) -> tuple[int, ...]:
+    return _packer(len(sheet[0])).unpack(sheet[1])
+
 
 @dataclass(slots=True)
 class _Sums:
     """One constituency in one round: the current minutes of each polling area, summed."""
 
-    sheets: dict[str, CountingMinutes] = field(default_factory=dict)
+    sheets: dict[str, _Sheet] = field(default_factory=dict)
+    """Polling area -> the figures of its current minutes."""
     voters_on_list: int = 0
     voters_voted: int = 0
     ballots_issued: int = 0
@@ -363,17 +408,18 @@ class _Sums:
     det: Determination | None = None
     result: ConstituencyResult | None = None
 
-    def add(self, m: CountingMinutes, sign: int) -> None:
-        self.voters_on_list += sign * m.voters_on_list
-        self.voters_voted += sign * m.voters_voted
-        self.ballots_issued += sign * m.ballots_issued
-        self.ballots_received += sign * m.ballots_received
-        self.valid_ballots += sign * m.valid_ballots
-        self.invalid_ballots += sign * m.invalid_ballots
-        self.complaints_received += sign * m.complaints.received
-        self.complaints_resolved += sign * m.complaints.resolved
-        self.complaints_forwarded += sign * m.complaints.forwarded
-        for cid, n in m.candidate_votes.items():
+    def add(self, sheet: _Sheet, sign: int) -> None:
+        m = _figures(sheet)
+        self.voters_on_list += sign * m[0]
+        self.voters_voted += sign * m[1]
+        self.ballots_issued += sign * m[2]
+        self.ballots_received += sign * m[3]
+        self.valid_ballots += sign * m[4]
+        self.invalid_ballots += sign * m[5]
+        self.complaints_received += sign * m[6]
+        self.complaints_resolved += sign * m[7]
+        self.complaints_forwarded += sign * m[8]
+        for cid, n in zip(sheet[0], m[_FIXED:], strict=True):
             self.votes[cid] = self.votes.get(cid, 0) + sign * n
             left = self.mentions.get(cid, 0) + sign
             if left:
@@ -384,7 +430,7 @@ class _Sums:
 
     def snapshot(self) -> tuple[object, ...]:
         return (
-            tuple(sorted(self.sheets)),
+            tuple(sorted(self.sheets.items())),
             self.voters_on_list,
             self.voters_voted,
             self.ballots_issued,
@@ -435,11 +481,12 @@ class _Scope:
         if n == self.expected.get(area, 0):
             self.areas_reported += 1
 
-    def count(self, m: CountingMinutes, sign: int) -> None:
-        self.voters_on_list += sign * m.voters_on_list
-        self.voters_voted += sign * m.voters_voted
-        self.valid_ballots += sign * m.valid_ballots
-        self.invalid_ballots += sign * m.invalid_ballots
+    def count(self, sheet: _Sheet, sign: int) -> None:
+        m = _figures(sheet)
+        self.voters_on_list += sign * m[0]
+        self.voters_voted += sign * m[1]
+        self.valid_ballots += sign * m[4]
+        self.invalid_ballots += sign * m[5]
 
     def settle(self, final: _Final, sign: int) -> None:
         self.by_status[final.status] = self.by_status.get(final.status, 0) + sign
@@ -483,7 +530,8 @@ class Tally:
         self.election = election
         self._sums: dict[tuple[str, str, str], _Sums] = {}
         self._finals: dict[tuple[str, str], _Final] = {}
-        self._by_area: dict[str, dict[tuple[str, str], CountingMinutes]] = {}
+        self._names: dict[tuple[str, ...], tuple[str, ...]] = {}
+        """One tuple of candidate ids for every sheet that names the same ones."""
         d = election.definition
         position = {r.id: (_LEVEL_ORDER[r.level], i) for i, r in enumerate(d.races)}
         self._election_scope = _Scope("election", _lead(position, position))
@@ -540,7 +588,7 @@ class Tally:
         one: the old figures are taken out and the new put in. The caller has
         checked them (rules.check_minutes)."""
         m = minutes
-        r, c, a = m.race_id, m.constituency_id, m.polling_area_id
+        r, c, a = m.race_id, m.constituency_id, sys.intern(m.polling_area_id)
         seat = self.election.seats.get((a, r))
         if seat is None or seat.constituency.id != c:
             raise TallyError(
@@ -550,12 +598,12 @@ class Tally:
                 figures={"polling_area_id": a, "race_id": r, "constituency_id": c},
             )
         sums = self._sums.setdefault((r, c, m.round), _Sums())
+        new = _sheet(m, self._names)
         old = sums.sheets.get(a)
         if old is not None:
             sums.add(old, -1)
-        sums.add(m, +1)
-        sums.sheets[a] = m
-        self._by_area.setdefault(a, {})[(r, m.round)] = m
+        sums.add(new, +1)
+        sums.sheets[a] = new
         if m.round == "main":
             scopes = self._scopes_of[(r, c)]
             for scope in scopes:
@@ -564,7 +612,7 @@ class Tally:
                 if scope.lead_race == r:
                     if old is not None:
                         scope.count(old, -1)
-                    scope.count(m, +1)
+                    scope.count(new, +1)
         self._redetermine(r, c)
         return r, c
 
@@ -720,22 +768,11 @@ class Tally:
             *(s.rollup() for s in self._committee_scopes.values()),
         ]
 
-    def minutes(self, polling_area_id: str) -> list[CountingMinutes]:
-        """The current minutes of a polling area: per race (definition order), per round."""
-        held = self._by_area.get(polling_area_id, {})
-        return [
-            held[(race.id, rnd)]
-            for race in self.election.definition.races
-            for rnd in ROUNDS
-            if (race.id, rnd) in held
-        ]
-
     def state(self) -> object:
         """A comparable snapshot of every sum, outcome and running total."""
         return {
             "sums": {k: s.snapshot() for k, s in sorted(self._sums.items())},
             "finals": dict(sorted(self._finals.items())),
-            "areas": {a: sorted(held.items()) for a, held in sorted(self._by_area.items())},
             "scopes": [
                 s.snapshot()
                 for s in (

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import sys
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Literal
@@ -104,15 +105,32 @@ class _Who:
     batch: ResultBatch | None = None
 
 
+_pack = msgspec.msgpack.Encoder().encode
+_unpack = msgspec.msgpack.Decoder(CountingMinutes).decode
+
+
 @dataclass(frozen=True, slots=True)
 class Current:
-    """The minutes now counted for one (area, race, round), and where they came from."""
+    """The minutes now counted for one (area, race, round), and where they came from.
 
-    minutes: CountingMinutes
+    The minutes are kept packed (msgpack, ~1/5 of the decoded record): a national
+    night holds ~336,000 of them and only a correction needs them back."""
+
+    packed: bytes
     digest: str
     station_id: str
     sequence: int
     ledger_index: int
+
+    @classmethod
+    def of(
+        cls, minutes: CountingMinutes, digest: str, station_id: str, sequence: int, index: int
+    ) -> Current:
+        return cls(_pack(minutes), digest, station_id, sequence, index)
+
+    @property
+    def minutes(self) -> CountingMinutes:
+        return _unpack(self.packed)
 
 
 @dataclass(slots=True)
@@ -202,7 +220,9 @@ class LedgerState:
         if batch.sequence > self.last_sequence.get(batch.station_id, 0):
             self.last_sequence[batch.station_id] = batch.sequence
         for m in batch.minutes:
-            self.current[(m.polling_area_id, m.race_id, m.round)] = Current(
+            # Interned: one string per area / race for ~336,000 keys, not three each.
+            key = (sys.intern(m.polling_area_id), sys.intern(m.race_id), sys.intern(m.round))
+            self.current[key] = Current.of(
                 m, o.batch_digest, batch.station_id, batch.sequence, ledger_index
             )
 
@@ -451,8 +471,9 @@ def _decide_batch(
         cur = state.current.get((m.polling_area_id, m.race_id, m.round))
         if cur is None:
             continue
-        previous[m.race_id] = cur.minutes
-        if figures_differ(cur.minutes, m):
+        old = cur.minutes
+        previous[m.race_id] = old
+        if figures_differ(old, m):
             changed.append(m)
             sources.append(cur)
     if precomputed is not None and not previous:

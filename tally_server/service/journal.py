@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import sqlite3
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -482,7 +483,11 @@ def load_journal(conn: sqlite3.Connection, election: Election, server_key: Signi
             state.last_sequence[station_id] = seq
     for row in current_minutes(conn):
         area_id, race_id, round_, index, station_id, seq, digest, minutes = row
-        state.current[(area_id, race_id, round_)] = Current(minutes, digest, station_id, seq, index)
+        known = state.by_digest.get(digest)
+        if known is not None:  # share the strings the accepted index already holds
+            digest, station_id = known.digest, known.station_id
+        key = (sys.intern(area_id), sys.intern(race_id), sys.intern(round_))
+        state.current[key] = Current.of(minutes, digest, station_id, seq, index)
     next_index, head = db.head(conn)
     (max_alert,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM alerts").fetchone()
     (max_event,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()
