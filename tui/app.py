@@ -9,7 +9,7 @@ WebSocket open for the app's whole life.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -38,6 +38,7 @@ from tui.messages import (
     WorkFailed,
 )
 from tui.model import (
+    AlertRow,
     BatchCounters,
     ConstituencyRow,
     Progress,
@@ -228,25 +229,44 @@ class DashboardApp(LangBindings, App[None]):
     @work(exclusive=True, group="refresh")
     async def refresh_data(self, parts: frozenset[str]) -> None:
         c = self.client
-        progress = rows = alerts = None
         complete = True
         touched, self._touched = self._touched, set()
-        tasks: dict[str, Any] = {}
-        if "progress" in parts:
-            tasks["progress"] = c.progress()
+        first: dict[str, Any] = {}
+        """The rows: shown as soon as they are read. At national size the full progress
+        (every committee) takes several times longer than a few rows."""
+        rest: dict[str, Callable[[], Awaitable[Any]]] = {}
         if "rows" in parts:
             if not self.store.rows or len(touched) > TOUCHED_LIMIT:
-                tasks["rows"] = c.constituencies()
+                first["rows"] = c.constituencies()
             else:
                 complete = False
                 for key in touched:
                     race_id, constituency_id, round_ = split_key(key)
-                    tasks[f"row:{key}"] = c.constituency(race_id, constituency_id, round_)
+                    first[f"row:{key}"] = c.constituency(race_id, constituency_id, round_)
+        if "progress" in parts:
+            rest["progress"] = c.progress
         if "alerts" in parts and self.store.alerts_allowed:
-            tasks["alerts"] = c.alerts()
-        done = await asyncio.gather(*tasks.values(), return_exceptions=True)
-        got = dict(zip(tasks, done, strict=True))
-        fresh_rows = []
+            rest["alerts"] = c.alerts
+        rows = None
+        if first:
+            # Asked alone, so the server answers them before building the progress.
+            done = await asyncio.gather(*first.values(), return_exceptions=True)
+            _, rows, _ = self._absorb(dict(zip(first, done, strict=True)), complete)
+            if rest:
+                self.post_message(DataLoaded(None, rows, None, complete_rows=complete, final=False))
+                rows = None
+                # Let the app show them before parsing the progress holds the loop.
+                await asyncio.sleep(0)
+        done = await asyncio.gather(*(ask() for ask in rest.values()), return_exceptions=True)
+        progress, _, alerts = self._absorb(dict(zip(rest, done, strict=True)), complete)
+        self.post_message(DataLoaded(progress, rows, alerts, complete_rows=complete))
+
+    def _absorb(
+        self, got: dict[str, Any], complete: bool
+    ) -> tuple[Progress | None, list[ConstituencyRow] | None, list[AlertRow] | None]:
+        """Parse what a refresh read; failures are reported, not raised (but bugs are)."""
+        progress = rows = alerts = None
+        fresh_rows: list[ConstituencyRow] = []
         for name, value in got.items():
             if isinstance(value, KiemphieuError):
                 if name == "alerts" and value.figures.get("status") in (401, 403):
@@ -263,9 +283,9 @@ class DashboardApp(LangBindings, App[None]):
                 fresh_rows.append(parse_row(value))
             elif name == "alerts":
                 alerts = parse_alerts(value)
-        if not complete:
+        if not complete and any(n.startswith("row:") for n in got):
             rows = fresh_rows
-        self.post_message(DataLoaded(progress, rows, alerts, complete_rows=complete))
+        return progress, rows, alerts
 
     def on_data_loaded(self, message: DataLoaded) -> None:
         store = self.store
@@ -282,6 +302,8 @@ class DashboardApp(LangBindings, App[None]):
             change_alerts = store.apply_alerts(message.alerts)
         if change_progress or keys or change_alerts:
             self.changed.publish(Change(progress=change_progress, rows=keys, alerts=change_alerts))
+        if not message.final:
+            return  # the rest of this refresh is on its way
         if self._pending:
             self.set_timer(self.refresh_delay, self._start_refresh)
         else:

@@ -40,12 +40,15 @@ class DataLoaded(Message):
         alerts: list[AlertRow] | None = None,
         *,
         complete_rows: bool = True,
+        final: bool = True,
     ) -> None:
         super().__init__()
         self.progress = progress
         self.rows = rows
         self.alerts = alerts
         self.complete_rows = complete_rows
+        self.final = final
+        """False for the rows sent ahead of the rest of the same refresh."""
 
 
 class DetailLoaded(Message):
