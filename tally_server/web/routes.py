@@ -256,9 +256,9 @@ async def export_ledger(request: web.Request) -> web.StreamResponse:
 @access("viewer", public=True)
 async def results_json(request: web.Request) -> web.Response:
     ingest = request.app[INGEST]
-    doc = request.app[RESULTS].get(ingest)
+    body = request.app[RESULTS].body(ingest)
     await ingest.settled()
-    return _json(doc)
+    return web.Response(body=body, content_type=JSON)
 
 
 @routes.get("/api/v1/results.csv")
