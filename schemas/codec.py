@@ -62,7 +62,8 @@ def convert(obj: Any, kind: type[T]) -> T:
     return value
 
 
-def _is_control(ch: str) -> bool:
+def is_control(ch: str) -> bool:
+    """A control or format character; tab and newline are allowed in free text."""
     return unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\n\t"
 
 
@@ -74,7 +75,7 @@ def check_text(record: Any, path: str = "$") -> None:
     """
     if isinstance(record, str):
         # Fast path: printable text has no control or format characters.
-        if not record.isprintable() and any(_is_control(ch) for ch in record):
+        if not record.isprintable() and any(is_control(ch) for ch in record):
             raise DecodeError(
                 f"Text at {path} contains a control character.",
                 f"Văn bản tại {path} chứa ký tự điều khiển.",

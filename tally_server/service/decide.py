@@ -361,7 +361,7 @@ def _plain_text(payload: bytes) -> bool:
     if _MAYBE_DIRTY.search(text) is None:
         return True
     for ch in set(_MAYBE_DIRTY.findall(text)) - _CLEAN_CHARS:
-        if unicodedata.category(ch) in ("Cc", "Cf"):
+        if codec.is_control(ch):
             return False
         _CLEAN_CHARS.add(ch)
     return True

@@ -58,10 +58,10 @@ def create(conn: sqlite3.Connection, role: str, name: str = "") -> tuple[Token, 
 
 
 def revoke(conn: sqlite3.Connection, token_id: int) -> bool:
-    live = list(_table(conn).rows_where("id = ? AND revoked_at IS NULL", [token_id]))
-    if not live:
+    table = _table(conn)
+    if not any(table.rows_where("id = ? AND revoked_at IS NULL", [token_id], limit=1)):
         return False
-    _table(conn).update(token_id, {"revoked_at": _now()})
+    table.update(token_id, {"revoked_at": _now()})
     return True
 
 
