@@ -69,6 +69,20 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def pss_mb(pid: int) -> float:
+    """Proportional set size of the process and its children, summed: forked workers
+    share the election's pages, which VmHWM would count once per process."""
+    total = 0
+    for p in _tree(pid):
+        try:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
 def peak_memory_mb(pid: int) -> float:
     """VmHWM of the process and each child, summed."""
     total = 0
@@ -102,7 +116,7 @@ class Server:
             "--log-level",
             "warning",
         ]
-        if self.workers > 1:
+        if self.workers > 0:
             cmd += ["--workers", str(self.workers)]
         if self.cpus is not None:
             cmd = ["taskset", "-c", self.cpus, *cmd]
@@ -266,7 +280,12 @@ def main() -> int:
         "--quick", action="store_true", help="5,000 stations and short baselines: a smoke run"
     )
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--workers", type=int, default=1, help="serve --workers (default 1)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="serve --workers N: N checking processes beside the ledger writer (default 0)",
+    )
     parser.add_argument(
         "--pin", action="store_true", help="pin the server to CPU 0 and wrk to CPU 1"
     )
@@ -319,6 +338,7 @@ def main() -> int:
         f"{times['enroll_s']:.1f} s"
     )
     f.update(times)
+    f["workers"] = args.workers
     server = Server(folder, args.workers, "0" if args.pin else None)
     server.start()
     try:
@@ -385,9 +405,10 @@ def main() -> int:
         f["results_json_s"] = results_s
         mem = peak_memory_mb(pid)
         f["server_peak_mb"] = mem
+        f["server_pss_mb"] = pss = pss_mb(pid)
         rep.say(
-            f"  server peak memory (VmHWM, with children) {mem:.0f} MB; "
-            f"results.json {results_s:.2f} s"
+            f"  server peak memory (VmHWM, with children) {mem:.0f} MB (now: PSS "
+            f"{pss:.0f} MB); results.json {results_s:.2f} s"
         )
         ledger = work / "ledger.jsonl"
         start = time.perf_counter()
@@ -429,10 +450,13 @@ def main() -> int:
 
 def _targets(f: dict[str, Any], areas: int) -> list[str]:
     raw = f["raw_verify_per_s"]
+    multi = f.get("workers", 0) > 0
+    share = 0.7 if multi else 0.45
     out = [
         _mark(
-            f["batches_per_s"] >= 0.45 * raw,
-            f"ingest ≥ 0.45× raw ({f['batches_per_s'] / raw:.2f}×)",
+            f["batches_per_s"] >= share * raw,
+            f"ingest{' (multi-process)' if multi else ''} ≥ {share}× raw "
+            f"({f['batches_per_s'] / raw:.2f}×)",
         ),
         _mark(f["p99_ms"] < 25, f"p99 < 25 ms ({f['p99_ms']:.1f})"),
         _mark(

@@ -37,6 +37,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=float,
         help="answer 507 (send again later) rather than grow the database past this size",
     )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N more processes check batches (signature, decoding, the law's arithmetic) "
+        "while this one decides and writes the one ledger (default 0: one process)",
+    )
     p.set_defaults(handler=_serve)
 
     station = sub.add_parser("station", help="enroll, revoke and list polling stations' keys")
@@ -127,6 +135,12 @@ def _serve(args: argparse.Namespace) -> int:
     if (args.tls_cert is None) != (args.tls_key is None):
         print("lỗi / error: --tls-cert and --tls-key go together", file=sys.stderr)
         return 2
+    if args.workers < 0:
+        print(
+            f"lỗi / error: --workers phải ≥ 0 / must be ≥ 0 (got {args.workers})",
+            file=sys.stderr,
+        )
+        return 2
     return serve(
         args.dir,
         host=args.host,
@@ -137,6 +151,7 @@ def _serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         access_log=args.access_log,
         max_db_bytes=None if args.max_db_mb is None else int(args.max_db_mb * 1024 * 1024),
+        workers=args.workers,
     )
 
 

@@ -7,11 +7,12 @@ from pathlib import Path
 
 from aiohttp import web
 
+from tally_server.service.checkers import Checkers
 from tally_server.service.folder import Folder, open_folder, writer_lock
 from tally_server.service.ingest import Ingest
 from tally_server.service.views import ResultsCache
 from tally_server.web.auth import guard
-from tally_server.web.keys import FEEDS, FOLDER, INGEST, MAX_DB, PUBLIC, RESULTS
+from tally_server.web.keys import CHECKERS, FEEDS, FOLDER, INGEST, MAX_DB, PUBLIC, RESULTS
 
 MAX_BODY = 256 * 1024
 """The largest request body accepted (a batch envelope is a few KiB)."""
@@ -22,12 +23,18 @@ async def _open_ingest(app: web.Application) -> AsyncIterator[None]:
     folder = app[FOLDER]
     with writer_lock(folder.path, "serve"):
         ingest = Ingest(folder, max_db_bytes=app[MAX_DB])
+        checkers = app.get(CHECKERS)
+        if checkers is not None:
+            await checkers.start()
+            ingest.checkers = checkers
         await ingest.start()
         app[INGEST] = ingest
         try:
             yield
         finally:
             await ingest.close()
+            if checkers is not None:
+                await checkers.close()
 
 
 async def _close_feeds(app: web.Application) -> None:
@@ -37,12 +44,17 @@ async def _close_feeds(app: web.Application) -> None:
 
 
 def create_app(
-    folder: Path | Folder, *, public: bool = False, max_db_bytes: int | None = None
+    folder: Path | Folder,
+    *,
+    public: bool = False,
+    max_db_bytes: int | None = None,
+    workers: int = 0,
 ) -> web.Application:
     """The tally server for one server folder (made by ``tally-server init``).
 
     ``public``: read routes need no token. ``max_db_bytes``: answer 507 rather than
-    grow the database past this size."""
+    grow the database past this size. ``workers``: processes forked here, before any
+    thread starts, that check batches beforehand (service/checkers.py)."""
     from tally_server.web.routes import routes
 
     app = web.Application(client_max_size=MAX_BODY, middlewares=[guard])
@@ -50,6 +62,8 @@ def create_app(
     app[PUBLIC] = public
     app[MAX_DB] = max_db_bytes
     app[RESULTS] = ResultsCache()
+    if workers > 0:
+        app[CHECKERS] = Checkers.fork(app[FOLDER].election, app[FOLDER].db_path, workers)
     feeds: set[web.WebSocketResponse] = set()
     app[FEEDS] = feeds
     app.cleanup_ctx.append(_open_ingest)

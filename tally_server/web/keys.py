@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from tally_server.service.checkers import Checkers
 from tally_server.service.folder import Folder
 from tally_server.service.ingest import Ingest
 from tally_server.service.views import ResultsCache
@@ -11,6 +12,7 @@ from tally_server.store.tokens import Token
 
 INGEST = web.AppKey("ingest", Ingest)
 FOLDER = web.AppKey("folder", Folder)
+CHECKERS = web.AppKey("checkers", Checkers)
 PUBLIC = web.AppKey("public", bool)
 MAX_DB: web.AppKey[int | None] = web.AppKey("max_db_bytes")
 RESULTS = web.AppKey("results", ResultsCache)

@@ -74,10 +74,11 @@ def serve(
     log_level: str = "info",
     access_log: bool = False,
     max_db_bytes: int | None = None,
+    workers: int = 0,
 ) -> int:
     setup_logging(log_level)
     return asyncio.run(
-        _run(folder, host, port, tls_cert, tls_key, public, access_log, max_db_bytes)
+        _run(folder, host, port, tls_cert, tls_key, public, access_log, max_db_bytes, workers)
     )
 
 
@@ -90,9 +91,10 @@ async def _run(
     public: bool,
     access_log: bool,
     max_db_bytes: int | None,
+    workers: int,
 ) -> int:
     log = logging.getLogger("kiemphieu.server")
-    app = create_app(folder, public=public, max_db_bytes=max_db_bytes)
+    app = create_app(folder, public=public, max_db_bytes=max_db_bytes, workers=workers)
     runner = web.AppRunner(
         app,
         access_log=logging.getLogger("aiohttp.access") if access_log else None,
