@@ -14,6 +14,7 @@ import hashlib
 import re
 import sys
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -105,32 +106,17 @@ class _Who:
     batch: ResultBatch | None = None
 
 
-_pack = msgspec.msgpack.Encoder().encode
-_unpack = msgspec.msgpack.Decoder(CountingMinutes).decode
+FetchEnvelope = Callable[[int], bytes]
+"""The envelope bytes the ledger recorded at an index (an accepted batch's)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Current:
-    """The minutes now counted for one (area, race, round), and where they came from.
+    """The minutes now counted for one (area, race, round), read back from the ledger."""
 
-    The minutes are kept packed (msgpack, ~1/5 of the decoded record): a national
-    night holds ~336,000 of them and only a correction needs them back."""
-
-    packed: bytes
+    minutes: CountingMinutes
     digest: str
-    station_id: str
-    sequence: int
     ledger_index: int
-
-    @classmethod
-    def of(
-        cls, minutes: CountingMinutes, digest: str, station_id: str, sequence: int, index: int
-    ) -> Current:
-        return cls(_pack(minutes), digest, station_id, sequence, index)
-
-    @property
-    def minutes(self) -> CountingMinutes:
-        return _unpack(self.packed)
 
 
 @dataclass(slots=True)
@@ -178,17 +164,26 @@ def figures_differ(old: CountingMinutes, new: CountingMinutes) -> bool:
 
 
 class LedgerState:
-    """Everything a decision depends on, rebuilt from the ledger (or the database)."""
+    """Everything a decision depends on, rebuilt from the ledger (or the database).
 
-    def __init__(self, election: Election) -> None:
+    Of the minutes now counted only the ledger index is kept (a national night has
+    ~336,000 of them, and only a correction or a resend of the same (area, race,
+    round) needs one back): ``fetch`` reads the envelope recorded there. The server
+    fetches from its database, or from the write group not yet on disk; ``verify``
+    from the export it holds.
+    """
+
+    def __init__(self, election: Election, fetch: FetchEnvelope) -> None:
         self.election = election
+        self.fetch = fetch
         self.keys: dict[str, StationKey] = {}
         self.station_keys: dict[str, str] = {}
         """station id -> fingerprint of its latest enrolled key."""
         self.last_sequence: dict[str, int] = {}
         self.accepted: dict[tuple[str, int], AcceptedRef] = {}
         self.by_digest: dict[str, AcceptedRef] = {}
-        self.current: dict[MinutesKey, Current] = {}
+        self.current: dict[MinutesKey, int] = {}
+        """(area, race, round) -> ledger index of the batch whose minutes count."""
 
     # -- enrolment ----------------------------------------------------------------------
 
@@ -220,11 +215,32 @@ class LedgerState:
         if batch.sequence > self.last_sequence.get(batch.station_id, 0):
             self.last_sequence[batch.station_id] = batch.sequence
         for m in batch.minutes:
-            # Interned: one string per area / race for ~336,000 keys, not three each.
-            key = (sys.intern(m.polling_area_id), sys.intern(m.race_id), sys.intern(m.round))
-            self.current[key] = Current.of(
-                m, o.batch_digest, batch.station_id, batch.sequence, ledger_index
-            )
+            self.count(m.polling_area_id, m.race_id, m.round, ledger_index)
+
+    def count(self, area_id: str, race_id: str, round_: str, ledger_index: int) -> None:
+        """The minutes of (area, race, round) now counted are those of this entry."""
+        # The definition's own strings: none more for ~336,000 keys.
+        area = self.election.polling_areas.get(area_id)
+        race = self.election.races.get(race_id)
+        key = (
+            area.id if area is not None else sys.intern(area_id),
+            race.id if race is not None else sys.intern(race_id),
+            sys.intern(round_),
+        )
+        self.current[key] = ledger_index
+
+    def counted(self, key: MinutesKey) -> Current | None:
+        """The minutes now counted for ``key``, read back from the ledger."""
+        index = self.current.get(key)
+        if index is None:
+            return None
+        payload = open_envelope(self.fetch(index), BATCH_TYPE).payload
+        batch = decode_batch(payload)
+        # The last match: ``record`` let a later minutes of a batch replace an earlier one.
+        for m in reversed(batch.minutes):
+            if (m.polling_area_id, m.race_id, m.round) == key:
+                return Current(m, hashlib.sha256(payload).hexdigest(), index)
+        raise LookupError(f"ledger entry {index} holds no minutes for {key}")
 
 
 def _reject(http: int, error: KiemphieuError, who: _Who = _Who()) -> Decision:
@@ -468,7 +484,7 @@ def _decide_batch(
     changed: list[CountingMinutes] = []
     sources: list[Current] = []
     for m in batch.minutes:
-        cur = state.current.get((m.polling_area_id, m.race_id, m.round))
+        cur = state.counted((m.polling_area_id, m.race_id, m.round))
         if cur is None:
             continue
         old = cur.minutes

@@ -150,14 +150,28 @@ class Ingest:
     def _rebuild(self) -> None:
         """The state as the database holds it (at start, and after a failed write)."""
         conn = self._conn
-        self.journal = load_journal(conn, self.election, self.folder.server_key)
+        inflight, reader = self._inflight, self.auth_conn
+
+        def envelope_at(index: int) -> bytes:
+            # An entry of a write group not yet on disk is still in its job (the job
+            # leaves ``_inflight`` only once the group is committed).
+            job = inflight.get(index)
+            if job is not None:
+                return job.prepared.entry.envelope
+            row = reader.execute("SELECT envelope FROM ledger WHERE idx = ?", (index,)).fetchone()
+            if row is None:
+                raise LookupError(f"the database has no ledger entry {index}")
+            return bytes(row[0])
+
+        tally = tally_from_scratch(self.election, ())  # load_journal hands it the minutes
+        self.journal = load_journal(
+            conn, self.election, self.folder.server_key, fetch=envelope_at, counted=tally.apply
+        )
+        self.tally = tally
         self.head_index = self.journal.next_index - 1
         self.head_hash = self.journal.head
         self.published_index, self.published_hash = self.head_index, self.head_hash
         self.last_event_id = self.journal.next_event_id - 1
-        current = sorted(self.journal.state.current.values(), key=lambda c: c.ledger_index)
-        minutes = (c.minutes for c in current)
-        self.tally = tally_from_scratch(self.election, minutes)
         c = Counters()
         for kind, status, flagged, n, last in conn.execute(
             "SELECT kind, status, flagged, COUNT(*), MAX(at) FROM batch_log "

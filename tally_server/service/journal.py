@@ -10,8 +10,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import sqlite3
-import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,8 +30,8 @@ from tally_server.core.definition import Election
 from tally_server.service.codes import ServerError
 from tally_server.service.decide import (
     AcceptedRef,
-    Current,
     Decision,
+    FetchEnvelope,
     LedgerState,
     StationKey,
     build_receipt,
@@ -462,9 +461,32 @@ def _check_id(value: str, name: str) -> None:
 # -- rebuilding from the database ---------------------------------------------------------
 
 
-def load_journal(conn: sqlite3.Connection, election: Election, server_key: SigningKey) -> Journal:
-    """The decision state as the database holds it (what was committed)."""
-    state = LedgerState(election)
+def envelope_fetcher(conn: sqlite3.Connection) -> FetchEnvelope:
+    """Read an entry's envelope from the database (what was committed)."""
+
+    def fetch(index: int) -> bytes:
+        row = conn.execute("SELECT envelope FROM ledger WHERE idx = ?", (index,)).fetchone()
+        if row is None:
+            raise LookupError(f"the database has no ledger entry {index}")
+        return bytes(row[0])
+
+    return fetch
+
+
+def load_journal(
+    conn: sqlite3.Connection,
+    election: Election,
+    server_key: SigningKey,
+    *,
+    fetch: FetchEnvelope | None = None,
+    counted: Callable[[CountingMinutes], object] | None = None,
+) -> Journal:
+    """The decision state as the database holds it (what was committed).
+
+    ``fetch`` (default: read from ``conn``) is what the state reads envelopes with
+    later; ``counted`` is given every minutes now counted, in ledger order (the
+    server rebuilds its tally from them without keeping them all at once)."""
+    state = LedgerState(election, fetch if fetch is not None else envelope_fetcher(conn))
     for fp, station_id, area_id, raw, index, revoked in conn.execute(
         "SELECT fingerprint, station_id, polling_area_id, public_key, enrolled_index, "
         "revoked_index FROM keys ORDER BY enrolled_index"
@@ -481,13 +503,15 @@ def load_journal(conn: sqlite3.Connection, election: Election, server_key: Signi
         state.by_digest[digest] = ref
         if seq > state.last_sequence.get(station_id, 0):
             state.last_sequence[station_id] = seq
-    for row in current_minutes(conn):
-        area_id, race_id, round_, index, station_id, seq, digest, minutes = row
-        known = state.by_digest.get(digest)
-        if known is not None:  # share the strings the accepted index already holds
-            digest, station_id = known.digest, known.station_id
-        key = (sys.intern(area_id), sys.intern(race_id), sys.intern(round_))
-        state.current[key] = Current.of(minutes, digest, station_id, seq, index)
+    if counted is None:
+        for area_id, race_id, round_, index in conn.execute(
+            "SELECT polling_area_id, race_id, round, ledger_index FROM current"
+        ):
+            state.count(area_id, race_id, round_, index)
+    else:
+        for index, m in current_minutes(conn):
+            state.count(m.polling_area_id, m.race_id, m.round, index)
+            counted(m)
     next_index, head = db.head(conn)
     (max_alert,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM alerts").fetchone()
     (max_event,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()
@@ -520,17 +544,15 @@ def minutes_at(
     return out
 
 
-def current_minutes(
-    conn: sqlite3.Connection,
-) -> Iterator[tuple[str, str, str, int, str, int, str, CountingMinutes]]:
-    """Every (area, race, round)'s counted minutes, in ledger order."""
-    rows = conn.execute(
-        "SELECT m.polling_area_id, m.race_id, m.round, m.ledger_index, m.station_id, "
-        "m.sequence, m.digest, m.item FROM current c JOIN minutes m "
-        "USING (polling_area_id, race_id, round, ledger_index) ORDER BY m.ledger_index"
-    ).fetchall()
-    for start in range(0, len(rows), 2000):
-        part = rows[start : start + 2000]
-        batches = minutes_at(conn, (r[3] for r in part))
-        for area_id, race_id, round_, index, station_id, seq, digest, item in part:
-            yield area_id, race_id, round_, index, station_id, seq, digest, batches[index][item]
+def current_minutes(conn: sqlite3.Connection) -> Iterator[tuple[int, CountingMinutes]]:
+    """(ledger index, minutes) of every (area, race, round)'s counted minutes, in ledger
+    order, decoded a slice at a time."""
+    rows = conn.cursor()
+    rows.execute(
+        "SELECT c.ledger_index, m.item FROM current c JOIN minutes m "
+        "USING (polling_area_id, race_id, round, ledger_index) ORDER BY c.ledger_index, m.item"
+    )
+    while part := rows.fetchmany(2000):
+        batches = minutes_at(conn, (index for index, _ in part))
+        for index, item in part:
+            yield index, batches[index][item]

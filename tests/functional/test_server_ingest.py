@@ -421,3 +421,78 @@ async def test_a_full_disk_stores_nothing_and_says_send_again(
     status, body = await post(client, envelope)
     assert status == 200
     assert receipt_of(body, server_folder).ledger_index == 2
+
+
+def _qh_fixed() -> list[CountingMinutes]:
+    """The example's QH minutes with one ballot moved from invalid to candidate QH-10-5."""
+    qh = example_minutes()[0]
+    return changed(
+        example_minutes(),
+        "QH",
+        invalid_ballots=17,
+        valid_ballots=1221,
+        candidate_votes={**qh.candidate_votes, "QH-10-5": 302},
+        ballots_by_names_kept=[7, 214, 1000],
+        explanations={"W208": "Đếm lại phiếu không hợp lệ theo yêu cầu của Ban bầu cử."},
+    )
+
+
+async def test_a_correction_of_a_batch_not_yet_on_disk_and_after_a_restart(
+    server_folder: ServerFolder, station: Station
+) -> None:
+    """The decision state keeps only where the counted minutes are in the ledger: the
+    previous minutes come from the write group still in memory, then from the file."""
+    import asyncio
+
+    from tally_server.service.folder import open_folder
+    from tally_server.service.ingest import Ingest
+
+    first = station.payload(1)
+    digest = hashlib.sha256(first).hexdigest()
+    reason = "Kiểm lại: một phiếu bị tính nhầm là không hợp lệ."
+    fixed = station.payload(2, _qh_fixed(), reason=reason, supersedes=digest)
+    ingest = Ingest(open_folder(server_folder.path))
+    await ingest.start()
+    try:
+        # Both are decided before the writer runs: the second sees the first only in memory.
+        answers = await asyncio.gather(
+            ingest.submit(station.seal(first)), ingest.submit(station.seal(fixed))
+        )
+        assert ingest.write_groups == 1
+        receipts = [receipt_of(a.body, server_folder) for a in answers]
+        assert [(a.status, r.correction) for a, r in zip(answers, receipts)] == [
+            (200, False),
+            (200, True),
+        ]
+        assert ingest.tally.result("QH", "QH-10", "main").valid_ballots == 1221
+    finally:
+        await ingest.close()
+
+    # After a restart the state is rebuilt from the database: a further correction must
+    # name the batch now counted (read back from its ledger entry), and the tally is the
+    # corrected one.
+    again = Ingest(open_folder(server_folder.path))
+    await again.start()
+    try:
+        assert again.tally.result("QH", "QH-10", "main").valid_ballots == 1221
+        back = changed(_qh_fixed(), "QH", explanations={})
+        back = changed(
+            back,
+            "QH",
+            invalid_ballots=18,
+            valid_ballots=1220,
+            candidate_votes=example_minutes()[0].candidate_votes,
+            ballots_by_names_kept=example_minutes()[0].ballots_by_names_kept,
+        )
+        stale = await again.submit(station.envelope(3, back, reason=reason, supersedes=digest))
+        found = receipt_of(stale.body, server_folder).findings
+        expected = hashlib.sha256(fixed).hexdigest()
+        assert stale.status == 422
+        assert [(f.code, f.figures.get("expected")) for f in found if f.code == "Q412"] == [
+            ("Q412", expected)
+        ]
+        ok = await again.submit(station.envelope(4, back, reason=reason, supersedes=expected))
+        assert ok.status == 200 and receipt_of(ok.body, server_folder).correction is True
+        assert again.tally.result("QH", "QH-10", "main").valid_ballots == 1220
+    finally:
+        await again.close()

@@ -17,6 +17,7 @@ from schemas.models import CountingMinutes, ResultBatch
 from schemas.signing import BATCH_TYPE, RECEIPT_TYPE, SigningKey, seal
 from tally_server.core.definition import load_election
 from tally_server.service.decide import (
+    Decision,
     LedgerState,
     StationKey,
     decide,
@@ -37,16 +38,28 @@ def payload(sequence: int = 1, **changes: object) -> bytes:
     return codec.encode(msgspec.convert(data, ResultBatch))
 
 
-def state() -> LedgerState:
-    s = LedgerState(ELECTION)
+class Recorded(LedgerState):
+    """The decision state over a ledger held in a dict (index -> envelope)."""
+
+    def __init__(self) -> None:
+        self.envelopes: dict[int, bytes] = {}
+        super().__init__(ELECTION, self.envelopes.__getitem__)
+
+    def write(self, d: Decision, body: bytes, index: int) -> None:
+        self.envelopes[index] = body
+        self.record(d, index)
+
+
+def state() -> Recorded:
+    s = Recorded()
     s.enroll(StationKey(KEY.public.fingerprint, "KV-01", "KV-01", KEY.public, 1))
     return s
 
 
-def accept(s: LedgerState, body: bytes, index: int) -> None:
+def accept(s: Recorded, body: bytes, index: int) -> None:
     d = decide(s, body)
     assert d.http == 200 and d.outcome is not None, d.outcome
-    s.record(d, index)
+    s.write(d, body, index)
 
 
 def test_duplicate_conflict_and_stale() -> None:
@@ -84,7 +97,7 @@ def test_the_same_envelope_gives_the_same_outcome_bytes_on_replay() -> None:
             d = decide(s, body)
             assert d.outcome is not None or d.kind == "duplicate"
             run.append(d.outcome.encode() if d.outcome else b"duplicate")
-            s.record(d, i)
+            s.write(d, body, i)
         outcomes.append(run)
     assert outcomes[0] == outcomes[1]
 
