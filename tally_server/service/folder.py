@@ -3,7 +3,9 @@
 DIR/tally.db         SQLite (WAL): the ledger and everything derived from it
 DIR/server.key       the Ed25519 key receipts are signed with (owner-only)
 DIR/server.pub.pem   its public half, to hand to stations and observers
-DIR/election.json    the election definition as loaded (canonical JSON)
+DIR/election.json    the election definition as loaded (indented, for people)
+DIR/election.canonical.json  the same in canonical JSON: GET /api/v1/election
+                     serves it from disk, and its SHA-256 is the one the ledger names
 DIR/server.lock      held while a process writes (serve, enroll, revoke)
 """
 
@@ -19,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from schemas import codec
 from schemas.errors import KiemphieuError
 from schemas.models import ElectionDefinition
@@ -32,6 +36,7 @@ DB_NAME = "tally.db"
 KEY_NAME = "server.key"
 PUB_NAME = "server.pub.pem"
 ELECTION_NAME = "election.json"
+CANONICAL_NAME = "election.canonical.json"
 LOCK_NAME = "server.lock"
 
 
@@ -45,12 +50,20 @@ class FolderError(KiemphieuError):
 class Folder:
     path: Path
     election: Election
-    election_bytes: bytes
     server_key: SigningKey
+    election_sha256: str
+    """Of the canonical JSON of the definition."""
+    election_bytes: bytes | None = None
+    """The canonical JSON, kept only when it could not be written to the folder
+    (a national definition is ~50 MB)."""
 
     @property
     def db_path(self) -> Path:
         return self.path / DB_NAME
+
+    @property
+    def canonical_path(self) -> Path:
+        return self.path / CANONICAL_NAME
 
     def connect(self, *, readonly: bool = False) -> sqlite3.Connection:
         return db.connect(self.db_path, readonly=readonly)
@@ -61,11 +74,15 @@ class Folder:
 
 def load_definition_source(source: Path) -> ElectionDefinition:
     """A JSON definition (or .json.gz), or a folder of CSV rosters; checked against the law."""
+    return load_election_source(source).definition
+
+
+def load_election_source(source: Path) -> Election:
+    """``load_definition_source``, indexed: the check builds the ``Election`` anyway
+    (~1 s for a national definition), so it is built once."""
     from tally_server.core import roster, validate
 
-    definition = roster.load_any(source)
-    validate.check_definition(definition)
-    return definition
+    return validate.check_definition(roster.load_any(source))
 
 
 def init_folder(path: Path, source: Path) -> Folder:
@@ -79,20 +96,19 @@ def init_folder(path: Path, source: Path) -> Folder:
         )
     definition = load_definition_source(source)
     election = Election.from_definition(definition)
-    election_bytes = codec.encode(definition)
     path.mkdir(parents=True, exist_ok=True)
     os.chmod(path, 0o700)
     key = SigningKey.generate()
     key.save(path / KEY_NAME)
     (path / PUB_NAME).write_bytes(key.public.pem())
     (path / ELECTION_NAME).write_bytes(codec.encode_pretty(definition) + b"\n")
-    folder = Folder(path, election, election_bytes, key)
+    folder = _folder(path, election, key, codec.encode(definition))
     conn = db.create(folder.db_path)
     try:
         db.set_meta(conn, "election_id", election.id)
-        db.set_meta(conn, "election_sha256", election_sha256(election_bytes))
+        db.set_meta(conn, "election_sha256", folder.election_sha256)
         journal = folder.journal(conn)
-        p = journal.open_ledger(ledger.format_time(utc_now()), election_sha256(election_bytes))
+        p = journal.open_ledger(ledger.format_time(utc_now()), folder.election_sha256)
         db.write(conn, p.writes)
     finally:
         conn.close()
@@ -113,10 +129,44 @@ def open_folder(path: Path) -> Folder:
             fields=("dir",),
             figures={"dir": str(path)},
         )
-    election_bytes = (path / ELECTION_NAME).read_bytes()
-    definition = codec.decode(election_bytes, ElectionDefinition)
+    raw = (path / ELECTION_NAME).read_bytes()
+    definition = codec.decode(raw, ElectionDefinition)
     key = SigningKey.load(path / KEY_NAME)
-    return Folder(path, Election.from_definition(definition), codec.encode(definition), key)
+    # election.json is the canonical JSON indented: taking the whitespace out gives the
+    # canonical bytes without encoding the definition again (which would leave a UTF-8
+    # copy cached in every non-ASCII string: ~13 MB at national size). Trusted only
+    # when it is what the ledger was opened for.
+    canonical = msgspec.json.format(raw, indent=-1)
+    del raw
+    if election_sha256(canonical) != _recorded_sha256(path):
+        canonical = codec.encode(definition)
+    return _folder(path, Election.from_definition(definition), key, canonical)
+
+
+def _recorded_sha256(path: Path) -> str | None:
+    conn = db.connect(path / DB_NAME, readonly=True)
+    try:
+        return db.meta(conn, "election_sha256")
+    finally:
+        conn.close()
+
+
+def _folder(path: Path, election: Election, key: SigningKey, canonical: bytes) -> Folder:
+    """The folder, its canonical definition on disk (written when missing or stale)."""
+    folder = Folder(path, election, key, election_sha256(canonical))
+    target = folder.canonical_path
+    try:
+        if (
+            not target.is_file()
+            or target.stat().st_size != len(canonical)
+            or (target.read_bytes() != canonical)
+        ):
+            tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(canonical)
+            os.replace(tmp, target)
+    except OSError:
+        folder.election_bytes = canonical  # a folder we may only read: serve from memory
+    return folder
 
 
 @contextmanager

@@ -87,8 +87,12 @@ async def server_key(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/election")
 @access(None)
-async def election(request: web.Request) -> web.Response:
-    return web.Response(body=request.app[FOLDER].election_bytes, content_type=JSON)
+async def election(request: web.Request) -> web.StreamResponse:
+    folder = request.app[FOLDER]
+    if folder.election_bytes is not None:
+        return web.Response(body=folder.election_bytes, content_type=JSON)
+    # From the file: the canonical definition is ~50 MB at national size.
+    return web.FileResponse(folder.canonical_path, headers={"Content-Type": JSON})
 
 
 # -- committee: administration ------------------------------------------------------------
@@ -175,9 +179,9 @@ async def get_progress(request: web.Request) -> web.Response:
 async def list_constituencies(request: web.Request) -> web.Response:
     ingest = request.app[INGEST]
     q = request.query
-    doc = views.constituencies(ingest, q.get("race"), q.get("committee"), q.get("status"))
+    body = views.constituencies(ingest, q.get("race"), q.get("committee"), q.get("status"))
     await ingest.settled()
-    return _json(doc)
+    return web.Response(body=body, content_type=JSON)
 
 
 @routes.get("/api/v1/constituencies/{race_id}/{constituency_id}")
@@ -254,11 +258,18 @@ async def export_ledger(request: web.Request) -> web.StreamResponse:
 
 @routes.get("/api/v1/results.json")
 @access("viewer", public=True)
-async def results_json(request: web.Request) -> web.Response:
+async def results_json(request: web.Request) -> web.StreamResponse:
     ingest = request.app[INGEST]
-    body = request.app[RESULTS].body(ingest)
+    cache = request.app[RESULTS]
+    doc = cache.get(ingest)
     await ingest.settled()
-    return web.Response(body=body, content_type=JSON)
+    # Streamed: the national document is ~70 MB of text, encoded a slice at a time.
+    resp = web.StreamResponse(headers={"Content-Type": JSON})
+    await resp.prepare(request)
+    for chunk in cache.chunks(doc):
+        await resp.write(chunk)
+    await resp.write_eof()
+    return resp
 
 
 @routes.get("/api/v1/results.csv")

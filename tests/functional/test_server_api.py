@@ -356,6 +356,31 @@ async def test_server_key_and_election_need_no_token(
     assert election["id"] == "vd-2011"
 
 
+async def test_the_election_served_is_the_one_the_ledger_names(
+    aiohttp_client: Callable[..., Awaitable[Client]], server_folder: ServerFolder
+) -> None:
+    """The canonical definition is served from a file in the folder; a stale or missing
+    file is written again from election.json when the folder is opened."""
+    import hashlib
+
+    from tally_server.service.folder import CANONICAL_NAME
+    from tally_server.store import db
+
+    canonical = server_folder.path / CANONICAL_NAME
+    canonical.write_bytes(canonical.read_bytes().replace(b"vd-2011", b"vd-2099"))
+    client = await aiohttp_client(create_app(server_folder.path))
+    resp = await client.get("/api/v1/election")
+    assert resp.status == 200 and resp.content_type == "application/json"
+    body = await resp.read()
+    conn = db.connect(server_folder.path / "tally.db", readonly=True)
+    try:
+        (genesis,) = conn.execute("SELECT outcome FROM ledger WHERE idx = 0").fetchone()
+    finally:
+        conn.close()
+    assert hashlib.sha256(body).hexdigest() == json.loads(genesis)["election_sha256"]
+    assert json.loads(body)["id"] == "vd-2011"
+
+
 async def test_every_route_is_in_the_openapi_document_and_nothing_else(client: Client) -> None:
     app = client.server.app
     assert app is not None

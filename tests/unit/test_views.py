@@ -1,0 +1,37 @@
+"""The read API's encodings: what is hashed and sent equals encoding it whole."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import msgspec
+
+from tally_server.core.definition import load_election
+from tally_server.core.sample import sample_minutes
+from tally_server.core.tally import results_digest, tally_from_scratch
+from tally_server.service.views import ResultsCache, results_sha256
+
+ROOT = Path(__file__).resolve().parents[2]
+ELECTION = load_election(ROOT / "tests" / "assets" / "examples" / "election.json")
+
+
+def test_results_are_hashed_and_sent_a_slice_at_a_time_as_if_whole() -> None:
+    tally = tally_from_scratch(ELECTION, sample_minutes(ELECTION, seed=3, warnings=0))
+    results = tally.results()
+    assert len(results) == 3 and all(r.areas_reported for r in results)
+    assert results_sha256(results) == results_digest(results)
+    doc = {
+        "election_id": ELECTION.id,
+        "ledger_index": 41,
+        "ledger_head": "ab" * 32,
+        "results_sha256": results_sha256(results),
+        "results": results,
+    }
+    whole = msgspec.json.encode(doc)
+    for size in (1, 2, len(results), len(results) + 5):
+        assert b"".join(ResultsCache.chunks(doc, size)) == whole
+    assert json.loads(whole)["results"][0]["race_id"] == results[0].race_id
+    empty = {**doc, "results": [], "results_sha256": results_sha256([])}
+    assert b"".join(ResultsCache.chunks(empty)) == msgspec.json.encode(empty)
+    assert results_sha256([]) == results_digest([])
