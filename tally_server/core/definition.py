@@ -48,7 +48,7 @@ class Election:
         self = cls(definition)
         self.committees = {c.id: c for c in definition.committees}
         self.polling_areas = areas = {p.id: p for p in definition.polling_areas}
-        _share_texts(definition.polling_areas)
+        _share_values(definition)
         for race in definition.races:
             self.races[race.id] = race
             for con in race.constituencies:
@@ -77,17 +77,28 @@ class Election:
         ]
 
 
-def _share_texts(areas: list[PollingArea]) -> None:
-    """Make equal names and administrative units one string object. A national
-    definition repeats them across ~90,000 polling areas (~20 MB as decoded); the
-    values are unchanged, so this is invisible to every reader."""
-    seen: dict[str, str] = {}
-    for area in areas:
+def _share_values(definition: ElectionDefinition) -> None:
+    """Make equal values one object: names, administrative units, birth dates, the
+    race ids keying each area's voters and the voter counts. A national definition
+    repeats them across ~90,000 polling areas and ~210,000 candidates (~60 MB as
+    decoded); every value is unchanged (all are immutable), so no reader can tell."""
+    seen: dict[object, object] = {race.id: race.id for race in definition.races}
+
+    def one(value: object) -> object:
+        return seen.setdefault(value, value)
+
+    force = msgspec.structs.force_setattr
+    for area in definition.polling_areas:
         for name in ("name", "admin_unit"):
-            text: str = getattr(area, name)
-            shared = seen.setdefault(text, text)
-            if shared is not text:
-                msgspec.structs.force_setattr(area, name, shared)
+            force(area, name, one(getattr(area, name)))
+        voters = {one(race_id): one(n) for race_id, n in area.voters.items()}
+        area.voters.clear()
+        area.voters.update(voters)  # type: ignore[arg-type]
+    for race in definition.races:
+        for con in race.constituencies:
+            for c in con.candidates:
+                force(c, "full_name", one(c.full_name))
+                force(c, "birth_date", one(c.birth_date))
 
 
 def load_definition(path: Path) -> ElectionDefinition:

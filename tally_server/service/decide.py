@@ -207,13 +207,14 @@ class LedgerState:
         if o is None or o.status != "accepted" or batch is None:
             return
         assert o.batch_digest is not None
-        ref = AcceptedRef(
-            batch.station_id, batch.polling_area_id, batch.sequence, o.batch_digest, ledger_index
-        )
-        self.accepted[(batch.station_id, batch.sequence)] = ref
+        # The enrolment's strings (equal to the batch's, or it was not accepted).
+        station_id = o.station_id or batch.station_id
+        area_id = o.polling_area_id or batch.polling_area_id
+        ref = AcceptedRef(station_id, area_id, batch.sequence, o.batch_digest, ledger_index)
+        self.accepted[(station_id, batch.sequence)] = ref
         self.by_digest[o.batch_digest] = ref
-        if batch.sequence > self.last_sequence.get(batch.station_id, 0):
-            self.last_sequence[batch.station_id] = batch.sequence
+        if batch.sequence > self.last_sequence.get(station_id, 0):
+            self.last_sequence[station_id] = batch.sequence
         for m in batch.minutes:
             self.count(m.polling_area_id, m.race_id, m.round, ledger_index)
 

@@ -487,22 +487,35 @@ def load_journal(
     later; ``counted`` is given every minutes now counted, in ledger order (the
     server rebuilds its tally from them without keeping them all at once)."""
     state = LedgerState(election, fetch if fetch is not None else envelope_fetcher(conn))
+    # One string object per station / area id across the keys, the accepted index and
+    # the definition (~90,000 of each at national size), not one per row read.
+    texts: dict[str, str] = {a: a for a in election.polling_areas}
+    one = texts.setdefault
     for fp, station_id, area_id, raw, index, revoked in conn.execute(
         "SELECT fingerprint, station_id, polling_area_id, public_key, enrolled_index, "
         "revoked_index FROM keys ORDER BY enrolled_index"
     ):
         state.enroll(
-            StationKey(fp, station_id, area_id, VerifyKey(bytes(raw)), index, revoked is not None)
+            StationKey(
+                fp,
+                one(station_id, station_id),
+                one(area_id, area_id),
+                VerifyKey(bytes(raw)),
+                index,
+                revoked is not None,
+            )
         )
     for station_id, area_id, seq, digest, index in conn.execute(
         "SELECT station_id, polling_area_id, sequence, digest, ledger_index FROM batch_log "
         "WHERE status = 'accepted'"
     ):
+        station_id, area_id = one(station_id, station_id), one(area_id, area_id)
         ref = AcceptedRef(station_id, area_id, seq, digest, index)
         state.accepted[(station_id, seq)] = ref
         state.by_digest[digest] = ref
         if seq > state.last_sequence.get(station_id, 0):
             state.last_sequence[station_id] = seq
+    del texts
     if counted is None:
         for area_id, race_id, round_, index in conn.execute(
             "SELECT polling_area_id, race_id, round, ledger_index FROM current"
