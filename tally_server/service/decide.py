@@ -14,6 +14,7 @@ import hashlib
 import re
 import sys
 import unicodedata
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -163,6 +164,54 @@ def figures_differ(old: CountingMinutes, new: CountingMinutes) -> bool:
     return any(getattr(old, name) != getattr(new, name) for name in _FIGURE_FIELDS)
 
 
+class CountedIndex:
+    """(area, race, round) -> the ledger index of the minutes counted there.
+
+    The main round of every (polling area, race) of the definition has a slot in an
+    array (8 bytes each: ~3 MB at national size, where a dict of tuples took ~35 MB);
+    other rounds, rare, and anything outside the definition are kept in a dict."""
+
+    _NONE = -1
+
+    def __init__(self, election: Election) -> None:
+        self._races = {race.id: i for i, race in enumerate(election.definition.races)}
+        self._areas = {area_id: i for i, area_id in enumerate(election.polling_areas)}
+        self._main = array("q", [self._NONE]) * (len(self._areas) * len(self._races))
+        self._other: dict[MinutesKey, int] = {}
+        self._count = 0
+
+    def _slot(self, key: MinutesKey) -> int | None:
+        area_id, race_id, round_ = key
+        if round_ != "main":
+            return None
+        area, race = self._areas.get(area_id), self._races.get(race_id)
+        if area is None or race is None:
+            return None
+        return area * len(self._races) + race
+
+    def get(self, key: MinutesKey) -> int | None:
+        slot = self._slot(key)
+        if slot is None:
+            return self._other.get(key)
+        index = self._main[slot]
+        return None if index == self._NONE else index
+
+    def __setitem__(self, key: MinutesKey, index: int) -> None:
+        slot = self._slot(key)
+        if slot is None:
+            if key not in self._other:
+                self._count += 1
+            # Interned: the keys of this dict outlive the batch they were decoded from.
+            self._other[(sys.intern(key[0]), sys.intern(key[1]), sys.intern(key[2]))] = index
+            return
+        if self._main[slot] == self._NONE:
+            self._count += 1
+        self._main[slot] = index
+
+    def __len__(self) -> int:
+        return self._count
+
+
 class LedgerState:
     """Everything a decision depends on, rebuilt from the ledger (or the database).
 
@@ -182,7 +231,7 @@ class LedgerState:
         self.last_sequence: dict[str, int] = {}
         self.accepted: dict[tuple[str, int], AcceptedRef] = {}
         self.by_digest: dict[str, AcceptedRef] = {}
-        self.current: dict[MinutesKey, int] = {}
+        self.current = CountedIndex(election)
         """(area, race, round) -> ledger index of the batch whose minutes count."""
 
     # -- enrolment ----------------------------------------------------------------------
@@ -220,15 +269,7 @@ class LedgerState:
 
     def count(self, area_id: str, race_id: str, round_: str, ledger_index: int) -> None:
         """The minutes of (area, race, round) now counted are those of this entry."""
-        # The definition's own strings: none more for ~336,000 keys.
-        area = self.election.polling_areas.get(area_id)
-        race = self.election.races.get(race_id)
-        key = (
-            area.id if area is not None else sys.intern(area_id),
-            race.id if race is not None else sys.intern(race_id),
-            sys.intern(round_),
-        )
-        self.current[key] = ledger_index
+        self.current[(area_id, race_id, round_)] = ledger_index
 
     def counted(self, key: MinutesKey) -> Current | None:
         """The minutes now counted for ``key``, read back from the ledger."""

@@ -17,6 +17,7 @@ from schemas.models import CountingMinutes, ResultBatch
 from schemas.signing import BATCH_TYPE, RECEIPT_TYPE, SigningKey, seal
 from tally_server.core.definition import load_election
 from tally_server.service.decide import (
+    CountedIndex,
     Decision,
     LedgerState,
     StationKey,
@@ -100,6 +101,24 @@ def test_the_same_envelope_gives_the_same_outcome_bytes_on_replay() -> None:
             s.write(d, body, i)
         outcomes.append(run)
     assert outcomes[0] == outcomes[1]
+
+
+def test_the_counted_index_keeps_every_round_and_area_apart() -> None:
+    idx = CountedIndex(ELECTION)
+    seat = next(iter(ELECTION.seats))
+    area, race = seat
+    other_race = next(r for r in ELECTION.races if r != race)
+    assert idx.get((area, race, "main")) is None and len(idx) == 0
+    idx[(area, race, "main")] = 0
+    idx[(area, race, "revote")] = 7
+    idx[("NOT-AN-AREA", race, "main")] = 9
+    assert idx.get((area, race, "main")) == 0  # index 0 is a value, not "none"
+    assert idx.get((area, race, "revote")) == 7
+    assert idx.get((area, race, "supplementary")) is None
+    assert idx.get((area, other_race, "main")) is None
+    assert idx.get(("NOT-AN-AREA", race, "main")) == 9
+    idx[(area, race, "main")] = 12
+    assert idx.get((area, race, "main")) == 12 and len(idx) == 3
 
 
 def test_sealer_makes_exactly_what_seal_makes() -> None:
