@@ -41,6 +41,8 @@ from tally_server.store import db
 log = logging.getLogger("kiemphieu.server")
 
 _HEADER = 4
+FRAME = 8
+"""Envelopes per frame at most."""
 
 
 class Checked(msgspec.Struct, array_like=True, frozen=True):
@@ -233,9 +235,12 @@ class Checkers:
         self._flush_pending = False
         for w in self.workers:
             if w.outbox and w.writer is not None and w.alive:
-                frame = self._encode(w.outbox)
+                # A worker answers a frame when it has checked all of it: small frames
+                # let the first answers come back while it checks the rest.
+                for start in range(0, len(w.outbox), FRAME):
+                    frame = self._encode(w.outbox[start : start + FRAME])
+                    w.writer.write(len(frame).to_bytes(_HEADER, "big") + frame)
                 w.outbox = []
-                w.writer.write(len(frame).to_bytes(_HEADER, "big") + frame)
 
     async def _read(self, w: _Worker, reader: asyncio.StreamReader) -> None:
         try:
