@@ -187,12 +187,8 @@ class Ingest:
                 c.rejected += n
             if c.last_batch_at is None or (last is not None and last > c.last_batch_at):
                 c.last_batch_at = last
-        c.reporting = {
-            s
-            for (s,) in conn.execute(
-                "SELECT DISTINCT station_id FROM batch_log WHERE status='accepted'"
-            )
-        }
+        # Stations with an accepted batch, as the accepted index's strings (not new ones).
+        c.reporting = {ref.station_id for ref in self.journal.state.accepted.values()}
         self.counters = c
 
     # -- batches ------------------------------------------------------------------------
