@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,47 @@ class Seat:
     constituency: Constituency
 
 
+class Seats(Mapping[tuple[str, str], Seat]):
+    """(polling area id, race id) -> the seat, kept as one dict per race: a national
+    definition has ~336,000 of them, whose tuple keys alone took ~17 MB."""
+
+    __slots__ = ("_by_race", "_len")
+
+    def __init__(self) -> None:
+        self._by_race: dict[str, dict[str, Seat]] = {}
+        self._len = 0
+
+    def __getitem__(self, key: tuple[str, str]) -> Seat:
+        area_id, race_id = key
+        return self._by_race[race_id][area_id]
+
+    def get(self, key: tuple[str, str], default: Seat | None = None) -> Seat | None:  # type: ignore[override]
+        by_area = self._by_race.get(key[1])
+        return default if by_area is None else by_area.get(key[0], default)
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, tuple) or len(key) != 2:
+            return False
+        by_area = self._by_race.get(key[1])
+        return by_area is not None and key[0] in by_area
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        for race_id, by_area in self._by_race.items():
+            for area_id in by_area:
+                yield area_id, race_id
+
+    def __len__(self) -> int:
+        return self._len
+
+    def setdefault(self, key: tuple[str, str], seat: Seat) -> Seat:
+        area_id, race_id = key
+        by_area = self._by_race.setdefault(race_id, {})
+        if area_id not in by_area:
+            by_area[area_id] = seat
+            self._len += 1
+        return by_area[area_id]
+
+
 # repr=False: a national election would print as megabytes.
 @dataclass(slots=True, repr=False)
 class Election:
@@ -40,7 +82,7 @@ class Election:
     committees: dict[str, Committee] = field(default_factory=dict)
     candidates: dict[tuple[str, str], dict[str, Candidate]] = field(default_factory=dict)
     """(race id, constituency id) -> candidate id -> candidate."""
-    seats: dict[tuple[str, str], Seat] = field(default_factory=dict)
+    seats: Seats = field(default_factory=Seats)
     """(polling area id, race id) -> the constituency it votes in."""
 
     @classmethod
