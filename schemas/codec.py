@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Any, TypeVar
 
@@ -44,8 +45,56 @@ def decode(data: bytes | str, kind: type[T]) -> T:
             f"JSON không hợp lệ: {exc}",
             figures={"detail": str(exc)},
         ) from exc
-    check_text(value)
+    if not plain_text(data):
+        check_text(value)
     return value
+
+
+_MAYBE_DIRTY = re.compile(
+    # Anything outside ASCII printables, whitespace and the blocks Vietnamese text is
+    # written in (Latin-1 letters, Latin Extended-A/B, Latin Extended Additional,
+    # combining diacritics, dashes and quotes) gets a closer look.
+    "[^\t\n\r\x20-\x7e\u00a0-\u00ac\u00ae-\u024f\u0300-\u036f"
+    "\u1e00-\u1eff\u2010-\u2027\u2030-\u205e]"
+)
+_CLEAN_CHARS: set[str] = set()
+"""Characters seen to be neither control nor format characters (grows as text comes)."""
+
+
+def plain_text(data: bytes | str) -> bool:
+    """Whether every string in this well-formed JSON text is NFC and free of control
+    characters, judged on the whole text at once (what ``check_text`` would find,
+    ~50 times faster on a national definition); False means "look closer".
+
+    Sound because JSON strings sit between quotes, which never compose with a
+    neighbour, so NFC of the whole text is NFC of every string; raw C0 control
+    characters can only be the whitespace between tokens (JSON forbids them in
+    strings), while DEL and C1 controls may appear raw and are looked for.
+    Escapes could hide anything, so any backslash means "look closer".
+    """
+    if isinstance(data, bytes):
+        if b"\\" in data:
+            return False
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+    else:
+        text = data
+        if "\\" in text:
+            return False
+    if text.isascii():
+        # DEL is the one control character JSON allows unescaped in ASCII text.
+        return "\x7f" not in text
+    if not unicodedata.is_normalized("NFC", text):
+        return False
+    if _MAYBE_DIRTY.search(text) is None:
+        return True
+    for ch in set(_MAYBE_DIRTY.findall(text)) - _CLEAN_CHARS:
+        if is_control(ch):
+            return False
+        _CLEAN_CHARS.add(ch)
+    return True
 
 
 def convert(obj: Any, kind: type[T]) -> T:

@@ -246,3 +246,30 @@ def test_the_command_prints_the_digest_and_exits_by_the_outcome(
     bad = run_cli(str(write(path, lines)), "--election", str(ELECTION))
     assert bad.returncode == 1
     assert "entry 5" in bad.stdout and "V110" in bad.stdout
+
+
+def test_the_workers_find_what_one_process_finds(
+    recorded: tuple[Path, dict[str, Any]],
+) -> None:
+    """Any one entry altered: the parallel check names the same first bad entry as
+    the serial one, and on the clean ledger counts every signature it checked."""
+    path, results = recorded
+    election = load_election(ELECTION)
+    lines = entries_of(path)
+    clean = [verify_ledger(path, election, workers=w, chunk=2) for w in (1, 2)]
+    receipts = sum(1 for line in lines if json.loads(line)["receipt"])
+    for report in clean:
+        assert report.ok and report.results_sha256 == results["results_sha256"]
+        assert (report.signatures, report.receipt_signatures) == (8, receipts)
+    assert receipts > 0
+    for i, line in enumerate(lines):
+        record = json.loads(line)
+        record["time"] = record["time"].replace("Z", "1Z")  # the hash no longer matches
+        out = write(path, [*lines[:i], json.dumps(record).encode() + b"\n", *lines[i + 1 :]])
+        found = [
+            verify_ledger(out, election, workers=w, chunk=c) for w, c in ((1, 256), (2, 1), (3, 2))
+        ]
+        named = {None if r.bad is None else (r.bad.index, r.bad.code) for r in found}
+        assert len(named) == 1, (i, named)
+        first = named.pop()
+        assert first is not None and first[0] == i, (i, first)
