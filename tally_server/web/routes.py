@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
@@ -30,6 +31,16 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
         content_type=JSON,
         headers=headers,
     )
+
+
+async def _stream(request: web.Request, pieces: Iterable[bytes]) -> web.StreamResponse:
+    """A JSON body sent as it is encoded (chunked)."""
+    resp = web.StreamResponse(headers={"Content-Type": JSON})
+    await resp.prepare(request)
+    for piece in pieces:
+        await resp.write(piece)
+    await resp.write_eof()
+    return resp
 
 
 def _bad(message_en: str, message_vi: str, field: str, **figures: Any) -> ServerError:
@@ -176,12 +187,12 @@ async def get_progress(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/constituencies")
 @access("viewer", public=True)
-async def list_constituencies(request: web.Request) -> web.Response:
+async def list_constituencies(request: web.Request) -> web.StreamResponse:
     ingest = request.app[INGEST]
     q = request.query
-    body = views.constituencies(ingest, q.get("race"), q.get("committee"), q.get("status"))
+    pieces = views.constituencies(ingest, q.get("race"), q.get("committee"), q.get("status"))
     await ingest.settled()
-    return web.Response(body=body, content_type=JSON)
+    return await _stream(request, pieces)
 
 
 @routes.get("/api/v1/constituencies/{race_id}/{constituency_id}")
@@ -264,12 +275,7 @@ async def results_json(request: web.Request) -> web.StreamResponse:
     doc = cache.get(ingest)
     await ingest.settled()
     # Streamed: the national document is ~70 MB of text, encoded a slice at a time.
-    resp = web.StreamResponse(headers={"Content-Type": JSON})
-    await resp.prepare(request)
-    for chunk in cache.chunks(doc):
-        await resp.write(chunk)
-    await resp.write_eof()
-    return resp
+    return await _stream(request, cache.chunks(doc))
 
 
 @routes.get("/api/v1/results.csv")

@@ -35,3 +35,22 @@ def test_results_are_hashed_and_sent_a_slice_at_a_time_as_if_whole() -> None:
     empty = {**doc, "results": [], "results_sha256": results_sha256([])}
     assert b"".join(ResultsCache.chunks(empty)) == msgspec.json.encode(empty)
     assert results_sha256([]) == results_digest([])
+
+
+def test_the_constituency_list_is_the_same_text_in_any_slices() -> None:
+    from tally_server.service.views import _constituency_pieces, _LedgerPoint
+
+    tally = tally_from_scratch(ELECTION, sample_minutes(ELECTION, seed=3, warnings=0))
+    results = tally.results()
+    point = _LedgerPoint(41, "ab" * 32)
+    texts = {b"".join(_constituency_pieces(results, point, size)) for size in (1, 2, 1000)}
+    assert len(texts) == 1
+    doc = json.loads(texts.pop())
+    assert doc["ledger"] == {"index": 41, "head": "ab" * 32}
+    assert [(r["race_id"], r["constituency_id"]) for r in doc["constituencies"]] == [
+        (r.race_id, r.constituency_id) for r in results
+    ]
+    winners = doc["constituencies"][0]["winners"]
+    assert winners and set(winners[0]) == {"id", "full_name", "votes", "pct"}
+    empty = json.loads(b"".join(_constituency_pieces([], point, 5)))
+    assert empty == {"constituencies": [], "ledger": {"index": 41, "head": "ab" * 32}}
