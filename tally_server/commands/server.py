@@ -391,8 +391,9 @@ def _ledger_export(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     import gc
 
-    from tally_server.service.verify import load_election_source, verify_ledger
+    from tally_server.service.verify import KeysAhead, load_election_source, verify_ledger
 
+    keys = KeysAhead.start(args.ledger)  # read by another process while the election loads
     # Millions of objects and no cycles to find while the definition is read (~1 s
     # of collections at national size).
     gc.disable()
@@ -405,7 +406,11 @@ def _verify(args: argparse.Namespace) -> int:
     gc.collect()
     gc.freeze()
     report = verify_ledger(
-        args.ledger, election, fingerprint=args.fingerprint, workers=args.workers
+        args.ledger,
+        election,
+        fingerprint=args.fingerprint,
+        workers=args.workers,
+        keys=None if keys is None else keys.result(),
     )
     if args.json:
         sys.stdout.flush()

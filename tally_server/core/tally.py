@@ -585,11 +585,13 @@ class Tally:
         }
         for race in d.races:
             for con in race.constituencies:
-                scopes = [self._election_scope, self._race_scopes[race.id]]
-                scopes += [
-                    self._committee_scopes[cid]
-                    for cid in chains.get(con.committee_id, [con.committee_id])
-                ]
+                scopes: list[_Scope] = []
+                if rollups:
+                    scopes = [self._election_scope, self._race_scopes[race.id]]
+                    scopes += [
+                        self._committee_scopes[cid]
+                        for cid in chains.get(con.committee_id, [con.committee_id])
+                    ]
                 self._scopes_of[(race.id, con.id)] = scopes
                 self._finals[(race.id, con.id)] = _Final()
                 # The main round always has sums (maybe empty), so its result is cached too.
@@ -600,8 +602,6 @@ class Tally:
                     scope.by_status["no_results"] = scope.by_status.get("no_results", 0) + 1
                     for area in con.polling_area_ids:
                         scope.expected[area] = scope.expected.get(area, 0) + 1
-        if not rollups:
-            self._scopes_of = {key: [] for key in self._scopes_of}
 
     # -- accepting minutes --
 
@@ -677,6 +677,24 @@ class Tally:
         for r, c in self._unsettled:
             self._redetermine(r, c)
         self._unsettled.clear()
+
+    def settle_reported(self, constituencies: Iterable[tuple[str, str]]) -> None:
+        """Settle now, and build the results of, those of these constituencies whose
+        main round every polling area has reported; the others wait for ``settle()``.
+        For a long bulk load: the work is done as the night goes, not all at the end
+        (a constituency ``add_sheet`` touches again is settled again)."""
+        for key in constituencies:
+            if key not in self._unsettled:
+                continue
+            r, c = key
+            con = self.election.constituencies[key]
+            if len(self._sums[(r, c, "main")].sheets) < len(con.polling_area_ids):
+                continue
+            del self._unsettled[key]
+            self._redetermine(r, c)
+            for rnd in ROUNDS:
+                if rnd == "main" or (r, c, rnd) in self._sums:
+                    self.result(r, c, rnd)
 
     def _redetermine(self, race_id: str, constituency_id: str) -> None:
         """Settle the constituency's outcome in the rollups. The full determination runs

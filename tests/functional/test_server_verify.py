@@ -273,3 +273,24 @@ def test_the_workers_find_what_one_process_finds(
         assert len(named) == 1, (i, named)
         first = named.pop()
         assert first is not None and first[0] == i, (i, first)
+
+
+def test_keys_read_ahead_are_the_keys_the_ledger_enrolls(
+    recorded: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    from tally_server.service.verify import KeysAhead
+
+    path, results = recorded
+    enrolled = {
+        json.loads(json.loads(line)["outcome"])["fingerprint"]
+        for line in entries_of(path)
+        if json.loads(line)["kind"] == "station_enrolled"
+    }
+    ahead = KeysAhead.start(path)
+    assert ahead is not None
+    keys = ahead.result()
+    assert keys is not None and set(keys) == enrolled and len(enrolled) == 3
+    report = verify_ledger(path, load_election(ELECTION), workers=2, keys=keys)
+    assert report.ok and report.results_sha256 == results["results_sha256"]
+    gone = KeysAhead.start(tmp_path / "missing.jsonl")
+    assert gone is not None and gone.result() is None

@@ -49,9 +49,11 @@ def test_the_night_at_once_equals_one_by_one(
 def test_a_tally_for_results_only_gives_the_same_results(night: list[CountingMinutes]) -> None:
     full = tally_from_scratch(MULTI, night)
     lean = Tally(MULTI, rollups=False)
-    for m in night:
+    for i, m in enumerate(night):
         key, sheet = sheet_of(m)
         lean.add_sheet(key, sheet)
+        if i % 3 == 2:  # settled early, some touched again after
+            lean.settle_reported([key[:2], ("QH", "Q1")])
     lean.settle()
     assert lean.results() == full.results()
     with pytest.raises(TallyError):
