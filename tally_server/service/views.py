@@ -12,7 +12,7 @@ import hashlib
 import io
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -32,16 +32,35 @@ def _rollup(r: Rollup, **extra: Any) -> dict[str, Any]:
     return out
 
 
+def _rollup_raw(r: Rollup, **extra: Any) -> msgspec.Raw:
+    """``_rollup`` already encoded: the record's fields, then the extra ones."""
+    body = _plain_json.encode(r)
+    if extra:
+        body = body[:-1] + b"," + _plain_json.encode(extra)[1:]
+    return msgspec.Raw(body)
+
+
 def progress(ingest: Ingest, *, full: bool = True) -> dict[str, Any]:
     """Where the count stands; ``full=False`` (the feed's progress event, once per
     write group) leaves out what costs more than the running totals."""
+    return _progress(ingest, full, _rollup)
+
+
+def progress_json(ingest: Ingest) -> bytes:
+    """``progress(ingest)`` as compact UTF-8 JSON, each rollup encoded straight from
+    its record (11,078 committees at national size: their dicts and ``json.dumps``
+    were ~30 MB at the peak of every dashboard refresh)."""
+    return _plain_json.encode(_progress(ingest, True, _rollup_raw))
+
+
+def _progress(ingest: Ingest, full: bool, rollup: Callable[..., Any]) -> dict[str, Any]:
     t = ingest.tally
     d = ingest.election.definition
     c = ingest.counters
     out: dict[str, Any] = {
         "election_id": d.id,
-        "overall": _rollup(t.rollup()),
-        "races": [_rollup(t.rollup(race_id=r.id), race_id=r.id, name=r.name) for r in d.races],
+        "overall": rollup(t.rollup()),
+        "races": [rollup(t.rollup(race_id=r.id), race_id=r.id, name=r.name) for r in d.races],
         "batches": {
             "accepted": c.accepted,
             "flagged": c.flagged,
@@ -53,14 +72,19 @@ def progress(ingest: Ingest, *, full: bool = True) -> dict[str, Any]:
         "ledger": {"index": ingest.published_index, "head": ingest.published_hash},
     }
     if full:
-        enrolled = {k.station_id for k in ingest.journal.state.keys.values() if not k.revoked}
+        # A station has at most one key not revoked (enrolment refuses a second).
+        enrolled = reporting = 0
+        for k in ingest.journal.state.keys.values():
+            if not k.revoked:
+                enrolled += 1
+                reporting += k.station_id in c.reporting
         out["stations"] = {
-            "enrolled": len(enrolled),
-            "reporting": len(enrolled & c.reporting),
-            "silent": len(enrolled - c.reporting),
+            "enrolled": enrolled,
+            "reporting": reporting,
+            "silent": enrolled - reporting,
         }
         out["committees"] = [
-            _rollup(t.rollup(committee_id=cm.id), committee_id=cm.id, name=cm.name)
+            rollup(t.rollup(committee_id=cm.id), committee_id=cm.id, name=cm.name)
             for cm in d.committees
         ]
     return out

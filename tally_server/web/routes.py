@@ -180,9 +180,9 @@ async def review_alert(request: web.Request) -> web.Response:
 @access("viewer", public=True)
 async def get_progress(request: web.Request) -> web.Response:
     ingest = request.app[INGEST]
-    doc = ingest.progress()
+    body = views.progress_json(ingest)
     await ingest.settled()
-    return _json(doc)
+    return web.Response(body=body, content_type=JSON)
 
 
 @routes.get("/api/v1/constituencies")
