@@ -198,8 +198,11 @@ class ServerProcess:
         *,
         election: Path | None = None,
         port: int | None = None,
+        workers: int = 0,
     ) -> None:
         self.folder = folder
+        self.workers = workers
+        """``serve --workers``: forked checkers beside the writer."""
         self.election = election or folder / "election.json"
         self.log_path = log_path
         self.port = port or free_port()
@@ -222,7 +225,7 @@ class ServerProcess:
 
     def start(self, timeout: float = 30.0) -> None:
         args = [sys.executable, "-m", "tally_server", "serve", "--dir", str(self.folder)]
-        args += ["--host", "127.0.0.1", "--port", str(self.port)]
+        args += ["--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)]
         deadline = time.monotonic() + timeout
         while True:
             with open(self.log_path, "ab") as log:
@@ -327,9 +330,11 @@ class ServerProcess:
         return self.ledger(head)[-1]
 
 
-def start_server(folder: Path, log_path: Path, election: Path | None = None) -> ServerProcess:
+def start_server(
+    folder: Path, log_path: Path, election: Path | None = None, workers: int = 0
+) -> ServerProcess:
     """A server with a viewer, an operator and an admin token."""
-    server = ServerProcess(folder, log_path, election=election)
+    server = ServerProcess(folder, log_path, election=election, workers=workers)
     server.tokens = {r: make_token(folder, r) for r in ("viewer", "operator", "admin")}
     server.start()
     return server

@@ -171,8 +171,9 @@ async def run_under_kills(
         await asyncio.gather(killer(), *(station(s) for s in signers))
 
 
+@pytest.mark.parametrize("workers", [0, 2], ids=["one-process", "workers2"])
 async def test_server_sigkilled_under_load_loses_no_acknowledged_batch(
-    crash_seed: int, scale: Scale, record: Record, tmp_path: Path
+    crash_seed: int, workers: int, scale: Scale, record: Record, tmp_path: Path
 ) -> None:
     seed = crash_seed
     rng = random.Random(seed)
@@ -182,7 +183,7 @@ async def test_server_sigkilled_under_load_loses_no_acknowledged_batch(
     signers = [Signer(a, a) for a in area_ids(scale.crash_stations)]
     enroll_offline(folder, signers)
     corrected = {s.station_id for s in signers[::3]}
-    server = start_server(folder, tmp_path / "server.log")
+    server = start_server(folder, tmp_path / "server.log", workers=workers)
     outbox = Outbox(tmp_path / "outbox.sqlite", durable=False)
     try:
         server_key = VerifyKey.from_pem((folder / "server.pub.pem").read_bytes())
@@ -230,7 +231,8 @@ async def test_server_sigkilled_under_load_loses_no_acknowledged_batch(
         expected = expected_results_sha256(election, final_minutes(signers, corrected))
         record.note(
             CATEGORY,
-            f"seed {seed}: {server.kills} SIGKILLs, {len(stored)} batches from {len(signers)} "
+            f"seed {seed}, serve --workers {workers}: {server.kills} SIGKILLs, "
+            f"{len(stored)} batches from {len(signers)} "
             f"stations, {acks.failed_attempts} attempts cut by a kill or downtime "
             f"({acks.committed_unanswered} after the server had committed), "
             f"{left_behind} left pending and delivered by the outboxes afterwards, "
