@@ -460,7 +460,7 @@ async def test_a_correction_of_a_batch_not_yet_on_disk_and_after_a_restart(
         )
         assert ingest.write_groups == 1
         receipts = [receipt_of(a.body, server_folder) for a in answers]
-        assert [(a.status, r.correction) for a, r in zip(answers, receipts)] == [
+        assert [(a.status, r.correction) for a, r in zip(answers, receipts, strict=True)] == [
             (200, False),
             (200, True),
         ]
