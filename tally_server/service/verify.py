@@ -11,9 +11,12 @@
 4. the accepted minutes are tallied from scratch and the results digest
    printed, to compare with what the server published at that head.
 
-Signatures, hashes and the law's checks of each batch do not depend on the
-entries before it, so they are worked out in parallel by worker processes
-while the main process replays the decisions in order.
+Signatures and hashes (two Ed25519 verifications per batch entry: the
+station's and the server's receipt) do not depend on the entries before them,
+so worker processes work them out in parallel while the main process replays
+the decisions in order; the replay decodes each batch once and runs the law's
+checks on it, and sums the tally as it goes. The main process takes a chunk of
+the parallel work itself whenever it catches up with the workers.
 """
 
 from __future__ import annotations
@@ -46,7 +49,6 @@ from tally_server.core import rules
 from tally_server.core.definition import Election
 from tally_server.core.tally import (
     ConstituencyResult,
-    SheetKey,
     Tally,
     results_digest,
     sheet_of,
@@ -170,9 +172,6 @@ class Precheck:
     """The decoded batch, when worked out in the main process."""
     receipt_checked: bool = False
     """The receipt's signature was verified (whatever the answer)."""
-    sheets: list[tuple[SheetKey, Any]] | None = None
-    """The tally's figures of each minutes (``sheet_of``), worked out when the entry
-    records the batch as accepted; used only once the replay agrees."""
 
 
 _W: dict[str, Any] = {}
@@ -194,26 +193,24 @@ def _verifies(key: Ed25519PublicKey, signature: bytes, message: bytes) -> bool:
     return True
 
 
-def _receipt_ok(entry: Entry) -> tuple[bool, bool, bool]:
-    """(the receipt is right, its signature was verified, the entry records an
-    accepted batch)."""
+def _receipt_ok(entry: Entry) -> tuple[bool, bool]:
+    """(the receipt is right, its signature was verified)."""
     if entry.kind not in ledger.BATCH_KINDS:
-        return not entry.receipt, False, False
+        return not entry.receipt, False
     try:
         outcome = decode_outcome(entry.outcome)
     except (msgspec.ValidationError, msgspec.DecodeError):
-        return False, False, False  # the re-check will not give these bytes either
-    accepted = outcome.status == "accepted"
+        return False, False  # the re-check will not give these bytes either
     if not outcome_has_receipt(outcome):
-        return not entry.receipt, False, accepted
+        return not entry.receipt, False
     try:
         r = open_envelope(entry.receipt, RECEIPT_TYPE)
         expected = build_receipt(_W["election"].id, outcome, entry.index, entry.hash, entry.time)
     except (DecodeError, SignatureError, ValueError):
-        return False, False, accepted
+        return False, False
     if r.keyid != _W["server_fingerprint"] or r.payload != codec.encode(expected):
-        return False, False, accepted
-    return _verifies(_W["server"], r.signature, pae(r.payload_type, r.payload)), True, accepted
+        return False, False
+    return _verifies(_W["server"], r.signature, pae(r.payload_type, r.payload)), True
 
 
 class _Line(msgspec.Struct):
@@ -253,13 +250,16 @@ def _entry(line: bytes, line_no: int) -> Entry:
         return Entry.from_export_line(line, line_no)
 
 
-def _precheck(line_no: int, line: bytes, *, keep_batch: bool = False) -> Precheck:
+def _precheck(line_no: int, line: bytes, *, decode: bool = False) -> Precheck:
+    """``decode``: also decode the batch and run the law's checks on it, for the
+    replay in this same process. A worker does not: decoding costs about what
+    replaying does, and the replay would decode the batch again anyway."""
     try:
         entry = _entry(line, line_no)
     except LedgerFormatError as exc:
         return Precheck(line_no, None, (exc.code, exc.message_en, exc.message_vi))
     digest = entry.recomputed_hash()
-    receipt_ok, receipt_checked, accepted = _receipt_ok(entry)
+    receipt_ok, receipt_checked = _receipt_ok(entry)
     if entry.kind not in ledger.BATCH_KINDS:
         return Precheck(line_no, entry, None, digest, receipt_ok=receipt_ok)
     try:
@@ -272,25 +272,17 @@ def _precheck(line_no: int, line: bytes, *, keep_batch: bool = False) -> Prechec
     found: list[Finding] | None = None
     decoded = False
     kept: ResultBatch | None = None
-    sheets: list[tuple[SheetKey, Any]] | None = None
     key = _W["keys"].get(opened.keyid)
     if key is not None:
         sig_ok = _verifies(key, opened.signature, pae(opened.payload_type, opened.payload))
-        if sig_ok:
+        if sig_ok and decode:
             try:
                 batch = decode_batch(opened.payload)
             except DecodeError:
                 pass
             else:
-                decoded = True
+                decoded, kept = True, batch
                 found = rules.check_batch(_W["election"], batch)
-                if keep_batch:  # checked in this process: no need to decode it twice
-                    kept = batch
-                if accepted:
-                    # The tally's share of the work, done here in parallel; the main
-                    # process counts these only if the replay accepts the batch too.
-                    names = _W["names"]
-                    sheets = [sheet_of(m, names) for m in batch.minutes]
     # The main process needs neither the envelope (it has ``opened``) nor the receipt
     # (checked here): leave them out of what travels back.
     light = dataclasses.replace(entry, envelope=b"", receipt=b"")
@@ -306,7 +298,6 @@ def _precheck(line_no: int, line: bytes, *, keep_batch: bool = False) -> Prechec
         receipt_ok,
         kept,
         receipt_checked,
-        sheets,
     )
 
 
@@ -325,12 +316,11 @@ def _pack(pre: Precheck) -> tuple[Any, ...]:
         pre.decoded,
         pre.receipt_ok,
         pre.receipt_checked,
-        pre.sheets,
     )  # fmt: skip
 
 
 def _unpack(t: tuple[Any, ...]) -> Precheck:
-    line, e, error, digest, o, sig_ok, found, decoded, receipt_ok, receipt_checked, sheets = t
+    line, e, error, digest, o, sig_ok, found, decoded, receipt_ok, receipt_checked = t
     return Precheck(
         line,
         None if e is None else Entry(*e),
@@ -343,7 +333,6 @@ def _unpack(t: tuple[Any, ...]) -> Precheck:
         receipt_ok,
         None,
         receipt_checked,
-        sheets,
     )
 
 
@@ -463,14 +452,14 @@ def _prechecks(
     parallel = workers > 1 and len(chunks) > 1 and "fork" in multiprocessing.get_all_start_methods()
     if not parallel:
         for n, line in lines:
-            yield _precheck(n, line, keep_batch=True)
+            yield _precheck(n, line, decode=True)
         return
     others = _Workers(chunks, workers)
     try:
         for i, part in enumerate(chunks):
             if others.take(i):
                 for n, line in part:
-                    yield _precheck(n, line, keep_batch=True)
+                    yield _precheck(n, line, decode=True)
             else:
                 for packed in others.results(i):
                     yield _unpack(packed)
@@ -802,10 +791,9 @@ def _check_entry(
     state.record(decision, entry.index)
     if decision.outcome.status == "accepted" and decision.batch is not None:
         report.accepted += 1
-        found = pre.sheets
-        if found is None:
-            found = [sheet_of(m) for m in decision.batch.minutes]
-        for where, sheet in found:
+        names = _W["names"]
+        for m in decision.batch.minutes:
+            where, sheet = sheet_of(m, names)
             tally.add_sheet(where, sheet)
             touched.append(where[:2])
         if len(touched) >= SETTLE_EVERY:
