@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 import sys
-import unicodedata
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -384,51 +382,12 @@ def decide_opened(
 
 
 _batch_decoder = msgspec.json.Decoder(ResultBatch, strict=True)
-_CLEAN_CHARS: set[str] = set()
-"""Characters seen to be neither control nor format characters (grows as text arrives)."""
-_MAYBE_DIRTY = re.compile(
-    # Anything outside ASCII printables, whitespace and the blocks Vietnamese text is
-    # written in (Latin-1 letters, Latin Extended-A/B, Latin Extended Additional,
-    # combining diacritics, dashes and quotes) gets a closer look.
-    "[^\t\n\r\x20-\x7e\u00a0-\u00ac\u00ae-\u024f\u0300-\u036f"
-    "\u1e00-\u1eff\u2010-\u2027\u2030-\u205e]"
-)
-
-
-def _plain_text(payload: bytes) -> bool:
-    """Whether every string in this JSON text is NFC and free of control characters,
-    judged on the whole text at once.
-
-    Sound because JSON strings sit between quotes, which never compose with a
-    neighbour, so NFC of the whole text is NFC of every string; raw C0 control
-    characters can only be the whitespace between tokens (JSON forbids them in
-    strings), while DEL and C1 controls may appear raw and are looked for.
-    Escapes could hide anything, so any backslash means "look closer".
-    """
-    if b"\\" in payload:
-        return False
-    try:
-        text = payload.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    if text.isascii():
-        # DEL is the one control character JSON allows unescaped in ASCII text.
-        return "\x7f" not in text
-    if not unicodedata.is_normalized("NFC", text):
-        return False
-    if _MAYBE_DIRTY.search(text) is None:
-        return True
-    for ch in set(_MAYBE_DIRTY.findall(text)) - _CLEAN_CHARS:
-        if codec.is_control(ch):
-            return False
-        _CLEAN_CHARS.add(ch)
-    return True
 
 
 def decode_batch(payload: bytes) -> ResultBatch:
     """``codec.decode(payload, ResultBatch)``, with the text check done on the whole
     payload when that is enough to decide (the ingest hot path)."""
-    if _plain_text(payload):
+    if codec.plain_text(payload):
         try:
             return _batch_decoder.decode(payload)
         except (msgspec.ValidationError, msgspec.DecodeError):
