@@ -19,6 +19,7 @@ from aiohttp.abc import AbstractAccessLogger
 from tally_server.web.app import create_app
 
 _STANDARD = set(vars(logging.makeLogRecord({})))
+SWITCH_INTERVAL = 0.0005
 
 
 class JsonLines(logging.Formatter):
@@ -107,6 +108,10 @@ async def _run(
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 50, 100)
+    # The ledger writer thread takes the GIL back after every SQLite step: with the
+    # event loop busy, a write group of 64 batches (640 rows) took a median 20 ms at
+    # the default 5 ms switch interval, 10-12 ms at 0.5 ms.
+    sys.setswitchinterval(SWITCH_INTERVAL)
     context = None
     if tls_cert is not None and tls_key is not None:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
