@@ -644,14 +644,7 @@ class Tally:
         checked them (rules.check_minutes)."""
         m = minutes
         r, c, a = m.race_id, m.constituency_id, sys.intern(m.polling_area_id)
-        seat = self.election.seats.get((a, r))
-        if seat is None or seat.constituency.id != c:
-            raise TallyError(
-                f"Polling area {a} does not vote in constituency {c} of race {r}.",
-                f"Khu vực bỏ phiếu {a} không bầu ở đơn vị bầu cử {c} của cuộc bầu cử {r}.",
-                fields=("polling_area_id", "race_id", "constituency_id"),
-                figures={"polling_area_id": a, "race_id": r, "constituency_id": c},
-            )
+        self._check_seat(r, c, a)
         sums = self._sums.setdefault((r, c, m.round), _Sums())
         new = _sheet(m, self._names)
         old = sums.sheets.get(a)
@@ -660,16 +653,30 @@ class Tally:
         sums.add(new, +1)
         sums.sheets[a] = new
         if m.round == "main":
-            scopes = self._scopes_of[(r, c)]
-            for scope in scopes:
-                if old is None:
-                    scope.arrive(a)
-                if scope.lead_race == r:
-                    if old is not None:
-                        scope.count(old, -1)
-                    scope.count(new, +1)
+            self._roll(r, c, a, old, new)
         self._redetermine(r, c)
         return r, c
+
+    def _check_seat(self, r: str, c: str, a: str) -> None:
+        seat = self.election.seats.get((a, r))
+        if seat is None or seat.constituency.id != c:
+            raise TallyError(
+                f"Polling area {a} does not vote in constituency {c} of race {r}.",
+                f"Khu vực bỏ phiếu {a} không bầu ở đơn vị bầu cử {c} của cuộc bầu cử {r}.",
+                fields=("polling_area_id", "race_id", "constituency_id"),
+                figures={"polling_area_id": a, "race_id": r, "constituency_id": c},
+            )
+
+    def _roll(self, r: str, c: str, a: str, old: _Sheet | None, new: _Sheet) -> None:
+        """Move the running totals of the scopes over (r, c) from ``old`` to ``new``
+        (a main-round sheet of area ``a``)."""
+        for scope in self._scopes_of[(r, c)]:
+            if old is None:
+                scope.arrive(a)
+            if scope.lead_race == r:
+                if old is not None:
+                    scope.count(old, -1)
+                scope.count(new, +1)
 
     # -- in bulk --
 
@@ -680,14 +687,7 @@ class Tally:
         whole night at once (``tally_of_sheets``, ``verify``): each constituency is
         summed and determined once, not after every sheet."""
         r, c, rnd, a = key
-        seat = self.election.seats.get((a, r))
-        if seat is None or seat.constituency.id != c:
-            raise TallyError(
-                f"Polling area {a} does not vote in constituency {c} of race {r}.",
-                f"Khu vực bỏ phiếu {a} không bầu ở đơn vị bầu cử {c} của cuộc bầu cử {r}.",
-                fields=("polling_area_id", "race_id", "constituency_id"),
-                figures={"polling_area_id": a, "race_id": r, "constituency_id": c},
-            )
+        self._check_seat(r, c, a)
         sums = self._sums.get((r, c, rnd))
         if sums is None:
             sums = self._sums[(r, c, rnd)] = _Sums()
@@ -695,13 +695,7 @@ class Tally:
         sums.sheets[a] = sheet
         self._stale[(r, c, rnd)] = sums
         if rnd == "main":
-            for scope in self._scopes_of[(r, c)]:
-                if old is None:
-                    scope.arrive(a)
-                if scope.lead_race == r:
-                    if old is not None:
-                        scope.count(old, -1)
-                    scope.count(sheet, +1)
+            self._roll(r, c, a, old, sheet)
         self._unsettled[(r, c)] = None
 
     def settle(self) -> None:
