@@ -69,31 +69,28 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def pss_mb(pid: int) -> float:
-    """Proportional set size of the process and its children, summed: forked workers
-    share the election's pages, which VmHWM would count once per process."""
+def _kib_summed(pid: int, name: str, field: str) -> float:
+    """``field`` (in kB) of /proc/PID/``name``, for the process and each child, in MB."""
     total = 0
     for p in _tree(pid):
         try:
-            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
+            for line in Path(f"/proc/{p}/{name}").read_text().splitlines():
+                if line.startswith(field):
                     total += int(line.split()[1])
         except OSError:
             continue
     return total / 1024
+
+
+def pss_mb(pid: int) -> float:
+    """Proportional set size of the process and its children, summed: forked workers
+    share the election's pages, which VmHWM would count once per process."""
+    return _kib_summed(pid, "smaps_rollup", "Pss:")
 
 
 def peak_memory_mb(pid: int) -> float:
     """VmHWM of the process and each child, summed."""
-    total = 0
-    for p in _tree(pid):
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return total / 1024
+    return _kib_summed(pid, "status", "VmHWM:")
 
 
 @dataclass
