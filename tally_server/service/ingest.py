@@ -114,6 +114,8 @@ class Ingest:
         """The last event on disk (the feed's live point)."""
         self.write_groups = 0
         self.write_entries = 0
+        self.checkers: Checkers | None = None
+        """Worker processes that check batches beforehand (``serve --workers``)."""
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -195,9 +197,6 @@ class Ingest:
 
     def now(self) -> str:
         return ledger.format_time(self.clock())
-
-    checkers: Checkers | None = None
-    """Worker processes that check batches beforehand (``serve --workers``)."""
 
     async def submit(self, body: bytes) -> Answer:
         """Decide one envelope, record it durably, and answer."""
