@@ -575,7 +575,7 @@ def verify_ledger(
     election_bytes = codec.encode(election.definition)
     election_sha = hashlib.sha256(election_bytes).hexdigest()
     # A correction's previous minutes are read back from the line of their entry.
-    state = LedgerState(election, lambda index: Entry.from_export_line(lines[index][1]).envelope)
+    state = LedgerState(election, lambda index: _entry(lines[index][1], lines[index][0]).envelope)
     # Summed as the replay goes; each constituency is determined once, at the end.
     tally = Tally(election, rollups=False)
     touched: list[tuple[str, str]] = []
