@@ -140,3 +140,38 @@ def bare_http_rate(bodies: Path, *, connections: int = 64, seconds: int = 8) -> 
     finally:
         server.terminate()
         server.wait(10)
+
+
+def ceiling_rate(
+    bodies: Path, stations: Path, *, procs: int, connections: int = 64, seconds: int = 8
+) -> WrkResult:
+    """``ceiling_server.py`` (open, verify, sign a receipt; nothing else) in ``procs``
+    processes on one port, unpinned like ``serve``, loaded by wrk."""
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            str(HERE / "ceiling_server.py"),
+            "--port",
+            str(port),
+            "--stations",
+            str(stations),
+            "--procs",
+            str(procs),
+        ],
+        start_new_session=True,
+    )
+    try:
+        wait_port(port)
+        time.sleep(1.0)  # every forked process listening before the load starts
+        return wrk(
+            f"http://127.0.0.1:{port}/api/v1/batches",
+            bodies,
+            connections=connections,
+            seconds=seconds,
+            cpu=None,
+            cycle=True,
+        )
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(10)

@@ -327,6 +327,18 @@ def main() -> int:
         f"{fmt(bare.requests_per_s)} req/s (p50 {bare.p50_ms:.1f} ms, p99 "
         f"{bare.p99_ms:.1f} ms; wrk -c{CONNECTIONS}, server on CPU 0, wrk on CPU 1)"
     )
+    # The ceiling of any server on this stack: per batch only what none can skip.
+    for procs in (1, 2):
+        top = baselines.ceiling_rate(
+            sample, night.stations, procs=procs, connections=CONNECTIONS, seconds=base_s
+        )
+        f[f"ceiling_{procs}_per_s"] = top.requests_per_s
+        rep.say(
+            f"ceiling, {procs} process{'es' if procs > 1 else ''} (open the envelope, verify, "
+            f"sign a receipt; no minutes, no ledger): {fmt(top.requests_per_s)}/s = "
+            f"{top.requests_per_s / raw:.2f} × raw verify (p50 {top.p50_ms:.1f} ms, "
+            f"p99 {top.p99_ms:.1f} ms)"
+        )
 
     # 2. The server: init, enrol every station, serve.
     folder, token, times = make_server(night, work)
@@ -371,6 +383,11 @@ def main() -> int:
             f"ingest {fmt(rate)} batches/s = {rate / raw:.2f} × raw verify "
             f"({fmt(raw)}/s) = {rate / bare.requests_per_s:.2f} × bare HTTP "
             f"({fmt(bare.requests_per_s)}/s); {fmt(sheets_rate)} sheets/s"
+        )
+        top = f["ceiling_2_per_s" if args.workers else "ceiling_1_per_s"]
+        rep.say(
+            f"  = {rate / top:.2f} of the ceiling with "
+            f"{'2 processes' if args.workers else '1 process'} ({fmt(top)}/s)"
         )
         rep.say(
             f"  {accepted:,} of {expected:,} batches accepted durably in "

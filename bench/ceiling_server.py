@@ -1,0 +1,74 @@
+"""Baseline: the least any server of ours must do per batch, and nothing more.
+
+Per POST it takes the envelope apart, verifies the station's Ed25519 signature
+against the enrolled key (looked up by fingerprint), and signs a receipt with
+the server's key: no decoding of the minutes, no law, no ledger, no fsync. Its
+rate under wrk is the ceiling for ``serve`` with the same libraries on this
+machine; ``--procs N`` forks N such servers on one port (SO_REUSEPORT).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import csv
+import os
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from schemas.signing import SigningKey, VerifyKey, fingerprint, open_envelope, seal  # noqa: E402
+
+BATCH_TYPE = "application/vnd.kiemphieu.batch.v1+json"
+RECEIPT_TYPE = "application/vnd.kiemphieu.receipt.v1+json"
+
+
+def load_keys(stations_csv: Path) -> dict[str, VerifyKey]:
+    keys: dict[str, VerifyKey] = {}
+    with stations_csv.open(newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            raw = base64.b64decode(row["public_key"])
+            keys[fingerprint(raw)] = VerifyKey(raw)
+    return keys
+
+
+def make_app(keys: dict[str, VerifyKey]) -> web.Application:
+    server_key = SigningKey.generate()
+
+    async def handle(request: web.Request) -> web.Response:
+        opened = open_envelope(await request.read(), BATCH_TYPE)
+        opened.verify(keys[opened.keyid])
+        receipt = b'{"status":"accepted","digest":"%s"}' % opened.digest.encode()
+        body = seal(server_key, RECEIPT_TYPE, receipt)
+        return web.Response(body=body, content_type="application/json")
+
+    app = web.Application(client_max_size=256 * 1024)
+    app.router.add_post("/api/v1/batches", handle)
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--stations", type=Path, required=True)
+    parser.add_argument("--procs", type=int, default=1)
+    args = parser.parse_args()
+    keys = load_keys(args.stations)
+    for _ in range(args.procs - 1):
+        if os.fork() == 0:
+            break
+    web.run_app(
+        make_app(keys),
+        host="127.0.0.1",
+        port=args.port,
+        reuse_port=args.procs > 1,
+        print=None,
+        access_log=None,
+    )
+
+
+if __name__ == "__main__":
+    main()
