@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,26 +125,101 @@ def _share_values(definition: ElectionDefinition) -> None:
     repeats them across ~90,000 polling areas and ~210,000 candidates (~60 MB as
     decoded); every value is unchanged (all are immutable), so no reader can tell."""
     seen: dict[object, object] = {race.id: race.id for race in definition.races}
-
-    def one(value: object) -> object:
-        return seen.setdefault(value, value)
-
-    force = msgspec.structs.force_setattr
+    one = seen.setdefault
     for area in definition.polling_areas:
-        for name in ("name", "admin_unit"):
-            force(area, name, one(getattr(area, name)))
-        voters = {one(race_id): one(n) for race_id, n in area.voters.items()}
-        area.voters.clear()
-        area.voters.update(voters)  # type: ignore[arg-type]
+        _share_area(area, one)
     for race in definition.races:
         for con in race.constituencies:
-            for c in con.candidates:
-                force(c, "full_name", one(c.full_name))
-                force(c, "birth_date", one(c.birth_date))
+            _share_constituency(con, one, None)
+
+
+_One = Callable[[object, object], object]
+
+
+def _share_area(area: PollingArea, one: _One) -> None:
+    force = msgspec.structs.force_setattr
+    for name in ("name", "admin_unit"):
+        value = getattr(area, name)
+        force(area, name, one(value, value))
+    voters = {one(race_id, race_id): one(n, n) for race_id, n in area.voters.items()}
+    area.voters.clear()
+    area.voters.update(voters)  # type: ignore[arg-type]
+
+
+def _share_constituency(con: Constituency, one: _One, area_ids: dict[str, str] | None) -> None:
+    """Its name and committee id, its candidates' names and birth dates; its area ids
+    the areas' own strings."""
+    force = msgspec.structs.force_setattr
+    for name in ("name", "committee_id"):
+        value = getattr(con, name)
+        force(con, name, one(value, value))
+    for c in con.candidates:
+        force(c, "full_name", one(c.full_name, c.full_name))
+        force(c, "birth_date", one(c.birth_date, c.birth_date))
+    if area_ids is not None:
+        ids = con.polling_area_ids
+        for i, area_id in enumerate(ids):
+            ids[i] = area_ids.get(area_id, area_id)
+
+
+def _parts(kind: type[msgspec.Struct], **raw: type) -> type[msgspec.Struct]:
+    """``kind`` with the fields named in ``raw`` given other types (their JSON kept
+    undecoded as ``msgspec.Raw``), every other field checked as ``kind`` checks it."""
+    fields = []
+    for f in msgspec.structs.fields(kind):
+        assert f.required, f"{kind.__name__}.{f.name} has a default"
+        fields.append((f.name, raw.get(f.name, f.type)))
+    return msgspec.defstruct(
+        f"_{kind.__name__}Parts", fields, kw_only=True, forbid_unknown_fields=True
+    )
+
+
+_RaceParts = _parts(Race, constituencies=list[msgspec.Raw])
+_DefinitionParts = _parts(
+    ElectionDefinition,
+    races=list[_RaceParts],  # type: ignore[valid-type]
+    polling_areas=list[msgspec.Raw],
+)
+_area_decoder = msgspec.json.Decoder(PollingArea, strict=True)
+_constituency_decoder = msgspec.json.Decoder(Constituency, strict=True)
+
+
+def decode_definition(raw: bytes) -> ElectionDefinition:
+    """``codec.decode(raw, ElectionDefinition)``, with equal values shared as each
+    polling area and constituency is decoded rather than afterwards: the copies are
+    freed while the next are made, so their memory is used again (decoding the whole
+    national definition first, then sharing, left ~80 MB of holes the process kept).
+    Anything wrong is reported by ``codec.decode`` itself, in its words."""
+    if not codec.plain_text(raw):
+        return codec.decode(raw, ElectionDefinition)
+    try:
+        head = msgspec.json.decode(raw, type=_DefinitionParts, strict=True)
+        races_in = head.races  # type: ignore[attr-defined]
+        seen: dict[object, object] = {part.id: part.id for part in races_in}
+        one = seen.setdefault
+        areas: list[PollingArea] = []
+        for piece in head.polling_areas:  # type: ignore[attr-defined]
+            area = _area_decoder.decode(piece)
+            _share_area(area, one)
+            areas.append(area)
+        ids = {area.id: area.id for area in areas}
+        races: list[Race] = []
+        for part in races_in:
+            constituencies = []
+            for piece in part.constituencies:
+                con = _constituency_decoder.decode(piece)
+                _share_constituency(con, one, ids)
+                constituencies.append(con)
+            fields = msgspec.structs.asdict(part)
+            races.append(Race(**{**fields, "constituencies": constituencies}))
+        fields = msgspec.structs.asdict(head)
+        return ElectionDefinition(**{**fields, "races": races, "polling_areas": areas})
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return codec.decode(raw, ElectionDefinition)
 
 
 def load_definition(path: Path) -> ElectionDefinition:
-    return codec.decode(path.read_bytes(), ElectionDefinition)
+    return decode_definition(path.read_bytes())
 
 
 def load_election(path: Path) -> Election:

@@ -27,7 +27,7 @@ from schemas import codec
 from schemas.errors import KiemphieuError
 from schemas.models import ElectionDefinition
 from schemas.signing import SigningKey
-from tally_server.core.definition import Election
+from tally_server.core.definition import Election, decode_definition
 from tally_server.service.decide import utc_now
 from tally_server.service.journal import Journal, Prepared, load_journal
 from tally_server.store import db, ledger
@@ -130,7 +130,7 @@ def open_folder(path: Path) -> Folder:
             figures={"dir": str(path)},
         )
     raw = (path / ELECTION_NAME).read_bytes()
-    definition = codec.decode(raw, ElectionDefinition)
+    definition = decode_definition(raw)
     key = SigningKey.load(path / KEY_NAME)
     # election.json is the canonical JSON indented: taking the whitespace out gives the
     # canonical bytes without encoding the definition again (which would leave a UTF-8
