@@ -139,7 +139,8 @@ class Determination:
     seats: int
     winners: tuple[str, ...]
     unresolved_tie: tuple[str, ...]
-    eligible: frozenset[str]
+    eligible: tuple[str, ...]
+    """In the definition's order (a tuple: ~8 MB less than sets at national size)."""
     ranks: Mapping[str, int]
     notes_vi: str
     notes_en: str
@@ -178,14 +179,14 @@ def determine(
         return (-votes.get(c.id, 0), c.birth_date)
 
     ranked = sorted(candidates, key=key)
-    eligible = frozenset(c.id for c in candidates if 2 * votes.get(c.id, 0) > b)
+    eligible = tuple(c.id for c in candidates if 2 * votes.get(c.id, 0) > b)
     if areas_reported == 0:
         return Determination(
             "no_results",
             seats,
             (),
             (),
-            frozenset(),
+            (),
             {c.id: 0 for c in candidates},
             "Chưa có biên bản kiểm phiếu nào.",
             "No counting minutes yet.",
@@ -351,6 +352,8 @@ packed as 64-bit integers, voters on the list, voted, ballots issued, received,
 valid, invalid, complaints received, resolved, forwarded, then each candidate's
 votes. A national night holds ~336,000 of these: ~200 bytes each, against ~3 kB
 for the decoded minutes."""
+_REPORTED: _Sheet = ((), b"")
+"""What stands for an area's figures when the tally does not keep them."""
 
 _FIXED = 9
 _packers: dict[int, struct.Struct] = {}
@@ -507,10 +510,14 @@ class _Final:
 class _Scope:
     name: str
     lead_race: str | None
-    expected: dict[str, int] = field(default_factory=dict)
-    """Polling area -> how many races of this scope are held there."""
-    got: dict[str, int] = field(default_factory=dict)
+    left: dict[str, int] = field(default_factory=dict)
+    """Polling area -> how many races of this scope it has still to report. An area
+    leaves once it has reported them all, so a finished night holds none (a national
+    one had ~50 MB of expected and reported counts per scope)."""
+    areas_total: int = 0
     areas_reported: int = 0
+    _left_at_copy: int = 0
+    """``len(left)`` when it was last copied (a dict keeps its room when emptied)."""
     constituencies_total: int = 0
     constituencies_complete: int = 0
     voters_on_list: int = 0
@@ -521,11 +528,24 @@ class _Scope:
     seats_filled: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
 
+    def expect(self, area: str) -> None:
+        """One more race of this scope is held in ``area`` (before any arrives)."""
+        self.left[area] = self.left.get(area, 0) + 1
+        self.areas_total = self._left_at_copy = len(self.left)
+
     def arrive(self, area: str) -> None:
-        n = self.got.get(area, 0) + 1
-        self.got[area] = n
-        if n == self.expected.get(area, 0):
-            self.areas_reported += 1
+        """The first minutes of one of the scope's races in ``area``."""
+        n = self.left.get(area)
+        if n is None:
+            return
+        if n > 1:
+            self.left[area] = n - 1
+            return
+        del self.left[area]
+        self.areas_reported += 1
+        if 4 * len(self.left) < self._left_at_copy:
+            self.left = dict(self.left)
+            self._left_at_copy = len(self.left)
 
     def count(self, sheet: _Sheet, sign: int) -> None:
         m = _figures(sheet)
@@ -542,7 +562,7 @@ class _Scope:
     def rollup(self) -> Rollup:
         return Rollup(
             scope=self.name,
-            areas_total=len(self.expected),
+            areas_total=self.areas_total,
             areas_reported=self.areas_reported,
             constituencies_total=self.constituencies_total,
             constituencies_complete=self.constituencies_complete,
@@ -559,7 +579,7 @@ class _Scope:
 
     def snapshot(self) -> tuple[object, ...]:
         return (
-            tuple(sorted((a, n) for a, n in self.got.items() if n)),
+            tuple(sorted(self.left.items())),
             self.rollup(),
         )
 
@@ -572,11 +592,15 @@ def _lead(race_ids: Iterable[str], position: Mapping[str, tuple[int, int]]) -> s
 class Tally:
     """Incremental sums and results of one election."""
 
-    def __init__(self, election: Election, *, rollups: bool = True) -> None:
+    def __init__(self, election: Election, *, rollups: bool = True, sheets: bool = True) -> None:
         """``rollups=False``: results only, no running totals kept (``verify``: a
-        national night without them is ~1.5 s less work)."""
+        national night without them is ~1.5 s less work). ``sheets=False``: each
+        polling area's figures are not kept, only that it reported (~110 MB less at
+        national size); whoever applies a correction then hands over the minutes it
+        replaces (the server reads them back from its ledger to decide anyway)."""
         self.election = election
         self.keeps_rollups = rollups
+        self.keeps_sheets = sheets
         self._sums: dict[tuple[str, str, str], _Sums] = {}
         self._finals: dict[tuple[str, str], _Final] = {}
         self._names: dict[tuple[str, ...], tuple[str, ...]] = {}
@@ -627,6 +651,9 @@ class Tally:
                     ]
                 self._scopes_of[(race.id, con.id)] = scopes
                 self._finals[(race.id, con.id)] = _Final()
+                # Sheets naming the candidates in the definition's order share its ids.
+                ids = tuple(c.id for c in con.candidates)
+                self._names.setdefault(ids, ids)
                 # The main round always has sums (maybe empty), so its result is cached too.
                 self._sums[(race.id, con.id, "main")] = _Sums()
                 for scope in scopes:
@@ -634,28 +661,63 @@ class Tally:
                     scope.seats += con.seats
                     scope.by_status["no_results"] = scope.by_status.get("no_results", 0) + 1
                     for area in con.polling_area_ids:
-                        scope.expected[area] = scope.expected.get(area, 0) + 1
+                        scope.expect(area)
 
     # -- accepting minutes --
 
-    def apply(self, minutes: CountingMinutes) -> tuple[str, str]:
+    def apply(
+        self, minutes: CountingMinutes, replaced: CountingMinutes | None = None
+    ) -> tuple[str, str]:
         """Accept the minutes of (polling area, race, round), replacing any earlier
         one: the old figures are taken out and the new put in. The caller has
-        checked them (rules.check_minutes)."""
+        checked them (rules.check_minutes). Without kept sheets, ``replaced`` must be
+        the minutes counted there until now (None if the area had not reported)."""
         m = minutes
-        r, c, a = m.race_id, m.constituency_id, sys.intern(m.polling_area_id)
+        r, c, a = m.race_id, m.constituency_id, m.polling_area_id
+        area = self.election.polling_areas.get(a)
+        a = area.id if area is not None else a  # kept as a key: the definition's string
         self._check_seat(r, c, a)
         sums = self._sums.setdefault((r, c, m.round), _Sums())
         new = _sheet(m, self._names)
         old = sums.sheets.get(a)
+        if not self.keeps_sheets:
+            old = self._replaced(m, old is not None, replaced)
         if old is not None:
             sums.add(old, -1)
         sums.add(new, +1)
-        sums.sheets[a] = new
+        sums.sheets[a] = new if self.keeps_sheets else _REPORTED
         if m.round == "main":
             self._roll(r, c, a, old, new)
         self._redetermine(r, c)
         return r, c
+
+    def _replaced(
+        self, m: CountingMinutes, reported: bool, replaced: CountingMinutes | None
+    ) -> _Sheet | None:
+        """The figures ``m`` replaces, from the caller's ``replaced`` (sheets not kept)."""
+        same = replaced is not None and (
+            replaced.race_id,
+            replaced.constituency_id,
+            replaced.round,
+            replaced.polling_area_id,
+        ) == (m.race_id, m.constituency_id, m.round, m.polling_area_id)
+        if reported != (replaced is not None) or (replaced is not None and not same):
+            # A bug of the caller's, not the minutes': the sums would go wrong.
+            raise TallyError(
+                f"The minutes replaced in polling area {m.polling_area_id} (race "
+                f"{m.race_id}, round {m.round}) were not handed over with the new ones.",
+                f"Biên bản bị thay thế ở khu vực bỏ phiếu {m.polling_area_id} (cuộc bầu cử "
+                f"{m.race_id}, vòng {m.round}) không được chuyển kèm biên bản mới.",
+                fields=("polling_area_id", "race_id", "round"),
+                figures={
+                    "polling_area_id": m.polling_area_id,
+                    "race_id": m.race_id,
+                    "round": m.round,
+                    "reported": reported,
+                    "handed_over": replaced is not None,
+                },
+            )
+        return None if replaced is None else _sheet(replaced, self._names)
 
     def _check_seat(self, r: str, c: str, a: str) -> None:
         seat = self.election.seats.get((a, r))
@@ -687,6 +749,8 @@ class Tally:
         whole night at once (``tally_of_sheets``, ``verify``): each constituency is
         summed and determined once, not after every sheet."""
         r, c, rnd, a = key
+        if not self.keeps_sheets:
+            raise TypeError("add_sheet sums from kept sheets: Tally(sheets=True)")
         self._check_seat(r, c, a)
         sums = self._sums.get((r, c, rnd))
         if sums is None:
@@ -906,6 +970,16 @@ class Tally:
         }
 
 
+_pct_texts: dict[str, str] = {}
+
+
+def _pct_text(part: int, whole: int) -> str:
+    """``str(percent(part, whole))``, one string per value (at most 10,001 of them)
+    for the ~210,000 candidates of the cached national results."""
+    text = str(percent(part, whole))
+    return _pct_texts.setdefault(text, text)
+
+
 def _build(
     race_id: str,
     con: Constituency,
@@ -941,7 +1015,7 @@ def _build(
                 full_name=c.full_name,
                 birth_date=c.birth_date,
                 votes=sums.votes.get(c.id, 0),
-                pct=str(percent(sums.votes.get(c.id, 0), sums.valid_ballots)),
+                pct=_pct_text(sums.votes.get(c.id, 0), sums.valid_ballots),
                 eligible=c.id in det.eligible,
                 elected=c.id in winners,
                 rank=det.ranks.get(c.id, 0),

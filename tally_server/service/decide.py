@@ -128,6 +128,9 @@ class Decision:
     error: KiemphieuError | None = None
     duplicate_of: AcceptedRef | None = None
     changed: list[CountingMinutes] = field(default_factory=list)
+    replaced: list[CountingMinutes | None] = field(default_factory=list)
+    """For each minutes of ``batch``, the minutes it replaces in the count (None: the
+    first of its area, race and round)."""
 
     @property
     def station(self) -> str:
@@ -484,8 +487,14 @@ def _decide_batch(
     previous: dict[str, CountingMinutes] = {}
     changed: list[CountingMinutes] = []
     sources: list[Current] = []
+    replaced: list[CountingMinutes | None] = []
+    # Counted in order: a later minutes of the batch for the same key replaces the earlier.
+    counting: dict[MinutesKey, CountingMinutes] = {}
     for m in batch.minutes:
-        cur = state.counted((m.polling_area_id, m.race_id, m.round))
+        at = (m.polling_area_id, m.race_id, m.round)
+        cur = state.counted(at)
+        replaced.append(counting.get(at, cur.minutes if cur is not None else None))
+        counting[at] = m
         if cur is None:
             continue
         old = cur.minutes
@@ -518,7 +527,9 @@ def _decide_batch(
         unexplained=missing,
     )
     kind = ledger.CORRECTION if changed else ledger.BATCH_ACCEPTED
-    return Decision(http=200, kind=kind, outcome=outcome, batch=batch, changed=changed)
+    return Decision(
+        http=200, kind=kind, outcome=outcome, batch=batch, changed=changed, replaced=replaced
+    )
 
 
 def _correction_findings(

@@ -27,7 +27,7 @@ from typing import Any
 
 from schemas.errors import KiemphieuError
 from schemas.signing import VerifyKey
-from tally_server.core.tally import Tally, tally_from_scratch
+from tally_server.core.tally import Tally
 from tally_server.service.checkers import Checked, Checkers
 from tally_server.service.codes import ServerError
 from tally_server.service.decide import Decision, decide, decide_opened, utc_now
@@ -165,7 +165,8 @@ class Ingest:
                 raise LookupError(f"the database has no ledger entry {index}")
             return bytes(row[0])
 
-        tally = tally_from_scratch(self.election, ())  # load_journal hands it the minutes
+        # load_journal hands it the minutes; corrections bring what they replace
+        tally = Tally(self.election, sheets=False)
         self.journal = load_journal(
             conn, self.election, self.folder.server_key, fetch=envelope_at, counted=tally.apply
         )
@@ -350,8 +351,8 @@ class Ingest:
                 c.corrections += o.correction
                 c.flagged += any(f.severity == "warning" for f in o.findings)
                 c.reporting.add(d.batch.station_id)
-                for m in d.batch.minutes:
-                    self.tally.apply(m)
+                for m, old in zip(d.batch.minutes, d.replaced, strict=True):
+                    self.tally.apply(m, old)
             elif d.kind == ledger.CONFLICT:
                 c.conflicts += 1
             else:

@@ -68,6 +68,15 @@ def test_incremental_equals_from_scratch_in_any_order(
     assert incremental.rollups() == fresh.rollups()
     assert results_digest(incremental.results()) == results_digest(fresh.results())
     check_rollups_against_a_recount(incremental, final)
+    # The server's tally keeps no sheets: each correction brings what it replaces.
+    lean = Tally(MULTI, sheets=False)
+    counted: dict[tuple[str, str, str], CountingMinutes] = {}
+    for m in night:
+        key = (m.polling_area_id, m.race_id, m.round)
+        lean.apply(m, counted.get(key))
+        counted[key] = m
+    assert lean.results() == fresh.results()
+    assert lean.rollups() == fresh.rollups()
 
 
 def check_rollups_against_a_recount(tally: Tally, final: list[CountingMinutes]) -> None:
@@ -121,6 +130,27 @@ def test_a_correction_replaces_the_figures_it_corrects() -> None:
     # The same state as if only the corrected minutes had ever been counted.
     assert tally.state() == tally_from_scratch(election, [fixed, *batch.minutes[1:]]).state()
     assert tally.rollup(race_id="QH").voters_voted == 1238  # counted once, not twice
+
+
+def test_without_kept_sheets_a_correction_must_bring_the_minutes_it_replaces() -> None:
+    election = load_election(EXAMPLES / "election.json")
+    batch = codec.decode((EXAMPLES / "batch.json").read_bytes(), ResultBatch)
+    qh = batch.minutes[0]
+    fixed = replace(qh, candidate_votes={**qh.candidate_votes, "QH-10-1": 1000, "QH-10-4": 456})
+    tally = Tally(election, sheets=False)
+    tally.apply(qh)
+    before = tally.results()
+    with pytest.raises(TallyError, match="not handed over"):
+        tally.apply(fixed)  # nothing said of the minutes counted there
+    with pytest.raises(TallyError, match="not handed over"):
+        tally.apply(fixed, batch.minutes[1])  # another race's minutes
+    with pytest.raises(TallyError, match="not handed over"):
+        tally.apply(batch.minutes[1], qh)  # the first of its race: nothing to replace
+    assert tally.results() == before  # a refused apply changes no sum
+    tally.apply(fixed, qh)
+    kept = tally_from_scratch(election, [fixed])
+    assert tally.result("QH", "QH-10") == kept.result("QH", "QH-10")
+    assert tally.rollup(race_id="QH") == kept.rollup(race_id="QH")
 
 
 def test_the_example_election_to_the_end() -> None:
