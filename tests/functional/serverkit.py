@@ -223,3 +223,23 @@ class RunningServer:
             }
         ).encode()
         return self.request("POST", "/api/v1/stations", body, self.tokens["admin"])
+
+
+def run_verify(*args: str) -> subprocess.CompletedProcess[str]:
+    """``tally-server verify ARGS`` in a fresh interpreter, as an auditor runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "tally_server", "verify", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        timeout=120,
+    )
+
+
+def verify_json(ledger: Path, election: Path) -> dict[str, Any]:
+    """The ``--json`` report of a ledger that must verify (exit 0)."""
+    done = run_verify(str(ledger), "--election", str(election), "--json")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr
+    doc: dict[str, Any] = json.loads(done.stdout)
+    return doc

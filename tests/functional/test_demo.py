@@ -9,10 +9,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pypdf
 import pytest
+from serverkit import verify_json
 
 from tally_server.core.definition import Election
 from tally_server.core.rules import check_minutes, has_errors
@@ -35,20 +35,6 @@ def demo(*args: str | Path | int, timeout: float = 120) -> subprocess.CompletedP
         env={**os.environ, "COLUMNS": "200"},
         check=False,
     )
-
-
-def verify(ledger: Path, election: Path) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-m", "tally_server", "verify", str(ledger)]
-        + ["--election", str(election), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr
-    doc: dict[str, Any] = json.loads(done.stdout)
-    return doc
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +61,7 @@ def test_verify_on_the_exported_ledger_gives_the_server_s_digest_and_head(
 ) -> None:
     work, _ = headless
     server = json.loads((work / "results.json").read_text("utf-8"))
-    mine = verify(work / "ledger.jsonl", work / "election.json")
+    mine = verify_json(work / "ledger.jsonl", work / "election.json")
     assert mine["ok"]
     assert mine["results_sha256"] == server["results_sha256"]
     assert (mine["head_index"], mine["head_hash"]) == (

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +12,7 @@ import msgspec
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from serverkit import ROOT, ServerFolder, Station, example_minutes
+from serverkit import ROOT, ServerFolder, Station, example_minutes, run_verify
 
 from schemas.signing import BATCH_TYPE, SigningKey, seal
 from tally_server.core.definition import load_election
@@ -211,39 +209,30 @@ def test_another_election_definition_is_refused(
     assert report.bad is not None and report.bad.code == "V104"
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tally_server", "verify", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-        timeout=60,
-    )
-
-
 def test_the_command_prints_the_digest_and_exits_by_the_outcome(
     recorded: tuple[Path, dict[str, Any]],
 ) -> None:
     path, results = recorded
-    ok = run_cli(str(path), "--election", str(ELECTION))
+    ok = run_verify(str(path), "--election", str(ELECTION))
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert f"results_sha256 {results['results_sha256']}" in ok.stdout
 
     head = results["ledger_head"]
-    report = run_cli(str(path), "--election", str(ELECTION), "--json", "--fingerprint", head[:16])
+    report = run_verify(
+        str(path), "--election", str(ELECTION), "--json", "--fingerprint", head[:16]
+    )
     assert report.returncode == 0
     doc = json.loads(report.stdout)
     assert doc["ok"] is True
     assert doc["fingerprint_index"] == results["ledger_index"]
     assert doc["fingerprint_results_sha256"] == results["results_sha256"]
 
-    unknown = run_cli(str(path), "--election", str(ELECTION), "--fingerprint", "0" * 64)
+    unknown = run_verify(str(path), "--election", str(ELECTION), "--fingerprint", "0" * 64)
     assert unknown.returncode == 1
 
     lines = entries_of(path)
     del lines[5]
-    bad = run_cli(str(write(path, lines)), "--election", str(ELECTION))
+    bad = run_verify(str(write(path, lines)), "--election", str(ELECTION))
     assert bad.returncode == 1
     assert "entry 5" in bad.stdout and "V110" in bad.stdout
 

@@ -12,8 +12,6 @@ import base64
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +20,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from serverkit import ROOT, RunningServer, ServerFolder, Station, example_minutes
+from serverkit import RunningServer, ServerFolder, Station, example_minutes, verify_json
 
 from schemas import codec
 from schemas.signing import BATCH_TYPE, SigningKey, seal
@@ -58,21 +56,6 @@ def results_of(server: RunningServer) -> dict[str, Any]:
     status, body = server.request("GET", "/api/v1/results.json", token=server.tokens["admin"])
     assert status == 200
     doc: dict[str, Any] = json.loads(body)
-    return doc
-
-
-def verify(path: Path, election: Path) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-m", "tally_server", "verify", str(path), "--election", str(election)]
-        + ["--json"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr
-    doc: dict[str, Any] = json.loads(done.stdout)
     return doc
 
 
@@ -250,7 +233,7 @@ def test_forty_stations_at_once_give_the_results_one_process_gives(
     export = tmp_path / "ledger.jsonl"
     status, body = server.request("GET", "/api/v1/ledger", token=server.tokens["admin"])
     export.write_bytes(body)
-    checked = verify(export, night[0] / "election.json")
+    checked = verify_json(export, night[0] / "election.json")
     assert checked["results_sha256"] == mine["results_sha256"]
     assert checked["batches_accepted"] == AREAS
 
