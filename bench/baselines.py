@@ -143,26 +143,25 @@ def bare_http_rate(bodies: Path, *, connections: int = 64, seconds: int = 8) -> 
 
 
 def ceiling_rate(
-    bodies: Path, stations: Path, *, procs: int, connections: int = 64, seconds: int = 8
+    bodies: Path,
+    stations: Path,
+    *,
+    procs: int,
+    election: Path | None = None,
+    connections: int = 64,
+    seconds: int = 8,
 ) -> WrkResult:
-    """``ceiling_server.py`` (open, verify, sign a receipt; nothing else) in ``procs``
-    processes on one port, unpinned like ``serve``, loaded by wrk."""
+    """``ceiling_server.py`` (open, verify, sign a receipt; with ``election`` also
+    decode and check the minutes; nothing else) in ``procs`` processes on one port,
+    unpinned like ``serve``, loaded by wrk."""
     port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            str(HERE / "ceiling_server.py"),
-            "--port",
-            str(port),
-            "--stations",
-            str(stations),
-            "--procs",
-            str(procs),
-        ],
-        start_new_session=True,
-    )
+    cmd = [sys.executable, str(HERE / "ceiling_server.py"), "--port", str(port)]
+    cmd += ["--stations", str(stations), "--procs", str(procs)]
+    if election is not None:
+        cmd += ["--election", str(election)]
+    server = subprocess.Popen(cmd, start_new_session=True)
     try:
-        wait_port(port)
+        wait_port(port, timeout=120)
         time.sleep(1.0)  # every forked process listening before the load starts
         return wrk(
             f"http://127.0.0.1:{port}/api/v1/batches",
