@@ -188,7 +188,7 @@ def decode_definition(raw: bytes) -> ElectionDefinition:
     """``codec.decode(raw, ElectionDefinition)``, with equal values shared as each
     polling area and constituency is decoded rather than afterwards: the copies are
     freed while the next are made, so their memory is used again (decoding the whole
-    national definition first, then sharing, left ~80 MB of holes the process kept).
+    national definition first, then sharing, left ~90 MB of holes the process kept).
     Anything wrong is reported by ``codec.decode`` itself, in its words."""
     if not codec.plain_text(raw):
         return codec.decode(raw, ElectionDefinition)

@@ -595,7 +595,7 @@ class Tally:
     def __init__(self, election: Election, *, rollups: bool = True, sheets: bool = True) -> None:
         """``rollups=False``: results only, no running totals kept (``verify``: a
         national night without them is ~1.5 s less work). ``sheets=False``: each
-        polling area's figures are not kept, only that it reported (~110 MB less at
+        polling area's figures are not kept, only that it reported (~70 MB less at
         national size); whoever applies a correction then hands over the minutes it
         replaces (the server reads them back from its ledger to decide anyway)."""
         self.election = election
