@@ -2,8 +2,10 @@
 # One short A/B point: a fresh server for bench's 20k night (run `bench/run.py
 # --areas 20000` once to make it), serve --workers W, every envelope posted once
 # by wrk -c64; prints wrk's p50, p99 and requests/s. With PYSPY=1, py-spy (if
-# installed) samples the serving process into /tmp/ab-spy-W.txt.
-#   bench/ab.sh 0; bench/ab.sh 1
+# installed) samples the serving process into /tmp/ab-spy-W.txt. With THINK_MS=N each
+# of the 64 connections pauses a random 0-2N ms between batches (the ack latency at
+# a given load rather than flat out).
+#   bench/ab.sh 0; bench/ab.sh 1; THINK_MS=20 bench/ab.sh 1
 set -euo pipefail
 cd "$(dirname "$0")/.."
 W=${1:-0}
@@ -24,7 +26,7 @@ if [ "${PYSPY:-0}" = 1 ]; then
     PS=$!
 fi
 rm -f $R/envelopes.done
-timeout 120 wrk -t1 -c64 -d100s --latency -s bench/post_envelopes.lua "$URL/api/v1/batches" \
+WRK_THINK_MS=${THINK_MS:-0} timeout 120 wrk -t1 -c64 -d100s --latency -s bench/post_envelopes.lua "$URL/api/v1/batches" \
     -- $R/envelopes.jsonl $R/envelopes.done >"$D/wrk" &
 WP=$!
 while [ ! -e $R/envelopes.done ] && kill -0 $WP 2>/dev/null; do sleep 0.1; done
@@ -32,4 +34,4 @@ kill -INT $WP 2>/dev/null || true
 wait $WP || true
 [ -n "$PS" ] && { wait $PS || true; }
 kill $SP 2>/dev/null || true
-echo "workers $W: $(grep -E '50%|99%|Requests/sec' "$D/wrk" | tr -s ' ' | tr '\n' ' ')"
+echo "workers $W, think ${THINK_MS:-0} ms: $(grep -E '50%|90%|99%|Requests/sec' "$D/wrk" | tr -s ' ' | tr '\n' ' ')"

@@ -3,6 +3,15 @@
 -- With "cycle" it goes round the file until the duration ends (for baselines);
 -- otherwise, once every envelope is answered, it writes DONEFILE so the caller can
 -- end wrk at once (wrk's main thread sleeps out -d whatever the threads do).
+-- With WRK_THINK_MS=N in the environment each connection pauses a random 0-2N ms
+-- before its next batch: stations that report on their own time, not in lockstep.
+local think = tonumber(os.getenv("WRK_THINK_MS") or "0")
+if think > 0 then
+  function delay()
+    return math.random(0, 2 * think)
+  end
+end
+
 local bodies = {}
 local cycle = false
 local done_file = nil
