@@ -24,13 +24,18 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from schemas.signing import SigningKey, VerifyKey, fingerprint, open_envelope, seal  # noqa: E402
+from schemas.signing import (  # noqa: E402
+    BATCH_TYPE,
+    RECEIPT_TYPE,
+    SigningKey,
+    VerifyKey,
+    fingerprint,
+    open_envelope,
+    seal,
+)
 from tally_server.core import rules  # noqa: E402
 from tally_server.core.definition import Election, load_election  # noqa: E402
 from tally_server.service.decide import decode_batch  # noqa: E402
-
-BATCH_TYPE = "application/vnd.kiemphieu.batch.v1+json"
-RECEIPT_TYPE = "application/vnd.kiemphieu.receipt.v1+json"
 
 
 def load_keys(stations_csv: Path) -> dict[str, VerifyKey]:
