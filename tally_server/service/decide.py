@@ -487,14 +487,12 @@ def _decide_batch(
     previous: dict[str, CountingMinutes] = {}
     changed: list[CountingMinutes] = []
     sources: list[Current] = []
+    # An accepted batch has one minutes per race and round (E121), so each replaces
+    # what the ledger counts now.
     replaced: list[CountingMinutes | None] = []
-    # Counted in order: a later minutes of the batch for the same key replaces the earlier.
-    counting: dict[MinutesKey, CountingMinutes] = {}
     for m in batch.minutes:
-        at = (m.polling_area_id, m.race_id, m.round)
-        cur = state.counted(at)
-        replaced.append(counting.get(at, cur.minutes if cur is not None else None))
-        counting[at] = m
+        cur = state.counted((m.polling_area_id, m.race_id, m.round))
+        replaced.append(cur.minutes if cur is not None else None)
         if cur is None:
             continue
         old = cur.minutes
