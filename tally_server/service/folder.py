@@ -140,7 +140,8 @@ def open_folder(path: Path) -> Folder:
     del raw
     if election_sha256(canonical) != _recorded_sha256(path):
         canonical = codec.encode(definition)
-    return _folder(path, Election.from_definition(definition), key, canonical)
+    election = Election.from_definition(definition, shared=True)
+    return _folder(path, election, key, canonical)
 
 
 def _recorded_sha256(path: Path) -> str | None:

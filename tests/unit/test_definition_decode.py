@@ -28,10 +28,14 @@ def test_the_same_definition_as_decoding_it_whole(raw: bytes) -> None:
 
 
 def test_equal_values_are_one_object() -> None:
+    """What ``Election.from_definition(..., shared=True)`` relies on."""
     d = decode_definition(codec.encode_pretty(hcmc2011()))
     names = {id(a.admin_unit) for a in d.polling_areas}
     assert len(names) == len({a.admin_unit for a in d.polling_areas})
     area_ids = {a.id: a.id for a in d.polling_areas}
+    candidates = [c for race in d.races for con in race.constituencies for c in con.candidates]
+    dates = {id(c.birth_date) for c in candidates}
+    assert len(dates) == len({c.birth_date for c in candidates}) < len(candidates)
     for race in d.races:
         for con in race.constituencies:
             assert all(i is area_ids[i] for i in con.polling_area_ids)
