@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from schemas._cli import run
+from schemas._cli import add_version, run
 
 if TYPE_CHECKING:
     from schemas.signing import SigningKey
@@ -475,6 +475,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Kiểm phiếu — polling-team client: enter, sign and deliver counting minutes "
         "(nhập, ký và gửi biên bản kiểm phiếu).",
     )
+    add_version(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser(
