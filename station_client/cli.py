@@ -338,6 +338,7 @@ def _report(batch: StoredBatch, outcome: Outcome) -> None:
 
 def _sync_station(args: argparse.Namespace, station: Station) -> int:
     import asyncio
+    import signal
     import time
 
     from station_client.delivery import Backoff, Deliverer
@@ -390,11 +391,27 @@ def _sync_station(args: argparse.Namespace, station: Station) -> int:
             _out("Không còn lô chờ gửi / nothing left to send.")
         return worst
 
+    async def until_stopped() -> int | None:
+        # SIGINT and SIGTERM stop the loop explicitly: a client started from a
+        # script in the background inherits SIGINT ignored, and asyncio's own
+        # Ctrl-C handling then never runs (the watcher kept going for ever).
+        work = asyncio.ensure_future(loop())
+        running = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            running.add_signal_handler(sig, work.cancel)
+        try:
+            return await work
+        except asyncio.CancelledError:
+            return None
+
     try:
-        return asyncio.run(loop())
+        code = asyncio.run(until_stopped())
     except KeyboardInterrupt:
+        code = None
+    if code is None:
         _out("Dừng; các lô chưa gửi vẫn trong hộp thư đi / stopped; unsent batches stay queued.")
         return EXIT_PENDING
+    return code
 
 
 def _sync(args: argparse.Namespace) -> int:
