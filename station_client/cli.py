@@ -341,7 +341,8 @@ def _sync_station(args: argparse.Namespace, station: Station) -> int:
     import signal
     import time
 
-    from station_client.delivery import Backoff, Deliverer
+    from schemas._retry import Backoff
+    from station_client.delivery import Deliverer
 
     if getattr(args, "retry_refused", False):
         n = station.outbox.requeue_refused(station.station_id)
