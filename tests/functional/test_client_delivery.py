@@ -194,7 +194,7 @@ async def test_duplicated_requests_are_recorded_once(server: ServerProcess, tmp_
     await st.submit()
     async with FaultyProxy(int(server.url.rsplit(":", 1)[1]), mode="duplicate") as proxy:
         rc, out, err = await st.sync("--server", proxy.url)
-        await asyncio.sleep(0.3)  # let the twin request reach the server too
+        await asyncio.wait_for(proxy.twin_answered.wait(), 10)
     assert rc == 0, out + err
     assert proxy.duplicated >= 1
     entries = await st.recorded()
