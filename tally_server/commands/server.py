@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
     p.add_argument("--tls-cert", type=Path, help="TLS certificate chain (PEM)")
     p.add_argument("--tls-key", type=Path, help="TLS private key (PEM)")
+    p.add_argument(
+        "--insecure-http",
+        action="store_true",
+        help="allow plain HTTP on an address other than loopback (tokens travel in clear; "
+        "for a network already encrypted by a VPN or a TLS proxy); warned about in the log",
+    )
     p.add_argument(
         "--public", action="store_true", help="read routes need no token (projector, press)"
     )
@@ -79,6 +87,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--dir", required=True, type=Path)
     p.add_argument("--role", required=True, choices=("viewer", "operator", "admin"))
     p.add_argument("--name", default="", help="who or what holds it")
+    until = p.add_mutually_exclusive_group()
+    until.add_argument(
+        "--expires",
+        metavar="WHEN",
+        help="when it stops working: 2026-05-31T18:00 (Vietnam time unless an offset is "
+        "given, e.g. 2026-05-31T11:00Z) or 2026-05-31 (the end of that day)",
+    )
+    until.add_argument(
+        "--valid-for",
+        metavar="DURATION",
+        help="how long it works from now: 12h, 3d, 90m, 1d12h",
+    )
     p.set_defaults(handler=_token_create)
     p = ts.add_parser("revoke", help="revoke a token by its id")
     p.add_argument("--dir", required=True, type=Path)
@@ -135,6 +155,9 @@ def _serve(args: argparse.Namespace) -> int:
     if (args.tls_cert is None) != (args.tls_key is None):
         print("lỗi / error: --tls-cert and --tls-key go together", file=sys.stderr)
         return 2
+    if args.insecure_http and args.tls_cert is not None:
+        print("lỗi / error: --insecure-http and --tls-cert/--tls-key contradict", file=sys.stderr)
+        return 2
     if args.workers < 0:
         print(
             f"lỗi / error: --workers phải ≥ 0 / must be ≥ 0 (got {args.workers})",
@@ -152,6 +175,7 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=args.access_log,
         max_db_bytes=None if args.max_db_mb is None else int(args.max_db_mb * 1024 * 1024),
         workers=args.workers,
+        insecure_http=args.insecure_http,
     )
 
 
@@ -169,6 +193,17 @@ def _now() -> str:
     from tally_server.service.folder import now
 
     return now()
+
+
+def _cli_actor() -> str:
+    """Who enrols or revokes from the command line, as the ledger records it."""
+    import getpass
+    import os
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):  # no name for this uid (a bare container)
+        return f"cli:uid {os.getuid()}"
 
 
 def offline_commit(dir_: Path, what: str, fn: Any) -> Any:
@@ -203,7 +238,7 @@ def _station_enroll(args: argparse.Namespace) -> int:
     area_id = unicodedata.normalize("NFC", args.polling_area)
 
     def go(folder: Any, journal: Any) -> Any:
-        p = journal.enroll(station_id, area_id, key, _now())
+        p = journal.enroll(station_id, area_id, key, _now(), by=_cli_actor())
         return ([p] if p else []), p is not None
 
     created = offline_commit(args.dir, "enroll a station", go)
@@ -244,7 +279,7 @@ def _station_enroll_csv(args: argparse.Namespace) -> int:
         prepared, lines = [], []
         for n, station_id, area_id, key in keys:
             try:
-                p = journal.enroll(station_id, area_id, key, _now())
+                p = journal.enroll(station_id, area_id, key, _now(), by=_cli_actor())
             except KiemphieuError as exc:
                 raise type(exc)(
                     f"line {n}: {exc.message_en} Nothing was enrolled.",
@@ -266,7 +301,7 @@ def _station_enroll_csv(args: argparse.Namespace) -> int:
 
 def _station_revoke(args: argparse.Namespace) -> int:
     def go(folder: Any, journal: Any) -> Any:
-        p = journal.revoke(args.station_id, _now())
+        p = journal.revoke(args.station_id, _now(), by=_cli_actor())
         return [p], _fp_of(p)
 
     fp = offline_commit(args.dir, "revoke a station", go)
@@ -310,20 +345,71 @@ def _token_conn(dir_: Path) -> Any:
     return open_folder(dir_).connect()
 
 
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?")
+
+
+def _expiry(args: argparse.Namespace) -> dt.datetime | None:
+    """The expiry asked for (None: the default); ValueError, in both languages, if unusable."""
+    from tally_server.store import tokens
+
+    now = dt.datetime.now(dt.UTC)
+    if args.valid_for is not None:
+        m = _DURATION.fullmatch(args.valid_for.strip())
+        if m is None or not any(m.groups()):
+            raise ValueError(
+                f"--valid-for {args.valid_for!r}: thời hạn như 12h, 3d, 90m, 1d12h / "
+                f"a duration such as 12h, 3d, 90m, 1d12h"
+            )
+        days, hours, minutes = (int(g or 0) for g in m.groups())
+        when = now + dt.timedelta(days=days, hours=hours, minutes=minutes)
+    elif args.expires is not None:
+        text = args.expires.strip()
+        try:
+            if len(text) == 10:  # a date: the end of that day
+                day = dt.date.fromisoformat(text) + dt.timedelta(days=1)
+                when = dt.datetime.combine(day, dt.time(), tokens.VIETNAM)
+            else:
+                when = dt.datetime.fromisoformat(text)
+                if when.tzinfo is None:
+                    when = when.replace(tzinfo=tokens.VIETNAM)
+        except ValueError:
+            raise ValueError(
+                f"--expires {text!r}: ngày giờ ISO như 2026-05-31T18:00 hoặc 2026-05-31 / "
+                f"an ISO date-time such as 2026-05-31T18:00 or 2026-05-31"
+            ) from None
+    else:
+        return None
+    if when <= now:
+        raise ValueError(
+            f"{tokens.format_time(when)} đã qua, mã sẽ không dùng được / is already past: "
+            f"the token would never work"
+        )
+    return when
+
+
 def _token_create(args: argparse.Namespace) -> int:
     import unicodedata
 
     from tally_server.store import tokens
 
+    try:
+        expires_at = _expiry(args)
+    except ValueError as exc:
+        print(f"lỗi / error: {exc}", file=sys.stderr)
+        return 2
     conn = _token_conn(args.dir)
     try:
-        token, secret = tokens.create(conn, args.role, unicodedata.normalize("NFC", args.name))
+        token, secret = tokens.create(
+            conn, args.role, unicodedata.normalize("NFC", args.name), expires_at
+        )
     finally:
         conn.close()
+    local = tokens.parse_time(token.expires_at).astimezone(tokens.VIETNAM)
     print(secret)
     print(
         f"token {token.id} ({token.role}{', ' + token.name if token.name else ''}): shown once, "
-        f"keep it safe / chỉ hiện một lần, hãy giữ kỹ",
+        f"keep it safe / chỉ hiện một lần, hãy giữ kỹ\n"
+        f"expires / hết hạn {token.expires_at} ({local:%H:%M %d/%m/%Y} giờ Việt Nam)",
         file=sys.stderr,
     )
     return 0
@@ -355,10 +441,13 @@ def _token_list(args: argparse.Namespace) -> int:
         rows = tokens.all_tokens(conn)
     finally:
         conn.close()
-    print("id\trole\tname\tcreated_at\tstatus")
+    print("id\trole\tname\tcreated_at\texpires_at\tstatus")
     for t in rows:
-        status = f"revoked {t.revoked_at}" if t.revoked_at else "active"
-        print(f"{t.id}\t{t.role}\t{t.name}\t{t.created_at}\t{status}")
+        if t.revoked_at:
+            status = f"revoked {t.revoked_at}"
+        else:
+            status = "expired" if t.expired() else "active"
+        print(f"{t.id}\t{t.role}\t{t.name}\t{t.created_at}\t{t.expires_at}\t{status}")
     return 0
 
 

@@ -39,6 +39,7 @@ SERVER_RULES: dict[str, ServerRule] = {
         ),
         ServerRule("A400", 400, "Yêu cầu hợp lệ", "A well-formed request"),
         ServerRule("A401", 401, "Có mã truy cập hợp lệ", "A valid access token"),
+        ServerRule("A402", 401, "Mã truy cập còn hạn", "An access token not expired"),
         ServerRule("A403", 403, "Đủ quyền", "A role allowed to do this"),
         ServerRule("A404", 404, "Tồn tại", "Something that exists"),
         ServerRule("A409", 409, "Không trùng đăng ký", "No clash with an enrolment"),

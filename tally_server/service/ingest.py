@@ -245,16 +245,16 @@ class Ingest:
 
     # -- administration -----------------------------------------------------------------
 
-    async def enroll(self, station_id: str, polling_area_id: str, key: VerifyKey) -> bool:
+    async def enroll(self, station_id: str, polling_area_id: str, key: VerifyKey, by: str) -> bool:
         """Enrol a key; False when exactly this enrolment already stood."""
-        prepared = self.journal.enroll(station_id, polling_area_id, key, self.now())
+        prepared = self.journal.enroll(station_id, polling_area_id, key, self.now(), by=by)
         if prepared is None:
             return False
         await self._commit(prepared)
         return True
 
-    async def revoke(self, station_id: str) -> str:
-        prepared = self.journal.revoke(station_id, self.now())
+    async def revoke(self, station_id: str, by: str) -> str:
+        prepared = self.journal.revoke(station_id, self.now(), by=by)
         await self._commit(prepared)
         return json.loads(prepared.entry.outcome)["fingerprint"]  # type: ignore[no-any-return]
 

@@ -343,9 +343,10 @@ class Journal:
     # -- enrolment ----------------------------------------------------------------------
 
     def enroll(
-        self, station_id: str, polling_area_id: str, key: VerifyKey, time: str
+        self, station_id: str, polling_area_id: str, key: VerifyKey, time: str, *, by: str
     ) -> Prepared | None:
-        """Enrol a station's key; None when exactly this enrolment already stands."""
+        """Enrol a station's key; None when exactly this enrolment already stands.
+        ``by``: who did it (``Token.actor``, or ``cli:USER``), recorded in the ledger."""
         _check_id(station_id, "station_id")
         if polling_area_id not in self.election.polling_areas:
             raise ServerError(
@@ -395,6 +396,7 @@ class Journal:
                 "polling_area_id": polling_area_id,
                 "public_key": key.b64,
                 "fingerprint": fp,
+                "by": by,
             }
         )
         entry = self._entry(time, ledger.STATION_ENROLLED, station_id, b"", outcome)
@@ -403,7 +405,7 @@ class Journal:
         self.state.enroll(StationKey(fp, station_id, polling_area_id, key, entry.index))
         return p
 
-    def revoke(self, station_id: str, time: str) -> Prepared:
+    def revoke(self, station_id: str, time: str, *, by: str) -> Prepared:
         active = self.state.active_key(station_id)
         if active is None:
             raise ServerError(
@@ -413,7 +415,7 @@ class Journal:
                 fields=("station_id",),
                 figures={"station_id": station_id},
             )
-        outcome = canonical({"station_id": station_id, "fingerprint": active.fingerprint})
+        outcome = canonical({"station_id": station_id, "fingerprint": active.fingerprint, "by": by})
         entry = self._entry(time, ledger.STATION_REVOKED, station_id, b"", outcome)
         p = self._commit_entry(entry)
         p.writes.add(db.REVOKE_KEY, (time, entry.index, active.fingerprint))

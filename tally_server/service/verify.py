@@ -695,6 +695,7 @@ def _check_entry(
             o = json.loads(entry.outcome)
             key = VerifyKey.from_text(o["public_key"])
             station_id, area_id, fp = o["station_id"], o["polling_area_id"], o["fingerprint"]
+            _check_actor(o)
         except (ValueError, KeyError, TypeError, KiemphieuError) as exc:
             raise _Bad(
                 "V120",
@@ -725,7 +726,9 @@ def _check_entry(
     if kind == ledger.STATION_REVOKED:
         _no_receipt(entry)
         try:
-            fp = json.loads(entry.outcome)["fingerprint"]
+            o = json.loads(entry.outcome)
+            fp = o["fingerprint"]
+            _check_actor(o)
         except (ValueError, KeyError, TypeError) as exc:
             raise _Bad(
                 "V124",
@@ -742,6 +745,17 @@ def _check_entry(
         return
     if kind == ledger.ALERT_REVIEWED:
         _no_receipt(entry)
+        try:
+            o = json.loads(entry.outcome)
+            if not isinstance(o["alert_id"], int) or not isinstance(o["note"], str):
+                raise TypeError("alert_id is a number and note a string")
+            _check_actor(o, required=True)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise _Bad(
+                "V125",
+                f"review entry {position} is unreadable: {exc}",
+                f"mục xem xét cảnh báo {position} không đọc được: {exc}",
+            ) from exc
         return
     if kind not in ledger.BATCH_KINDS:
         raise _Bad(
@@ -800,6 +814,16 @@ def _check_entry(
             # While the workers are ahead: less to do once the last entry is read.
             tally.settle_reported(touched)
             touched.clear()
+
+
+def _check_actor(outcome: dict[str, Any], *, required: bool = False) -> None:
+    """``by``, who did it: a name, never empty. Enrolments and revocations written
+    before it was recorded have none."""
+    if "by" not in outcome and not required:
+        return
+    by = outcome["by"]
+    if not isinstance(by, str) or not by.strip():
+        raise TypeError(f"'by' must name who did it, not {by!r}")
 
 
 def _no_receipt(entry: Entry) -> None:

@@ -14,7 +14,8 @@ from typing import Any
 
 from tally_server.store.ledger import GENESIS_PREV, Entry
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+"""2: tokens expire (``expires_at``); ``meta`` holds the election's date."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -109,7 +110,8 @@ CREATE TABLE IF NOT EXISTS tokens (
     role TEXT NOT NULL,
     name TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    revoked_at TEXT
+    revoked_at TEXT,
+    expires_at TEXT NOT NULL
 );
 """
 
@@ -168,6 +170,26 @@ def create(path: Path) -> sqlite3.Connection:
         "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,)
     )
     return conn
+
+
+def upgrade(conn: sqlite3.Connection, election_date: str, token_expiry: str) -> None:
+    """Bring a database made by an older version up to ``SCHEMA_VERSION``, in one
+    transaction. From 1: the election's date goes into ``meta``, and every token
+    gets an expiry (``token_expiry``: the default as of now)."""
+    if meta(conn, "schema_version") == SCHEMA_VERSION:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if meta(conn, "schema_version") == "1":  # looked again: another process may have done it
+            conn.execute("ALTER TABLE tokens ADD COLUMN expires_at TEXT")
+            conn.execute("UPDATE tokens SET expires_at = ?", (token_expiry,))
+            set_meta(conn, "election_date", election_date)
+            set_meta(conn, "schema_version", SCHEMA_VERSION)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 def meta(conn: sqlite3.Connection, key: str) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from aiohttp import web
+from aiohttp import web, web_response
 
 from tally_server.service.checkers import Checkers
 from tally_server.service.folder import Folder, open_folder, writer_lock
@@ -35,6 +35,14 @@ async def _open_ingest(app: web.Application) -> AsyncIterator[None]:
             await ingest.close()
             if checkers is not None:
                 await checkers.close()
+
+
+SERVER = "kiemphieu"
+"""The ``Server`` header: the software's versions are nobody's business."""
+
+
+async def _server_header(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers["Server"] = SERVER
 
 
 async def _close_feeds(app: web.Application) -> None:
@@ -68,5 +76,9 @@ def create_app(
     app[FEEDS] = feeds
     app.cleanup_ctx.append(_open_ingest)
     app.on_shutdown.append(_close_feeds)
+    app.on_response_prepare.append(_server_header)
+    # What aiohttp answers by itself before any route (a malformed request line)
+    # never reaches the signal: it takes this default.
+    web_response.SERVER_SOFTWARE = SERVER  # type: ignore[attr-defined]
     app.add_routes(routes)
     return app

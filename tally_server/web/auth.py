@@ -73,6 +73,18 @@ def authorize(request: web.Request) -> None:
             code="A401",
             fields=("Authorization",),
         )
+    if token.expired():
+        local = tokens.parse_time(token.expires_at).astimezone(tokens.VIETNAM)
+        raise ServerError(
+            f"Access token {token.id} expired at {token.expires_at} ({local:%d/%m/%Y %H:%M} "
+            f"Vietnam time): ask an administrator for a new one "
+            f"(`tally-server token create`).",
+            f"Mã truy cập {token.id} đã hết hạn lúc {local:%H:%M %d/%m/%Y} (giờ Việt Nam): "
+            f"hãy xin quản trị viên mã mới (`tally-server token create`).",
+            code="A402",
+            fields=("Authorization",),
+            figures={"token_id": token.id, "expired_at": token.expires_at},
+        )
     if tokens.RANK[token.role] < tokens.RANK[needed.role]:
         raise ServerError(
             f"This needs the {needed.role} role; token {token.id} is {token.role}.",

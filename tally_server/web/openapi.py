@@ -28,7 +28,7 @@ def _resp(description: str, schema: Any = None, media: str = "application/json")
 
 _ERR = {
     "400": _resp("Bad request", ERROR),
-    "401": _resp("No valid token", ERROR),
+    "401": _resp("No valid token (A401), or it has expired (A402)", ERROR),
     "403": _resp("Role too low", ERROR),
 }
 

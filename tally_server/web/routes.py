@@ -132,7 +132,7 @@ async def enroll_station(request: web.Request) -> web.Response:
             fields=("fingerprint",),
             figures={"fingerprint": key.fingerprint, "expected": str(expected)},
         )
-    created = await request.app[INGEST].enroll(station_id, area_id, key)
+    created = await request.app[INGEST].enroll(station_id, area_id, key, request[TOKEN].actor)
     return _json(
         {
             "station_id": station_id,
@@ -148,7 +148,7 @@ async def enroll_station(request: web.Request) -> web.Response:
 @access("admin")
 async def revoke_station(request: web.Request) -> web.Response:
     station_id = request.match_info["station_id"]
-    fingerprint = await request.app[INGEST].revoke(station_id)
+    fingerprint = await request.app[INGEST].revoke(station_id, request[TOKEN].actor)
     return _json({"station_id": station_id, "fingerprint": fingerprint, "status": "revoked"})
 
 
@@ -167,9 +167,7 @@ async def review_alert(request: web.Request) -> web.Response:
         raise _bad("alert_id must be a number.", "alert_id phải là số.", "alert_id") from None
     data = await _body_json(request)
     note = _text(data, "note", required=False)
-    token = request.get(TOKEN)
-    by = f"{token.name or 'token'}#{token.id}" if token is not None else "public"
-    index = await request.app[INGEST].review(alert_id, note, by)
+    index = await request.app[INGEST].review(alert_id, note, request[TOKEN].actor)
     return _json({"alert_id": alert_id, "reviewed": True, "ledger_index": index})
 
 

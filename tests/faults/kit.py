@@ -159,7 +159,9 @@ def enroll_offline(path: Path, signers: Iterable[Signer]) -> None:
     def go(folder: Any, journal: Any) -> Any:
         prepared = []
         for s in todo:
-            p = journal.enroll(s.station_id, s.polling_area_id, s.key.public, now())
+            p = journal.enroll(
+                s.station_id, s.polling_area_id, s.key.public, now(), by="cli:faults"
+            )
             if p is not None:
                 prepared.append(p)
         return prepared, None

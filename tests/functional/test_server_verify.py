@@ -283,3 +283,48 @@ def test_keys_read_ahead_are_the_keys_the_ledger_enrolls(
     assert report.ok and report.results_sha256 == results["results_sha256"]
     gone = KeysAhead.start(tmp_path / "missing.jsonl")
     assert gone is not None and gone.result() is None
+
+
+def rewritten(path: Path, lines: list[bytes], index: int, outcome: dict[str, Any]) -> Path:
+    """The ledger with entry ``index``'s outcome replaced and the chain re-hashed from
+    there (as a forger with no server key would)."""
+    entries = [Entry.from_export_line(line) for line in lines]
+    fixed = entries[:index]
+    for i, e in enumerate(entries[index:], start=index):
+        body = json.dumps(outcome, ensure_ascii=False).encode() if i == index else e.outcome
+        prev = fixed[-1].hash if fixed else e.prev
+        fixed.append(Entry.make(i, prev, e.time, e.kind, e.station, e.envelope, body, e.receipt))
+    return write(path, [e.export_line() for e in fixed])
+
+
+def test_who_enrolled_revoked_and_reviewed_is_checked(
+    recorded: tuple[Path, dict[str, Any]],
+) -> None:
+    path, _ = recorded
+    lines = entries_of(path)
+    entries = [json.loads(line) for line in lines]
+    admin = [
+        (i, e["kind"], json.loads(e["outcome"]))
+        for i, e in enumerate(entries)
+        if e["kind"] in ("station_enrolled", "station_revoked", "alert_reviewed")
+    ]
+    assert [(kind, o["by"].split("#")[0]) for _, kind, o in admin] == [
+        ("station_enrolled", "cli:tests"),
+        ("station_enrolled", "Chủ tịch"),
+        ("station_enrolled", "Chủ tịch"),
+        ("station_revoked", "Chủ tịch"),
+        ("alert_reviewed", "Chủ tịch"),
+    ]
+    (enrolled, _, enrolment), (review, _, reviewed) = admin[1], admin[-1]
+    assert review == len(lines) - 1  # the last entry: re-hashing it breaks no receipt
+    assert first_bad(rewritten(path, lines, enrolled, {**enrolment, "by": " "})) == (
+        enrolled,
+        "V120",
+    )
+    assert first_bad(rewritten(path, lines, review, {**reviewed, "by": 7})) == (review, "V125")
+    no_one = {k: v for k, v in reviewed.items() if k != "by"}
+    assert first_bad(rewritten(path, lines, review, no_one)) == (review, "V125")
+    # Enrolments written before `by` was recorded have none, and still verify.
+    older = {k: v for k, v in json.loads(entries[1]["outcome"]).items() if k != "by"}
+    report = verify_ledger(rewritten(path, lines[:2], 1, older), load_election(ELECTION), workers=1)
+    assert report.ok, report.bad
