@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from schemas.models import CountingMinutes, Finding
+    from schemas.models import CountingMinutes, Finding, ResultBatch
     from tally_server.core.definition import Election
-    from tally_server.core.tally import ConstituencyResult, Rollup
+    from tally_server.core.tally import ConstituencyResult, FinalResult, Rollup, Tally
 
 HELP = "count minutes files offline and determine every constituency's result"
 DESCRIPTION = """\
@@ -69,6 +69,9 @@ class Item:
     source: str
     minutes: CountingMinutes
     findings: list[Finding] = field(default_factory=list)
+    batch: ResultBatch | None = None
+    """The batch it came in, so that a supplementary minutes is checked again, with
+    its first round, exactly as the server checks it."""
 
 
 @dataclass
@@ -166,13 +169,12 @@ def _expand(doc: Any, source: str, election: Election, out: Loaded) -> None:
         return
     whole, per_minutes = check_batch_items(election, batch)
     for i, (m, found) in enumerate(zip(batch.minutes, per_minutes, strict=True)):
-        out.items.append(Item(f"{source}#minutes[{i}]", m, whole + found))
+        out.items.append(Item(f"{source}#minutes[{i}]", m, whole + found, batch))
 
 
 def run_tally(args: argparse.Namespace) -> int:
     from schemas import codec
     from tally_server.core.definition import load_election
-    from tally_server.core.rules import has_errors
     from tally_server.core.tally import Tally, results_digest
 
     election = load_election(Path(args.election))
@@ -181,30 +183,25 @@ def run_tally(args: argparse.Namespace) -> int:
     rejected: list[dict[str, Any]] = [
         {"source": source, "findings": [finding]} for source, finding in loaded.unreadable
     ]
-    passed: list[Item] = []
-    for item in loaded.items:
-        if has_errors(item.findings):
-            rejected.append(_entry(item, [f for f in item.findings if f.severity == "error"]))
-        else:
-            passed.append(item)
-    by_key: dict[tuple[str, str, str], list[Item]] = {}
-    for item in passed:
-        m = item.minutes
-        by_key.setdefault((m.polling_area_id, m.race_id, m.round), []).append(item)
     tally = Tally(election)
     accepted: list[Item] = []
-    for (area, race, rnd), items in by_key.items():
-        if len(items) == 1:
-            tally.apply(items[0].minutes)
-            accepted.append(items[0])
-            continue
-        for item in items:
-            others = [o.source for o in items if o is not item]
-            rejected.append(_entry(item, [_duplicate(area, race, rnd, item.source, others)]))
+    # The main rounds and re-votes first: a supplementary minutes is checked against
+    # its constituency's first round once all of that is counted.
+    first = [i for i in loaded.items if i.minutes.round != "supplementary"]
+    later = [i for i in loaded.items if i.minutes.round == "supplementary"]
+    _count(tally, first, accepted, rejected)
+    for item in later:
+        _recheck(election, tally, item)
+    _count(tally, later, accepted, rejected)
 
     results = tally.results()
     rollups = tally.rollups()
     digest = results_digest(results)
+    finals = [
+        tally.final(race.id, con.id)
+        for race in election.definition.races
+        for con in race.constituencies
+    ]
     if args.json:
         warnings = [
             _entry(item, [f for f in item.findings if f.severity == "warning"])
@@ -214,6 +211,7 @@ def run_tally(args: argparse.Namespace) -> int:
         doc = {
             "election_id": election.id,
             "results": results,
+            "finals": finals,
             "rollups": rollups,
             "rejected": rejected,
             "warnings": warnings,
@@ -222,8 +220,53 @@ def run_tally(args: argparse.Namespace) -> int:
         }
         sys.stdout.write(codec.encode_pretty(doc).decode("utf-8") + "\n")
     else:
-        sys.stdout.write(_render(election, results, rollups[0], accepted, rejected, digest))
+        sys.stdout.write(_render(election, results, finals, rollups[0], accepted, rejected, digest))
     return 1 if args.strict and rejected else 0
+
+
+def _count(
+    tally: Tally, items: list[Item], accepted: list[Item], rejected: list[dict[str, Any]]
+) -> None:
+    """Tally the items without errors, each (polling area, race, round) once (E124)."""
+    from tally_server.core.rules import has_errors
+
+    by_key: dict[tuple[str, str, str], list[Item]] = {}
+    for item in items:
+        if has_errors(item.findings):
+            rejected.append(_entry(item, [f for f in item.findings if f.severity == "error"]))
+            continue
+        m = item.minutes
+        by_key.setdefault((m.polling_area_id, m.race_id, m.round), []).append(item)
+    for (area, race, rnd), same in by_key.items():
+        if len(same) == 1:
+            tally.apply(same[0].minutes)
+            accepted.append(same[0])
+            continue
+        for item in same:
+            others = [o.source for o in same if o is not item]
+            rejected.append(_entry(item, [_duplicate(area, race, rnd, item.source, others)]))
+
+
+def _recheck(election: Election, tally: Tally, item: Item) -> None:
+    """Check a supplementary minutes again, with its constituency's first round as the
+    tally has it (E108, E109, E118; E107 and E115 against the seats still open)."""
+    from tally_server.core.rules import check_batch_items, check_minutes
+
+    firsts = {
+        (m.race_id, m.constituency_id): tally.first_round(m.race_id, m.constituency_id)
+        for m in (item.batch.minutes if item.batch is not None else [item.minutes])
+        if m.round == "supplementary" and (m.race_id, m.constituency_id) in election.constituencies
+    }
+    if item.batch is None:
+        item.findings = check_minutes(
+            election,
+            item.minutes,
+            first_round=firsts.get((item.minutes.race_id, item.minutes.constituency_id)),
+        )
+        return
+    whole, per_minutes = check_batch_items(election, item.batch, first_rounds=firsts)
+    i = next(i for i, m in enumerate(item.batch.minutes) if m is item.minutes)
+    item.findings = whole + per_minutes[i]
 
 
 def _entry(item: Item, findings: list[Finding]) -> dict[str, Any]:
@@ -261,6 +304,7 @@ def _duplicate(area: str, race: str, rnd: str, source: str, others: list[str]) -
 def _render(
     election: Election,
     results: list[ConstituencyResult],
+    finals: list[FinalResult],
     overall: Rollup,
     accepted: list[Item],
     rejected: list[dict[str, Any]],
@@ -283,6 +327,7 @@ def _render(
         f"{vn_int(overall.areas_reported)}/{vn_int(overall.areas_total)}",
     ]
     race_names = {r.id: r.name for r in d.races}
+    later = {(f.race_id, f.constituency_id): f for f in finals if len(f.rounds) > 1}
     current_race = None
     for r in results:
         if r.race_id != current_race:
@@ -333,6 +378,18 @@ def _render(
             )
         lines.append(f"  {r.notes_vi}")
         lines.append(f"  {r.notes_en}")
+        final = later.get((r.race_id, r.constituency_id))
+        if final is not None and final.rounds[-1].round == r.round:
+            # After the constituency's last round: who was elected in which round.
+            fvi, fen = STATUS_LABELS[final.status]
+            lines += [
+                "",
+                f"{r.constituency_name} ({r.constituency_id}) — kết quả chung cuộc / "
+                f"final result: {final.seats_filled}/{final.seats} ghế / seats · "
+                f"{fvi} / {fen} [{final.status}]",
+                f"  {final.notes_vi}",
+                f"  {final.notes_en}",
+            ]
     if rejected:
         lines += ["", "══ Biên bản bị loại / rejected minutes ══"]
         for entry in rejected:

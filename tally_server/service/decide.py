@@ -28,6 +28,7 @@ from schemas.signing import BATCH_TYPE, Opened, VerifyKey, open_envelope, pae
 from tally_server.core import rules
 from tally_server.core.definition import Election
 from tally_server.core.numbers import vn_int
+from tally_server.core.tally import first_round_of
 from tally_server.service.codes import error_finding, finding_of
 from tally_server.store import ledger
 
@@ -234,6 +235,9 @@ class LedgerState:
         self.by_digest: dict[str, AcceptedRef] = {}
         self.current = CountedIndex(election)
         """(area, race, round) -> ledger index of the batch whose minutes count."""
+        self._first: dict[tuple[str, str], rules.FirstRound] = {}
+        """(race, constituency) -> its first round, as worked out for a supplementary
+        minutes; dropped when a minutes of that round is counted."""
 
     # -- enrolment ----------------------------------------------------------------------
 
@@ -271,6 +275,30 @@ class LedgerState:
     def count(self, area_id: str, race_id: str, round_: str, ledger_index: int) -> None:
         """The minutes of (area, race, round) now counted are those of this entry."""
         self.current[(area_id, race_id, round_)] = ledger_index
+        if self._first and round_ != "supplementary":
+            seat = self.election.seats.get((area_id, race_id))
+            if seat is not None:
+                self._first.pop((race_id, seat.constituency.id), None)
+
+    def first_round(self, race_id: str, constituency_id: str) -> rules.FirstRound:
+        """The result of the constituency's first round (its re-vote if it has one, else
+        its main round) from the minutes the ledger counts now: what a supplementary
+        minutes is checked against. Worked out from the ledger alone, so ``verify``
+        replaying in ledger order gets the same answer the server did."""
+        key = (race_id, constituency_id)
+        first = self._first.get(key)
+        if first is None:
+            con = self.election.constituencies[key]
+            minutes = [
+                cur.minutes
+                for rnd in ("main", "revote")
+                for area in con.polling_area_ids
+                if (cur := self.counted((area, race_id, rnd))) is not None
+            ]
+            first = self._first[key] = first_round_of(
+                self.election, race_id, constituency_id, minutes
+            )
+        return first
 
     def counted(self, key: MinutesKey) -> Current | None:
         """The minutes now counted for ``key``, read back from the ledger."""
@@ -500,10 +528,18 @@ def _decide_batch(
         if figures_differ(old, m):
             changed.append(m)
             sources.append(cur)
-    if precomputed is not None and not previous:
+    # A supplementary minutes is judged against its constituency's first round.
+    firsts = {
+        (m.race_id, m.constituency_id): state.first_round(m.race_id, m.constituency_id)
+        for m in batch.minutes
+        if m.round == "supplementary" and (m.race_id, m.constituency_id) in election.constituencies
+    }
+    if precomputed is not None and not previous and not firsts:
         found = list(precomputed)
     else:
-        found = rules.check_batch(election, batch, previous=previous or None)
+        found = rules.check_batch(
+            election, batch, previous=previous or None, first_rounds=firsts or None
+        )
     found += _correction_findings(state, batch, sources)
 
     if rules.has_errors(found):

@@ -205,6 +205,8 @@ def constituency(
     out: dict[str, Any] = codec.to_builtins(r)
     missing = set(r.missing_area_ids)
     out["reported_area_ids"] = [a for a in con.polling_area_ids if a not in missing]
+    # Whichever round is asked for, the result over all the constituency's rounds.
+    out["final"] = codec.to_builtins(ingest.tally.final(race_id, constituency_id))
     out["ledger"] = {"index": ingest.published_index, "head": ingest.published_hash}
     return out
 

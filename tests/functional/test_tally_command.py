@@ -192,3 +192,111 @@ def test_every_case_folder_is_complete() -> None:
             "minutes.jsonl",
             "expected.json",
         }
+
+
+# --- later rounds: the supplementary round of issue 14 ---------------------------------
+
+
+def _supplementary(tmp_path: Path, votes: dict[str, int], piles: list[int] | None) -> Path:
+    """The na-supplementary case (3 seats; C-1 and C-2 elected in the main round, one
+    seat open) with another supplementary minutes of 1,000 valid ballots."""
+    main = (LAW / "na-supplementary" / "minutes.jsonl").read_text(encoding="utf-8")
+    first = json.loads(main.splitlines()[0])
+    later = dict(first, round="supplementary", candidate_votes=votes)
+    later["ballots_by_names_kept"] = piles
+    path = tmp_path / "minutes.jsonl"
+    lines = [json.dumps(later, ensure_ascii=False), json.dumps(first, ensure_ascii=False)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _refusal(done: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
+    assert done.returncode == 1, done.stderr
+    doc = json.loads(done.stdout)
+    (entry,) = doc["rejected"]
+    assert entry["round"] == "supplementary" and entry["polling_area_id"] == "A1"
+    # Nothing of the refused round is counted.
+    assert [r["round"] for r in doc["results"]] == ["main"]
+    (final,) = doc["finals"]
+    assert (final["seats_filled"], [e["id"] for e in final["elected"]]) == (2, ["C-1", "C-2"])
+    findings: list[dict[str, Any]] = entry["findings"]
+    return findings
+
+
+def test_a_supplementary_round_cannot_elect_again_who_the_main_round_elected(
+    tmp_path: Path,
+) -> None:
+    """Fault 1 of issue 14: A elected in the main round, a supplementary minutes
+    naming A and B was accepted and elected A again."""
+    path = _supplementary(tmp_path, {"C-1": 700, "C-3": 300}, [1000])
+    election = LAW / "na-supplementary" / "election.json"
+    (f,) = _refusal(tally("--election", election, path, "--json", "--strict"))
+    assert f["code"] == "E108" and f["fields"] == ["candidate_votes.C-1"]
+    assert f["figures"]["elected_before"] == "C-1"
+    assert (f["figures"]["seats_filled"], f["figures"]["open_seats"]) == (2, 1)
+    assert f["message_en"] == (
+        "E108: Ứng cử viên 1 (C-1) already elected in the main round of constituency C "
+        "(2 of 3 seats): a supplementary round chooses only among the unelected, for the "
+        "1 seat(s) still open"
+    )
+    assert f["message_vi"].startswith("E108: Ứng cử viên 1 (C-1) đã trúng cử ở vòng đầu")
+    table = tally("--election", election, path).stdout
+    assert "E108: Ứng cử viên 1 (C-1) already elected" in table
+    assert "kết quả chung cuộc / final result" not in table  # only the main round counts
+
+
+def test_a_supplementary_ballot_keeps_at_most_the_seats_still_open(tmp_path: Path) -> None:
+    """Fault 2 of issue 14: one seat open, ballots keeping two names were accepted
+    (both candidates at 100.00 %)."""
+    election = LAW / "na-supplementary" / "election.json"
+    both = {"C-3": 1000, "C-4": 1000}
+    (f,) = _refusal(
+        tally("--election", election, _supplementary(tmp_path, both, None), "--json", "--strict")
+    )
+    assert f["code"] == "E115"
+    assert f["figures"] == {
+        "votes_total": 2000,
+        "seats": 1,
+        "constituency_seats": 3,
+        "valid_ballots": 1000,
+        "cap": 1000,
+    }
+    assert "(2.000) > 1 seat(s) still open × 1.000 valid ballots = 1.000" in f["message_en"]
+    assert "1 ghế còn thiếu × 1.000 phiếu hợp lệ" in f["message_vi"]
+    # The piles say the same: 1,000 ballots kept two names.
+    found = _refusal(
+        tally(
+            "--election",
+            election,
+            _supplementary(tmp_path, both, [0, 1000, 0]),
+            "--json",
+            "--strict",
+        )
+    )
+    assert {f["code"] for f in found} == {"E107", "E115"}
+    e107 = next(f for f in found if f["code"] == "E107")
+    assert e107["figures"]["over"] == 1000 and e107["figures"]["seats"] == 1
+
+
+def test_a_lawful_supplementary_round_fills_the_open_seat(tmp_path: Path) -> None:
+    election = LAW / "na-supplementary" / "election.json"
+    path = _supplementary(tmp_path, {"C-3": 600, "C-4": 250, "C-5": 150}, [1000, 0, 0])
+    doc = as_json("--election", election, path, "--strict")
+    assert doc["rejected"] == []
+    sup = next(r for r in doc["results"] if r["round"] == "supplementary")
+    assert (sup["seats"], sup["status"], sup["winners"]) == (1, "elected", ["C-3"])
+    (final,) = doc["finals"]
+    assert (final["status"], final["seats"], final["seats_filled"]) == ("elected", 3, 3)
+    assert [(e["id"], e["round"], e["pct"]) for e in final["elected"]] == [
+        ("C-1", "main", "80.00"),
+        ("C-2", "main", "70.00"),
+        ("C-3", "supplementary", "60.00"),
+    ]
+    assert [r["round"] for r in final["rounds"]] == ["main", "supplementary"]
+    assert doc["rollups"][0]["seats_filled"] == 3
+    table = tally("--election", election, path).stdout
+    assert (
+        "Đơn vị bầu cử số 1 (C) — kết quả chung cuộc / final result: 3/3 ghế / seats · "
+        "đủ người trúng cử / elected [elected]" in table
+    )
+    assert "Ứng cử viên 3 (C-3, supplementary round)." in table
