@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from tally_server.service.limits import DEFAULT_PER_KEYID, DEFAULT_PER_SOURCE, RefusalLimiter
 from tally_server.web.app import create_app
 
 _STANDARD = set(vars(logging.makeLogRecord({})))
@@ -76,10 +77,24 @@ def serve(
     access_log: bool = False,
     max_db_bytes: int | None = None,
     workers: int = 0,
+    refusals: tuple[int, int] = (DEFAULT_PER_SOURCE, DEFAULT_PER_KEYID),
 ) -> int:
+    """``refusals``: unsigned refusals recorded per source address and per key id a
+    minute (service/limits.py)."""
     setup_logging(log_level)
     return asyncio.run(
-        _run(folder, host, port, tls_cert, tls_key, public, access_log, max_db_bytes, workers)
+        _run(
+            folder,
+            host,
+            port,
+            tls_cert,
+            tls_key,
+            public,
+            access_log,
+            max_db_bytes,
+            workers,
+            refusals,
+        )
     )
 
 
@@ -93,9 +108,16 @@ async def _run(
     access_log: bool,
     max_db_bytes: int | None,
     workers: int,
+    refusals: tuple[int, int],
 ) -> int:
     log = logging.getLogger("kiemphieu.server")
-    app = create_app(folder, public=public, max_db_bytes=max_db_bytes, workers=workers)
+    app = create_app(
+        folder,
+        public=public,
+        max_db_bytes=max_db_bytes,
+        workers=workers,
+        limiter=RefusalLimiter(*refusals),
+    )
     runner = web.AppRunner(
         app,
         access_log=logging.getLogger("aiohttp.access") if access_log else None,
