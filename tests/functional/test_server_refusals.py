@@ -20,7 +20,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from serverkit import ServerFolder, Station
 
-from schemas.signing import BATCH_TYPE, RECEIPT_TYPE, SigningKey, seal
+from schemas.signing import BATCH_TYPE, RECEIPT_TYPE, seal
 from tally_server.service.limits import RefusalLimiter
 from tally_server.web import create_app
 from tally_server.web.keys import INGEST
@@ -44,7 +44,11 @@ def junk(size: int = 190_000, keyid: str = "JUNK-JUNK-JUNK-JUNK") -> bytes:
     payload = base64.b64encode(os.urandom(size)).decode()
     sig = base64.b64encode(os.urandom(64)).decode()
     return json.dumps(
-        {"payloadType": BATCH_TYPE, "payload": payload, "signatures": [{"keyid": keyid, "sig": sig}]}
+        {
+            "payloadType": BATCH_TYPE,
+            "payload": payload,
+            "signatures": [{"keyid": keyid, "sig": sig}],
+        }
     ).encode()
 
 
@@ -72,11 +76,15 @@ def with_signature(envelope: bytes, keyid: str, sig: bytes) -> bytes:
 REFUSALS: dict[str, Callable[[Station], tuple[bytes, str, str]]] = {
     "unknown key, 190 KB of random bytes": lambda s: (junk(), "K401", ""),
     "random signature under an enrolled key id": lambda s: (
-        with_signature(s.envelope(1), s.fingerprint, os.urandom(64)), "S201", "KV-01"
+        with_signature(s.envelope(1), s.fingerprint, os.urandom(64)),
+        "S201",
+        "KV-01",
     ),
     "signed as a receipt": lambda s: (seal(s.key, RECEIPT_TYPE, s.payload(1)), "S202", ""),
     "signature cut short": lambda s: (
-        with_signature(s.envelope(1), s.fingerprint, b"\x01" * 63), "S203", ""
+        with_signature(s.envelope(1), s.fingerprint, b"\x01" * 63),
+        "S203",
+        "",
     ),
 }
 
@@ -233,9 +241,9 @@ async def test_refusals_more_than_the_window_apart_are_separate_alerts(
     """The window is measured in ledger time, so the ledger alone decides it."""
     import datetime as dt
 
-    from tally_server.service.journal import COALESCE_WINDOW
-    from tally_server.service.ingest import Ingest
     from tally_server.service.folder import open_folder
+    from tally_server.service.ingest import Ingest
+    from tally_server.service.journal import COALESCE_WINDOW
 
     moments = iter(
         dt.datetime(2011, 5, 22, 20, tzinfo=dt.UTC) + dt.timedelta(seconds=s)
