@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tally_server.service.limits import DEFAULT_PER_KEYID, DEFAULT_PER_SOURCE
+
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
@@ -52,6 +54,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="N",
         help="N more processes check batches (signature, decoding, the law's arithmetic) "
         "while this one decides and writes the one ledger (default 0: one process)",
+    )
+    p.add_argument(
+        "--refusals-per-source",
+        type=int,
+        default=DEFAULT_PER_SOURCE,
+        metavar="N",
+        help="envelopes refused before a valid signature that are recorded per source "
+        f"address per minute; past it, 429 and nothing recorded (default {DEFAULT_PER_SOURCE})",
+    )
+    p.add_argument(
+        "--refusals-per-keyid",
+        type=int,
+        default=DEFAULT_PER_KEYID,
+        metavar="N",
+        help=f"the same per key id as sent, whatever the address (default {DEFAULT_PER_KEYID})",
     )
     p.set_defaults(handler=_serve)
 
@@ -164,6 +181,12 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.refusals_per_source < 1 or args.refusals_per_keyid < 1:
+        print(
+            "lỗi / error: --refusals-per-source và --refusals-per-keyid phải ≥ 1 / must be ≥ 1",
+            file=sys.stderr,
+        )
+        return 2
     return serve(
         args.dir,
         host=args.host,
@@ -176,6 +199,7 @@ def _serve(args: argparse.Namespace) -> int:
         max_db_bytes=None if args.max_db_mb is None else int(args.max_db_mb * 1024 * 1024),
         workers=args.workers,
         insecure_http=args.insecure_http,
+        refusals=(args.refusals_per_source, args.refusals_per_keyid),
     )
 
 
@@ -519,6 +543,12 @@ def _verify(args: argparse.Namespace) -> int:
         f"  batches accepted {report.accepted}, signatures checked {report.signatures}, "
         f"{report.seconds:.2f} s with {report.workers} worker(s)"
     )
+    if report.unsigned:
+        print(
+            f"  {report.unsigned} refusal(s) before a valid signature kept as a digest, not "
+            f"bytes: their signature could not be re-checked, the rest of each was "
+            f"(K401/K402 against the keys, the outcome rebuilt byte for byte)"
+        )
     for kind, n in sorted(report.kinds.items()):
         print(f"  {kind}: {n}")
     if report.fingerprint is not None:

@@ -44,6 +44,7 @@ SERVER_RULES: dict[str, ServerRule] = {
         ServerRule("A404", 404, "Tồn tại", "Something that exists"),
         ServerRule("A409", 409, "Không trùng đăng ký", "No clash with an enrolment"),
         ServerRule("H413", 413, "Không quá 256 KiB", "At most 256 KiB"),
+        ServerRule("H429", 429, "Không quá nhiều lô bị từ chối", "Not too many refused envelopes"),
         ServerRule("H503", 503, "Máy chủ sẵn sàng", "The server is ready"),
         ServerRule("H507", 507, "Còn chỗ trên đĩa", "Room on the disk"),
     )

@@ -33,6 +33,7 @@ from tally_server.service.codes import ServerError
 from tally_server.service.decide import Decision, decide, decide_opened, utc_now
 from tally_server.service.folder import Folder
 from tally_server.service.journal import Event, Journal, Prepared, load_journal
+from tally_server.service.limits import RefusalLimiter
 from tally_server.store import db, ledger
 
 log = logging.getLogger("kiemphieu.server")
@@ -46,6 +47,8 @@ class Answer:
     body: bytes
     receipt: bool
     decision: Decision | None = None
+    retry_after: int = 0
+    """Seconds, for a 429."""
 
 
 @dataclass(slots=True)
@@ -74,6 +77,20 @@ class StorageError(ServerError):
     pass
 
 
+def throttled(decision: Decision, wait: int) -> ServerError:
+    """The answer to an unsigned refusal past its bucket: nothing of it is recorded."""
+    assert decision.outcome is not None and decision.outcome.code is not None
+    code = decision.outcome.code
+    return ServerError(
+        f"Too many refused envelopes from this address or under this key id ({code}); "
+        f"this one was not recorded. Try again in {wait} s.",
+        f"Quá nhiều phong bì bị từ chối từ địa chỉ này hoặc với mã khoá này ({code}); "
+        f"phong bì này không được ghi. Hãy thử lại sau {wait} giây.",
+        code="H429",
+        figures={"retry_after": wait, "refused_code": code},
+    )
+
+
 class Ingest:
     """The server's state and its one way of changing it."""
 
@@ -83,8 +100,11 @@ class Ingest:
         *,
         clock: Callable[[], Any] = utc_now,
         max_db_bytes: int | None = None,
+        limiter: RefusalLimiter | None = None,
     ) -> None:
         self.folder = folder
+        self.limiter = limiter if limiter is not None else RefusalLimiter()
+        """Unsigned refusals recorded per source and per key id (service/limits.py)."""
         self.election = folder.election
         self.clock = clock
         self.max_db_bytes = max_db_bytes
@@ -199,13 +219,19 @@ class Ingest:
     def now(self) -> str:
         return ledger.format_time(self.clock())
 
-    async def submit(self, body: bytes) -> Answer:
-        """Decide one envelope, record it durably, and answer."""
+    async def submit(self, body: bytes, source: str = "") -> Answer:
+        """Decide one envelope, record it durably, and answer. ``source``: the
+        sender's address, whose unsigned refusals are rate-limited."""
         checked = await self.checkers.check(body) if self.checkers is not None else None
         decision = self._decide(body, checked)
         if decision.kind == "invalid":
             assert decision.error is not None
             return Answer(decision.http, error_body(decision.error), False, decision)
+        if decision.unsigned:
+            assert decision.outcome is not None
+            wait = self.limiter.admit(source, decision.outcome.keyid)
+            if wait:
+                return Answer(429, error_body(throttled(decision, wait)), False, None, wait)
         if decision.kind == "duplicate":
             ref = decision.duplicate_of
             assert ref is not None

@@ -92,6 +92,22 @@ class Prepared:
     noop: bool = False
 
 
+COALESCED = frozenset({"rejected"})
+"""Alert kinds that coalesce: anyone can cause a refusal, and a flood of them must
+not bury the alerts that matter."""
+COALESCE_WINDOW = dt.timedelta(minutes=10)
+OPEN_ALERTS_KEPT = 4096
+
+
+@dataclass(slots=True)
+class OpenAlert:
+    """An unreviewed alert further refusals of the same sender and codes join."""
+
+    id: int
+    count: int
+    last_at: str
+
+
 def canonical(obj: Any) -> bytes:
     return _json.encode(obj)
 
@@ -116,6 +132,8 @@ class Journal:
         self.head = head
         self.next_alert_id = next_alert_id
         self.next_event_id = next_event_id
+        self.open_alerts: dict[tuple[str, str, str], OpenAlert] = {}
+        """(kind, station id or "", codes) -> the unreviewed alert that joins them."""
 
     # -- building blocks ------------------------------------------------------------------
 
@@ -140,8 +158,31 @@ class Journal:
         codes: list[str],
         data: dict[str, Any],
     ) -> None:
+        open_ = self._coalesce(kind, station_id, codes, time)
+        if open_ is not None:
+            open_.count += 1
+            open_.last_at = time
+            p.writes.add(db.BUMP_ALERT, (time, p.entry.index, open_.id))
+            p.events.append(
+                self.event(
+                    "alert",
+                    time,
+                    {
+                        "alert_id": open_.id,
+                        "kind": kind,
+                        "station_id": station_id,
+                        "polling_area_id": polling_area_id,
+                        "ledger_index": p.entry.index,
+                        "codes": codes,
+                        "count": open_.count,
+                    },
+                )
+            )
+            return
         alert_id = self.next_alert_id
         self.next_alert_id += 1
+        if kind in COALESCED:
+            self._open_alerts(kind, station_id, codes, OpenAlert(alert_id, 1, time))
         body = canonical(data)
         p.writes.add(
             db.INSERT_ALERT,
@@ -167,9 +208,34 @@ class Journal:
                     "polling_area_id": polling_area_id,
                     "ledger_index": p.entry.index,
                     "codes": codes,
+                    "count": 1,
                 },
             )
         )
+
+    def _coalesce(
+        self, kind: str, station_id: str | None, codes: list[str], time: str
+    ) -> OpenAlert | None:
+        """The unreviewed alert this one joins: same kind, sender and codes, the last
+        of them at most ``COALESCE_WINDOW`` before (ledger times, so a rebuild from
+        the ledger coalesces the same)."""
+        if kind not in COALESCED:
+            return None
+        found = self.open_alerts.get((kind, station_id or "", ",".join(codes)))
+        if found is None:
+            return None
+        last = ledger.parse_time(found.last_at)
+        return found if ledger.parse_time(time) - last <= COALESCE_WINDOW else None
+
+    def _open_alerts(
+        self, kind: str, station_id: str | None, codes: list[str], alert: OpenAlert
+    ) -> None:
+        if len(self.open_alerts) >= OPEN_ALERTS_KEPT:
+            # Those past the window can join nothing more: forgetting them changes nothing.
+            horizon = ledger.format_time(ledger.parse_time(alert.last_at) - COALESCE_WINDOW)
+            for k in [k for k, a in self.open_alerts.items() if a.last_at < horizon]:
+                del self.open_alerts[k]
+        self.open_alerts[(kind, station_id or "", ",".join(codes))] = alert
 
     def _commit_entry(self, entry: Entry) -> Prepared:
         writes = db.Writes()
@@ -197,7 +263,8 @@ class Journal:
         o = decision.outcome
         assert o is not None
         time = ledger.format_time(moment)
-        entry = self._entry(time, decision.kind, decision.station, body, o.encode())
+        envelope, recorded = decision.recorded(body)
+        entry = self._entry(time, decision.kind, decision.station, envelope, recorded)
         receipt = b""
         if decision.has_receipt:
             built = build_receipt(self.election.id, o, entry.index, entry.hash, time, moment)
@@ -429,6 +496,9 @@ class Journal:
         entry = self._entry(time, ledger.ALERT_REVIEWED, "", b"", outcome)
         p = self._commit_entry(entry)
         p.writes.add(db.REVIEW_ALERT, (time, note, by, entry.index, alert_id))
+        # Reviewed: what comes after opens a new alert.
+        for k in [k for k, a in self.open_alerts.items() if a.id == alert_id]:
+            del self.open_alerts[k]
         p.events.append(
             self.event(
                 "alert",
@@ -530,7 +600,7 @@ def load_journal(
     next_index, head = db.head(conn)
     (max_alert,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM alerts").fetchone()
     (max_event,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()
-    return Journal(
+    journal = Journal(
         election,
         server_key,
         state,
@@ -539,6 +609,14 @@ def load_journal(
         next_alert_id=max_alert + 1,
         next_event_id=max_event + 1,
     )
+    kinds = ",".join("?" * len(COALESCED))
+    for alert_id, kind, station_id, codes, count, last_at in conn.execute(
+        "SELECT id, kind, station_id, codes, count, COALESCE(last_at, at) FROM alerts "
+        f"WHERE reviewed_at IS NULL AND kind IN ({kinds}) ORDER BY id",
+        sorted(COALESCED),
+    ):
+        journal.open_alerts[(kind, station_id or "", codes)] = OpenAlert(alert_id, count, last_at)
+    return journal
 
 
 def minutes_at(

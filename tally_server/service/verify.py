@@ -7,7 +7,10 @@
 3. every batch envelope is decided again (signature, enrolment, sequence,
    correction, the law's checks) and the recorded outcome must be the same
    bytes; every receipt must be the server's signature over exactly the
-   receipt that entry implies;
+   receipt that entry implies. A refusal before a valid signature keeps a
+   digest of what came, not the bytes: its signature cannot be re-checked, so
+   its claim (S201, S202, S203) is taken as recorded and everything else about
+   it (the key id against the keys enrolled, the outcome's bytes) is rebuilt;
 4. the accepted minutes are tallied from scratch and the results digest
    printed, to compare with what the server published at that head.
 
@@ -54,6 +57,7 @@ from tally_server.core.tally import (
     sheet_of,
 )
 from tally_server.service.decide import (
+    UNSIGNED_CODES,
     LedgerState,
     StationKey,
     build_receipt,
@@ -61,7 +65,10 @@ from tally_server.service.decide import (
     decide_opened,
     decode_batch,
     decode_outcome,
+    decode_unsigned,
     outcome_has_receipt,
+    refuse_unsigned,
+    unsigned_outcome,
 )
 from tally_server.store import ledger
 from tally_server.store.ledger import Entry, LedgerFormatError
@@ -93,6 +100,9 @@ class Report:
     receipt_signatures: int = 0
     """The server's receipt signatures verified (one more per batch entry that has
     a receipt: the work of verify is both)."""
+    unsigned: int = 0
+    """Refusals before a valid signature, recorded as a digest: their signature
+    could not be re-checked (there are no bytes), their outcome was rebuilt."""
     results: list[ConstituencyResult] = field(default_factory=list)
     results_sha256: str | None = None
     fingerprint: str | None = None
@@ -125,6 +135,7 @@ class Report:
             "batches_accepted": self.accepted,
             "signatures_checked": self.signatures,
             "receipt_signatures_checked": self.receipt_signatures,
+            "unsigned_refusals_as_recorded": self.unsigned,
             "results_sha256": self.results_sha256,
             "fingerprint": self.fingerprint,
             "fingerprint_index": self.fingerprint_index,
@@ -195,7 +206,7 @@ def _verifies(key: Ed25519PublicKey, signature: bytes, message: bytes) -> bool:
 
 def _receipt_ok(entry: Entry) -> tuple[bool, bool]:
     """(the receipt is right, its signature was verified)."""
-    if entry.kind not in ledger.BATCH_KINDS:
+    if entry.kind not in ledger.BATCH_KINDS or _unsigned_entry(entry):
         return not entry.receipt, False
     try:
         outcome = decode_outcome(entry.outcome)
@@ -211,6 +222,11 @@ def _receipt_ok(entry: Entry) -> tuple[bool, bool]:
     if r.keyid != _W["server_fingerprint"] or r.payload != codec.encode(expected):
         return False, False
     return _verifies(_W["server"], r.signature, pae(r.payload_type, r.payload)), True
+
+
+def _unsigned_entry(entry: Entry) -> bool:
+    """A refusal before a valid signature: recorded without the envelope."""
+    return entry.kind == ledger.BATCH_REJECTED and not entry.envelope
 
 
 class _Line(msgspec.Struct):
@@ -763,6 +779,10 @@ def _check_entry(
             f"entry {position} has unknown kind {kind!r}",
             f"mục {position} loại lạ {kind!r}",
         )
+    if pre.opened is None and _unsigned_entry(entry):
+        _check_unsigned(position, entry, pre, state)
+        report.unsigned += 1
+        return
     if pre.opened is not None:
         decision = decide_opened(
             state,
@@ -786,7 +806,12 @@ def _check_entry(
             f"mục {position} ghi một phong bì mà máy chủ không ghi ({decision.kind})",
         )
     expected = decision.outcome.encode()
-    if expected != entry.outcome or decision.kind != kind or decision.station != entry.station:
+    if (
+        expected != entry.outcome
+        or decision.kind != kind
+        or decision.station != entry.station
+        or decision.unsigned  # such a refusal is recorded without the envelope
+    ):
         raise _Bad(
             "V131",
             f"entry {position}: re-checking the batch gives {decision.kind} "
@@ -824,6 +849,45 @@ def _check_actor(outcome: dict[str, Any], *, required: bool = False) -> None:
     by = outcome["by"]
     if not isinstance(by, str) or not by.strip():
         raise TypeError(f"'by' must name who did it, not {by!r}")
+
+
+def _check_unsigned(position: int, entry: Entry, pre: Precheck, state: LedgerState) -> None:
+    """An entry recorded as a digest: rebuild its outcome from its key id and the keys
+    enrolled so far; only the claim that the signature failed (S201) or the envelope
+    was wrong (S202, S203) cannot be re-checked, having no bytes."""
+    try:
+        o = decode_unsigned(entry.outcome)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise _Bad(
+            "V134",
+            f"entry {position} records no envelope and no readable refusal: {exc}",
+            f"mục {position} không ghi phong bì và không ghi lời từ chối đọc được: {exc}",
+        ) from exc
+    if o.code not in UNSIGNED_CODES:
+        raise _Bad(
+            "V134",
+            f"entry {position} records no envelope, but {o.code} is decided only after a "
+            f"valid signature, whose bytes the ledger must keep",
+            f"mục {position} không ghi phong bì, nhưng {o.code} chỉ được quyết định sau khi "
+            f"chữ ký hợp lệ, nên sổ cái phải giữ phong bì",
+        )
+    flaw = o.code if o.code in ("S202", "S203") else None
+    decision = refuse_unsigned(state, o.keyid, flaw)
+    assert decision.outcome is not None
+    expected = unsigned_outcome(decision.outcome, o.received_sha256, o.received_bytes).encode()
+    if expected != entry.outcome or decision.station != entry.station:
+        raise _Bad(
+            "V131",
+            f"entry {position}: re-checking the refusal gives {expected.decode()[:300]}; the "
+            f"ledger records {entry.outcome.decode(errors='replace')[:300]}",
+            f"mục {position}: kiểm tra lại lời từ chối cho kết quả khác với sổ cái",
+        )
+    if not pre.receipt_ok:
+        raise _Bad(
+            "V132",
+            f"entry {position}: a refusal without a valid signature has no receipt",
+            f"mục {position}: lời từ chối khi chưa có chữ ký hợp lệ không có biên nhận",
+        )
 
 
 def _no_receipt(entry: Entry) -> None:

@@ -67,6 +67,8 @@ def _progress(ingest: Ingest, full: bool, rollup: Callable[..., Any]) -> dict[st
             "rejected": c.rejected,
             "conflicts": c.conflicts,
             "corrections": c.corrections,
+            # Unsigned refusals answered 429 and not recorded, since the server started.
+            "throttled": ingest.limiter.throttled,
         },
         "last_batch_at": c.last_batch_at,
         "ledger": {"index": ingest.published_index, "head": ingest.published_hash},
@@ -474,7 +476,8 @@ def alerts(
         )
     sql = (
         "SELECT id, kind, at, station_id, polling_area_id, ledger_index, codes, data, "
-        "reviewed_at, review_note, reviewed_by, review_index FROM alerts WHERE id > ?"
+        "reviewed_at, review_note, reviewed_by, review_index, count, COALESCE(last_at, at), "
+        "COALESCE(last_index, ledger_index) FROM alerts WHERE id > ?"
     )
     params: list[Any] = [after]
     if kind is not None:
@@ -502,6 +505,9 @@ def alerts(
                     "review_note": r[9],
                     "reviewed_by": r[10],
                     "review_ledger_index": r[11],
+                    "count": r[12],
+                    "last_at": r[13],
+                    "last_ledger_index": r[14],
                 }
             )
     silent = []

@@ -95,7 +95,10 @@ CREATE TABLE IF NOT EXISTS alerts (
     reviewed_at TEXT,
     review_note TEXT,
     reviewed_by TEXT,
-    review_index INTEGER
+    review_index INTEGER,
+    count INTEGER NOT NULL DEFAULT 1,
+    last_at TEXT,
+    last_index INTEGER
 );
 CREATE INDEX IF NOT EXISTS alerts_kind ON alerts (kind, reviewed_at);
 CREATE TABLE IF NOT EXISTS events (
@@ -142,6 +145,7 @@ INSERT_ALERT = (
     "INSERT INTO alerts (id, kind, at, station_id, polling_area_id, ledger_index, codes, data) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
+BUMP_ALERT = "UPDATE alerts SET count = count + 1, last_at = ?, last_index = ? WHERE id = ?"
 REVIEW_ALERT = (
     "UPDATE alerts SET reviewed_at = ?, review_note = ?, reviewed_by = ?, review_index = ? "
     "WHERE id = ?"
@@ -158,9 +162,19 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     else:
         conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         conn.execute("PRAGMA journal_mode = WAL")
+        _upgrade(conn)
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA busy_timeout = 5000")
     return conn
+
+
+def _upgrade(conn: sqlite3.Connection) -> None:
+    """Columns added since a database was made (alerts coalesced with a count)."""
+    columns = {r[1] for r in conn.execute("PRAGMA table_info(alerts)")}
+    if columns and "count" not in columns:
+        conn.execute("ALTER TABLE alerts ADD COLUMN count INTEGER NOT NULL DEFAULT 1")
+        conn.execute("ALTER TABLE alerts ADD COLUMN last_at TEXT")
+        conn.execute("ALTER TABLE alerts ADD COLUMN last_index INTEGER")
 
 
 def create(path: Path) -> sqlite3.Connection:
@@ -229,6 +243,7 @@ _ORDER = {
             INSERT_MINUTES,
             UPSERT_CURRENT,
             INSERT_ALERT,
+            BUMP_ALERT,
             REVIEW_ALERT,
             INSERT_EVENT,
         )

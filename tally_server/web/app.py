@@ -10,9 +10,19 @@ from aiohttp import web, web_response
 from tally_server.service.checkers import Checkers
 from tally_server.service.folder import Folder, open_folder, writer_lock
 from tally_server.service.ingest import Ingest
+from tally_server.service.limits import RefusalLimiter
 from tally_server.service.views import ResultsCache
 from tally_server.web.auth import guard
-from tally_server.web.keys import CHECKERS, FEEDS, FOLDER, INGEST, MAX_DB, PUBLIC, RESULTS
+from tally_server.web.keys import (
+    CHECKERS,
+    FEEDS,
+    FOLDER,
+    INGEST,
+    LIMITER,
+    MAX_DB,
+    PUBLIC,
+    RESULTS,
+)
 
 MAX_BODY = 256 * 1024
 """The largest request body accepted (a batch envelope is a few KiB)."""
@@ -22,7 +32,7 @@ async def _open_ingest(app: web.Application) -> AsyncIterator[None]:
     """Hold the folder's writer lock and the database for the app's lifetime."""
     folder = app[FOLDER]
     with writer_lock(folder.path, "serve"):
-        ingest = Ingest(folder, max_db_bytes=app[MAX_DB])
+        ingest = Ingest(folder, max_db_bytes=app[MAX_DB], limiter=app.get(LIMITER))
         checkers = app.get(CHECKERS)
         if checkers is not None:
             await checkers.start()
@@ -57,12 +67,14 @@ def create_app(
     public: bool = False,
     max_db_bytes: int | None = None,
     workers: int = 0,
+    limiter: RefusalLimiter | None = None,
 ) -> web.Application:
     """The tally server for one server folder (made by ``tally-server init``).
 
     ``public``: read routes need no token. ``max_db_bytes``: answer 507 rather than
     grow the database past this size. ``workers``: processes forked here, before any
-    thread starts, that check batches beforehand (service/checkers.py)."""
+    thread starts, that check batches beforehand (service/checkers.py). ``limiter``:
+    how many unsigned refusals are recorded per source and key id (service/limits.py)."""
     from tally_server.web.routes import routes
 
     app = web.Application(client_max_size=MAX_BODY, middlewares=[guard])
@@ -70,6 +82,8 @@ def create_app(
     app[PUBLIC] = public
     app[MAX_DB] = max_db_bytes
     app[RESULTS] = ResultsCache()
+    if limiter is not None:
+        app[LIMITER] = limiter
     if workers > 0:
         app[CHECKERS] = Checkers.fork(app[FOLDER].election, app[FOLDER].db_path, workers)
     feeds: set[web.WebSocketResponse] = set()

@@ -77,7 +77,14 @@ def _text(data: dict[str, Any], name: str, *, required: bool = True) -> str:
 async def post_batch(request: web.Request) -> web.Response:
     """Receive one signed batch; answer with the signed receipt."""
     body = await request.read()
-    answer = await request.app[INGEST].submit(body)
+    answer = await request.app[INGEST].submit(body, request.remote or "")
+    if answer.retry_after:
+        return web.Response(
+            status=answer.status,
+            body=answer.body,
+            content_type=JSON,
+            headers={"Retry-After": str(answer.retry_after)},
+        )
     d = answer.decision
     if answer.status != 200 and d is not None and d.outcome is not None:
         log.info(

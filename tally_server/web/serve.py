@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from tally_server.service.limits import DEFAULT_PER_KEYID, DEFAULT_PER_SOURCE, RefusalLimiter
 from tally_server.web.app import create_app
 
 _STANDARD = set(vars(logging.makeLogRecord({})))
@@ -105,16 +106,30 @@ def serve(
     max_db_bytes: int | None = None,
     workers: int = 0,
     insecure_http: bool = False,
+    refusals: tuple[int, int] = (DEFAULT_PER_SOURCE, DEFAULT_PER_KEYID),
 ) -> int:
     """Serve until SIGINT or SIGTERM. Plain HTTP on an address other machines can
-    reach needs ``insecure_http`` (exit 2 without it) and is warned about in the log."""
+    reach needs ``insecure_http`` (exit 2 without it) and is warned about in the log.
+    ``refusals``: unsigned refusals recorded per source address and per key id a
+    minute (service/limits.py)."""
     tls = tls_cert is not None and tls_key is not None
     if not tls and not is_loopback(host) and not insecure_http:
         print(plain_http_refusal(host), file=sys.stderr)
         return 2
     setup_logging(log_level)
     return asyncio.run(
-        _run(folder, host, port, tls_cert, tls_key, public, access_log, max_db_bytes, workers)
+        _run(
+            folder,
+            host,
+            port,
+            tls_cert,
+            tls_key,
+            public,
+            access_log,
+            max_db_bytes,
+            workers,
+            refusals,
+        )
     )
 
 
@@ -128,9 +143,16 @@ async def _run(
     access_log: bool,
     max_db_bytes: int | None,
     workers: int,
+    refusals: tuple[int, int],
 ) -> int:
     log = logging.getLogger("kiemphieu.server")
-    app = create_app(folder, public=public, max_db_bytes=max_db_bytes, workers=workers)
+    app = create_app(
+        folder,
+        public=public,
+        max_db_bytes=max_db_bytes,
+        workers=workers,
+        limiter=RefusalLimiter(*refusals),
+    )
     runner = web.AppRunner(
         app,
         access_log=logging.getLogger("aiohttp.access") if access_log else None,

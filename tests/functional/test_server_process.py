@@ -136,6 +136,7 @@ def test_openssl_signed_batch_posted_with_curl_to_a_running_server(
             "rejected": 1,
             "conflicts": 0,
             "corrections": 0,
+            "throttled": 0,
         }
         # the rejection is recorded right after the accepted batch
         assert progress["ledger"]["index"] == fields["ledger_index"] + 1

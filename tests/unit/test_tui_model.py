@@ -154,12 +154,24 @@ def test_alerts_read_messages_and_list_silent_stations() -> None:
                     ]
                 },
                 "reviewed": False,
-            }
+            },
+            {
+                "id": 4,
+                "kind": "rejected",
+                "at": "2011-05-22T20:01:00Z",
+                "station_id": None,
+                "polling_area_id": None,
+                "codes": ["K401"],
+                "data": {"findings": [{"code": "K401", "message_vi": "v", "message_en": "e"}]},
+                "reviewed": False,
+                "count": 57,
+            },
         ],
         "silent_stations": [{"station_id": "KV-03", "polling_area_id": "KV-03"}],
     }
-    rejected, silent = parse_alerts(doc)
+    rejected, junk, silent = parse_alerts(doc)
     assert rejected.codes == ("E112", "W201") and rejected.message_en == "en · e2"
+    assert (rejected.count, junk.count) == (1, 57)  # refusals of one sender, coalesced
     assert silent.id == "silent:KV-03" and silent.kind == "silent_station"
 
 

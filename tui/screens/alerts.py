@@ -98,7 +98,7 @@ class AlertsScreen(DashboardScreen):
                 kind_label(a.kind, lang),
                 _time(a.at),
                 a.polling_area_id or a.station_id,
-                " ".join(a.codes),
+                " ".join(a.codes) + (f" ×{a.count}" if a.count > 1 else ""),
                 f"✓ {a.note}" if a.reviewed else "",
                 key=a.id,
             )
@@ -126,7 +126,8 @@ class AlertsScreen(DashboardScreen):
             return
         message = a.message_vi if self.lang == "vi" else a.message_en
         detail.update(
-            f"{kind_label(a.kind, self.lang)} {' '.join(a.codes)} — "
+            f"{kind_label(a.kind, self.lang)} {' '.join(a.codes)}"
+            f"{f' ×{a.count}' if a.count > 1 else ''} — "
             f"{a.station_id} / {a.polling_area_id}\n{message}"
         )
 
