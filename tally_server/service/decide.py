@@ -24,7 +24,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from schemas import codec
 from schemas.errors import DecodeError, KiemphieuError, SignatureError
 from schemas.models import CountingMinutes, Finding, Receipt, ResultBatch
-from schemas.signing import BATCH_TYPE, Opened, VerifyKey, open_envelope, pae
+from schemas.signing import (
+    BATCH_TYPE,
+    Opened,
+    VerifyKey,
+    open_envelope,
+    pae,
+    weak_key,
+    weak_key_error,
+)
 from tally_server.core import rules
 from tally_server.core.definition import Election
 from tally_server.core.numbers import vn_int
@@ -365,6 +373,13 @@ def decide_opened(
             ),
             who,
         )
+    weak = weak_key(key.key.raw)
+    if weak is not None:
+        # Refused at enrolment; here too, whatever a worker or a precheck said, for a
+        # key that reached the state another way (the database edited, an old ledger).
+        error = weak_key_error(key.key.raw, weak, "signatures[0].keyid")
+        error.figures["keyid"] = key.fingerprint
+        return _reject(401, error, who)
     if not signature_ok:
         try:
             key.verify(opened)
@@ -389,12 +404,16 @@ _batch_decoder = msgspec.json.Decoder(ResultBatch, strict=True)
 
 def decode_batch(payload: bytes) -> ResultBatch:
     """``codec.decode(payload, ResultBatch)``, with the text check done on the whole
-    payload when that is enough to decide (the ingest hot path)."""
+    payload when that is enough to decide (the ingest hot path). The I-JSON check is
+    the same either way, so ingest, its workers and ``verify`` refuse the same bytes."""
     if codec.plain_text(payload):
         try:
-            return _batch_decoder.decode(payload)
+            batch = _batch_decoder.decode(payload)
         except (msgspec.ValidationError, msgspec.DecodeError):
             pass  # codec.decode below names the problem
+        else:
+            codec.check_ijson(payload, batch)
+            return batch
     return codec.decode(payload, ResultBatch)
 
 

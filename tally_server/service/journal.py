@@ -23,8 +23,10 @@ from schemas.signing import (
     RECEIPT_TYPE,
     SigningKey,
     VerifyKey,
+    key_problem,
     open_envelope,
     pae,
+    weak_key_error,
 )
 from tally_server.core.definition import Election
 from tally_server.service.codes import ServerError
@@ -347,6 +349,11 @@ class Journal:
     ) -> Prepared | None:
         """Enrol a station's key; None when exactly this enrolment already stands."""
         _check_id(station_id, "station_id")
+        # The full check (a square root mod p) at the one door every enrolment goes
+        # through: the API, the CLI, a CSV.
+        reason = key_problem(key.raw)
+        if reason is not None:
+            raise weak_key_error(key.raw, reason)
         if polling_area_id not in self.election.polling_areas:
             raise ServerError(
                 f"Polling area {polling_area_id} is not in election {self.election.id}.",
