@@ -350,8 +350,9 @@ class Opened:
 _envelope_decoder = msgspec.json.Decoder(Envelope, strict=True)
 
 
-def open_envelope(data: bytes, expected_type: str) -> Opened:
-    """Parse the envelope only; the payload stays as the bytes that were signed."""
+def open_envelope(data: bytes, expected_type: str, *, ijson: bool = True) -> Opened:
+    """Parse the envelope only; the payload stays as the bytes that were signed.
+    ``ijson=False`` only to read back what a ledger recorded as accepted."""
     try:
         envelope = _envelope_decoder.decode(data)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
@@ -359,8 +360,9 @@ def open_envelope(data: bytes, expected_type: str) -> Opened:
         raise DecodeError(
             f"Not a DSSE envelope: {exc}", f"Không phải phong bì DSSE: {exc}"
         ) from exc
-    # Two "payload" keys would be two batches under one signature, for two readers.
-    codec.check_ijson(data, envelope)
+    if ijson:
+        # Two "payload" keys would be two batches under one signature, for two readers.
+        codec.check_ijson(data, envelope)
     if envelope.payloadType != expected_type:
         raise SignatureError(
             f"Payload type {envelope.payloadType!r} where {expected_type!r} was expected.",

@@ -285,8 +285,7 @@ class LedgerState:
         index = self.current.get(key)
         if index is None:
             return None
-        payload = open_envelope(self.fetch(index), BATCH_TYPE).payload
-        batch = decode_batch(payload)
+        payload, batch = read_accepted(self.fetch(index))
         # The last match: ``record`` let a later minutes of a batch replace an earlier one.
         for m in reversed(batch.minutes):
             if (m.polling_area_id, m.race_id, m.round) == key:
@@ -400,6 +399,14 @@ def decide_opened(
 
 
 _batch_decoder = msgspec.json.Decoder(ResultBatch, strict=True)
+
+
+def read_accepted(envelope: bytes) -> tuple[bytes, ResultBatch]:
+    """(payload, batch) of an envelope the ledger records as accepted, read back as it
+    was counted: the checks it passed on the way in are not run again (one added since,
+    I-JSON, would make a batch counted before it unreadable; verify names such an entry)."""
+    payload = open_envelope(envelope, BATCH_TYPE, ijson=False).payload
+    return payload, _batch_decoder.decode(payload)
 
 
 def decode_batch(payload: bytes) -> ResultBatch:

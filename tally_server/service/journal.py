@@ -19,12 +19,10 @@ import msgspec
 from schemas import codec
 from schemas.models import CountingMinutes, Envelope, EnvelopeSignature, Finding
 from schemas.signing import (
-    BATCH_TYPE,
     RECEIPT_TYPE,
     SigningKey,
     VerifyKey,
     key_problem,
-    open_envelope,
     pae,
     weak_key_error,
 )
@@ -37,7 +35,7 @@ from tally_server.service.decide import (
     LedgerState,
     StationKey,
     build_receipt,
-    decode_batch,
+    read_accepted,
 )
 from tally_server.store import db, ledger
 from tally_server.store.ledger import Entry
@@ -559,8 +557,7 @@ def minutes_at(
         for index, envelope in conn.execute(
             f"SELECT idx, envelope FROM ledger WHERE idx IN ({marks})", chunk
         ):
-            payload = open_envelope(bytes(envelope), BATCH_TYPE).payload
-            out[index] = decode_batch(payload).minutes
+            out[index] = read_accepted(bytes(envelope))[1].minutes
     return out
 
 

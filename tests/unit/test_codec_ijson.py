@@ -50,7 +50,7 @@ def test_a_canonical_batch_and_an_indented_one_pass() -> None:
 def test_the_sequence_given_twice_is_refused_naming_the_key() -> None:
     text = batch_text()
     seq = json.loads(text)["sequence"]
-    twice = text.replace(f'"sequence":{seq}', f'"sequence":6,"sequence":7', 1)
+    twice = text.replace(f'"sequence":{seq}', '"sequence":6,"sequence":7', 1)
     assert msgspec.json.decode(twice.encode(), type=ResultBatch).sequence == 7  # last wins
     first_wins = json.loads(twice, object_pairs_hook=lambda pairs: dict(reversed(pairs)))
     assert first_wins["sequence"] == 6  # another reader of the same signed bytes
@@ -152,7 +152,9 @@ def test_the_fast_path_refuses_exactly_what_the_reference_refuses(
             codec.check_ijson(outer, value)
             continue
         assert expected is not None
-        assert (expected.code == "S101") if duplicate else expected.code in ("S102", "S103")
+        # the first problem in document order: a big integer may come before the key
+        assert expected.code in ("S101", "S102", "S103")
+        assert duplicate or expected.code != "S101"
         with pytest.raises(DecodeError) as err:
             codec.check_ijson(outer, value)
         assert err.value.to_dict() == expected.to_dict()
