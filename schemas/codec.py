@@ -69,8 +69,10 @@ _LONG_NUMBER = b"\x01" * 16
 """16 digits in a row: the shortest text of an integer beyond 2^53 − 1 (16 digits)."""
 
 
-def check_ijson(data: bytes | str, value: Any) -> None:
+def check_ijson(data: bytes | str, value: Any, *, numbers: bool = True) -> None:
     """Refuse ``data`` (which ``value`` was just decoded from) if it is not I-JSON.
+    ``numbers=False`` where the type decoded bounds every integer within 2^53 − 1
+    itself (a larger one failed decoding, and ``refuse_non_ijson`` named it).
 
     Fast path, ~3 µs on a batch: the text holds no run of 16 digits and is exactly
     what ``encode`` makes of the value (what our stations sign), or is that indented
@@ -78,7 +80,7 @@ def check_ijson(data: bytes | str, value: Any) -> None:
     would encode shorter) and no integer beyond 2^53 − 1. Anything else is read again
     by ``ijson_error`` (~25 µs on a batch)."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    if _LONG_NUMBER not in raw.translate(_DIGIT):
+    if not numbers or _LONG_NUMBER not in raw.translate(_DIGIT):
         encoded = encode(value)
         # ``format`` only takes whitespace out: keys, their order and escapes stay.
         if encoded == raw or msgspec.json.format(raw, indent=-1) == encoded:

@@ -362,7 +362,7 @@ def open_envelope(data: bytes, expected_type: str, *, ijson: bool = True) -> Ope
         ) from exc
     if ijson:
         # Two "payload" keys would be two batches under one signature, for two readers.
-        codec.check_ijson(data, envelope)
+        codec.check_ijson(data, envelope, numbers=False)  # strings only: no number decodes
     if envelope.payloadType != expected_type:
         raise SignatureError(
             f"Payload type {envelope.payloadType!r} where {expected_type!r} was expected.",

@@ -419,7 +419,8 @@ def decode_batch(payload: bytes) -> ResultBatch:
         except (msgspec.ValidationError, msgspec.DecodeError):
             pass  # codec.decode below names the problem
         else:
-            codec.check_ijson(payload, batch)
+            # every integer of a batch is bounded by its schema (test_codec_ijson)
+            codec.check_ijson(payload, batch, numbers=False)
             return batch
     return codec.decode(payload, ResultBatch)
 

@@ -158,3 +158,23 @@ def test_the_fast_path_refuses_exactly_what_the_reference_refuses(
         with pytest.raises(DecodeError) as err:
             codec.check_ijson(outer, value)
         assert err.value.to_dict() == expected.to_dict()
+
+
+def _integers(schema: Any) -> list[dict[str, Any]]:
+    if isinstance(schema, dict):
+        own = [schema] if schema.get("type") == "integer" else []
+        return own + [i for v in schema.values() for i in _integers(v)]
+    if isinstance(schema, list):
+        return [i for v in schema for i in _integers(v)]
+    return []
+
+
+def test_the_hot_path_may_skip_the_digit_scan() -> None:
+    """``decode_batch`` and ``open_envelope`` check I-JSON with ``numbers=False``: sound
+    only while a batch bounds every integer within ±(2^53 − 1) and an envelope has none."""
+    folder = Path(__file__).resolve().parents[2] / "schemas" / "json"
+    batch = _integers(json.loads((folder / "batch.v1.schema.json").read_text()))
+    assert batch and all(
+        i["maximum"] <= codec.MAX_EXACT_INT and i.get("minimum", -(2**63)) >= 0 for i in batch
+    )
+    assert _integers(json.loads((folder / "envelope.v1.schema.json").read_text())) == []
