@@ -100,11 +100,13 @@ def _finding_of(exc: Exception) -> Finding:
 def load(paths: list[Path], election: Election) -> Loaded:
     import msgspec
 
+    from schemas.errors import KiemphieuError
+
     out = Loaded()
     for path in paths:
         data = path.read_bytes()
         try:
-            docs: list[tuple[str, Any]] = [(str(path), msgspec.json.decode(data))]
+            docs: list[tuple[str, Any]] = [(str(path), _read_json(data))]
         except msgspec.DecodeError:
             docs = []
             for n, line in enumerate(data.splitlines(), start=1):
@@ -112,12 +114,27 @@ def load(paths: list[Path], election: Election) -> Loaded:
                     continue
                 source = f"{path}:{n}"
                 try:
-                    docs.append((source, msgspec.json.decode(line)))
+                    docs.append((source, _read_json(line)))
                 except msgspec.DecodeError as exc:
                     out.unreadable.append((source, _not_json(exc)))
+                except KiemphieuError as exc:
+                    out.unreadable.append((source, _finding_of(exc)))
+        except KiemphieuError as exc:
+            out.unreadable.append((str(path), _finding_of(exc)))
         for source, doc in docs:
             _expand(doc, source, election, out)
     return out
+
+
+def _read_json(data: bytes) -> Any:
+    """The document, refused as the server would if it is not I-JSON (a key twice)."""
+    import msgspec
+
+    from schemas import codec
+
+    doc = msgspec.json.decode(data)
+    codec.check_ijson(data, doc)
+    return doc
 
 
 def _not_json(exc: Exception) -> Finding:

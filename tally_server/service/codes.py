@@ -21,9 +21,15 @@ SERVER_RULES: dict[str, ServerRule] = {
     r.code: r
     for r in (
         ServerRule("S100", 400, "Tài liệu đúng định dạng", "A well-formed document"),
+        ServerRule("S101", 400, "Không trùng tên trường (I-JSON)", "No duplicate keys (I-JSON)"),
+        ServerRule(
+            "S102", 400, "Số nguyên trong ±(2^53−1) (I-JSON)", "Integers within ±(2^53−1) (I-JSON)"
+        ),
+        ServerRule("S103", 400, "Unicode hợp lệ (I-JSON)", "Valid Unicode (I-JSON)"),
         ServerRule("S201", 401, "Chữ ký hợp lệ", "A valid signature"),
         ServerRule("S202", 401, "Đúng loại nội dung", "The expected payload type"),
         ServerRule("S203", 401, "Chữ ký Ed25519 dài 64 byte", "An Ed25519 signature is 64 bytes"),
+        ServerRule("S320", 400, "Khoá công khai không yếu", "A public key that is not weak"),
         ServerRule("K401", 401, "Khoá đã đăng ký", "An enrolled key"),
         ServerRule("K402", 401, "Khoá chưa bị thu hồi", "A key not revoked"),
         ServerRule("C403", 403, "Lô thuộc cuộc bầu cử này", "The batch is for this election"),

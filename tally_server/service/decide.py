@@ -25,7 +25,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from schemas import codec
 from schemas.errors import DecodeError, KiemphieuError, SignatureError
 from schemas.models import CountingMinutes, Envelope, Finding, Receipt, ResultBatch
-from schemas.signing import BATCH_TYPE, Opened, VerifyKey, open_envelope, pae
+from schemas.signing import (
+    BATCH_TYPE,
+    Opened,
+    VerifyKey,
+    open_envelope,
+    pae,
+    weak_key,
+    weak_key_error,
+)
 from tally_server.core import rules
 from tally_server.core.definition import Election
 from tally_server.core.numbers import vn_int
@@ -389,8 +397,7 @@ class LedgerState:
         index = self.current.get(key)
         if index is None:
             return None
-        payload = open_envelope(self.fetch(index), BATCH_TYPE).payload
-        batch = decode_batch(payload)
+        payload, batch = read_accepted(self.fetch(index))
         # The last match: ``record`` let a later minutes of a batch replace an earlier one.
         for m in reversed(batch.minutes):
             if (m.polling_area_id, m.race_id, m.round) == key:
@@ -512,6 +519,14 @@ def decide_opened(
     key = state.keys.get(opened.keyid)
     if key is None or key.revoked:
         return refuse_unsigned(state, opened.keyid)
+    weak = weak_key(key.key.raw)
+    if weak is not None:
+        # Refused at enrolment; here too, whatever a worker or a precheck said, for a
+        # key that reached the state another way (the database edited, an old ledger).
+        error = weak_key_error(key.key.raw, weak, "signatures[0].keyid")
+        error.figures["keyid"] = key.fingerprint
+        digest = hashlib.sha256(opened.payload).hexdigest()
+        return _reject(401, error, _Who(opened.keyid, digest, key.station_id, key.polling_area_id))
     if not signature_ok:
         try:
             key.verify(opened)
@@ -536,14 +551,27 @@ def decide_opened(
 _batch_decoder = msgspec.json.Decoder(ResultBatch, strict=True)
 
 
+def read_accepted(envelope: bytes) -> tuple[bytes, ResultBatch]:
+    """(payload, batch) of an envelope the ledger records as accepted, read back as it
+    was counted: the checks it passed on the way in are not run again (one added since,
+    I-JSON, would make a batch counted before it unreadable; verify names such an entry)."""
+    payload = open_envelope(envelope, BATCH_TYPE, ijson=False).payload
+    return payload, _batch_decoder.decode(payload)
+
+
 def decode_batch(payload: bytes) -> ResultBatch:
     """``codec.decode(payload, ResultBatch)``, with the text check done on the whole
-    payload when that is enough to decide (the ingest hot path)."""
+    payload when that is enough to decide (the ingest hot path). The I-JSON check is
+    the same either way, so ingest, its workers and ``verify`` refuse the same bytes."""
     if codec.plain_text(payload):
         try:
-            return _batch_decoder.decode(payload)
+            batch = _batch_decoder.decode(payload)
         except (msgspec.ValidationError, msgspec.DecodeError):
             pass  # codec.decode below names the problem
+        else:
+            # every integer of a batch is bounded by its schema (test_codec_ijson)
+            codec.check_ijson(payload, batch, numbers=False)
+            return batch
     return codec.decode(payload, ResultBatch)
 
 

@@ -136,16 +136,19 @@ def open_folder(path: Path) -> Folder:
             figures={"dir": str(path)},
         )
     raw = (path / ELECTION_NAME).read_bytes()
-    definition = decode_definition(raw)
+    definition = decode_definition(raw, ijson=False)
     key = SigningKey.load(path / KEY_NAME)
     # election.json is the canonical JSON indented: taking the whitespace out gives the
     # canonical bytes without encoding the definition again (which would leave a UTF-8
     # copy cached in every non-ASCII string: ~13 MB at national size). Trusted only
     # when it is what the ledger was opened for.
+    # The recorded digest is of bytes ``encode`` made at init, which hold each key once:
+    # the same digest, the same I-JSON text. Any other text is checked.
     canonical = msgspec.json.format(raw, indent=-1)
-    del raw
     if election_sha256(canonical) != _recorded_sha256(path):
+        codec.check_ijson(raw, definition)
         canonical = codec.encode(definition)
+    del raw
     election = Election.from_definition(definition, shared=True)
     return _folder(path, election, key, canonical)
 

@@ -19,12 +19,12 @@ import msgspec
 from schemas import codec
 from schemas.models import CountingMinutes, Envelope, EnvelopeSignature, Finding
 from schemas.signing import (
-    BATCH_TYPE,
     RECEIPT_TYPE,
     SigningKey,
     VerifyKey,
-    open_envelope,
+    key_problem,
     pae,
+    weak_key_error,
 )
 from tally_server.core.definition import Election
 from tally_server.service.codes import ServerError
@@ -35,7 +35,7 @@ from tally_server.service.decide import (
     LedgerState,
     StationKey,
     build_receipt,
-    decode_batch,
+    read_accepted,
 )
 from tally_server.store import db, ledger
 from tally_server.store.ledger import Entry
@@ -415,6 +415,11 @@ class Journal:
         """Enrol a station's key; None when exactly this enrolment already stands.
         ``by``: who did it (``Token.actor``, or ``cli:USER``), recorded in the ledger."""
         _check_id(station_id, "station_id")
+        # The full check (a square root mod p) at the one door every enrolment goes
+        # through: the API, the CLI, a CSV.
+        reason = key_problem(key.raw)
+        if reason is not None:
+            raise weak_key_error(key.raw, reason)
         if polling_area_id not in self.election.polling_areas:
             raise ServerError(
                 f"Polling area {polling_area_id} is not in election {self.election.id}.",
@@ -632,8 +637,7 @@ def minutes_at(
         for index, envelope in conn.execute(
             f"SELECT idx, envelope FROM ledger WHERE idx IN ({marks})", chunk
         ):
-            payload = open_envelope(bytes(envelope), BATCH_TYPE).payload
-            out[index] = decode_batch(payload).minutes
+            out[index] = read_accepted(bytes(envelope))[1].minutes
     return out
 
 

@@ -47,7 +47,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from schemas import codec
 from schemas.errors import DecodeError, KiemphieuError, SignatureError
 from schemas.models import Finding, ResultBatch
-from schemas.signing import BATCH_TYPE, RECEIPT_TYPE, Opened, VerifyKey, open_envelope, pae
+from schemas.signing import (
+    BATCH_TYPE,
+    RECEIPT_TYPE,
+    WEAK_KEY_REASONS,
+    Opened,
+    VerifyKey,
+    WeakKeyError,
+    open_envelope,
+    pae,
+)
 from tally_server.core import rules
 from tally_server.core.definition import Election
 from tally_server.core.tally import (
@@ -491,7 +500,7 @@ def _genesis(entry: Entry, election: Election, election_sha: str) -> VerifyKey:
             "mục đầu tiên phải là mục mở sổ cái (ledger_opened)",
         )
     try:
-        opened = json.loads(entry.outcome)
+        opened = _outcome_json(entry)
         key = VerifyKey.from_text(opened["server_public_key"])
     except (ValueError, KeyError, KiemphieuError) as exc:
         raise _Bad(
@@ -708,10 +717,17 @@ def _check_entry(
     if kind == ledger.STATION_ENROLLED:
         _no_receipt(entry)
         try:
-            o = json.loads(entry.outcome)
+            o = _outcome_json(entry)
             key = VerifyKey.from_text(o["public_key"])
             station_id, area_id, fp = o["station_id"], o["polling_area_id"], o["fingerprint"]
             _check_actor(o)
+        except WeakKeyError as exc:
+            en, vi = WEAK_KEY_REASONS[exc.figures["reason"]]
+            raise _Bad(
+                "V126",
+                f"enrolment entry {position} enrolls a weak public key (S320): {en}",
+                f"mục đăng ký {position} đăng ký một khoá công khai yếu (S320): {vi}",
+            ) from exc
         except (ValueError, KeyError, TypeError, KiemphieuError) as exc:
             raise _Bad(
                 "V120",
@@ -742,10 +758,10 @@ def _check_entry(
     if kind == ledger.STATION_REVOKED:
         _no_receipt(entry)
         try:
-            o = json.loads(entry.outcome)
+            o = _outcome_json(entry)
             fp = o["fingerprint"]
             _check_actor(o)
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, KiemphieuError) as exc:
             raise _Bad(
                 "V124",
                 f"revocation entry {position} is unreadable: {exc}",
@@ -888,6 +904,13 @@ def _check_unsigned(position: int, entry: Entry, pre: Precheck, state: LedgerSta
             f"entry {position}: a refusal without a valid signature has no receipt",
             f"mục {position}: lời từ chối khi chưa có chữ ký hợp lệ không có biên nhận",
         )
+
+
+def _outcome_json(entry: Entry) -> Any:
+    """An entry's outcome, refused if it is not I-JSON (a key twice: two readings)."""
+    value = json.loads(entry.outcome)
+    codec.check_ijson(entry.outcome, value)
+    return value
 
 
 def _no_receipt(entry: Entry) -> None:

@@ -10,8 +10,8 @@ from typing import Any
 from aiohttp import web
 
 from schemas import codec
-from schemas.errors import KeyFileError
-from schemas.signing import VerifyKey
+from schemas.errors import DecodeError, KeyFileError
+from schemas.signing import VerifyKey, WeakKeyError
 from tally_server.service import views
 from tally_server.service.codes import ServerError
 from tally_server.store import db
@@ -50,10 +50,14 @@ def _bad(message_en: str, message_vi: str, field: str, **figures: Any) -> Server
 async def _body_json(request: web.Request) -> dict[str, Any]:
     raw = await request.read()
     try:
-        data = json.loads(raw)
-    except ValueError as exc:
+        data = codec.loads(raw)  # I-JSON: a key given twice is refused, not guessed at
+    except DecodeError as exc:
+        if exc.code != DecodeError.code:
+            raise  # S101-S103, naming where
         raise _bad(
-            f"The body is not JSON: {exc}", f"Nội dung không phải JSON: {exc}", "body"
+            f"The body is not JSON: {exc.message_en}",
+            f"Nội dung không phải JSON: {exc.message_vi}",
+            "body",
         ) from exc
     if not isinstance(data, dict):
         raise _bad("The body must be a JSON object.", "Nội dung phải là đối tượng JSON.", "body")
@@ -124,6 +128,8 @@ async def enroll_station(request: web.Request) -> web.Response:
     area_id = _text(data, "polling_area_id")
     try:
         key = VerifyKey.from_text(_text(data, "public_key"))
+    except WeakKeyError:
+        raise  # its own code (S320) and reason
     except KeyFileError as exc:
         raise ServerError(
             exc.message_en, exc.message_vi, code="A400", fields=("public_key",)

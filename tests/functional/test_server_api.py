@@ -328,6 +328,33 @@ async def test_stations_enrolment_over_the_api(
     ]
 
 
+async def test_a_committee_body_with_a_key_given_twice_is_refused(
+    client: Client, server_folder: ServerFolder
+) -> None:
+    """Which station is enrolled must not depend on which of two keys a reader keeps."""
+    admin = server_folder.token("admin")
+    key = server_folder.new_station("KV-02").key.public.b64
+    body = (
+        '{"station_id":"KV-02","polling_area_id":"KV-02","polling_area_id":"KV-03",'
+        f'"public_key":"{key}"}}'
+    ).encode()
+    resp = await client.post(
+        "/api/v1/stations", data=body, headers={**bearer(admin), "Content-Type": "application/json"}
+    )
+    error = (await resp.json())["error"]
+    assert (resp.status, error["code"], error["figures"]) == (
+        400,
+        "S101",
+        {"key": "polling_area_id", "at": "$"},
+    )
+    listing = (await get_json(client, "/api/v1/stations", admin))["stations"]
+    assert "KV-02" not in {s["station_id"] for s in listing}
+    # the weak key of the issue, over the same door: refused with its own code
+    weak = {"station_id": "KV-02", "polling_area_id": "KV-02", "public_key": "01" + "0" * 62}
+    resp = await client.post("/api/v1/stations", json=weak, headers=bearer(admin))
+    assert (resp.status, (await resp.json())["error"]["code"]) == (400, "S320")
+
+
 async def test_reviewing_an_alert_is_recorded_in_the_ledger(
     client: Client, server_folder: ServerFolder, station: Station
 ) -> None:

@@ -14,7 +14,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from serverkit import ROOT, ServerFolder, Station, example_minutes, run_verify
 
-from schemas.signing import BATCH_TYPE, SigningKey, seal
+from schemas.signing import BATCH_TYPE, SigningKey, VerifyKey, open_envelope, seal
 from tally_server.core.definition import load_election
 from tally_server.service.verify import verify_ledger
 from tally_server.store.ledger import Entry
@@ -377,3 +377,100 @@ def test_who_enrolled_revoked_and_reviewed_is_checked(
     older = {k: v for k, v in json.loads(entries[1]["outcome"]).items() if k != "by"}
     report = verify_ledger(rewritten(path, lines[:2], 1, older), load_election(ELECTION), workers=1)
     assert report.ok, report.bad
+
+
+# -- what a server without today's checks would have recorded ------------------------------
+
+
+IDENTITY = VerifyKey(b"\x01" + bytes(31))
+"""The identity point as a public key: 0x01 ‖ 63 × 0x00 verifies as its signature."""
+
+
+def enrol_bypassing_the_check(folder: Path, key: VerifyKey) -> None:
+    """The entry and row ``Journal.enroll`` writes, without its key check (the store
+    layer, as a server before the check, or an edited database, would have it)."""
+    from tally_server.service.decide import StationKey
+    from tally_server.service.folder import now, offline_commit
+    from tally_server.service.journal import canonical
+    from tally_server.store import db, ledger
+
+    def go(_: Any, journal: Any) -> Any:
+        fp = key.fingerprint
+        outcome = canonical(
+            {"station_id": "KV-01", "polling_area_id": "KV-01", "public_key": key.b64,
+             "fingerprint": fp}
+        )  # fmt: skip
+        entry = journal._entry(now(), ledger.STATION_ENROLLED, "KV-01", b"", outcome)
+        p = journal._commit_entry(entry)
+        p.writes.add(db.INSERT_KEY, (fp, "KV-01", "KV-01", key.raw, now(), entry.index))
+        journal.state.enroll(StationKey(fp, "KV-01", "KV-01", key, entry.index))
+        return [p], None
+
+    offline_commit(folder, "enroll a weak key", go)
+
+
+async def exported(client: Client, server_folder: ServerFolder, path: Path) -> Path:
+    admin = {"Authorization": f"Bearer {server_folder.token('admin')}"}
+    path.write_bytes(await (await client.get("/api/v1/ledger", headers=admin)).read())
+    return path
+
+
+async def test_a_weak_key_in_the_state_lets_no_forgery_in_and_the_ledger_fails_verify(
+    aiohttp_client: MakeClient, server_folder: ServerFolder, tmp_path: Path
+) -> None:
+    """The issue's attack against a weak key that got past enrolment: the server still
+    refuses the forged batch (S320, recorded), and verify refuses the ledger at the
+    enrolment (V126), not VALID."""
+    enrol_bypassing_the_check(server_folder.path, IDENTITY)
+    client = await aiohttp_client(create_app(server_folder.path))
+    station = Station("KV-01", "KV-01", SigningKey.generate(), tmp_path, tmp_path)
+    forged = json.dumps(
+        {
+            "payloadType": BATCH_TYPE,
+            "payload": base64.b64encode(station.payload(1)).decode(),
+            "signatures": [
+                {
+                    "keyid": IDENTITY.fingerprint,
+                    "sig": base64.b64encode(b"\x01" + bytes(63)).decode(),
+                }
+            ],
+        }
+    ).encode()
+    answer = await client.post("/api/v1/batches", data=forged)
+    error = (await answer.json())["error"]
+    assert (answer.status, error["code"], error["fields"]) == (
+        401, "S320", ["signatures[0].keyid"],
+    )  # fmt: skip
+    assert "small-order point lets any signature verify" in error["message_en"]
+    path = await exported(client, server_folder, tmp_path / "ledger.jsonl")
+    report = verify_ledger(path, load_election(ELECTION), workers=1)
+    assert report.bad is not None and (report.bad.index, report.bad.code) == (1, "V126")
+    assert "small-order point" in report.bad.reason_en
+    done = run_verify(str(path), "--election", str(ELECTION))
+    assert done.returncode != 0 and "V126" in done.stdout + done.stderr
+
+
+async def test_a_batch_accepted_with_a_key_given_twice_fails_verify(
+    aiohttp_client: MakeClient, server_folder: ServerFolder, station: Station, tmp_path: Path
+) -> None:
+    """A batch with "sequence":6,"sequence":7 recorded as accepted (as before I-JSON):
+    verify decides it again, refuses it (S101) and names the entry."""
+    from tally_server.service.decide import decide_opened, utc_now
+    from tally_server.service.folder import offline_commit
+
+    text = station.payload(6).decode().replace('"sequence":6', '"sequence":6,"sequence":7', 1)
+    body = station.seal(text.encode())
+
+    def go(_: Any, journal: Any) -> Any:
+        # ``decoded=True``: the bytes taken as decoded already, the way the old check did
+        decision = decide_opened(journal.state, open_envelope(body, BATCH_TYPE), decoded=True)
+        assert decision.outcome is not None and decision.outcome.sequence == 7
+        return [journal.batch(decision, body, utc_now())], journal.next_index - 1
+
+    index = offline_commit(server_folder.path, "record as before", go)
+    client = await aiohttp_client(create_app(server_folder.path))
+    # today's server refuses the very same bytes, and records why
+    answer = await client.post("/api/v1/batches", data=body)
+    assert (answer.status, (await answer.json())["error"]["code"]) == (400, "S101")
+    path = await exported(client, server_folder, tmp_path / "ledger.jsonl")
+    assert first_bad(path) == (index, "V131")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -167,6 +168,30 @@ def test_a_file_that_is_not_minutes_is_reported(tmp_path: Path) -> None:
     assert entry["source"] == f"{junk}:1" and entry["findings"][0]["code"] == "S100"
     missing = tally("--election", ELECTION, tmp_path / "nowhere.json")
     assert missing.returncode == 1 and "nowhere.json" in missing.stderr
+
+
+def test_a_key_given_twice_is_refused_offline_as_the_server_refuses_it(tmp_path: Path) -> None:
+    """The same bytes, the same answer: a signed payload and an unsigned minutes file
+    with a key given twice count for nothing, with S101 naming the key."""
+    envelope = json.loads((ASSETS / "golden" / "batch.envelope.json").read_bytes())
+    payload = base64.b64decode(envelope["payload"]).decode("utf-8")
+    assert '"sequence":' in payload
+    envelope["payload"] = base64.b64encode(
+        payload.replace('"sequence":', '"sequence":6,"sequence":', 1).encode()
+    ).decode()
+    signed = tmp_path / "signed.json"
+    signed.write_text(json.dumps(envelope))
+    minutes = (ASSETS / "examples" / "minutes.json").read_text("utf-8")
+    assert '"valid_ballots": ' in minutes
+    unsigned = tmp_path / "minutes.json"
+    unsigned.write_text(
+        minutes.replace('"valid_ballots": ', '"valid_ballots": 1, "valid_ballots": ', 1)
+    )
+    doc = as_json("--election", ELECTION, signed, unsigned)
+    assert doc["accepted"] == 0
+    codes = {entry["source"]: entry["findings"][0] for entry in doc["rejected"]}
+    assert codes[str(signed)]["code"] == codes[str(unsigned)]["code"] == "S101"
+    assert codes[str(unsigned)]["figures"]["key"] == "valid_ballots"
 
 
 CASES = sorted(p.name for p in LAW.iterdir() if p.is_dir())
