@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -242,6 +243,21 @@ def test_a_restored_backup_is_noticed_by_both_sides_and_nothing_acknowledged_sta
     assert json.loads(at[c_index]["outcome"])["station_id"] == e.area
     shown = [x for x in entries if x["kind"] == "rollback_detected"]
     assert len(shown) == 3
+
+    # The documented twenty-odd lines of Python accept the chain, skipped indexes and all.
+    script = re.search(
+        r"<!-- ledger-check -->\n```python\n(.*?)```",
+        (ROOT / "docs" / "ledger.md").read_text("utf-8"),
+        flags=re.S,
+    )
+    assert script is not None
+    (tmp_path / "check.py").write_text(script.group(1))
+    done = subprocess.run(
+        [sys.executable, str(tmp_path / "check.py"), str(tmp_path / "ledger.jsonl")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0 and entries[-1]["hash"] in done.stdout, done.stderr
 
     rc, report = verify(tmp_path / "ledger.jsonl", server.election)
     assert rc == 0 and report["ok"], report["first_bad_entry"]
