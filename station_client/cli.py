@@ -365,12 +365,12 @@ def _sync_station(args: argparse.Namespace, station: Station) -> int:
     watch = getattr(args, "watch", False)
     seen = {"lost": False, "unchecked": False}
 
-    async def look(batches: list[StoredBatch]) -> tuple[list[Loss], int]:
-        """Check these receipts together, then show the server any lost ones.
-        (losses, lost receipts still to show it)."""
+    async def look() -> tuple[list[Loss], int]:
+        """Check that the server still holds our receipts' entries, then show it any
+        lost ones. (losses, lost receipts still to show it)."""
         try:
             async with transport.session() as session:
-                losses = await lineage.check(session, batches)
+                losses = await lineage.check(session)
                 if losses:
                     seen["lost"] = True
                     for line in alert_lines(losses):
@@ -396,8 +396,7 @@ def _sync_station(args: argparse.Namespace, station: Station) -> int:
         return losses, waiting
 
     async def one_pass(deadline: float | None) -> list[tuple[StoredBatch, Outcome]]:
-        anchor = lineage.anchor()
-        _, waiting = await look([anchor] if anchor else [])
+        _, waiting = await look()
         done: list[tuple[StoredBatch, Outcome]] = []
         # A lost entry found after delivering (the server restored meanwhile) sends
         # those batches again at once; bounded, the next sync goes on.
@@ -408,15 +407,11 @@ def _sync_station(args: argparse.Namespace, station: Station) -> int:
                 break
             results = await deliverer.drain(station.station_id, deadline=deadline)
             done += results
-            fresh = [
-                b
-                for b in (station.outbox.get(x.station_id, x.sequence) for x, o in results)
-                if b is not None and b.receipt is not None
-            ]
-            if not fresh:
+            if not any(o.receipt is not None for _, o in results):
                 break
-            losses, waiting = await look(([anchor] if anchor else []) + fresh)
-            anchor = lineage.anchor()
+            # The new receipts, with the one last found held: a server restored
+            # while this sync ran is noticed now.
+            losses, waiting = await look()
             if not losses:
                 break
         return done

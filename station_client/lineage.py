@@ -3,9 +3,12 @@
 A receipt names the ledger entry that recorded the batch: its index and its
 hash. The hash covers every entry before it, so when the server still has the
 entry of the station's latest receipt (highest index) with that hash, it has
-all the earlier ones too, provided they were checked together once: the
-receipts a sync obtains are checked in one snapshot with the latest one before
-it (``GET /api/v1/ledger/hashes``, a few bytes, no token, nothing downloaded).
+all the earlier ones too, provided they were seen together once. So each look
+asks, in one snapshot (``GET /api/v1/ledger/hashes``, a few bytes, no token,
+nothing downloaded), for the receipt last found held with all the others and
+every receipt of a higher index (those obtained since); when all are there,
+the highest becomes the one to ask for next time (kept in the outbox, so a
+look that could not be made is made by the next sync).
 
 When an entry is gone (a restored backup: the index is beyond the head, or
 another entry now sits there), the station keeps the receipt as evidence
@@ -52,10 +55,11 @@ class Lineage:
         self.transport = transport
         self.station_id = station_id
 
-    def anchor(self) -> StoredBatch | None:
-        """The receipt with the highest ledger index: holding it means holding all."""
+    def to_check(self) -> list[StoredBatch]:
+        """The receipt last found held with all the others, and those above it."""
         held = self.outbox.receipted(self.station_id)
-        return held[-1] if held else None
+        mark = self.outbox.checked_up_to(self.station_id)
+        return held if mark is None else [b for b in held if (b.ledger_index or 0) >= mark]
 
     async def _hashes(
         self, session: aiohttp.ClientSession, indexes: Sequence[int]
@@ -106,16 +110,20 @@ class Lineage:
                     )
         return out
 
-    async def check(
-        self, session: aiohttp.ClientSession, batches: Sequence[StoredBatch]
-    ) -> list[Loss]:
-        """Check ``batches`` together; if any is lost, find every receipt of ours
+    async def check(self, session: aiohttp.ClientSession) -> list[Loss]:
+        """Look at ``to_check()`` together; if any is lost, find every receipt of ours
         that is, keep each as evidence and queue its batch again."""
-        if not batches or not await self.lost(session, batches):
+        batches = self.to_check()
+        if not batches:
+            return []
+        if not await self.lost(session, batches):
+            self.outbox.set_checked_up_to(self.station_id, batches[-1])
             return []
         losses = await self.lost(session, self.outbox.receipted(self.station_id))
         for loss in losses:
             self.outbox.mark_lost(self.station_id, loss.sequence, loss.held_hash)
+        held = self.outbox.receipted(self.station_id)
+        self.outbox.set_checked_up_to(self.station_id, held[-1] if held else None)
         return losses
 
     async def report(self, session: aiohttp.ClientSession) -> tuple[int, list[dict[str, Any]]]:

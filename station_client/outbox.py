@@ -69,6 +69,12 @@ CREATE TABLE IF NOT EXISTS lost_receipts (
     report TEXT,
     PRIMARY KEY (station_id, ledger_index, ledger_head)
 );
+CREATE TABLE IF NOT EXISTS lineage (
+    station_id TEXT PRIMARY KEY,
+    ledger_index INTEGER NOT NULL,
+    ledger_head TEXT NOT NULL,
+    checked_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS drafts (
     station_id TEXT NOT NULL,
     race_id TEXT NOT NULL,
@@ -400,6 +406,27 @@ class Outbox:
                     station_id,
                     sequence,
                 ),
+            )
+
+    def checked_up_to(self, station_id: str) -> int | None:
+        """The ledger index of the latest receipt last found held together with all
+        the earlier ones (station_client.lineage), or None."""
+        row = self._db.execute(
+            "SELECT ledger_index FROM lineage WHERE station_id = ?", (station_id,)
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def set_checked_up_to(self, station_id: str, batch: StoredBatch | None) -> None:
+        with self._write() as db:
+            if batch is None or batch.ledger_index is None or batch.ledger_head is None:
+                db.execute("DELETE FROM lineage WHERE station_id = ?", (station_id,))
+                return
+            db.execute(
+                "INSERT INTO lineage (station_id, ledger_index, ledger_head, checked_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (station_id) DO UPDATE SET "
+                "ledger_index = excluded.ledger_index, ledger_head = excluded.ledger_head, "
+                "checked_at = excluded.checked_at",
+                (station_id, batch.ledger_index, batch.ledger_head, _now_text()),
             )
 
     def lost_receipts(self, station_id: str) -> list[LostReceipt]:
