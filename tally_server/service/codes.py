@@ -43,6 +43,13 @@ SERVER_RULES: dict[str, ServerRule] = {
         ServerRule(
             "Q412", 422, "Đính chính nêu lô bị thay thế", "A correction names the batch it replaces"
         ),
+        ServerRule("L401", 422, "Biên nhận do máy chủ này ký", "A receipt this server signed"),
+        ServerRule(
+            "L409",
+            409,
+            "Sổ cái giữ mọi mục đã xác nhận",
+            "The ledger holds every entry it acknowledged",
+        ),
         ServerRule("A400", 400, "Yêu cầu hợp lệ", "A well-formed request"),
         ServerRule("A401", 401, "Có mã truy cập hợp lệ", "A valid access token"),
         ServerRule("A402", 401, "Mã truy cập còn hạn", "An access token not expired"),

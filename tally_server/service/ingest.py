@@ -28,6 +28,7 @@ from typing import Any
 from schemas.errors import KiemphieuError
 from schemas.signing import VerifyKey
 from tally_server.core.tally import Tally
+from tally_server.service import rollback
 from tally_server.service.checkers import Checked, Checkers
 from tally_server.service.codes import ServerError
 from tally_server.service.decide import Decision, decide, decide_opened, utc_now
@@ -136,6 +137,9 @@ class Ingest:
         self.write_entries = 0
         self.checkers: Checkers | None = None
         """Worker processes that check batches beforehand (``serve --workers``)."""
+        self.rollbacks: dict[tuple[int, str], int] = {}
+        """Receipts shown that this ledger had lost: (their index, head) -> the
+        ``rollback_detected`` entry recording them."""
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -213,6 +217,12 @@ class Ingest:
         # Stations with an accepted batch, as the accepted index's strings (not new ones).
         c.reporting = {ref.station_id for ref in self.journal.state.accepted.values()}
         self.counters = c
+        self.rollbacks = {}
+        for index, data in conn.execute(
+            "SELECT ledger_index, data FROM alerts WHERE kind = 'rollback_detected'"
+        ):
+            shown = json.loads(data)
+            self.rollbacks[(shown["receipt_ledger_index"], shown["receipt_ledger_head"])] = index
 
     # -- batches ------------------------------------------------------------------------
 
@@ -268,6 +278,55 @@ class Ingest:
             "SELECT receipt FROM ledger WHERE idx = ?", (index,)
         ).fetchone()
         return bytes(row[0])
+
+    # -- receipts shown back (service/rollback.py) ----------------------------------------
+
+    def _hash_at(self, index: int) -> str | None:
+        """This ledger's hash at ``index``, written or still in a write group."""
+        job = self._inflight.get(index)
+        if job is not None:
+            return job.prepared.entry.hash
+        row = self.auth_conn.execute("SELECT hash FROM ledger WHERE idx = ?", (index,)).fetchone()
+        return None if row is None else str(row[0])
+
+    async def present_receipt(self, body: bytes) -> tuple[int, dict[str, Any]]:
+        """A station shows a receipt this server signed: 200 when the ledger holds its
+        entry; otherwise the evidence is recorded once (201; 200 when shown again)."""
+        receipt = rollback.open_receipt(body, self.folder.server_key.public, self.election.id)
+        index, head = receipt.ledger_index, receipt.ledger_head
+        # No await from here to the journal entry: the answer and the index it takes
+        # are decided against the same chain.
+        held = self._hash_at(index) if index < self.journal.next_index else None
+        if held == head:
+            return 200, {"held": True, "ledger_index": index, "ledger_head": head}
+        status, evidence = 200, self.rollbacks.get((index, head))
+        if evidence is None:
+            key = self.journal.state.active_key(receipt.station_id)
+            prepared = self.journal.rollback(
+                body, receipt, held, key.polling_area_id if key else None, self.now()
+            )
+            evidence = prepared.entry.index
+            self.rollbacks[(index, head)] = evidence
+            log.warning(
+                "rollback detected",
+                extra={"station": receipt.station_id, "receipt_index": index, "held": held},
+            )
+            await self._commit(prepared)
+            status = 201
+        row = self.auth_conn.execute(
+            "SELECT id FROM alerts WHERE kind = 'rollback_detected' AND ledger_index = ?",
+            (evidence,),
+        ).fetchone()
+        return status, {
+            "held": False,
+            "ledger_index": index,
+            "ledger_head": head,
+            "held_hash": held,
+            "evidence_index": evidence,
+            "alert_id": None if row is None else int(row[0]),
+            "message_vi": rollback.MESSAGE_VI,
+            "message_en": rollback.MESSAGE_EN,
+        }
 
     # -- administration -----------------------------------------------------------------
 

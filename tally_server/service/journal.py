@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 
 from schemas import codec
-from schemas.models import CountingMinutes, Envelope, EnvelopeSignature, Finding
+from schemas.models import CountingMinutes, Envelope, EnvelopeSignature, Finding, Receipt
 from schemas.signing import (
     RECEIPT_TYPE,
     SigningKey,
@@ -27,6 +27,7 @@ from schemas.signing import (
     weak_key_error,
 )
 from tally_server.core.definition import Election
+from tally_server.service import rollback
 from tally_server.service.codes import ServerError
 from tally_server.service.decide import (
     AcceptedRef,
@@ -492,6 +493,34 @@ class Journal:
         p = self._commit_entry(entry)
         p.writes.add(db.REVOKE_KEY, (time, entry.index, active.fingerprint))
         self.state.revoke(active.fingerprint)
+        return p
+
+    # -- receipts shown back ------------------------------------------------------------
+
+    def rollback(
+        self,
+        body: bytes,
+        receipt: Receipt,
+        held_hash: str | None,
+        polling_area_id: str | None,
+        time: str,
+    ) -> Prepared:
+        """Evidence that this ledger lost an entry it acknowledged (service/rollback.py).
+        The entry takes an index past the receipt's, so that index is never reused."""
+        head_index = self.next_index - 1
+        outcome = rollback.outcome(receipt, held_hash, head_index)
+        self.next_index = rollback.evidence_index(self.next_index, receipt)
+        entry = self._entry(time, ledger.ROLLBACK_DETECTED, receipt.station_id, body, outcome)
+        p = self._commit_entry(entry)
+        self._alert(
+            p,
+            "rollback_detected",
+            time,
+            receipt.station_id,
+            polling_area_id,
+            ["L409"],
+            {"ledger_index": entry.index, **rollback.alert_data(receipt, held_hash, head_index)},
+        )
         return p
 
     # -- reviews ------------------------------------------------------------------------

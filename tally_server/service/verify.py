@@ -25,6 +25,7 @@ the parallel work itself whenever it catches up with the workers.
 from __future__ import annotations
 
 import base64
+import bisect
 import dataclasses
 import gc
 import hashlib
@@ -35,7 +36,7 @@ import pickle
 import queue
 import threading
 import time
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,7 @@ from tally_server.core.tally import (
     results_digest,
     sheet_of,
 )
+from tally_server.service import rollback
 from tally_server.service.decide import (
     UNSIGNED_CODES,
     LedgerState,
@@ -600,12 +602,29 @@ def verify_ledger(
     election_bytes = codec.encode(election.definition)
     election_sha = hashlib.sha256(election_bytes).hexdigest()
     # A correction's previous minutes are read back from the line of their entry.
-    state = LedgerState(election, lambda index: _entry(lines[index][1], lines[index][0]).envelope)
+    positions = _Positions()
+
+    def line_at(index: int) -> Entry | None:
+        at = positions.of(index)
+        if not 0 <= at < len(lines):
+            return None
+        found = _entry(lines[at][1], lines[at][0])
+        return found if found.index == index else None  # None: an index passed over
+
+    def envelope_at(index: int) -> bytes:
+        found = line_at(index)
+        if found is None:
+            raise LookupError(f"the ledger has no entry {index}")
+        return found.envelope
+
+    state = LedgerState(election, envelope_at)
     # Summed as the replay goes; each constituency is determined once, at the end.
     tally = Tally(election, rollups=False)
     touched: list[tuple[str, str]] = []
     """Constituencies given minutes since the last ``settle_reported``."""
     prev = ledger.GENESIS_PREV
+    expected = 0
+    """The index the next entry must have."""
     try:
         if not lines:
             raise _Bad("V100", "the ledger is empty", "sổ cái trống")
@@ -633,8 +652,14 @@ def verify_ledger(
                     assert pre.error is not None
                     raise _Bad(*pre.error)
                 entry = pre.entry
+                if entry.kind == ledger.ROLLBACK_DETECTED:
+                    _check_rollback(entry, position, server_key, election, expected, line_at)
+                    if entry.index > expected:  # checked: the index its receipt implies
+                        positions.jump(entry.index, position)
+                        expected = entry.index
                 _check_entry(
                     position,
+                    expected,
                     entry,
                     pre,
                     prev,
@@ -649,6 +674,7 @@ def verify_ledger(
                 report.bad = BadEntry(position, pre.line, bad.code, bad.en, bad.vi)
                 break
             prev = entry.hash
+            expected = entry.index + 1
             report.entries += 1
             report.head_index, report.head_hash = entry.index, entry.hash
             report.kinds[entry.kind] = report.kinds.get(entry.kind, 0) + 1
@@ -669,8 +695,53 @@ def verify_ledger(
     return report
 
 
+class _Positions:
+    """Ledger index -> position in the export. They are equal until a
+    ``rollback_detected`` entry passes over indexes; each such jump starts a run."""
+
+    def __init__(self) -> None:
+        self.indexes = [0]
+        self.starts = [0]
+
+    def jump(self, index: int, position: int) -> None:
+        self.indexes.append(index)
+        self.starts.append(position)
+
+    def of(self, index: int) -> int:
+        run = bisect.bisect_right(self.indexes, index) - 1
+        return self.starts[run] + index - self.indexes[run] if run >= 0 else -1
+
+
+def _check_rollback(
+    entry: Entry,
+    position: int,
+    server_key: VerifyKey,
+    election: Election,
+    expected: int,
+    line_at: Callable[[int], Entry | None],
+) -> None:
+    """A ``rollback_detected`` entry: the receipt it records is the server's, this chain
+    did not hold its entry, and the entry sits past that index (service/rollback.py)."""
+
+    def hash_at(index: int) -> str | None:
+        found = line_at(index)
+        return None if found is None else found.hash
+
+    if entry.index < expected:
+        return  # the index check in _check_entry names it (V110)
+    try:
+        rollback.check_entry(entry, server_key, election.id, expected, hash_at)
+    except rollback.Mismatch as exc:
+        raise _Bad(
+            "V140",
+            f"rollback entry {position}: {exc.message_en}",
+            f"mục phát hiện khôi phục {position}: {exc.message_vi}",
+        ) from exc
+
+
 def _check_entry(
     position: int,
+    expected_index: int,
     entry: Entry,
     pre: Precheck,
     prev: str,
@@ -681,12 +752,13 @@ def _check_entry(
     fingerprints: dict[bytes, str],
     touched: list[tuple[str, str]],
 ) -> None:
-    if entry.index != position:
+    if entry.index != expected_index:
         raise _Bad(
             "V110",
-            f"entry index {entry.index} where {position} belongs: an entry was removed, "
+            f"entry index {entry.index} where {expected_index} belongs: an entry was removed, "
             f"inserted or moved",
-            f"mục số {entry.index} ở vị trí của mục {position}: có mục bị xoá, chèn hoặc đổi chỗ",
+            f"mục số {entry.index} ở vị trí của mục {expected_index}: có mục bị xoá, chèn "
+            "hoặc đổi chỗ",
         )
     if entry.prev != prev:
         raise _Bad(
@@ -753,7 +825,7 @@ def _check_entry(
                 f"enrolment entry {position} names unknown polling area {area_id}",
                 f"mục đăng ký {position} ghi khu vực bỏ phiếu không có {area_id}",
             )
-        state.enroll(StationKey(fp, station_id, area_id, key, position))
+        state.enroll(StationKey(fp, station_id, area_id, key, entry.index))
         return
     if kind == ledger.STATION_REVOKED:
         _no_receipt(entry)
@@ -789,6 +861,8 @@ def _check_entry(
                 f"mục xem xét cảnh báo {position} không đọc được: {exc}",
             ) from exc
         return
+    if kind == ledger.ROLLBACK_DETECTED:
+        return  # replayed by _check_rollback
     if kind not in ledger.BATCH_KINDS:
         raise _Bad(
             "V102",

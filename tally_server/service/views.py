@@ -455,7 +455,14 @@ def polling_area(conn: sqlite3.Connection, ingest: Ingest, area_id: str) -> dict
     }
 
 
-ALERT_KINDS = ("conflict", "rejected", "correction", "warning", "silent_station")
+ALERT_KINDS = (
+    "conflict",
+    "rejected",
+    "correction",
+    "warning",
+    "rollback_detected",
+    "silent_station",
+)
 
 
 def alerts(

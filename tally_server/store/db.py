@@ -291,14 +291,15 @@ def write(conn: sqlite3.Connection, writes: Writes) -> None:
 def ledger_entries(
     conn: sqlite3.Connection, start: int = 0, stop: int | None = None, chunk: int = 2000
 ) -> Iterator[Entry]:
-    """Entries in index order, read in chunks."""
+    """Entries with ``start <= index < stop`` in index order, read in chunks. Indexes
+    may skip (the ones a ``rollback_detected`` entry passes over)."""
     at = start
-    while stop is None or at < stop:
-        limit = chunk if stop is None else min(chunk, stop - at)
+    end = 2**63 - 1 if stop is None else stop
+    while at < end:
         rows = conn.execute(
             "SELECT idx, prev, hash, at, kind, station, envelope, outcome, receipt FROM ledger "
-            "WHERE idx >= ? ORDER BY idx LIMIT ?",
-            (at, limit),
+            "WHERE idx >= ? AND idx < ? ORDER BY idx LIMIT ?",
+            (at, end, chunk),
         ).fetchall()
         if not rows:
             return

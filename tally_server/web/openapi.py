@@ -98,6 +98,51 @@ def document() -> dict[str, Any]:
                 },
             }
         },
+        "/api/v1/receipts": {
+            "post": {
+                **_op(
+                    "Show a receipt this server signed: does the ledger still hold its entry?",
+                    None,
+                    {
+                        "200": _resp("Held, or already recorded as lost (field held)", _OBJ),
+                        "201": _resp("Not held: recorded as rollback_detected, alert raised", _OBJ),
+                        "400": _resp("Not a request the server can read", ERROR),
+                        "422": _resp("Not a receipt this server signed (L401)", ERROR),
+                    },
+                ),
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": RECEIPT}},
+                },
+            }
+        },
+        "/api/v1/ledger/hashes": {
+            "get": _op(
+                "The hash at each index asked and the head, from one snapshot",
+                None,
+                {
+                    "200": _resp(
+                        "Hashes",
+                        {
+                            "type": "object",
+                            "required": ["head_index", "head", "entries"],
+                            "properties": {
+                                "head_index": {"type": "integer"},
+                                "head": {"type": "string"},
+                                "entries": {"type": "array", "items": _OBJ},
+                            },
+                        },
+                    ),
+                    "400": _resp("at is not 1 to 64 indexes", ERROR),
+                },
+                params=[
+                    {
+                        **_q("at", "ledger indexes separated by commas (1 to 64)"),
+                        "required": True,
+                    }
+                ],
+            )
+        },
         "/api/v1/server-key": {
             "get": _op("The key receipts are signed with", None, {"200": _resp("Key", _OBJ)})
         },
@@ -197,7 +242,11 @@ def document() -> dict[str, Any]:
                 {"200": _resp("Alerts", _OBJ)},
                 public=True,
                 params=[
-                    _q("kind", "conflict, rejected, correction, warning, silent_station"),
+                    _q(
+                        "kind",
+                        "conflict, rejected, correction, warning, rollback_detected, "
+                        "silent_station",
+                    ),
                     _q("reviewed", "true or false"),
                     _q("limit", "at most this many (default 1000)", "integer"),
                     _q("after", "alerts with a larger id", "integer"),

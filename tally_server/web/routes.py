@@ -98,6 +98,55 @@ async def post_batch(request: web.Request) -> web.Response:
     return web.Response(status=answer.status, body=answer.body, content_type=JSON)
 
 
+@routes.post("/api/v1/receipts")
+@access(None)
+async def present_receipt(request: web.Request) -> web.Response:
+    """A station shows a receipt it holds; a lost entry is recorded as evidence."""
+    body = await request.read()
+    status, answer = await request.app[INGEST].present_receipt(body)
+    return _json(answer, status=status)
+
+
+MAX_HASHES = 64
+
+
+@routes.get("/api/v1/ledger/hashes")
+@access(None)
+async def ledger_hashes(request: web.Request) -> web.Response:
+    """The hash at each asked index and the head, read in one snapshot: what a station
+    needs to see that the ledger still holds the entries its receipts name."""
+    text = request.query.get("at", "")
+    parts = text.split(",") if text else []
+    if not 1 <= len(parts) <= MAX_HASHES or not all(
+        p.isascii() and p.isdigit() and len(p) <= 15 for p in parts
+    ):
+        raise _bad(
+            f"at is 1 to {MAX_HASHES} ledger indexes separated by commas, such as at=12,40.",
+            f"at là 1 đến {MAX_HASHES} số thứ tự sổ cái cách nhau bằng dấu phẩy, ví dụ at=12,40.",
+            "at",
+            given=text[:100],
+        )
+    wanted = sorted({int(p) for p in parts})
+
+    def read(conn: Any) -> dict[str, Any]:
+        conn.execute("BEGIN")  # the hashes and the head from one snapshot
+        try:
+            head_index, head = db.head(conn)
+            marks = ",".join("?" * len(wanted))
+            found = dict(
+                conn.execute(f"SELECT idx, hash FROM ledger WHERE idx IN ({marks})", wanted)
+            )
+        finally:
+            conn.execute("COMMIT")
+        return {
+            "head_index": head_index - 1,
+            "head": head,
+            "entries": [{"index": i, "hash": found.get(i)} for i in wanted],
+        }
+
+    return _json(await request.app[INGEST].read(read))
+
+
 @routes.get("/api/v1/server-key")
 @access(None)
 async def server_key(request: web.Request) -> web.Response:

@@ -1,6 +1,7 @@
-"""Alerts: conflicts, rejected batches with their rule codes, corrections
-awaiting review, warnings, silent stations. An operator marks one reviewed
-(recorded in the ledger by the server); the projector cannot."""
+"""Alerts: a ledger that lost what it acknowledged, conflicts, rejected batches
+with their rule codes, corrections awaiting review, warnings, silent stations.
+An operator marks one reviewed (recorded in the ledger by the server); the
+projector cannot."""
 
 from __future__ import annotations
 
@@ -25,13 +26,21 @@ if TYPE_CHECKING:
     from tui.app import Change
 
 KIND: dict[str, tuple[str, str]] = {
+    "rollback_detected": ("[b red]Mất kết quả đã xác nhận[/]", "[b red]Acknowledged lost[/]"),
     "conflict": ("[b red]Xung đột[/]", "[b red]Conflict[/]"),
     "rejected": ("[red]Bị từ chối[/]", "[red]Rejected[/]"),
     "correction": ("[yellow]Đính chính[/]", "[yellow]Correction[/]"),
     "warning": ("[yellow]Cảnh báo[/]", "[yellow]Warning[/]"),
     "silent_station": ("[magenta]Trạm im lặng[/]", "[magenta]Silent station[/]"),
 }
-ORDER = {"conflict": 0, "rejected": 1, "correction": 2, "warning": 3, "silent_station": 4}
+ORDER = {
+    "rollback_detected": -1,
+    "conflict": 0,
+    "rejected": 1,
+    "correction": 2,
+    "warning": 3,
+    "silent_station": 4,
+}
 
 
 def kind_label(kind: str, lang: Lang) -> str:
