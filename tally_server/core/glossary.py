@@ -479,3 +479,12 @@ RULE_TITLE: dict[str, Words] = {
 }
 """Each rule's title: E* errors and W* warnings on counting minutes (``rules.RULES``,
 docs/rules.md); D* checks of an election definition (``validate.RULES``, docs/rosters.md)."""
+
+
+def decisions_markdown() -> str:
+    """The statuses and the reasons of a determination, as docs/rules.md prints them."""
+    rows = ["| status | tiếng Việt | English |", "|---|---|---|"]
+    rows += [f"| `{code}` | {w.vi} | {w.en} |" for code, w in STATUS.items()]
+    rows += ["", "| reason | tiếng Việt | English |", "|---|---|---|"]
+    rows += [f"| `{code}` | {w.vi} | {w.en} |" for code, w in REASON.items()]
+    return "\n".join(rows) + "\n"

@@ -238,3 +238,13 @@ def test_cli_dashboard_and_sheet_word_an_unresolved_tie_identically(tmp_path: Pa
     source = SheetSource(e, [result], fp, {"A1": [minutes]}, made_on=dt.date(2026, 3, 16))
     text = " ".join(" ".join(pdf_text(print_constituency(source, "R", "C", tmp_path))).split())
     assert f"Tình trạng: {words.vi}." in text
+
+
+def test_docs_decisions_tables_match_the_glossary() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text("utf-8")
+    start, end = "<!-- decisions-table:start -->\n", "<!-- decisions-table:end -->"
+    table = text.split(start, 1)[1].split(end, 1)[0]
+    assert table == glossary.decisions_markdown(), (
+        "docs/rules.md drifted from the glossary: paste in the output of "
+        "tally_server.core.glossary.decisions_markdown()"
+    )
