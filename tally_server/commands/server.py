@@ -45,6 +45,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="N more processes check batches (signature, decoding, the law's arithmetic) "
         "while this one decides and writes the one ledger (default 0: one process)",
     )
+    p.add_argument(
+        "--header-timeout",
+        type=float,
+        default=20.0,
+        metavar="S",
+        help="close a connection that has not sent a request's headers within S seconds of "
+        "opening or of its last answer (default %(default)g)",
+    )
+    p.add_argument(
+        "--body-timeout",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="answer 408 and close when a request's body has not arrived within S seconds "
+        "of its headers (default %(default)g)",
+    )
     p.set_defaults(handler=_serve)
 
     station = sub.add_parser("station", help="enroll, revoke and list polling stations' keys")
@@ -141,6 +157,14 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    timeouts = (("--header-timeout", args.header_timeout), ("--body-timeout", args.body_timeout))
+    for flag, value in timeouts:
+        if not 0 < value <= 3600:
+            print(
+                f"lỗi / error: {flag} phải trong (0, 3600] / must be in (0, 3600] (got {value})",
+                file=sys.stderr,
+            )
+            return 2
     return serve(
         args.dir,
         host=args.host,
@@ -152,6 +176,8 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=args.access_log,
         max_db_bytes=None if args.max_db_mb is None else int(args.max_db_mb * 1024 * 1024),
         workers=args.workers,
+        header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
     )
 
 

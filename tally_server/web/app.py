@@ -12,7 +12,17 @@ from tally_server.service.folder import Folder, open_folder, writer_lock
 from tally_server.service.ingest import Ingest
 from tally_server.service.views import ResultsCache
 from tally_server.web.auth import guard
-from tally_server.web.keys import CHECKERS, FEEDS, FOLDER, INGEST, MAX_DB, PUBLIC, RESULTS
+from tally_server.web.keys import (
+    BODY_TIMEOUT,
+    CHECKERS,
+    FEEDS,
+    FOLDER,
+    INGEST,
+    MAX_DB,
+    PUBLIC,
+    RESULTS,
+)
+from tally_server.web.limits import DEFAULT_BODY_TIMEOUT, body_in_time
 
 MAX_BODY = 256 * 1024
 """The largest request body accepted (a batch envelope is a few KiB)."""
@@ -49,18 +59,21 @@ def create_app(
     public: bool = False,
     max_db_bytes: int | None = None,
     workers: int = 0,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT,
 ) -> web.Application:
     """The tally server for one server folder (made by ``tally-server init``).
 
     ``public``: read routes need no token. ``max_db_bytes``: answer 507 rather than
     grow the database past this size. ``workers``: processes forked here, before any
-    thread starts, that check batches beforehand (service/checkers.py)."""
+    thread starts, that check batches beforehand (service/checkers.py). ``body_timeout``:
+    seconds a request has to send its body after its headers (then 408 and closed)."""
     from tally_server.web.routes import routes
 
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[guard])
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[guard, body_in_time])
     app[FOLDER] = folder if isinstance(folder, Folder) else open_folder(folder)
     app[PUBLIC] = public
     app[MAX_DB] = max_db_bytes
+    app[BODY_TIMEOUT] = body_timeout
     app[RESULTS] = ResultsCache()
     if workers > 0:
         app[CHECKERS] = Checkers.fork(app[FOLDER].election, app[FOLDER].db_path, workers)

@@ -76,10 +76,24 @@ def serve(
     access_log: bool = False,
     max_db_bytes: int | None = None,
     workers: int = 0,
+    header_timeout: float,
+    body_timeout: float,
 ) -> int:
     setup_logging(log_level)
     return asyncio.run(
-        _run(folder, host, port, tls_cert, tls_key, public, access_log, max_db_bytes, workers)
+        _run(
+            folder,
+            host,
+            port,
+            tls_cert,
+            tls_key,
+            public,
+            access_log,
+            max_db_bytes,
+            workers,
+            header_timeout,
+            body_timeout,
+        )
     )
 
 
@@ -93,14 +107,22 @@ async def _run(
     access_log: bool,
     max_db_bytes: int | None,
     workers: int,
+    header_timeout: float,
+    body_timeout: float,
 ) -> int:
     log = logging.getLogger("kiemphieu.server")
-    app = create_app(folder, public=public, max_db_bytes=max_db_bytes, workers=workers)
+    app = create_app(
+        folder, public=public, max_db_bytes=max_db_bytes, workers=workers, body_timeout=body_timeout
+    )
     runner = web.AppRunner(
         app,
         access_log=logging.getLogger("aiohttp.access") if access_log else None,
         access_log_class=AccessLog,
         handle_signals=False,
+        # aiohttp (>= 3.14.5) arms this timer when a connection opens and after every
+        # answer, and closes the connection if no complete request headers came by then:
+        # a header timeout (slow or half-sent headers) that also ends idle keep-alives.
+        keepalive_timeout=header_timeout,
     )
     await runner.setup()
     # The election, the state and the tally live as long as the process: keep the
