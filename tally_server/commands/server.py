@@ -70,6 +70,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="N",
         help=f"the same per key id as sent, whatever the address (default {DEFAULT_PER_KEYID})",
     )
+    p.add_argument(
+        "--header-timeout",
+        type=float,
+        default=20.0,
+        metavar="S",
+        help="close a connection that has not sent a request's headers within S seconds of "
+        "opening or of its last answer (default %(default)g)",
+    )
+    p.add_argument(
+        "--body-timeout",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="answer 408 and close when a request's body has not arrived within S seconds "
+        "of its headers (default %(default)g)",
+    )
     p.set_defaults(handler=_serve)
 
     station = sub.add_parser("station", help="enroll, revoke and list polling stations' keys")
@@ -187,6 +203,14 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    timeouts = (("--header-timeout", args.header_timeout), ("--body-timeout", args.body_timeout))
+    for flag, value in timeouts:
+        if not 0 < value <= 3600:
+            print(
+                f"lỗi / error: {flag} phải trong (0, 3600] / must be in (0, 3600] (got {value})",
+                file=sys.stderr,
+            )
+            return 2
     return serve(
         args.dir,
         host=args.host,
@@ -200,6 +224,8 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         insecure_http=args.insecure_http,
         refusals=(args.refusals_per_source, args.refusals_per_keyid),
+        header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
     )
 
 

@@ -56,6 +56,7 @@ SERVER_RULES: dict[str, ServerRule] = {
         ServerRule("A403", 403, "Đủ quyền", "A role allowed to do this"),
         ServerRule("A404", 404, "Tồn tại", "Something that exists"),
         ServerRule("A409", 409, "Không trùng đăng ký", "No clash with an enrolment"),
+        ServerRule("H408", 408, "Gửi hết nội dung kịp thời", "The whole body sent in time"),
         ServerRule("H413", 413, "Không quá 256 KiB", "At most 256 KiB"),
         ServerRule("H429", 429, "Không quá nhiều lô bị từ chối", "Not too many refused envelopes"),
         ServerRule("H503", 503, "Máy chủ sẵn sàng", "The server is ready"),

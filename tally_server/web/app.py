@@ -14,6 +14,7 @@ from tally_server.service.limits import RefusalLimiter
 from tally_server.service.views import ResultsCache
 from tally_server.web.auth import guard
 from tally_server.web.keys import (
+    BODY_TIMEOUT,
     CHECKERS,
     FEEDS,
     FOLDER,
@@ -23,6 +24,7 @@ from tally_server.web.keys import (
     PUBLIC,
     RESULTS,
 )
+from tally_server.web.limits import DEFAULT_BODY_TIMEOUT, body_in_time
 
 MAX_BODY = 256 * 1024
 """The largest request body accepted (a batch envelope is a few KiB)."""
@@ -68,19 +70,23 @@ def create_app(
     max_db_bytes: int | None = None,
     workers: int = 0,
     limiter: RefusalLimiter | None = None,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT,
 ) -> web.Application:
     """The tally server for one server folder (made by ``tally-server init``).
 
     ``public``: read routes need no token. ``max_db_bytes``: answer 507 rather than
     grow the database past this size. ``workers``: processes forked here, before any
     thread starts, that check batches beforehand (service/checkers.py). ``limiter``:
-    how many unsigned refusals are recorded per source and key id (service/limits.py)."""
+    how many unsigned refusals are recorded per source and key id (service/limits.py).
+    ``body_timeout``: seconds a request has to send its body after its headers (then
+    408 and closed)."""
     from tally_server.web.routes import routes
 
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[guard])
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[guard, body_in_time])
     app[FOLDER] = folder if isinstance(folder, Folder) else open_folder(folder)
     app[PUBLIC] = public
     app[MAX_DB] = max_db_bytes
+    app[BODY_TIMEOUT] = body_timeout
     app[RESULTS] = ResultsCache()
     if limiter is not None:
         app[LIMITER] = limiter

@@ -12,16 +12,28 @@ from aiohttp import web
 from schemas import codec
 from schemas.errors import DecodeError, KeyFileError
 from schemas.signing import VerifyKey, WeakKeyError
+from tally_server.core.tally import ROUNDS, STATUSES
 from tally_server.service import views
 from tally_server.service.codes import ServerError
 from tally_server.store import db
 from tally_server.web.auth import access
 from tally_server.web.keys import FOLDER, INGEST, RESULTS, TOKEN
+from tally_server.web.limits import (
+    INT64_MAX,
+    check_depth,
+    choice_query,
+    int_path,
+    int_query,
+    text_query,
+)
 
 log = logging.getLogger("kiemphieu.server")
 routes = web.RouteTableDef()
 
 JSON = "application/json"
+ALERTS_LIMIT = 1000
+"""Alerts in one answer unless ``limit`` says otherwise; at most ``ALERTS_MAX``."""
+ALERTS_MAX = 10_000
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -49,6 +61,7 @@ def _bad(message_en: str, message_vi: str, field: str, **figures: Any) -> Server
 
 async def _body_json(request: web.Request) -> dict[str, Any]:
     raw = await request.read()
+    check_depth(raw)
     try:
         data = codec.loads(raw)  # I-JSON: a key given twice is refused, not guessed at
     except DecodeError as exc:
@@ -223,10 +236,7 @@ async def list_stations(request: web.Request) -> web.Response:
 @routes.post("/api/v1/alerts/{alert_id}/review")
 @access("operator")
 async def review_alert(request: web.Request) -> web.Response:
-    try:
-        alert_id = int(request.match_info["alert_id"])
-    except ValueError:
-        raise _bad("alert_id must be a number.", "alert_id phải là số.", "alert_id") from None
+    alert_id = int_path(request, "alert_id", 1)
     data = await _body_json(request)
     note = _text(data, "note", required=False)
     index = await request.app[INGEST].review(alert_id, note, request[TOKEN].actor)
@@ -249,8 +259,12 @@ async def get_progress(request: web.Request) -> web.Response:
 @access("viewer", public=True)
 async def list_constituencies(request: web.Request) -> web.StreamResponse:
     ingest = request.app[INGEST]
-    q = request.query
-    pieces = views.constituencies(ingest, q.get("race"), q.get("committee"), q.get("status"))
+    pieces = views.constituencies(
+        ingest,
+        text_query(request, "race"),
+        text_query(request, "committee"),
+        choice_query(request, "status", STATUSES),
+    )
     await ingest.settled()
     return await _stream(request, pieces)
 
@@ -260,9 +274,8 @@ async def list_constituencies(request: web.Request) -> web.StreamResponse:
 async def get_constituency(request: web.Request) -> web.Response:
     ingest = request.app[INGEST]
     m = request.match_info
-    doc = views.constituency(
-        ingest, m["race_id"], m["constituency_id"], request.query.get("round", "main")
-    )
+    round_ = choice_query(request, "round", ROUNDS) or "main"
+    doc = views.constituency(ingest, m["race_id"], m["constituency_id"], round_)
     await ingest.settled()
     return _json(doc)
 
@@ -279,18 +292,11 @@ async def get_polling_area(request: web.Request) -> web.Response:
 @access("operator", public=True)
 async def list_alerts(request: web.Request) -> web.Response:
     ingest = request.app[INGEST]
-    q = request.query
-    reviewed: bool | None = None
-    if "reviewed" in q:
-        if q["reviewed"] not in ("true", "false"):
-            raise _bad("reviewed is true or false.", "reviewed là true hoặc false.", "reviewed")
-        reviewed = q["reviewed"] == "true"
-    try:
-        limit = min(int(q.get("limit", "1000")), 10_000)
-        after = int(q.get("after", "0"))
-    except ValueError:
-        raise _bad("limit and after are numbers.", "limit và after phải là số.", "limit") from None
-    kind = q.get("kind") or None
+    flag = choice_query(request, "reviewed", ("true", "false"))
+    reviewed = None if flag is None else flag == "true"
+    limit = int_query(request, "limit", ALERTS_LIMIT, 1, ALERTS_MAX)
+    after = int_query(request, "after", 0, 0)
+    kind = choice_query(request, "kind", views.ALERT_KINDS)
     return _json(
         await ingest.read(lambda conn: views.alerts(conn, ingest, kind, reviewed, limit, after))
     )
@@ -301,10 +307,7 @@ async def list_alerts(request: web.Request) -> web.Response:
 async def export_ledger(request: web.Request) -> web.StreamResponse:
     """The ledger as JSON Lines, streamed from the database in chunks."""
     ingest = request.app[INGEST]
-    try:
-        start = int(request.query.get("since", "0"))
-    except ValueError:
-        raise _bad("since is an entry index.", "since là số thứ tự mục.", "since") from None
+    start = int_query(request, "since", 0, 0, INT64_MAX)
     stop = ingest.head_index + 1
     resp = web.StreamResponse(
         headers={

@@ -107,6 +107,8 @@ def serve(
     workers: int = 0,
     insecure_http: bool = False,
     refusals: tuple[int, int] = (DEFAULT_PER_SOURCE, DEFAULT_PER_KEYID),
+    header_timeout: float,
+    body_timeout: float,
 ) -> int:
     """Serve until SIGINT or SIGTERM. Plain HTTP on an address other machines can
     reach needs ``insecure_http`` (exit 2 without it) and is warned about in the log.
@@ -129,6 +131,8 @@ def serve(
             max_db_bytes,
             workers,
             refusals,
+            header_timeout,
+            body_timeout,
         )
     )
 
@@ -144,6 +148,8 @@ async def _run(
     max_db_bytes: int | None,
     workers: int,
     refusals: tuple[int, int],
+    header_timeout: float,
+    body_timeout: float,
 ) -> int:
     log = logging.getLogger("kiemphieu.server")
     app = create_app(
@@ -152,12 +158,17 @@ async def _run(
         max_db_bytes=max_db_bytes,
         workers=workers,
         limiter=RefusalLimiter(*refusals),
+        body_timeout=body_timeout,
     )
     runner = web.AppRunner(
         app,
         access_log=logging.getLogger("aiohttp.access") if access_log else None,
         access_log_class=AccessLog,
         handle_signals=False,
+        # aiohttp (>= 3.14.5) arms this timer when a connection opens and after every
+        # answer, and closes the connection if no complete request headers came by then:
+        # a header timeout (slow or half-sent headers) that also ends idle keep-alives.
+        keepalive_timeout=header_timeout,
     )
     await runner.setup()
     # The election, the state and the tally live as long as the process: keep the
