@@ -25,14 +25,12 @@ from schemas import codec
 from schemas.errors import KiemphieuError
 from schemas.models import Candidate, Constituency, CountingMinutes, RaceLevel, Round
 from tally_server.core import glossary
-from tally_server.core.decision import (
-    STATUSES,
-    Determination,
-    Reason,
-    Shortfall,
-    Status,
-    Tie,
-)
+
+# Status, STATUSES and Determination are re-exported: the tally's readers name them here.
+from tally_server.core.decision import STATUSES as STATUSES
+from tally_server.core.decision import Determination as Determination
+from tally_server.core.decision import Reason, Shortfall, Tie
+from tally_server.core.decision import Status as Status
 from tally_server.core.definition import Election
 from tally_server.core.numbers import percent, shares
 from tally_server.core.rules import FirstRound
