@@ -157,3 +157,24 @@ def nfc(value: Any) -> Any:
     if isinstance(value, list):
         return [nfc(v) for v in value]
     return value
+
+
+def nfc_counted(value: Any) -> tuple[Any, int]:
+    """``nfc``, and how many strings (keys and values) it changed: a reader that
+    normalises instead of refusing says what it did."""
+    changed = 0
+
+    def walk(v: Any) -> Any:
+        nonlocal changed
+        if isinstance(v, str):
+            if unicodedata.is_normalized("NFC", v):
+                return v
+            changed += 1
+            return unicodedata.normalize("NFC", v)
+        if isinstance(v, dict):
+            return {walk(k): walk(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        return v
+
+    return walk(value), changed
