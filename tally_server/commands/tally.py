@@ -518,6 +518,7 @@ def _render(
 ) -> str:
     from decimal import Decimal
 
+    from tally_server.core.fields import COUNTS
     from tally_server.core.numbers import vn_int, vn_percent
 
     def pct(text: str) -> str:
@@ -564,16 +565,15 @@ def _render(
             f"  Khu vực bỏ phiếu / polling areas: "
             f"{vn_int(r.areas_reported)}/{vn_int(r.areas_total)}{missing}",
         ]
-        rows = [
-            ("Tổng số cử tri / voters on the list", r.voters_on_list, ""),
-            ("Cử tri đã bỏ phiếu / voters who voted", r.voters_voted, pct(r.turnout_pct)),
-            ("Phiếu phát ra / ballots issued", r.ballots_issued, ""),
-            ("Phiếu thu vào / ballots received", r.ballots_received, ""),
-            ("Phiếu hợp lệ / valid ballots", r.valid_ballots, pct(r.valid_pct)),
-            ("Phiếu không hợp lệ / invalid ballots", r.invalid_ballots, pct(r.invalid_pct)),
-        ]
-        for label, n, share in rows:
-            lines.append(f"  {label:<40} {vn_int(n):>12} {share:>8}".rstrip())
+        shares = {
+            "voters_voted": pct(r.turnout_pct),
+            "valid_ballots": pct(r.valid_pct),
+            "invalid_ballots": pct(r.invalid_pct),
+        }
+        for name, vi, en in COUNTS:
+            label = f"{vi[:1].upper()}{vi[1:]} / {en}"
+            n = getattr(r, name)
+            lines.append(f"  {label:<50} {vn_int(n):>12} {shares.get(name, ''):>8}".rstrip())
         lines.append(
             f"  {'#':>2}  {'Người ứng cử / candidate':<40} {'Ngày sinh':<10} "
             f"{'Số phiếu':>10} {'Tỷ lệ':>8}  >½  Trúng cử"
