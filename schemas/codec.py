@@ -150,13 +150,7 @@ def check_text(record: Any, path: str = "$") -> None:
 
 def nfc(value: Any) -> Any:
     """Normalise every string inside builtins (dicts, lists) to NFC."""
-    if isinstance(value, str):
-        return unicodedata.normalize("NFC", value)
-    if isinstance(value, dict):
-        return {nfc(k): nfc(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [nfc(v) for v in value]
-    return value
+    return nfc_counted(value)[0]
 
 
 def nfc_counted(value: Any) -> tuple[Any, int]:
