@@ -17,6 +17,7 @@ from typing import Literal
 from schemas.models import Constituency, CountingMinutes, Finding, ResultBatch, Round
 from tally_server.core.decision import Status
 from tally_server.core.definition import Election
+from tally_server.core.fields import COUNTS, count_finding
 from tally_server.core.glossary import NO_SUPPLEMENTARY, ROUND, RULE_TITLE, Words, status_words
 from tally_server.core.numbers import percent, vn_int, vn_percent
 
@@ -93,15 +94,6 @@ RULES: dict[str, Rule] = {
 
 _LEVEL_ORDER = {"national_assembly": 0, "province": 1, "district": 2, "commune": 3}
 
-_TOTALS: tuple[str, ...] = (
-    "voters_on_list",
-    "voters_voted",
-    "ballots_issued",
-    "ballots_received",
-    "valid_ballots",
-    "invalid_ballots",
-)
-
 
 def _f(
     code: str,
@@ -128,7 +120,7 @@ def _is_count(value: object) -> bool:
 
 def _figures(minutes: CountingMinutes) -> list[tuple[str, object]]:
     """Every figure of the minutes with the field path it sits at."""
-    out: list[tuple[str, object]] = [(name, getattr(minutes, name)) for name in _TOTALS]
+    out: list[tuple[str, object]] = [(name, getattr(minutes, name)) for name, _, _ in COUNTS]
     out += [(f"candidate_votes.{cid}", v) for cid, v in minutes.candidate_votes.items()]
     for k, pile in enumerate(minutes.ballots_by_names_kept or (), start=1):
         out.append((f"ballots_by_names_kept[{k - 1}]", pile))
@@ -641,16 +633,7 @@ def check_minutes(
     out, con = _where(election, minutes)
     bad = [(path, v) for path, v in _figures(minutes) if not _is_count(v)]
     for path, value in bad:
-        out.append(
-            _f(
-                "E100",
-                minutes.race_id,
-                [path],
-                {"field": path, "value": repr(value)},
-                f"số liệu {path} = {value!r} không phải số nguyên không âm",
-                f"figure {path} = {value!r} is not a non-negative whole number",
-            )
-        )
+        out.append(count_finding(path, value, con, minutes.race_id))
     open_seats: int | None = None
     if con is not None:
         out += _candidate_list(minutes, con)
@@ -667,7 +650,7 @@ def check_minutes(
 
 def _changed(old: CountingMinutes, new: CountingMinutes) -> list[tuple[str, str, str]]:
     diffs: list[tuple[str, str, str]] = []
-    for name in _TOTALS:
+    for name, _, _ in COUNTS:
         a, b = getattr(old, name), getattr(new, name)
         if a != b:
             diffs.append((name, str(a), str(b)))

@@ -214,7 +214,8 @@ def test_cli_dashboard_and_sheet_word_an_unresolved_tie_identically(tmp_path: Pa
     sheet_file = tmp_path / "a1.json"
     sheet_file.write_bytes(codec.encode(minutes))
     cli = subprocess.run(
-        [sys.executable, "-m", "tally_server", "tally", "--election", str(definition), sheet_file],
+        [sys.executable, "-m", "tally_server", "tally", "--election", str(definition), "--accept",
+         "D102", sheet_file],  # a list short of the margin, as the Council may allow
         capture_output=True, text=True, encoding="utf-8", timeout=60, check=False,
     )  # fmt: skip
     assert cli.returncode == 0, cli.stderr
