@@ -163,7 +163,7 @@ def _recorded_sha256(path: Path) -> str | None:
         row = conn.execute("SELECT outcome FROM ledger WHERE idx = 0").fetchone()
         if row is not None:
             try:
-                opened = json.loads(bytes(row[0]))
+                opened = json.loads(row[0])
             except ValueError:
                 opened = None
             problem = ledger.format_error(opened)

@@ -200,6 +200,11 @@ async def test_refused_alerts_of_one_sender_coalesce_with_a_count(
         (None, ["K401"], 5),
         ("KV-01", ["S201"], 1),
     ]
+    # What each refusal was, and how much it matters: no HTTP status.
+    assert [(a["data"]["outcome"], a["data"]["severity"], "http" in a["data"]) for a in alerts] == [
+        ("unauthenticated", "error", False),
+        ("unauthenticated", "security", False),
+    ]
     k401 = alerts[0]
     refusals = [e for e in entries if '"code":"K401"' in e["outcome"]]
     assert k401["ledger_index"] == refusals[0]["index"]
