@@ -63,6 +63,9 @@ def decode(data: bytes | str, kind: type[T]) -> T:
 
 MAX_EXACT_INT = 2**53 - 1
 """The largest integer every I-JSON reader holds exactly (IEEE 754 doubles)."""
+IJSON_CODES = frozenset({"S101", "S102", "S103"})
+"""The refusals of text that is not I-JSON (RFC 7493): a key twice, an inexact
+integer, a lone surrogate."""
 
 _DIGIT = bytes(1 if 0x30 <= b <= 0x39 else 0 for b in range(256))
 _LONG_NUMBER = b"\x01" * 16
@@ -315,10 +318,25 @@ def check_text(record: Any, path: str = "$") -> None:
 
 def nfc(value: Any) -> Any:
     """Normalise every string inside builtins (dicts, lists) to NFC."""
-    if isinstance(value, str):
-        return unicodedata.normalize("NFC", value)
-    if isinstance(value, dict):
-        return {nfc(k): nfc(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [nfc(v) for v in value]
-    return value
+    return nfc_counted(value)[0]
+
+
+def nfc_counted(value: Any) -> tuple[Any, int]:
+    """``nfc``, and how many strings (keys and values) it changed: a reader that
+    normalises instead of refusing says what it did."""
+    changed = 0
+
+    def walk(v: Any) -> Any:
+        nonlocal changed
+        if isinstance(v, str):
+            if unicodedata.is_normalized("NFC", v):
+                return v
+            changed += 1
+            return unicodedata.normalize("NFC", v)
+        if isinstance(v, dict):
+            return {walk(k): walk(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        return v
+
+    return walk(value), changed

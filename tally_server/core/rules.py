@@ -16,6 +16,7 @@ from typing import Literal
 
 from schemas.models import Constituency, CountingMinutes, Finding, ResultBatch, Round
 from tally_server.core.definition import Election
+from tally_server.core.fields import COUNTS, count_finding
 from tally_server.core.numbers import percent, vn_int, vn_percent
 
 
@@ -229,15 +230,6 @@ RULES: dict[str, Rule] = _rules(
 
 _LEVEL_ORDER = {"national_assembly": 0, "province": 1, "district": 2, "commune": 3}
 
-_TOTALS: tuple[tuple[str, str, str], ...] = (
-    ("voters_on_list", "tổng số cử tri", "voters on the list"),
-    ("voters_voted", "số cử tri đã bỏ phiếu", "voters who voted"),
-    ("ballots_issued", "số phiếu phát ra", "ballots issued"),
-    ("ballots_received", "số phiếu thu vào", "ballots received"),
-    ("valid_ballots", "số phiếu hợp lệ", "valid ballots"),
-    ("invalid_ballots", "số phiếu không hợp lệ", "invalid ballots"),
-)
-
 
 def _f(
     code: str,
@@ -264,7 +256,7 @@ def _is_count(value: object) -> bool:
 
 def _figures(minutes: CountingMinutes) -> list[tuple[str, object]]:
     """Every figure of the minutes with the field path it sits at."""
-    out: list[tuple[str, object]] = [(name, getattr(minutes, name)) for name, _, _ in _TOTALS]
+    out: list[tuple[str, object]] = [(name, getattr(minutes, name)) for name, _, _ in COUNTS]
     out += [(f"candidate_votes.{cid}", v) for cid, v in minutes.candidate_votes.items()]
     for k, pile in enumerate(minutes.ballots_by_names_kept or (), start=1):
         out.append((f"ballots_by_names_kept[{k - 1}]", pile))
@@ -800,16 +792,7 @@ def check_minutes(
     out, con = _where(election, minutes)
     bad = [(path, v) for path, v in _figures(minutes) if not _is_count(v)]
     for path, value in bad:
-        out.append(
-            _f(
-                "E100",
-                minutes.race_id,
-                [path],
-                {"field": path, "value": repr(value)},
-                f"số liệu {path} = {value!r} không phải số nguyên không âm",
-                f"figure {path} = {value!r} is not a non-negative whole number",
-            )
-        )
+        out.append(count_finding(path, value, con, minutes.race_id))
     open_seats: int | None = None
     if con is not None:
         out += _candidate_list(minutes, con)
@@ -826,7 +809,7 @@ def check_minutes(
 
 def _changed(old: CountingMinutes, new: CountingMinutes) -> list[tuple[str, str, str]]:
     diffs: list[tuple[str, str, str]] = []
-    for name, _, _ in _TOTALS:
+    for name, _, _ in COUNTS:
         a, b = getattr(old, name), getattr(new, name)
         if a != b:
             diffs.append((name, str(a), str(b)))

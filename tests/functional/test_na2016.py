@@ -248,11 +248,15 @@ def test_the_offline_tally_gives_the_same_results(tmp_path: Path) -> None:
     sheets.write_bytes(b"\n".join(codec.encode(m) for m in minutes) + b"\n")
     done = subprocess.run(
         [sys.executable, "-m", "tally_server", "tally", "--election", str(definition),
-         str(sheets), "--json", "--strict"],
+         str(sheets), "--json", "--strict", "--accept", "D102"],
         capture_output=True, text=True, encoding="utf-8", timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr + done.stdout[-2000:]
     doc = json.loads(done.stdout)
+    # Hà Nam 2: 4 candidates for 3 seats, a list the law's margin (5) did not hold.
+    assert doc["definition_accepted"] == ["D102"]
+    (short,) = [i for i in doc["definition_issues"] if i["code"] == "D102"]
+    assert short["figures"]["candidates"] == 4 and short["figures"]["seats"] == 3
     assert doc["rejected"] == [] and doc["accepted"] == len(minutes) == 186 * 3
     assert doc["results_sha256"] == results_digest(tally_of(election, minutes).results())
     assert sum(f["seats_filled"] for f in doc["finals"]) == 496

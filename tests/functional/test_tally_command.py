@@ -325,3 +325,230 @@ def test_a_lawful_supplementary_round_fills_the_open_seat(tmp_path: Path) -> Non
         "đủ người trúng cử / elected [elected]" in table
     )
     assert "Ứng cử viên 3 (C-3, supplementary round)." in table
+
+
+# --- the offline tally as an auditor's tool (issue 14, item 2) ---------------------------
+
+
+def _definition(tmp_path: Path, change: Any) -> Path:
+    doc = json.loads(ELECTION.read_text(encoding="utf-8"))
+    change(doc)
+    path = tmp_path / "election.json"
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def _three_for_three(doc: dict[str, Any]) -> None:
+    qh = doc["races"][0]["constituencies"][0]
+    qh["candidates"] = qh["candidates"][:3]
+
+
+def test_a_definition_against_the_law_stops_the_tally_with_every_error(tmp_path: Path) -> None:
+    """Before: an NA constituency with as many candidates as seats was tallied without
+    a word; only `election validate` said D102."""
+    election = _definition(tmp_path, _three_for_three)
+    done = tally("--election", election, EXAMPLES / "minutes.json")
+    assert done.returncode == 1 and done.stdout == ""
+    assert f"the election definition {election} has 1 error(s); nothing is tallied" in done.stderr
+    assert (
+        "LỖI / ERROR D102: đơn vị bầu cử QH-10 có 3 người ứng cử cho 3 đại biểu; "
+        "luật đòi hỏi ít nhất 5" in done.stderr
+    )
+    assert "D102: constituency QH-10 has 3 candidates for 3 seats; the law requires at least 5" in (
+        done.stderr
+    )
+    as_doc = tally("--election", election, EXAMPLES / "minutes.json", "--json")
+    assert as_doc.returncode == 1
+    doc = json.loads(as_doc.stdout)
+    (issue,) = doc["definition_issues"]
+    assert (issue["code"], issue["severity"]) == ("D102", "error")
+    assert (issue["figures"]["candidates"], issue["figures"]["min"]) == (3, 5)
+    assert "results" not in doc
+
+    # A list the Council kept short (a candidate dropped out) is tallied when the
+    # auditor says so, and the error is still shown.
+    accepted = as_json("--election", election, EXAMPLES / "minutes.json", "--accept", "D102")
+    assert accepted["definition_accepted"] == ["D102"]
+    assert [i["code"] for i in accepted["definition_issues"]] == ["D102"]
+    table = tally("--election", election, EXAMPLES / "minutes.json", "--accept", "D102").stdout
+    assert "đã chấp nhận (--accept) / accepted: D102" in table
+    assert "tally despite this definition error" in tally("--help").stdout
+
+
+def test_definition_warnings_are_listed_and_the_tally_goes_on() -> None:
+    folder = LAW / "age-tie"
+    doc = as_json("--election", folder / "election.json", folder / "minutes.jsonl", "--strict")
+    (issue,) = doc["definition_issues"]
+    assert (issue["code"], issue["severity"]) == ("D203", "warning")
+    assert doc["definition_accepted"] == [] and doc["accepted"] > 0
+    table = tally("--election", folder / "election.json", folder / "minutes.jsonl").stdout
+    assert "definition: tallied despite" in table
+    assert "cảnh báo / warning D203: đơn vị bầu cử C (HĐND xã) thuộc ủy ban K cấp province" in table
+    assert "D203: constituency C of a commune race is run by K, a province committee" in table
+
+
+def test_a_roster_folder_is_taken_as_the_definition(three_areas: list[Path]) -> None:
+    """Before: "[Errno 21] Is a directory"."""
+    roster = as_json("--election", ASSETS / "rosters" / "example", *three_areas)
+    from_json = as_json("--election", ELECTION, *three_areas)
+    assert roster["election_id"] == "vd-2011" and roster["accepted"] == 9
+    assert roster["results_sha256"] == from_json["results_sha256"]
+    not_a_roster = tally("--election", ASSETS / "rosters", *three_areas)
+    assert not_a_roster.returncode == 1
+    assert "has no election.csv: not a roster" in not_a_roster.stderr
+
+
+def test_text_not_in_nfc_is_normalised_and_noted(tmp_path: Path) -> None:
+    """Before: a definition not in NFC stopped the run with S100, while minutes were
+    normalised without a word."""
+    import unicodedata
+
+    def nfd(doc: dict[str, Any]) -> None:
+        doc["name"] = unicodedata.normalize("NFD", doc["name"])
+        for c in doc["races"][0]["constituencies"][0]["candidates"]:
+            c["full_name"] = unicodedata.normalize("NFD", c["full_name"])
+
+    election = _definition(tmp_path, nfd)
+    minutes = json.loads((EXAMPLES / "minutes.json").read_text(encoding="utf-8"))
+    for s in minutes["signatories"]:
+        s["full_name"] = unicodedata.normalize("NFD", s["full_name"])
+    sheet = tmp_path / "kv-01.json"
+    sheet.write_text(json.dumps(minutes, ensure_ascii=False), encoding="utf-8")
+
+    doc = as_json("--election", election, sheet, "--strict")
+    assert doc["normalised"] == [
+        {"file": str(election), "what": "definition", "strings": 6},
+        {"file": str(sheet), "what": "minutes", "strings": 4},
+    ]
+    qh = next(r for r in doc["results"] if r["constituency_id"] == "QH-10")
+    assert qh["candidates"][0]["full_name"] == "Nguyễn Thị Ánh"
+    assert unicodedata.is_normalized("NFC", qh["candidates"][0]["full_name"])
+    table = tally("--election", election, sheet).stdout
+    assert (
+        f"Đã chuẩn hoá Unicode NFC / normalised to Unicode NFC: {election} "
+        "(định nghĩa / definition): 6 chuỗi / strings" in table
+    )
+    assert f"{sheet} (biên bản / minutes): 4 chuỗi / strings" in table
+
+    # A roster's cells likewise, named by file.
+    roster = tmp_path / "roster"
+    roster.mkdir()
+    for f in (ASSETS / "rosters" / "example").iterdir():
+        text = f.read_text(encoding="utf-8-sig")
+        if f.name == "candidates.csv":
+            text = text.replace("Ngô Văn Lợi", unicodedata.normalize("NFD", "Ngô Văn Lợi"))
+        (roster / f.name).write_text(text, encoding="utf-8")
+    doc = as_json("--election", roster, EXAMPLES / "minutes.json")
+    assert doc["normalised"] == [
+        {"file": str(roster / "candidates.csv"), "what": "definition", "strings": 1}
+    ]
+
+
+ENGLISH = ("file", "polling area", "race", "votes for", "valid ballots", "must", "Expected")
+VIETNAMESE = ("tệp", "khu vực", "cuộc bầu cử", "số phiếu", "phải", "Khu vực bỏ phiếu số 1")
+
+
+def test_a_malformed_minutes_names_file_area_race_field_and_candidate(tmp_path: Path) -> None:
+    """Before: the entry lost its polling area and race, and the message was
+    "Expected `int` >= 0 - at `$.candidate_votes[...]`", in English inside the
+    Vietnamese one too."""
+    minutes = json.loads((EXAMPLES / "minutes.json").read_text(encoding="utf-8"))
+    bad = dict(minutes, valid_ballots="1220")
+    bad["candidate_votes"] = dict(minutes["candidate_votes"], **{"QH-10-2": -5})
+    sheets = tmp_path / "kv-01.jsonl"
+    other = dict(minutes, polling_area_id="KV-02")
+    sheets.write_text(json.dumps(other) + "\n" + json.dumps(bad) + "\n", encoding="utf-8")
+
+    done = tally("--election", ELECTION, sheets, "--json", "--strict")
+    assert done.returncode == 1  # --strict: a minutes was rejected
+    doc = json.loads(done.stdout)
+    assert doc["accepted"] == 1
+    (entry,) = doc["rejected"]
+    where = f"{sheets}:2"
+    assert {k: entry[k] for k in ("source", "polling_area_id", "race_id", "round")} == {
+        "source": where,
+        "polling_area_id": "KV-01",
+        "race_id": "QH",
+        "round": "main",
+    }
+    assert entry["constituency_id"] == "QH-10"
+    valid, votes = entry["findings"]
+    assert votes["message_vi"] == (
+        f"E100: tệp {where}, khu vực bỏ phiếu KV-01 (Khu vực bỏ phiếu số 1), cuộc bầu cử QH "
+        "(Đại biểu Quốc hội khoá XIII): số phiếu bầu cho Trần Văn Bảo (QH-10-2) là -5: "
+        "phải là số nguyên từ 0 đến 1.000.000.000"
+    )
+    assert votes["message_en"] == (
+        f"E100: file {where}, polling area KV-01, race QH: votes for Trần Văn Bảo (QH-10-2) "
+        "is -5: must be a whole number from 0 to 1.000.000.000"
+    )
+    assert votes["fields"] == ["candidate_votes.QH-10-2"]
+    assert votes["figures"]["candidate"] == "QH-10-2" and votes["figures"]["value"] == "-5"
+    assert valid["code"] == "E100" and valid["fields"] == ["valid_ballots"]
+    assert 'số phiếu hợp lệ là "1220": phải là số nguyên' in valid["message_vi"]
+    assert 'valid ballots is "1220": must be a whole number' in valid["message_en"]
+    for f in entry["findings"]:
+        vi, en = f["message_vi"].replace(where, ""), f["message_en"].replace(where, "")
+        assert not [w for w in ENGLISH if w in vi], vi
+        assert not [w for w in VIETNAMESE if w in en], en
+
+    table = tally("--election", ELECTION, sheets).stdout
+    assert f"{where} — KV-01 QH main" in table
+    assert "số phiếu bầu cho Trần Văn Bảo (QH-10-2) là -5" in table
+
+
+def test_a_malformed_minutes_in_a_batch_is_named_and_the_batch_left_out(tmp_path: Path) -> None:
+    batch = json.loads((EXAMPLES / "batch.json").read_text(encoding="utf-8"))
+    tp = batch["minutes"][1]
+    assert tp["race_id"] == "HDND-TP"
+    tp["ballots_by_names_kept"] = [tp["ballots_by_names_kept"][0], 2.5]
+    tp["signed_by"] = "Tổ trưởng"
+    path = tmp_path / "batch.json"
+    path.write_text(json.dumps(batch, ensure_ascii=False), encoding="utf-8")
+    doc = as_json("--election", ELECTION, path)
+    assert doc["accepted"] == 0
+    bad, whole = doc["rejected"]
+    assert (bad["source"], bad["polling_area_id"], bad["race_id"]) == (
+        f"{path}#minutes[1]",
+        "KV-01",
+        "HDND-TP",
+    )
+    messages = {f["fields"][0]: f for f in bad["findings"]}
+    assert set(messages) == {"signed_by", "ballots_by_names_kept[1]"}
+    assert messages["ballots_by_names_kept[1]"]["message_vi"].endswith(
+        "số phiếu hợp lệ giữ 2 tên là 2.5: phải là số nguyên từ 0 đến 1.000.000.000"
+    )
+    assert (
+        "valid ballots keeping 2 names is 2.5" in messages["ballots_by_names_kept[1]"]["message_en"]
+    )
+    assert "signed_by không có trong định dạng biên bản" in messages["signed_by"]["message_vi"]
+    assert "signed_by is not a field of the counting minutes" in messages["signed_by"]["message_en"]
+    assert whole["source"] == str(path) and whole["polling_area_id"] == "KV-01"
+    (note,) = whole["findings"]
+    assert "its 2 other minutes are not counted either" in note["message_en"]
+    assert "2 biên bản còn lại của lô cũng không được kiểm" in note["message_vi"]
+
+
+def test_json_warnings_say_whether_each_was_explained(tmp_path: Path) -> None:
+    batch = json.loads((EXAMPLES / "batch.json").read_text(encoding="utf-8"))
+    reason = "Danh sách cử tri bổ sung ngày 21/5"
+    copies = [
+        dict(m, polling_area_id="KV-02", explanations={"W204": reason} if i == 0 else {})
+        for i, m in enumerate(batch["minutes"])
+    ]
+    kv2 = tmp_path / "kv-02.json"
+    kv2.write_text(json.dumps(copies, ensure_ascii=False), encoding="utf-8")
+    doc = as_json("--election", ELECTION, kv2)
+    flagged = {
+        (w["race_id"], f["code"]): (f["explained"], f["explanation"])
+        for w in doc["warnings"]
+        for f in w["findings"]
+    }
+    assert flagged == {
+        ("QH", "W204"): (True, reason),
+        ("HDND-TP", "W204"): (False, None),
+        ("HDND-XA", "W204"): (False, None),
+    }
+    table = tally("--election", ELECTION, kv2).stdout
+    assert f"đã giải trình / explained: {reason}" in table
+    assert table.count("chưa giải trình / not explained") == 2
