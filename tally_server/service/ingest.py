@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.errors import KiemphieuError
+from schemas.read import Progress
 from schemas.signing import VerifyKey
 from tally_server.core.tally import Tally
 from tally_server.service import rollback
@@ -474,7 +475,7 @@ class Ingest:
 
     # -- what is published --------------------------------------------------------------
 
-    def progress(self, *, full: bool = True) -> dict[str, Any]:
+    def progress(self, *, full: bool = True) -> Progress:
         from tally_server.service.views import progress
 
         return progress(self, full=full)
