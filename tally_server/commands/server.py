@@ -368,6 +368,8 @@ def _fp_of(p: Any) -> str:
 def _station_list(args: argparse.Namespace) -> int:
     import json
 
+    import msgspec
+
     from tally_server.service.folder import open_folder
     from tally_server.service.views import stations
 
@@ -378,14 +380,12 @@ def _station_list(args: argparse.Namespace) -> int:
     finally:
         conn.close()
     if args.json:
-        print(json.dumps(doc, ensure_ascii=False, indent=2))
+        print(json.dumps(msgspec.to_builtins(doc), ensure_ascii=False, indent=2))
         return 0
     print("station_id\tpolling_area_id\tfingerprint\tstatus\tlast_sequence")
-    for s in doc["stations"]:
-        last = "" if s["last_sequence"] is None else s["last_sequence"]
-        print(
-            f"{s['station_id']}\t{s['polling_area_id']}\t{s['fingerprint']}\t{s['status']}\t{last}"
-        )
+    for s in doc.stations:
+        last = "" if s.last_sequence is None else s.last_sequence
+        print(f"{s.station_id}\t{s.polling_area_id}\t{s.fingerprint}\t{s.status}\t{last}")
     return 0
 
 

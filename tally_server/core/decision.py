@@ -9,24 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-Status = Literal[
-    "no_results",
-    "partial",
-    "elected",
-    "revote",
-    "supplementary_proposed",
-    "seats_left_empty",
-    "unresolved_tie",
-]
-STATUSES: tuple[Status, ...] = (
-    "no_results",
-    "partial",
-    "elected",
-    "revote",
-    "supplementary_proposed",
-    "seats_left_empty",
-    "unresolved_tie",
-)
+# The statuses are the read API's (schemas/read.py): one list for the wire and the law.
+from schemas.read import STATUSES as STATUSES
+from schemas.read import Status as Status
 
 ReasonCode = Literal[
     "no_minutes",
@@ -97,6 +82,12 @@ class Tie:
     """Those of ``tied`` elected by age (none when unresolved)."""
 
 
+Follows = Literal["supplementary_proposed", "seats_left_empty"]
+ShortfallRule = Literal[
+    "council_decides", "under_two_thirds", "two_thirds_reached", "no_second_supplementary"
+]
+
+
 @dataclass(frozen=True, slots=True)
 class Shortfall:
     """Fewer elected than seats, and what follows (DOMAIN.md: NA → the Council
@@ -106,10 +97,8 @@ class Shortfall:
     seats: int
     filled: int
     empty: int
-    follows: Literal["supplementary_proposed", "seats_left_empty"]
-    rule: Literal[
-        "council_decides", "under_two_thirds", "two_thirds_reached", "no_second_supplementary"
-    ]
+    follows: Follows
+    rule: ShortfallRule
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
@@ -135,6 +136,7 @@ def open_folder(path: Path) -> Folder:
             fields=("dir",),
             figures={"dir": str(path)},
         )
+    recorded = _recorded_sha256(path)  # refuses a ledger of another version first
     raw = (path / ELECTION_NAME).read_bytes()
     definition = decode_definition(raw, ijson=False)
     key = SigningKey.load(path / KEY_NAME)
@@ -145,7 +147,7 @@ def open_folder(path: Path) -> Folder:
     # The recorded digest is of bytes ``encode`` made at init, which hold each key once:
     # the same digest, the same I-JSON text. Any other text is checked.
     canonical = msgspec.json.format(raw, indent=-1)
-    if election_sha256(canonical) != _recorded_sha256(path):
+    if election_sha256(canonical) != recorded:
         codec.check_ijson(raw, definition)
         canonical = codec.encode(definition)
     del raw
@@ -154,8 +156,20 @@ def open_folder(path: Path) -> Folder:
 
 
 def _recorded_sha256(path: Path) -> str | None:
+    """The digest of the definition the ledger was opened for, once the ledger is
+    known to be of this version (``ledger.format_error``)."""
     conn = db.connect(path / DB_NAME, readonly=True)
     try:
+        row = conn.execute("SELECT outcome FROM ledger WHERE idx = 0").fetchone()
+        if row is not None:
+            try:
+                opened = json.loads(row[0])
+            except ValueError:
+                opened = None
+            problem = ledger.format_error(opened)
+            if problem is not None:
+                problem.figures["dir"] = str(path)
+                raise problem
         return db.meta(conn, "election_sha256")
     finally:
         conn.close()

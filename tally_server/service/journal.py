@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from schemas import codec
+from schemas import codec, read
 from schemas.models import CountingMinutes, Envelope, EnvelopeSignature, Finding, Receipt
 from schemas.signing import (
     RECEIPT_TYPE,
@@ -28,7 +28,7 @@ from schemas.signing import (
 )
 from tally_server.core.definition import Election
 from tally_server.service import rollback
-from tally_server.service.codes import ServerError
+from tally_server.service.codes import ServerError, severity_of
 from tally_server.service.decide import (
     AcceptedRef,
     Decision,
@@ -144,7 +144,7 @@ class Journal:
         self.head = entry.hash
         return entry
 
-    def event(self, type_: str, time: str, data: Any) -> Event:
+    def event(self, type_: read.EventType, time: str, data: read.EventData) -> Event:
         ev = Event(self.next_event_id, type_, time, _plain.encode(data))
         self.next_event_id += 1
         return ev
@@ -152,7 +152,7 @@ class Journal:
     def _alert(
         self,
         p: Prepared,
-        kind: str,
+        kind: read.AlertKind,
         time: str,
         station_id: str | None,
         polling_area_id: str | None,
@@ -168,15 +168,15 @@ class Journal:
                 self.event(
                     "alert",
                     time,
-                    {
-                        "alert_id": open_.id,
-                        "kind": kind,
-                        "station_id": station_id,
-                        "polling_area_id": polling_area_id,
-                        "ledger_index": p.entry.index,
-                        "codes": codes,
-                        "count": open_.count,
-                    },
+                    read.AlertNews(
+                        alert_id=open_.id,
+                        kind=kind,
+                        station_id=station_id,
+                        polling_area_id=polling_area_id,
+                        ledger_index=p.entry.index,
+                        codes=codes,
+                        count=open_.count,
+                    ),
                 )
             )
             return
@@ -202,15 +202,15 @@ class Journal:
             self.event(
                 "alert",
                 time,
-                {
-                    "alert_id": alert_id,
-                    "kind": kind,
-                    "station_id": station_id,
-                    "polling_area_id": polling_area_id,
-                    "ledger_index": p.entry.index,
-                    "codes": codes,
-                    "count": 1,
-                },
+                read.AlertNews(
+                    alert_id=alert_id,
+                    kind=kind,
+                    station_id=station_id,
+                    polling_area_id=polling_area_id,
+                    ledger_index=p.entry.index,
+                    codes=codes,
+                    count=1,
+                ),
             )
         )
 
@@ -297,7 +297,7 @@ class Journal:
                 o.sequence,
                 o.batch_digest,
                 o.status,
-                o.http,
+                o.outcome,
                 o.code,
                 int(o.correction),
                 int(flagged),
@@ -328,31 +328,33 @@ class Journal:
                 p.writes.add(
                     db.UPSERT_CURRENT, (m.polling_area_id, m.race_id, m.round, entry.index)
                 )
-            summary = {
-                "ledger_index": entry.index,
-                "station_id": batch.station_id,
-                "polling_area_id": batch.polling_area_id,
-                "sequence": batch.sequence,
-                "digest": o.batch_digest,
-                "races": [
-                    {"race_id": m.race_id, "constituency_id": m.constituency_id, "round": m.round}
+            summary = read.BatchAccepted(
+                ledger_index=entry.index,
+                station_id=batch.station_id,
+                polling_area_id=batch.polling_area_id,
+                sequence=batch.sequence,
+                digest=o.batch_digest,
+                races=[
+                    read.RaceRound(
+                        race_id=m.race_id, constituency_id=m.constituency_id, round=m.round
+                    )
                     for m in batch.minutes
                 ],
-                "correction": o.correction,
-                "flagged": flagged,
-            }
+                correction=o.correction,
+                flagged=flagged,
+            )
             p.events.append(self.event("batch_accepted", time, summary))
             if o.correction:
                 p.events.append(
                     self.event(
                         "correction",
                         time,
-                        {
-                            **summary,
-                            "reason": batch.reason,
-                            "supersedes": batch.supersedes,
-                            "changed_races": [m.race_id for m in decision.changed],
-                        },
+                        read.CorrectionAccepted(
+                            **msgspec.structs.asdict(summary),
+                            reason=batch.reason,
+                            supersedes=batch.supersedes,
+                            changed_races=[m.race_id for m in decision.changed],
+                        ),
                     )
                 )
                 self._alert(
@@ -388,11 +390,12 @@ class Journal:
                     },
                 )
         else:
-            kind = "conflict" if decision.kind == ledger.CONFLICT else "rejected"
+            kind: read.AlertKind = "conflict" if decision.kind == ledger.CONFLICT else "rejected"
             codes = sorted({f.code for f in o.findings if f.severity == "error"})
             data = {
                 **_alert_base(entry.index, o.sequence, o.batch_digest),
-                "http": o.http,
+                "outcome": o.outcome,
+                "severity": severity_of(o.code),
                 "code": o.code,
                 "keyid": o.keyid,
                 "findings": _findings(o.findings),
@@ -537,7 +540,9 @@ class Journal:
             self.event(
                 "alert",
                 time,
-                {"alert_id": alert_id, "reviewed": True, "note": note, "ledger_index": entry.index},
+                read.AlertNews(
+                    alert_id=alert_id, reviewed=True, note=note, ledger_index=entry.index
+                ),
             )
         )
         return p

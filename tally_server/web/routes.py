@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
+import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
+import msgspec
 from aiohttp import web
 
-from schemas import codec
+from schemas import codec, read
 from schemas.errors import DecodeError, KeyFileError
 from schemas.signing import VerifyKey, WeakKeyError
 from tally_server.core.tally import ROUNDS, STATUSES
@@ -26,6 +27,7 @@ from tally_server.web.limits import (
     int_query,
     text_query,
 )
+from tally_server.web.statuses import STATUS
 
 log = logging.getLogger("kiemphieu.server")
 routes = web.RouteTableDef()
@@ -37,12 +39,14 @@ ALERTS_MAX = 10_000
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    """``data`` (a read API record of ``schemas/read.py``, or plain builtins) as
+    compact UTF-8 JSON."""
     return web.Response(
-        status=status,
-        body=json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
-        content_type=JSON,
-        headers=headers,
+        status=status, body=_encoder.encode(data), content_type=JSON, headers=headers
     )
+
+
+_encoder = msgspec.json.Encoder()
 
 
 async def _stream(request: web.Request, pieces: Iterable[bytes]) -> web.StreamResponse:
@@ -95,20 +99,26 @@ async def post_batch(request: web.Request) -> web.Response:
     """Receive one signed batch; answer with the signed receipt."""
     body = await request.read()
     answer = await request.app[INGEST].submit(body, request.remote or "")
+    status = STATUS[answer.outcome]
     if answer.retry_after:
         return web.Response(
-            status=answer.status,
+            status=status,
             body=answer.body,
             content_type=JSON,
             headers={"Retry-After": str(answer.retry_after)},
         )
     d = answer.decision
-    if answer.status != 200 and d is not None and d.outcome is not None:
+    if answer.outcome != "accepted" and d is not None and d.outcome is not None:
         log.info(
             "batch rejected",
-            extra={"status": answer.status, "code": d.outcome.code, "station": d.station},
+            extra={
+                "status": status,
+                "outcome": answer.outcome,
+                "code": d.outcome.code,
+                "station": d.station,
+            },
         )
-    return web.Response(status=answer.status, body=answer.body, content_type=JSON)
+    return web.Response(status=status, body=answer.body, content_type=JSON)
 
 
 @routes.post("/api/v1/receipts")
@@ -116,8 +126,8 @@ async def post_batch(request: web.Request) -> web.Response:
 async def present_receipt(request: web.Request) -> web.Response:
     """A station shows a receipt it holds; a lost entry is recorded as evidence."""
     body = await request.read()
-    status, answer = await request.app[INGEST].present_receipt(body)
-    return _json(answer, status=status)
+    recorded, answer = await request.app[INGEST].present_receipt(body)
+    return _json(answer, status=201 if recorded else 200)
 
 
 MAX_HASHES = 64
@@ -141,7 +151,7 @@ async def ledger_hashes(request: web.Request) -> web.Response:
         )
     wanted = sorted({int(p) for p in parts})
 
-    def read(conn: Any) -> dict[str, Any]:
+    def hashes(conn: sqlite3.Connection) -> read.LedgerHashes:
         conn.execute("BEGIN")  # the hashes and the head from one snapshot
         try:
             head_index, head = db.head(conn)
@@ -151,13 +161,13 @@ async def ledger_hashes(request: web.Request) -> web.Response:
             )
         finally:
             conn.execute("COMMIT")
-        return {
-            "head_index": head_index - 1,
-            "head": head,
-            "entries": [{"index": i, "hash": found.get(i)} for i in wanted],
-        }
+        return read.LedgerHashes(
+            head_index=head_index - 1,
+            head=head,
+            entries=[read.LedgerHash(index=i, hash=found.get(i)) for i in wanted],
+        )
 
-    return _json(await request.app[INGEST].read(read))
+    return _json(await request.app[INGEST].read(hashes))
 
 
 @routes.get("/api/v1/server-key")
@@ -165,7 +175,7 @@ async def ledger_hashes(request: web.Request) -> web.Response:
 async def server_key(request: web.Request) -> web.Response:
     key = request.app[FOLDER].server_key.public
     return _json(
-        {"public_key_b64": key.b64, "fingerprint": key.fingerprint, "pem": key.pem().decode()}
+        read.ServerKey(public_key_b64=key.b64, fingerprint=key.fingerprint, pem=key.pem().decode())
     )
 
 
@@ -352,9 +362,9 @@ async def results_csv(request: web.Request) -> web.Response:
         content_type="text/csv",
         charset="utf-8",
         headers={
-            "X-Ledger-Index": str(doc["ledger_index"]),
-            "X-Ledger-Head": doc["ledger_head"],
-            "X-Results-Sha256": doc["results_sha256"],
+            "X-Ledger-Index": str(doc.ledger_index),
+            "X-Ledger-Head": doc.ledger_head,
+            "X-Results-Sha256": doc.results_sha256,
         },
     )
 
