@@ -473,6 +473,17 @@ def envelope_fetcher(conn: sqlite3.Connection) -> FetchEnvelope:
     return fetch
 
 
+CURRENT_UPTO = (
+    "SELECT polling_area_id, race_id, round, ledger_index FROM current WHERE ledger_index <= ?1 "
+    "UNION ALL "
+    "SELECT m.polling_area_id, m.race_id, m.round, MAX(m.ledger_index) FROM current c "
+    "JOIN minutes m USING (polling_area_id, race_id, round) "
+    "WHERE c.ledger_index > ?1 AND m.ledger_index <= ?1 GROUP BY 1, 2, 3"
+)
+"""The current table as it stood just after entry ?1: each (area, race, round)'s
+last minutes up to there (a row is only ever moved on to a later entry)."""
+
+
 def load_journal(
     conn: sqlite3.Connection,
     election: Election,
@@ -480,12 +491,17 @@ def load_journal(
     *,
     fetch: FetchEnvelope | None = None,
     counted: Callable[[CountingMinutes], object] | None = None,
+    upto: int | None = None,
 ) -> Journal:
     """The decision state as the database holds it (what was committed).
 
     ``fetch`` (default: read from ``conn``) is what the state reads envelopes with
     later; ``counted`` is given every minutes now counted, in ledger order (the
-    server rebuilds its tally from them without keeping them all at once)."""
+    server rebuilds its tally from them without keeping them all at once).
+    ``upto``: the state as it was just after that ledger entry (the start-up check
+    replays the entries after a checkpoint from there; not with ``counted``)."""
+    assert upto is None or counted is None
+    last = (1 << 62) if upto is None else upto
     state = LedgerState(election, fetch if fetch is not None else envelope_fetcher(conn))
     # One string object per station / area id across the keys, the accepted index and
     # the definition (~90,000 of each at national size), not one per row read.
@@ -493,7 +509,8 @@ def load_journal(
     one = texts.setdefault
     for fp, station_id, area_id, raw, index, revoked in conn.execute(
         "SELECT fingerprint, station_id, polling_area_id, public_key, enrolled_index, "
-        "revoked_index FROM keys ORDER BY enrolled_index"
+        "revoked_index FROM keys WHERE enrolled_index <= ? ORDER BY enrolled_index",
+        (last,),
     ):
         state.enroll(
             StationKey(
@@ -502,12 +519,13 @@ def load_journal(
                 one(area_id, area_id),
                 VerifyKey(bytes(raw)),
                 index,
-                revoked is not None,
+                revoked is not None and revoked <= last,
             )
         )
     for station_id, area_id, seq, digest, index in conn.execute(
         "SELECT station_id, polling_area_id, sequence, digest, ledger_index FROM batch_log "
-        "WHERE status = 'accepted'"
+        "WHERE status = 'accepted' AND ledger_index <= ?",
+        (last,),
     ):
         station_id, area_id = one(station_id, station_id), one(area_id, area_id)
         ref = AcceptedRef(station_id, area_id, seq, digest, index)
@@ -517,16 +535,18 @@ def load_journal(
             state.last_sequence[station_id] = seq
     del texts
     if counted is None:
-        for area_id, race_id, round_, index in conn.execute(
-            "SELECT polling_area_id, race_id, round, ledger_index FROM current"
-        ):
+        for area_id, race_id, round_, index in conn.execute(CURRENT_UPTO, (last,)):
             state.count(area_id, race_id, round_, index)
     else:
         for index, m in current_minutes(conn):
             state.count(m.polling_area_id, m.race_id, m.round, index)
             counted(m)
-    next_index, head = db.head(conn)
-    (max_alert,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM alerts").fetchone()
+    next_index, head = db.head(conn) if upto is None else db.head_at(conn, upto)
+    (max_alert,) = conn.execute(
+        "SELECT COALESCE(MAX(id), 0) FROM alerts"
+        + ("" if upto is None else " WHERE ledger_index <= ?"),
+        () if upto is None else (upto,),
+    ).fetchone()
     (max_event,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()
     return Journal(
         election,
