@@ -241,4 +241,7 @@ def _checkpoint(conn: sqlite3.Connection, folder: Folder) -> None:
     """After an offline change: the next start checks from here (service/integrity.py)."""
     from tally_server.service.integrity import checkpoint_now
 
-    checkpoint_now(conn, folder)
+    try:
+        checkpoint_now(conn, folder)
+    except sqlite3.Error:  # the change is committed; the next start replays it instead
+        pass

@@ -165,7 +165,11 @@ class Ingest:
         )
         head = found.entries - 1
         if found.checkpoint != head:
-            integrity.checkpoint_now(self._conn, self.folder)  # next time, start from here
+            try:
+                integrity.checkpoint_now(self._conn, self.folder)  # next time, start from here
+            except (sqlite3.Error, OSError) as exc:  # a full disk: serve what is checked
+                log.warning("checkpoint not written", extra={"error": str(exc)})
+                return
         self._checkpointed = head
 
     async def _checkpoints(self) -> None:
