@@ -1,13 +1,17 @@
 """Writes the JSON Schemas (2020-12) of the wire contract from the typed models.
 
-Run ``python -m schemas.generate`` after changing ``schemas/models.py``; the test
-suite fails while the committed files differ from what this writes.
+Run ``python -m schemas`` after changing ``schemas/models.py``; the test suite
+fails while the committed files differ from what this writes. ``--check`` only
+compares; ``--out DIR`` writes elsewhere. It writes into ``schemas/json`` only in a
+source checkout, never into an installed package.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,13 +54,46 @@ def path_for(name: str) -> Path:
     return SCHEMA_DIR / f"{name}.{VERSION}.schema.json"
 
 
-def main() -> int:
-    SCHEMA_DIR.mkdir(exist_ok=True)
+def _in_source_checkout() -> bool:
+    return (SCHEMA_DIR.parents[1] / "pyproject.toml").is_file()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m schemas",
+        description="Write (or check) the wire contract's JSON Schemas from schemas/models.py.",
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if a schema file differs"
+    )
+    parser.add_argument(
+        "--out", type=Path, help="folder to write into (default: schemas/json of this checkout)"
+    )
+    args = parser.parse_args(argv)
+    if args.check:
+        drifted = [
+            path_for(name)
+            for name in WIRE_TYPES
+            if not path_for(name).is_file() or path_for(name).read_text("utf-8") != render(name)
+        ]
+        for path in drifted:
+            print(f"khác với models.py / differs from models.py: {path}", file=sys.stderr)
+        return 1 if drifted else 0
+    out: Path | None = args.out
+    if out is None:
+        if not _in_source_checkout():
+            parser.error(
+                f"không ghi vào gói đã cài / will not write into an installed package "
+                f"({SCHEMA_DIR}): give --out DIR"
+            )
+        out = SCHEMA_DIR
+    out.mkdir(parents=True, exist_ok=True)
     for name in WIRE_TYPES:
-        path_for(name).write_text(render(name), encoding="utf-8")
-        print(path_for(name))
+        target = out / path_for(name).name
+        target.write_text(render(name), encoding="utf-8")
+        print(target)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -1,7 +1,7 @@
 """Typed, immutable records of the wire contract.
 
 These structs are the single source of the JSON Schemas in ``schemas/json``:
-``python -m schemas.generate`` writes them and a test fails when the committed
+``python -m schemas`` writes them and a test fails when the committed
 files drift from the structs.
 """
 

@@ -23,6 +23,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from schemas import codec
 from schemas.errors import DecodeError, KeyFileError, SignatureError
 from schemas.models import Envelope, EnvelopeSignature
 
@@ -46,9 +47,147 @@ def fingerprint(public_raw: bytes) -> str:
     return "-".join(text[i : i + 4] for i in range(0, 16, 4))
 
 
+# -- weak public keys ---------------------------------------------------------------------
+#
+# Ed25519 as OpenSSL verifies it accepts a signature when [S]B = R + [k]A. For a
+# public key A of small order (one of the 8 torsion points) [k]A takes at most 8
+# values whatever the message, so signatures verify that nobody's private key made:
+# with A the identity, R = the identity and S = 0 verify for every message. Such a
+# key, or one written non-canonically, is refused wherever a station key is taken.
+
+_P = 2**255 - 19
+_D = -121665 * pow(121666, _P - 2, _P) % _P
+_SQRT_M1 = pow(2, (_P - 1) // 4, _P)
+_Y_MASK = (1 << 255) - 1
+
+Point = tuple[int, int, int, int]
+"""Extended homogeneous coordinates (X, Y, Z, T): x = X/Z, y = Y/Z, xy = T/Z."""
+
+
+def _recover_x(y: int, sign: int) -> int | None:
+    """RFC 8032 5.1.3 step 2-4: the x of the point with this y and sign, or None when
+    no point has this y. x = 0 is returned whatever the sign (the caller judges it)."""
+    u, v = (y * y - 1) % _P, (_D * y * y + 1) % _P
+    x = u * pow(v, 3, _P) * pow(u * pow(v, 7, _P), (_P - 5) // 8, _P) % _P
+    if (v * x * x - u) % _P != 0:
+        if (v * x * x + u) % _P != 0:
+            return None
+        x = x * _SQRT_M1 % _P
+    return _P - x if x and (x & 1) != sign else x
+
+
+def _double(pt: Point) -> Point:
+    """RFC 8032 5.1.4's addition of a point to itself."""
+    x, y, z, t = pt
+    a, b = (y - x) * (y - x) % _P, (y + x) * (y + x) % _P
+    c, d = 2 * t * t * _D % _P, 2 * z * z % _P
+    e, f, g, h = b - a, d - c, d + c, b + a
+    return e * f % _P, g * h % _P, f * g % _P, e * h % _P
+
+
+def key_problem(raw: bytes) -> str | None:
+    """Why these bytes are no usable Ed25519 public key, or None: "length",
+    "small_order" (8·A is the identity: in any encoding, canonical or not),
+    "non_canonical" (y ≥ p, or x = 0 with the sign bit set) or "not_on_curve".
+
+    The reference, in pure Python (~100 µs: a square root mod p), used at enrolment;
+    ``weak_key`` is the fast check beside it, proven equal on every weak key."""
+    if len(raw) != 32:
+        return "length"
+    n = int.from_bytes(raw, "little")
+    sign, y = n >> 255, n & _Y_MASK
+    x = _recover_x(y % _P, sign)
+    if x is not None:
+        pt: Point = (x, y % _P, 1, x * y % _P)
+        for _ in range(3):
+            pt = _double(pt)
+        if pt[0] % _P == 0 and (pt[1] - pt[2]) % _P == 0:
+            return "small_order"
+    if y >= _P or (x == 0 and sign):
+        return "non_canonical"
+    return "not_on_curve" if x is None else None
+
+
+SMALL_ORDER_Y = frozenset(
+    {
+        0,  # order 4 (x = ±sqrt(-1))
+        1,  # the identity
+        _P - 1,  # order 2
+        # the two y of the four points of order 8
+        0x05FC536D880238B13933C6D305ACDFD5F098EFF289F4C345B027B2C28F95E826,
+        0x7A03AC9277FDC74EC6CC392CFA53202A0F67100D760B3CBA4FD84D3D706A17C7,
+    }
+)
+"""The y of the 8 points of small order (libsodium's blocklist, less its sign bit)."""
+
+
+def weak_key(raw: bytes) -> str | None:
+    """``key_problem`` for the keys that matter, in ~0.3 µs: "small_order" or
+    "non_canonical" (a non-canonical key that is not of small order is one whose y
+    is ≥ p: x = 0 happens only at small-order points). Not "not_on_curve": no
+    signature verifies under bytes that are not a point."""
+    if len(raw) != 32:
+        return "length"
+    y = int.from_bytes(raw, "little") & _Y_MASK
+    if y % _P in SMALL_ORDER_Y:
+        return "small_order"
+    return "non_canonical" if y >= _P else None
+
+
+WEAK_KEY_REASONS = {
+    "small_order": (
+        "a small-order point lets any signature verify",
+        "một điểm có bậc nhỏ khiến chữ ký nào cũng hợp lệ",
+    ),
+    "non_canonical": (
+        "the point is not written canonically (y ≥ p, or x = 0 with the sign bit set)",
+        "điểm không được viết ở dạng chuẩn (y ≥ p, hoặc x = 0 mà bit dấu bằng 1)",
+    ),
+    "not_on_curve": (
+        "the bytes are not a point of the Ed25519 curve",
+        "các byte không phải một điểm của đường cong Ed25519",
+    ),
+    "length": ("an Ed25519 public key is 32 bytes", "khoá công khai Ed25519 phải dài 32 byte"),
+}
+"""Why a key is refused (``key_problem``'s answers), in English and Vietnamese."""
+
+
+class WeakKeyError(KeyFileError):
+    """A public key that must not be trusted with any signature."""
+
+    code = "S320"
+
+
+def weak_key_error(raw: bytes, reason: str, field: str = "public_key") -> WeakKeyError:
+    """S320, naming the field and why; at enrolment unless ``field`` is the keyid of
+    a batch signed with an enrolled weak key."""
+    en, vi = WEAK_KEY_REASONS[reason]
+    if field == "public_key":
+        todo_en = "make a new key pair with the station client and enrol that; nothing was enrolled"
+        todo_vi = "hãy tạo cặp khoá mới bằng phần mềm điểm gửi và đăng ký khoá đó; chưa đăng ký gì"
+    else:
+        todo_en = "no batch is accepted under it; revoke it and enrol a new key"
+        todo_vi = "không lô nào được nhận theo khoá này; hãy thu hồi và đăng ký khoá mới"
+    return WeakKeyError(
+        f"Weak public key ({field}): {en}; {todo_en}.",
+        f"Khoá công khai yếu ({field}): {vi}; {todo_vi}.",
+        fields=(field,),
+        figures={"reason": reason, "public_key_hex": raw.hex()},
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class VerifyKey:
     raw: bytes
+
+    @classmethod
+    def checked(cls, raw: bytes, *, full: bool = False) -> VerifyKey:
+        """The key, refused (``WeakKeyError``, S320) if ``weak_key`` finds it weak, or
+        with ``full`` (enrolment) if ``key_problem`` finds anything at all."""
+        reason = key_problem(raw) if full else weak_key(raw)
+        if reason is not None:
+            raise weak_key_error(raw, reason)
+        return cls(raw)
 
     @classmethod
     def from_pem(cls, data: bytes) -> VerifyKey:
@@ -62,11 +201,13 @@ class VerifyKey:
             raise KeyFileError(
                 "The public key is not Ed25519.", "Khoá công khai không phải Ed25519."
             )
-        return cls(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+        return cls.checked(
+            key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        )
 
     @classmethod
     def from_text(cls, text: str) -> VerifyKey:
-        """PEM, or the raw 32-byte key in base64 or hex."""
+        """PEM, or the raw 32-byte key in base64 or hex; refused if weak (``checked``)."""
         text = text.strip()
         if text.startswith("-----BEGIN"):
             return cls.from_pem(text.encode("ascii"))
@@ -76,7 +217,7 @@ class VerifyKey:
             except (ValueError, binascii.Error):
                 continue
             if len(raw) == 32:
-                return cls(raw)
+                return cls.checked(raw)
         raise KeyFileError(
             "A public key must be PEM, or 32 bytes in base64 or hex.",
             "Khoá công khai phải ở dạng PEM, hoặc 32 byte base64 hay hex.",
@@ -209,14 +350,19 @@ class Opened:
 _envelope_decoder = msgspec.json.Decoder(Envelope, strict=True)
 
 
-def open_envelope(data: bytes, expected_type: str) -> Opened:
-    """Parse the envelope only; the payload stays as the bytes that were signed."""
+def open_envelope(data: bytes, expected_type: str, *, ijson: bool = True) -> Opened:
+    """Parse the envelope only; the payload stays as the bytes that were signed.
+    ``ijson=False`` only to read back what a ledger recorded as accepted."""
     try:
         envelope = _envelope_decoder.decode(data)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        codec.refuse_non_ijson(data, exc)
         raise DecodeError(
             f"Not a DSSE envelope: {exc}", f"Không phải phong bì DSSE: {exc}"
         ) from exc
+    if ijson:
+        # Two "payload" keys would be two batches under one signature, for two readers.
+        codec.check_ijson(data, envelope, numbers=False)  # strings only: no number decodes
     if envelope.payloadType != expected_type:
         raise SignatureError(
             f"Payload type {envelope.payloadType!r} where {expected_type!r} was expected.",

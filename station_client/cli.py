@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from schemas._cli import run
+from schemas._cli import add_version, run
 
 if TYPE_CHECKING:
     from schemas.signing import SigningKey
@@ -20,6 +20,9 @@ EXIT_PENDING = 3
 """sync: some batches are still unanswered (the server could not be reached in time)."""
 EXIT_NOT_ACCEPTED = 4
 """sync: a batch was rejected, conflicted or refused; see status."""
+EXIT_LOST = 5
+"""sync: the server no longer held batches it had acknowledged; they were delivered
+again (their old receipts kept as evidence); tell the committee."""
 
 
 def _out(line: str = "") -> None:
@@ -338,43 +341,117 @@ def _report(batch: StoredBatch, outcome: Outcome) -> None:
 
 def _sync_station(args: argparse.Namespace, station: Station) -> int:
     import asyncio
+    import json
+    import signal
     import time
 
-    from station_client.delivery import Backoff, Deliverer
+    from schemas._retry import Backoff
+    from station_client.delivery import Deliverer
+    from station_client.errors import DeliveryError
+    from station_client.lineage import Lineage, Loss, alert_lines
 
     if getattr(args, "retry_refused", False):
         n = station.outbox.requeue_refused(station.station_id)
         if n:
             _out(f"{n} lô bị từ chối trước đây sẽ gửi lại / refused batch(es) queued again")
+    transport = _transport(args, station)
     deliverer = Deliverer(
         station.outbox,
-        _transport(args, station),
+        transport,
         station.server_key,
         station.config.election_id,
         backoff=Backoff(args.backoff_base, args.backoff_max),
         report=_report,
     )
+    lineage = Lineage(station.outbox, transport, station.station_id)
     watch = getattr(args, "watch", False)
+    seen = {"lost": False, "unchecked": False}
+
+    async def look() -> tuple[list[Loss], int]:
+        """Check that the server still holds our receipts' entries, then show it any
+        lost ones. (losses, lost receipts still to show it)."""
+        try:
+            async with transport.session() as session:
+                losses = await lineage.check(session)
+                if losses:
+                    seen["lost"] = True
+                    for line in alert_lines(losses):
+                        _out(line)
+                waiting, answers = await lineage.report(session)
+        except DeliveryError as exc:
+            if not seen["unchecked"]:
+                _out(f"[{exc.code}] {exc.message_vi} / {exc.message_en}")
+            seen["unchecked"] = True
+            return [], 0
+        for a in answers:
+            if a.get("alert_id") is not None:
+                _out(
+                    f"Đã báo máy chủ / reported to the server: lô / batch #{a['sequence']} → "
+                    f"cảnh báo / alert #{a['alert_id']}, bằng chứng / evidence at ledger "
+                    f"#{a.get('evidence_index')}"
+                )
+            else:
+                _out(
+                    f"Đã báo máy chủ / reported to the server: lô / batch #{a['sequence']} → "
+                    f"HTTP {a.get('http_status')} {json.dumps(a, ensure_ascii=False)[:300]}"
+                )
+        return losses, waiting
+
+    async def one_pass(deadline: float | None) -> list[tuple[StoredBatch, Outcome]]:
+        _, waiting = await look()
+        done: list[tuple[StoredBatch, Outcome]] = []
+        # A lost entry found after delivering (the server restored meanwhile) sends
+        # those batches again at once; bounded, the next sync goes on.
+        for _ in range(3):
+            if waiting or not station.outbox.pending(station.station_id):
+                # Not before the server has seen the lost receipts: it must not hand
+                # their indexes out again to the batches sent anew.
+                break
+            results = await deliverer.drain(station.station_id, deadline=deadline)
+            done += results
+            if not any(o.receipt is not None for _, o in results):
+                break
+            # The new receipts, with the one last found held: a server restored
+            # while this sync ran is noticed now.
+            losses, waiting = await look()
+            if not losses:
+                break
+        return done
 
     async def loop() -> int:
         worst = 0
+        last_look = -float("inf")
         while True:
             pending = station.outbox.pending(station.station_id)
-            if pending:
+            # --watch: the ledger is looked at when there is something to send, and
+            # otherwise once a minute, not at every glance at the outbox.
+            if (
+                pending
+                or not watch
+                or time.monotonic() - last_look >= getattr(args, "check_every", 60.0)
+            ):
+                last_look = time.monotonic()
                 deadline = None if watch else time.monotonic() + args.give_up_after
-                results = await deliverer.drain(station.station_id, deadline=deadline)
+                results = await one_pass(deadline)
                 if any(o.kind in ("rejected", "conflict", "refused") for _, o in results):
                     worst = EXIT_NOT_ACCEPTED
             if not watch:
                 break
             await asyncio.sleep(args.interval)
         left = station.outbox.pending(station.station_id)
+        if seen["lost"]:
+            _out(
+                "Máy chủ đã làm mất kết quả đã xác nhận; xem status và báo Ủy ban bầu cử / the "
+                "server had lost acknowledged results; see status and tell the committee."
+            )
         if left:
             _out(
                 f"{len(left)} lô vẫn chờ gửi; chạy lại sync sau / {len(left)} batch(es) still "
                 "pending; run sync again later."
             )
             return EXIT_PENDING
+        if seen["lost"]:
+            return EXIT_LOST
         refused = [
             b.sequence for b in station.outbox.batches(station.station_id) if b.state == "refused"
         ]
@@ -390,11 +467,27 @@ def _sync_station(args: argparse.Namespace, station: Station) -> int:
             _out("Không còn lô chờ gửi / nothing left to send.")
         return worst
 
+    async def until_stopped() -> int | None:
+        # SIGINT and SIGTERM stop the loop explicitly: a client started from a
+        # script in the background inherits SIGINT ignored, and asyncio's own
+        # Ctrl-C handling then never runs (the watcher kept going for ever).
+        work = asyncio.ensure_future(loop())
+        running = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            running.add_signal_handler(sig, work.cancel)
+        try:
+            return await work
+        except asyncio.CancelledError:
+            return None
+
     try:
-        return asyncio.run(loop())
+        code = asyncio.run(until_stopped())
     except KeyboardInterrupt:
+        code = None
+    if code is None:
         _out("Dừng; các lô chưa gửi vẫn trong hộp thư đi / stopped; unsent batches stay queued.")
         return EXIT_PENDING
+    return code
 
 
 def _sync(args: argparse.Namespace) -> int:
@@ -475,6 +568,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Kiểm phiếu — polling-team client: enter, sign and deliver counting minutes "
         "(nhập, ký và gửi biên bản kiểm phiếu).",
     )
+    add_version(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser(
@@ -558,12 +652,21 @@ def build_parser() -> argparse.ArgumentParser:
         "sync",
         help="deliver signed batches in order, verify and store the receipts",
         description=f"Exit 0: nothing left to send; {EXIT_PENDING}: some still pending; "
-        f"{EXIT_NOT_ACCEPTED}: some rejected, conflicting or refused (see status).",
+        f"{EXIT_NOT_ACCEPTED}: some rejected, conflicting or refused (see status); "
+        f"{EXIT_LOST}: the server no longer held batches it had acknowledged (delivered "
+        "again, old receipts kept; tell the committee). Every sync first checks that the "
+        "server's ledger still holds the entry of the latest receipt.",
     )
     _dir(p)
     _network_options(p)
     p.add_argument("--watch", action="store_true", help="keep running; send new batches as signed")
     p.add_argument("--interval", type=float, default=2.0, help="--watch: seconds between looks")
+    p.add_argument(
+        "--check-every",
+        type=float,
+        default=60.0,
+        help="--watch: with nothing to send, check the server's ledger this often (60 s)",
+    )
     p.add_argument(
         "--retry-refused",
         action="store_true",

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import aiohttp
 
+from schemas._retry import Backoff as Backoff  # part of the client's public surface
 from schemas.models import Receipt
 from schemas.signing import VerifyKey
 from station_client.errors import DeliveryError, ReceiptError
@@ -78,17 +79,6 @@ class Transport:
             total=self.timeout, connect=self.connect_timeout, sock_read=self.timeout
         )
         return aiohttp.ClientSession(connector=connector, timeout=timeout)
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Exponential backoff with full jitter: sleep uniformly in [0, min(cap, base·2^n)]."""
-
-    base: float = 0.5
-    cap: float = 60.0
-
-    def delay(self, attempt: int, rng: random.Random) -> float:
-        return rng.uniform(0.0, min(self.cap, self.base * (2 ** min(attempt, 30))))
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,6 +55,26 @@ CREATE TABLE IF NOT EXISTS batches (
     UNIQUE (station_id, digest)
 );
 CREATE INDEX IF NOT EXISTS batches_state ON batches (state, station_id, sequence);
+CREATE TABLE IF NOT EXISTS lost_receipts (
+    station_id TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    receipt BLOB NOT NULL,
+    ledger_index INTEGER NOT NULL,
+    ledger_head TEXT NOT NULL,
+    received_at TEXT,
+    state TEXT NOT NULL,
+    held_hash TEXT,
+    detected_at TEXT NOT NULL,
+    reported_at TEXT,
+    report TEXT,
+    PRIMARY KEY (station_id, ledger_index, ledger_head)
+);
+CREATE TABLE IF NOT EXISTS lineage (
+    station_id TEXT PRIMARY KEY,
+    ledger_index INTEGER NOT NULL,
+    ledger_head TEXT NOT NULL,
+    checked_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS drafts (
     station_id TEXT NOT NULL,
     race_id TEXT NOT NULL,
@@ -108,6 +128,40 @@ class StoredBatch:
     ledger_head: str | None
     received_at: str | None
     findings: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class LostReceipt:
+    """A receipt whose entry the server's ledger no longer held (a restored backup):
+    kept as evidence beside the receipt of the batch's re-delivery."""
+
+    station_id: str
+    sequence: int
+    receipt: bytes
+    ledger_index: int
+    ledger_head: str
+    received_at: str | None
+    state: str
+    """The batch's state under that receipt (delivered, rejected, conflict)."""
+    held_hash: str | None
+    """What the server held at that index when it was noticed (None: nothing)."""
+    detected_at: str
+    reported_at: str | None
+    report: dict[str, Any] | None
+    """The server's answer to being shown the receipt."""
+
+
+_LOST_COLUMNS = (
+    "station_id, sequence, receipt, ledger_index, ledger_head, received_at, state, held_hash, "
+    "detected_at, reported_at, report"
+)
+
+
+def _lost(row: tuple[Any, ...]) -> LostReceipt:
+    return LostReceipt(
+        row[0], row[1], bytes(row[2]), row[3], row[4], row[5], row[6], row[7], row[8], row[9],
+        json.loads(row[10]) if row[10] else None,
+    )  # fmt: skip
 
 
 _COLUMNS = (
@@ -319,6 +373,85 @@ class Outbox:
                 (station_id,),
             )
             return cursor.rowcount
+
+    # --- receipts whose entry the server lost ------------------------------------
+
+    def receipted(self, station_id: str) -> list[StoredBatch]:
+        """Batches holding a receipt (their entries should be in the server's ledger)."""
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM batches WHERE station_id = ? AND receipt IS NOT NULL "
+            "ORDER BY ledger_index",
+            (station_id,),
+        ).fetchall()
+        return [_row(r) for r in rows]
+
+    def mark_lost(self, station_id: str, sequence: int, held_hash: str | None) -> None:
+        """The server no longer holds this batch's entry: keep the receipt as evidence
+        and queue the same signed bytes again, in one transaction."""
+        with self._write() as db:
+            db.execute(
+                f"INSERT OR IGNORE INTO lost_receipts ({_LOST_COLUMNS}) "
+                "SELECT station_id, sequence, receipt, ledger_index, ledger_head, received_at, "
+                "state, ?, ?, NULL, NULL FROM batches WHERE station_id = ? AND sequence = ? "
+                "AND receipt IS NOT NULL",
+                (held_hash, _now_text(), station_id, sequence),
+            )
+            db.execute(
+                "UPDATE batches SET state = 'pending', receipt = NULL, ledger_index = NULL, "
+                "ledger_head = NULL, received_at = NULL, findings = NULL, last_error = ? "
+                "WHERE station_id = ? AND sequence = ?",
+                (
+                    "[P210] the server no longer holds the entry of this batch's receipt; "
+                    "delivering it again",
+                    station_id,
+                    sequence,
+                ),
+            )
+
+    def checked_up_to(self, station_id: str) -> int | None:
+        """The ledger index of the latest receipt last found held together with all
+        the earlier ones (station_client.lineage), or None."""
+        row = self._db.execute(
+            "SELECT ledger_index FROM lineage WHERE station_id = ?", (station_id,)
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def set_checked_up_to(self, station_id: str, batch: StoredBatch | None) -> None:
+        with self._write() as db:
+            if batch is None or batch.ledger_index is None or batch.ledger_head is None:
+                db.execute("DELETE FROM lineage WHERE station_id = ?", (station_id,))
+                return
+            db.execute(
+                "INSERT INTO lineage (station_id, ledger_index, ledger_head, checked_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (station_id) DO UPDATE SET "
+                "ledger_index = excluded.ledger_index, ledger_head = excluded.ledger_head, "
+                "checked_at = excluded.checked_at",
+                (station_id, batch.ledger_index, batch.ledger_head, _now_text()),
+            )
+
+    def lost_receipts(self, station_id: str) -> list[LostReceipt]:
+        rows = self._db.execute(
+            f"SELECT {_LOST_COLUMNS} FROM lost_receipts WHERE station_id = ? "
+            "ORDER BY detected_at, ledger_index",
+            (station_id,),
+        ).fetchall()
+        return [_lost(r) for r in rows]
+
+    def record_report(
+        self, station_id: str, ledger_index: int, ledger_head: str, answer: dict[str, Any]
+    ) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE lost_receipts SET reported_at = ?, report = ? WHERE station_id = ? "
+                "AND ledger_index = ? AND ledger_head = ?",
+                (
+                    _now_text(),
+                    json.dumps(answer, ensure_ascii=False),
+                    station_id,
+                    ledger_index,
+                    ledger_head,
+                ),
+            )
 
     # --- drafts ------------------------------------------------------------------
 

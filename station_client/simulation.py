@@ -36,10 +36,11 @@ import aiohttp
 import msgspec
 
 from schemas import codec
+from schemas._retry import Backoff
 from schemas.models import CountingMinutes, ElectionDefinition
 from schemas.signing import SigningKey, VerifyKey
 from station_client import checks
-from station_client.delivery import Backoff, Deliverer, Outcome, Transport
+from station_client.delivery import Deliverer, Outcome, Transport
 from station_client.errors import ClientError
 from station_client.outbox import Outbox, StoredBatch
 from station_client.signer import provisional_batch, sign_and_store

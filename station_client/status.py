@@ -81,6 +81,20 @@ def status_data(station: Station) -> dict[str, Any]:
         "server_fingerprint": station.config.server_fingerprint,
         "races": races,
         "batches": [batch_info(b) for b in batches],
+        "lost_receipts": [
+            {
+                "sequence": x.sequence,
+                "state": x.state,
+                "ledger_index": x.ledger_index,
+                "ledger_head": x.ledger_head,
+                "received_at": x.received_at,
+                "held_hash": x.held_hash,
+                "detected_at": x.detected_at,
+                "reported_at": x.reported_at,
+                "report": x.report,
+            }
+            for x in station.outbox.lost_receipts(station.station_id)
+        ],
     }
 
 
@@ -137,4 +151,21 @@ def status_lines(station: Station) -> list[str]:
         if b["state"] in ("rejected", "conflict", "refused"):
             for f in b["findings"]:
                 out += ["       " + x.strip() for x in describe(f)]
+    if data["lost_receipts"]:
+        out += [
+            "",
+            "!! Máy chủ không còn giữ kết quả đã xác nhận / the server no longer holds what it "
+            "acknowledged",
+            "   biên nhận cũ giữ làm bằng chứng / earlier receipts kept as evidence:",
+        ]
+    for x in data["lost_receipts"]:
+        shown = (
+            f"đã báo máy chủ / reported {short_time(x['reported_at'])}"
+            if x["reported_at"]
+            else "chưa báo được máy chủ / not yet reported"
+        )
+        out.append(
+            f"  #{x['sequence']:<3} ledger #{x['ledger_index']} head {x['ledger_head'][:16]} "
+            f"({x['state']}, {short_time(x['received_at'])}) · {shown}"
+        )
     return out

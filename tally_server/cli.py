@@ -11,7 +11,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from schemas._cli import run
+from schemas._cli import add_version, run
 from tally_server.commands import demo as demo_command
 from tally_server.commands import election as election_command
 from tally_server.commands import server as server_command
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Kiểm phiếu — central tally server for election results "
         "(máy chủ tổng hợp kết quả bầu cử).",
     )
+    add_version(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser("summary", help="validate an election definition and summarise it")
     p.add_argument("--election", required=True, help="election definition (JSON)")

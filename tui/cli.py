@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from schemas._cli import run
+from schemas._cli import add_version, run
 
 TOKEN_ENV = "KIEMPHIEU_TOKEN"
 
@@ -154,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(bảng theo dõi của Ủy ban bầu cử và in biên bản). "
         "Run with --server URL to open the dashboard.",
     )
+    add_version(parser)
     _add_app_options(parser)
     parser.set_defaults(handler=_run_app)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

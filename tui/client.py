@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from schemas._retry import Backoff
 from tui.errors import BadAnswer, ServerRefused, ServerUnreachable
 
 API = "/api/v1"
@@ -171,23 +171,6 @@ class ApiClient:
         )
 
 
-@dataclass(slots=True)
-class Backoff:
-    """Exponential backoff with jitter: 0.5 s, 1 s, 2 s … capped at ``cap``."""
-
-    base: float = 0.5
-    cap: float = 15.0
-    attempt: int = 0
-
-    def next_delay(self) -> float:
-        delay = min(self.cap, self.base * (1 << min(self.attempt, 16)))
-        self.attempt += 1
-        return delay * random.uniform(0.8, 1.0)
-
-    def reset(self) -> None:
-        self.attempt = 0
-
-
 class Feed:
     """The WebSocket feed, kept open: each event goes to ``on_event`` in order;
     ``on_state`` hears 'connected', or 'disconnected' with the retry delay."""
@@ -205,7 +188,8 @@ class Feed:
         self.on_event = on_event
         self.on_state = on_state
         self.last_id = since
-        self.backoff = backoff or Backoff()
+        self.backoff = backoff or Backoff(cap=15.0)
+        self.failures = 0
 
     def url(self) -> str:
         url = f"{self.client.base_url}{API}/feed"
@@ -215,7 +199,7 @@ class Feed:
 
     async def _events(self) -> AsyncIterator[FeedEvent]:
         async with self.client.session().ws_connect(self.url(), heartbeat=20) as ws:
-            self.backoff.reset()
+            self.failures = 0
             await self.on_state("connected", None)
             async for msg in ws:
                 if msg.type == aiohttp.WSMsgType.TEXT:
@@ -235,7 +219,8 @@ class Feed:
                     await self.on_event(event)
             except (TimeoutError, aiohttp.ClientError, OSError, BadAnswer):
                 pass
-            delay = self.backoff.next_delay()
+            delay = self.backoff.delay(self.failures)
+            self.failures += 1
             await self.on_state("disconnected", delay)
             await asyncio.sleep(delay)
 

@@ -325,6 +325,8 @@ class AlertRow:
     message_en: str
     reviewed: bool
     note: str = ""
+    count: int = 1
+    """Refusals of one sender and rule coalesced into this alert."""
 
 
 def _messages(data: Mapping[str, Any]) -> tuple[str, str]:
@@ -358,6 +360,7 @@ def parse_alert(doc: Mapping[str, Any]) -> AlertRow:
         message_en=en,
         reviewed=bool(doc.get("reviewed")),
         note=_str(doc, "review_note"),
+        count=max(1, _int(doc, "count", default=1)),
     )
 
 

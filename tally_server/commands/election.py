@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from schemas.models import Finding
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -81,6 +85,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     s.set_defaults(handler=_sample)
 
 
+def issue_lines(issues: list[Finding]) -> list[str]:
+    """A definition's issues as `election validate` and `tally` print them."""
+    lines = []
+    for issue in issues:
+        label = "LỖI / ERROR" if issue.severity == "error" else "cảnh báo / warning"
+        lines += [f"{label} {issue.message_vi}", f"    {issue.message_en}"]
+    return lines
+
+
 def _usage(parser: argparse.ArgumentParser) -> int:
     parser.print_help()
     return 2
@@ -118,9 +131,8 @@ def _validate(args: argparse.Namespace) -> int:
         )
         return 1 if bad else 0
     print(summarise(Election.from_definition(definition)))
-    for issue in issues:
-        label = "LỖI / ERROR" if issue.severity == "error" else "cảnh báo / warning"
-        print(f"{label} {issue.message_vi}\n    {issue.message_en}")
+    for line in issue_lines(issues):
+        print(line)
     print(
         f"{len(bad)} lỗi / errors, {len(issues) - len(bad)} cảnh báo / warnings"
         + ("" if bad else " — hợp lệ / valid")

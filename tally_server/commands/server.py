@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import re
 import sys
 from pathlib import Path
 from typing import Any
+
+from tally_server.service.limits import DEFAULT_PER_KEYID, DEFAULT_PER_SOURCE
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,6 +32,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--tls-cert", type=Path, help="TLS certificate chain (PEM)")
     p.add_argument("--tls-key", type=Path, help="TLS private key (PEM)")
     p.add_argument(
+        "--insecure-http",
+        action="store_true",
+        help="allow plain HTTP on an address other than loopback (tokens travel in clear; "
+        "for a network already encrypted by a VPN or a TLS proxy); warned about in the log",
+    )
+    p.add_argument(
         "--public", action="store_true", help="read routes need no token (projector, press)"
     )
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
@@ -44,6 +54,37 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="N",
         help="N more processes check batches (signature, decoding, the law's arithmetic) "
         "while this one decides and writes the one ledger (default 0: one process)",
+    )
+    p.add_argument(
+        "--refusals-per-source",
+        type=int,
+        default=DEFAULT_PER_SOURCE,
+        metavar="N",
+        help="envelopes refused before a valid signature that are recorded per source "
+        f"address per minute; past it, 429 and nothing recorded (default {DEFAULT_PER_SOURCE})",
+    )
+    p.add_argument(
+        "--refusals-per-keyid",
+        type=int,
+        default=DEFAULT_PER_KEYID,
+        metavar="N",
+        help=f"the same per key id as sent, whatever the address (default {DEFAULT_PER_KEYID})",
+    )
+    p.add_argument(
+        "--header-timeout",
+        type=float,
+        default=20.0,
+        metavar="S",
+        help="close a connection that has not sent a request's headers within S seconds of "
+        "opening or of its last answer (default %(default)g)",
+    )
+    p.add_argument(
+        "--body-timeout",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="answer 408 and close when a request's body has not arrived within S seconds "
+        "of its headers (default %(default)g)",
     )
     p.set_defaults(handler=_serve)
 
@@ -79,6 +120,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--dir", required=True, type=Path)
     p.add_argument("--role", required=True, choices=("viewer", "operator", "admin"))
     p.add_argument("--name", default="", help="who or what holds it")
+    until = p.add_mutually_exclusive_group()
+    until.add_argument(
+        "--expires",
+        metavar="WHEN",
+        help="when it stops working: 2026-05-31T18:00 (Vietnam time unless an offset is "
+        "given, e.g. 2026-05-31T11:00Z) or 2026-05-31 (the end of that day)",
+    )
+    until.add_argument(
+        "--valid-for",
+        metavar="DURATION",
+        help="how long it works from now: 12h, 3d, 90m, 1d12h",
+    )
     p.set_defaults(handler=_token_create)
     p = ts.add_parser("revoke", help="revoke a token by its id")
     p.add_argument("--dir", required=True, type=Path)
@@ -156,12 +209,29 @@ def _serve(args: argparse.Namespace) -> int:
     if (args.tls_cert is None) != (args.tls_key is None):
         print("lỗi / error: --tls-cert and --tls-key go together", file=sys.stderr)
         return 2
+    if args.insecure_http and args.tls_cert is not None:
+        print("lỗi / error: --insecure-http and --tls-cert/--tls-key contradict", file=sys.stderr)
+        return 2
     if args.workers < 0:
         print(
             f"lỗi / error: --workers phải ≥ 0 / must be ≥ 0 (got {args.workers})",
             file=sys.stderr,
         )
         return 2
+    if args.refusals_per_source < 1 or args.refusals_per_keyid < 1:
+        print(
+            "lỗi / error: --refusals-per-source và --refusals-per-keyid phải ≥ 1 / must be ≥ 1",
+            file=sys.stderr,
+        )
+        return 2
+    timeouts = (("--header-timeout", args.header_timeout), ("--body-timeout", args.body_timeout))
+    for flag, value in timeouts:
+        if not 0 < value <= 3600:
+            print(
+                f"lỗi / error: {flag} phải trong (0, 3600] / must be in (0, 3600] (got {value})",
+                file=sys.stderr,
+            )
+            return 2
     return serve(
         args.dir,
         host=args.host,
@@ -173,6 +243,10 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=args.access_log,
         max_db_bytes=None if args.max_db_mb is None else int(args.max_db_mb * 1024 * 1024),
         workers=args.workers,
+        insecure_http=args.insecure_http,
+        refusals=(args.refusals_per_source, args.refusals_per_keyid),
+        header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
     )
 
 
@@ -190,6 +264,17 @@ def _now() -> str:
     from tally_server.service.folder import now
 
     return now()
+
+
+def _cli_actor() -> str:
+    """Who enrols or revokes from the command line, as the ledger records it."""
+    import getpass
+    import os
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):  # no name for this uid (a bare container)
+        return f"cli:uid {os.getuid()}"
 
 
 def offline_commit(dir_: Path, what: str, fn: Any) -> Any:
@@ -224,7 +309,7 @@ def _station_enroll(args: argparse.Namespace) -> int:
     area_id = unicodedata.normalize("NFC", args.polling_area)
 
     def go(folder: Any, journal: Any) -> Any:
-        p = journal.enroll(station_id, area_id, key, _now())
+        p = journal.enroll(station_id, area_id, key, _now(), by=_cli_actor())
         return ([p] if p else []), p is not None
 
     created = offline_commit(args.dir, "enroll a station", go)
@@ -265,7 +350,7 @@ def _station_enroll_csv(args: argparse.Namespace) -> int:
         prepared, lines = [], []
         for n, station_id, area_id, key in keys:
             try:
-                p = journal.enroll(station_id, area_id, key, _now())
+                p = journal.enroll(station_id, area_id, key, _now(), by=_cli_actor())
             except KiemphieuError as exc:
                 raise type(exc)(
                     f"line {n}: {exc.message_en} Nothing was enrolled.",
@@ -287,7 +372,7 @@ def _station_enroll_csv(args: argparse.Namespace) -> int:
 
 def _station_revoke(args: argparse.Namespace) -> int:
     def go(folder: Any, journal: Any) -> Any:
-        p = journal.revoke(args.station_id, _now())
+        p = journal.revoke(args.station_id, _now(), by=_cli_actor())
         return [p], _fp_of(p)
 
     fp = offline_commit(args.dir, "revoke a station", go)
@@ -331,20 +416,71 @@ def _token_conn(dir_: Path) -> Any:
     return open_folder(dir_).connect()
 
 
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?")
+
+
+def _expiry(args: argparse.Namespace) -> dt.datetime | None:
+    """The expiry asked for (None: the default); ValueError, in both languages, if unusable."""
+    from tally_server.store import tokens
+
+    now = dt.datetime.now(dt.UTC)
+    if args.valid_for is not None:
+        m = _DURATION.fullmatch(args.valid_for.strip())
+        if m is None or not any(m.groups()):
+            raise ValueError(
+                f"--valid-for {args.valid_for!r}: thời hạn như 12h, 3d, 90m, 1d12h / "
+                f"a duration such as 12h, 3d, 90m, 1d12h"
+            )
+        days, hours, minutes = (int(g or 0) for g in m.groups())
+        when = now + dt.timedelta(days=days, hours=hours, minutes=minutes)
+    elif args.expires is not None:
+        text = args.expires.strip()
+        try:
+            if len(text) == 10:  # a date: the end of that day
+                day = dt.date.fromisoformat(text) + dt.timedelta(days=1)
+                when = dt.datetime.combine(day, dt.time(), tokens.VIETNAM)
+            else:
+                when = dt.datetime.fromisoformat(text)
+                if when.tzinfo is None:
+                    when = when.replace(tzinfo=tokens.VIETNAM)
+        except ValueError:
+            raise ValueError(
+                f"--expires {text!r}: ngày giờ ISO như 2026-05-31T18:00 hoặc 2026-05-31 / "
+                f"an ISO date-time such as 2026-05-31T18:00 or 2026-05-31"
+            ) from None
+    else:
+        return None
+    if when <= now:
+        raise ValueError(
+            f"{tokens.format_time(when)} đã qua, mã sẽ không dùng được / is already past: "
+            f"the token would never work"
+        )
+    return when
+
+
 def _token_create(args: argparse.Namespace) -> int:
     import unicodedata
 
     from tally_server.store import tokens
 
+    try:
+        expires_at = _expiry(args)
+    except ValueError as exc:
+        print(f"lỗi / error: {exc}", file=sys.stderr)
+        return 2
     conn = _token_conn(args.dir)
     try:
-        token, secret = tokens.create(conn, args.role, unicodedata.normalize("NFC", args.name))
+        token, secret = tokens.create(
+            conn, args.role, unicodedata.normalize("NFC", args.name), expires_at
+        )
     finally:
         conn.close()
+    local = tokens.parse_time(token.expires_at).astimezone(tokens.VIETNAM)
     print(secret)
     print(
         f"token {token.id} ({token.role}{', ' + token.name if token.name else ''}): shown once, "
-        f"keep it safe / chỉ hiện một lần, hãy giữ kỹ",
+        f"keep it safe / chỉ hiện một lần, hãy giữ kỹ\n"
+        f"expires / hết hạn {token.expires_at} ({local:%H:%M %d/%m/%Y} giờ Việt Nam)",
         file=sys.stderr,
     )
     return 0
@@ -376,10 +512,13 @@ def _token_list(args: argparse.Namespace) -> int:
         rows = tokens.all_tokens(conn)
     finally:
         conn.close()
-    print("id\trole\tname\tcreated_at\tstatus")
+    print("id\trole\tname\tcreated_at\texpires_at\tstatus")
     for t in rows:
-        status = f"revoked {t.revoked_at}" if t.revoked_at else "active"
-        print(f"{t.id}\t{t.role}\t{t.name}\t{t.created_at}\t{status}")
+        if t.revoked_at:
+            status = f"revoked {t.revoked_at}"
+        else:
+            status = "expired" if t.expired() else "active"
+        print(f"{t.id}\t{t.role}\t{t.name}\t{t.created_at}\t{t.expires_at}\t{status}")
     return 0
 
 
@@ -506,6 +645,12 @@ def _verify(args: argparse.Namespace) -> int:
         f"  batches accepted {report.accepted}, signatures checked {report.signatures}, "
         f"{report.seconds:.2f} s with {report.workers} worker(s)"
     )
+    if report.unsigned:
+        print(
+            f"  {report.unsigned} refusal(s) before a valid signature kept as a digest, not "
+            f"bytes: their signature could not be re-checked, the rest of each was "
+            f"(K401/K402 against the keys, the outcome rebuilt byte for byte)"
+        )
     for kind, n in sorted(report.kinds.items()):
         print(f"  {kind}: {n}")
     if report.fingerprint is not None:

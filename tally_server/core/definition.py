@@ -187,12 +187,14 @@ _area_decoder = msgspec.json.Decoder(PollingArea, strict=True)
 _constituency_decoder = msgspec.json.Decoder(Constituency, strict=True)
 
 
-def decode_definition(raw: bytes) -> ElectionDefinition:
+def decode_definition(raw: bytes, *, ijson: bool = True) -> ElectionDefinition:
     """``codec.decode(raw, ElectionDefinition)``, with equal values shared as each
     polling area and constituency is decoded rather than afterwards: the copies are
     freed while the next are made, so their memory is used again (decoding the whole
     national definition first, then sharing, left ~90 MB of holes the process kept).
-    Anything wrong is reported by ``codec.decode`` itself, in its words."""
+    Anything wrong is reported by ``codec.decode`` itself, in its words. ``ijson``:
+    refuse a key given twice or an integer beyond 2^53 − 1 (``codec.check_ijson``;
+    a caller that knows these very bytes passed the check may leave it out)."""
     if not codec.plain_text(raw):
         return codec.decode(raw, ElectionDefinition)
     try:
@@ -216,9 +218,12 @@ def decode_definition(raw: bytes) -> ElectionDefinition:
             fields = msgspec.structs.asdict(part)
             races.append(Race(**{**fields, "constituencies": constituencies}))
         fields = msgspec.structs.asdict(head)
-        return ElectionDefinition(**{**fields, "races": races, "polling_areas": areas})
+        definition = ElectionDefinition(**{**fields, "races": races, "polling_areas": areas})
     except (msgspec.ValidationError, msgspec.DecodeError):
         return codec.decode(raw, ElectionDefinition)
+    if ijson:
+        codec.check_ijson(raw, definition)
+    return definition
 
 
 def load_definition(path: Path) -> ElectionDefinition:

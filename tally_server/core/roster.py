@@ -24,6 +24,7 @@ import msgspec
 from schemas import codec
 from schemas.errors import DecodeError, KiemphieuError
 from schemas.models import ElectionDefinition
+from tally_server.core.definition import decode_definition
 
 FILES: dict[str, tuple[str, ...]] = {
     "election.csv": ("id", "name", "date", "place"),
@@ -102,6 +103,8 @@ class _Reader:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.problems: list[Problem] = []
+        self.normalised: dict[str, int] = {}
+        """File name -> how many cells were not NFC (they are normalised)."""
 
     def problem(self, code: str, file: str, line: int, column: str, vi: str, en: str) -> None:
         self.problems.append(Problem(code, file, line, column, vi, en))
@@ -176,6 +179,9 @@ class _Reader:
                     f"the line has {len(cells)} cells, the header {len(columns)} columns",
                 )
                 continue
+            changed = sum(not unicodedata.is_normalized("NFC", v) for v in cells)
+            if changed:
+                self.normalised[name] = self.normalised.get(name, 0) + changed
             yield _Row(name, line, {c: _nfc(v) for c, v in zip(columns, cells, strict=True)})
 
     # --- cell parsers: report and return None on a bad value ---
@@ -303,6 +309,11 @@ def _unknown(reader: _Reader, row: _Row, column: str, what_vi: str, what_en: str
 def load_roster(folder: Path) -> ElectionDefinition:
     """Read a roster folder into a definition (all text NFC); raise ``RosterError``
     listing every problem with its file, line and column."""
+    return read_roster(folder)[0]
+
+
+def read_roster(folder: Path) -> tuple[ElectionDefinition, dict[str, int]]:
+    """``load_roster``, and how many cells of each file were normalised to NFC."""
     r = _Reader(folder)
 
     election: dict[str, Any] = {}
@@ -442,7 +453,7 @@ def load_roster(folder: Path) -> ElectionDefinition:
     # The cells were checked one by one above (ids, NFC text without control characters),
     # so the record is built without walking every string again.
     try:
-        return msgspec.convert(
+        definition = msgspec.convert(
             {
                 "schema": "kiemphieu/election/v1",
                 **election,
@@ -458,6 +469,7 @@ def load_roster(folder: Path) -> ElectionDefinition:
             f"The roster does not make an election definition: {exc}",
             f"Danh sách không tạo được định nghĩa cuộc bầu cử: {exc}",
         ) from exc
+    return definition, r.normalised
 
 
 def is_roster(path: Path) -> bool:
@@ -528,3 +540,26 @@ def load_any(path: Path) -> ElectionDefinition:
     if path.suffix == ".gz":
         data = gzip.decompress(data)
     return codec.decode(data, ElectionDefinition)
+
+
+def read_any(path: Path) -> tuple[ElectionDefinition, dict[str, int]]:
+    """``load_any`` for a reader that normalises text to NFC rather than refusing it
+    (the offline tally, as it does for minutes): the definition, and how many strings
+    each file had that were not NFC (file path -> count; only files with any)."""
+    if path.is_dir():
+        if not is_roster(path):
+            return load_any(path), {}  # raises R101, not a roster
+        definition, counts = read_roster(path)
+        return definition, {str(path / name): n for name, n in counts.items()}
+    data = path.read_bytes()
+    if path.suffix == ".gz":
+        data = gzip.decompress(data)
+    if codec.plain_text(data):
+        return decode_definition(data), {}
+    try:
+        doc = msgspec.json.decode(data)
+    except msgspec.DecodeError:
+        return decode_definition(data), {}  # raises, in codec's words
+    doc, changed = codec.nfc_counted(doc)
+    definition = decode_definition(msgspec.json.encode(doc))
+    return definition, ({str(path): changed} if changed else {})

@@ -14,8 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from schemas.models import Constituency, CountingMinutes, Finding, ResultBatch
+from schemas.models import Constituency, CountingMinutes, Finding, ResultBatch, Round
 from tally_server.core.definition import Election
+from tally_server.core.fields import COUNTS, count_finding
 from tally_server.core.numbers import percent, vn_int, vn_percent
 
 
@@ -34,6 +35,37 @@ class RulesConfig:
 
 
 DEFAULT_RULES = RulesConfig()
+
+
+@dataclass(frozen=True, slots=True)
+class FirstRound:
+    """What a supplementary round's checks need of the round before it: the main
+    round, or the re-vote that took its place (``tally.first_round`` works it out).
+
+    A supplementary election (Law 85/2015 Art. 79) puts only this round's unelected
+    candidates on the ballot and fills only the seats it left open, so its minutes
+    cannot be judged before this round is complete."""
+
+    round: Round
+    status: str
+    """The round's determination (``tally.Status``)."""
+    seats: int
+    """The constituency's seats."""
+    elected: tuple[str, ...]
+    areas_reported: int
+    areas_total: int
+
+    @property
+    def complete(self) -> bool:
+        return self.status not in ("no_results", "partial")
+
+    @property
+    def open_seats(self) -> int:
+        return self.seats - len(self.elected)
+
+    @property
+    def proposes_supplementary(self) -> bool:
+        return self.status == "supplementary_proposed" and self.open_seats > 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +118,20 @@ RULES: dict[str, Rule] = _rules(
     ),
     (
         "E107",
-        "Phiếu hợp lệ theo số tên giữ lại: một nhóm cho mỗi ghế",
-        "Valid ballots by names kept: one pile per seat",
+        "Phiếu hợp lệ theo số tên giữ lại: một nhóm cho mỗi ghế "
+        "(bầu cử thêm: không phiếu nào giữ nhiều tên hơn số ghế còn thiếu)",
+        "Valid ballots by names kept: one pile per seat "
+        "(supplementary round: no ballot keeps more names than the seats still open)",
+    ),
+    (
+        "E108",
+        "Bầu cử thêm chỉ có những người ứng cử không trúng cử ở vòng đầu",
+        "A supplementary round lists only candidates the first round did not elect",
+    ),
+    (
+        "E109",
+        "Bầu cử thêm chỉ khi vòng đầu còn thiếu người trúng cử và đề nghị bầu cử thêm",
+        "A supplementary round follows only a first round that proposes one (seats still open)",
     ),
     ("E110", "Số cử tri đã bỏ phiếu ≤ tổng số cử tri", "Voters who voted ≤ voters on the list"),
     ("E111", "Số phiếu thu vào ≤ số phiếu phát ra", "Ballots received ≤ ballots issued"),
@@ -108,8 +152,10 @@ RULES: dict[str, Rule] = _rules(
     ),
     (
         "E115",
-        "Tổng số phiếu bầu cho các ứng cử viên ≤ số ghế × số phiếu hợp lệ",
-        "Sum of all candidates' votes ≤ seats × valid ballots",
+        "Tổng số phiếu bầu cho các ứng cử viên ≤ số ghế × số phiếu hợp lệ "
+        "(bầu cử thêm: số ghế còn thiếu)",
+        "Sum of all candidates' votes ≤ seats × valid ballots "
+        "(supplementary round: the seats still open)",
     ),
     (
         "E116",
@@ -120,6 +166,11 @@ RULES: dict[str, Rule] = _rules(
         "E117",
         "Σ k × (phiếu giữ k tên) = tổng số phiếu bầu cho các ứng cử viên",
         "Σ k × (ballots keeping k names) = sum of all candidates' votes",
+    ),
+    (
+        "E118",
+        "Biên bản bầu cử thêm được kiểm khi vòng đầu đã nhận đủ biên bản",
+        "Supplementary minutes are checked once the first round has every polling area in",
     ),
     (
         "E120",
@@ -179,15 +230,6 @@ RULES: dict[str, Rule] = _rules(
 
 _LEVEL_ORDER = {"national_assembly": 0, "province": 1, "district": 2, "commune": 3}
 
-_TOTALS: tuple[tuple[str, str, str], ...] = (
-    ("voters_on_list", "tổng số cử tri", "voters on the list"),
-    ("voters_voted", "số cử tri đã bỏ phiếu", "voters who voted"),
-    ("ballots_issued", "số phiếu phát ra", "ballots issued"),
-    ("ballots_received", "số phiếu thu vào", "ballots received"),
-    ("valid_ballots", "số phiếu hợp lệ", "valid ballots"),
-    ("invalid_ballots", "số phiếu không hợp lệ", "invalid ballots"),
-)
-
 
 def _f(
     code: str,
@@ -214,7 +256,7 @@ def _is_count(value: object) -> bool:
 
 def _figures(minutes: CountingMinutes) -> list[tuple[str, object]]:
     """Every figure of the minutes with the field path it sits at."""
-    out: list[tuple[str, object]] = [(name, getattr(minutes, name)) for name, _, _ in _TOTALS]
+    out: list[tuple[str, object]] = [(name, getattr(minutes, name)) for name, _, _ in COUNTS]
     out += [(f"candidate_votes.{cid}", v) for cid, v in minutes.candidate_votes.items()]
     for k, pile in enumerate(minutes.ballots_by_names_kept or (), start=1):
         out.append((f"ballots_by_names_kept[{k - 1}]", pile))
@@ -338,7 +380,108 @@ def _candidate_list(minutes: CountingMinutes, con: Constituency) -> list[Finding
     return []
 
 
-def _arithmetic(minutes: CountingMinutes, seats: int | None) -> list[Finding]:
+_ROUND_WORDS = {
+    "main": ("vòng đầu", "main round"),
+    "revote": ("bầu cử lại", "re-vote"),
+    "supplementary": ("bầu cử thêm", "supplementary round"),
+}
+_NO_SUPPLEMENTARY = {
+    "elected": ("đã bầu đủ số đại biểu", "every seat is filled"),
+    "revote": (
+        "số cử tri đi bầu chưa quá một nửa: phải bầu cử lại",
+        "turnout was not more than half: a re-vote is required",
+    ),
+    "seats_left_empty": (
+        "đã đạt hai phần ba số đại biểu: để trống ghế còn thiếu",
+        "at least two thirds of the seats are filled: the rest stay empty",
+    ),
+    "unresolved_tie": (
+        "còn hoà phiếu chưa xác định ở ghế cuối",
+        "a tie for the last seat is unresolved",
+    ),
+    "supplementary_proposed": ("không còn ghế trống", "no seat is open"),
+}
+
+
+def _later_round(
+    m: CountingMinutes, con: Constituency, first: FirstRound
+) -> tuple[list[Finding], int | None]:
+    """The checks of a supplementary minutes that need the first round's result, and
+    the seats its ballots may fill (None while that is not known)."""
+    r = m.race_id
+    rvi, ren = _ROUND_WORDS.get(first.round, (first.round, first.round))
+    base: dict[str, int | str] = {
+        "constituency_id": con.id,
+        "first_round": first.round,
+        "seats": con.seats,
+    }
+    if not first.complete:
+        n, total = vn_int(first.areas_reported), vn_int(first.areas_total)
+        return [
+            _f(
+                "E118",
+                r,
+                ["round"],
+                {
+                    **base,
+                    "first_round_status": first.status,
+                    "areas_reported": first.areas_reported,
+                    "areas_total": first.areas_total,
+                },
+                f"{rvi} của đơn vị bầu cử {con.id} mới nhận {n}/{total} khu vực bỏ phiếu: "
+                "chưa xác định được ai đã trúng cử và còn mấy ghế; gửi lại biên bản bầu cử "
+                "thêm khi vòng đầu đã đủ",
+                f"the {ren} of constituency {con.id} has {n} of {total} polling areas in: "
+                "who was elected and how many seats are open is not known yet; send the "
+                "supplementary minutes again once it is complete",
+            )
+        ], None
+    filled = len(first.elected)
+    if not first.proposes_supplementary:
+        why_vi, why_en = _NO_SUPPLEMENTARY.get(first.status, (first.status, first.status))
+        return [
+            _f(
+                "E109",
+                r,
+                ["round"],
+                {**base, "first_round_status": first.status, "seats_filled": filled},
+                f"{rvi} của đơn vị bầu cử {con.id} bầu được {filled}/{con.seats} đại biểu, "
+                f"{why_vi}: không có bầu cử thêm",
+                f"the {ren} of constituency {con.id} filled {filled} of {con.seats} seat(s); "
+                f"{why_en}: there is no supplementary round",
+            )
+        ], None
+    out: list[Finding] = []
+    again = [c for c in con.candidates if c.id in m.candidate_votes and c.id in first.elected]
+    if again:
+        names = ", ".join(f"{c.full_name} ({c.id})" for c in again)
+        out.append(
+            _f(
+                "E108",
+                r,
+                [f"candidate_votes.{c.id}" for c in again],
+                {
+                    **base,
+                    "elected_before": ",".join(c.id for c in again),
+                    "seats_filled": filled,
+                    "open_seats": first.open_seats,
+                },
+                f"{names} đã trúng cử ở {rvi} của đơn vị bầu cử {con.id} "
+                f"({filled}/{con.seats} ghế): bầu cử thêm chỉ bầu trong số người chưa trúng "
+                f"cử, cho {first.open_seats} ghế còn thiếu",
+                f"{names} already elected in the {ren} of constituency {con.id} "
+                f"({filled} of {con.seats} seats): a supplementary round chooses only among "
+                f"the unelected, for the {first.open_seats} seat(s) still open",
+            )
+        )
+    return out, first.open_seats
+
+
+def _arithmetic(
+    minutes: CountingMinutes, seats: int | None, open_seats: int | None = None
+) -> list[Finding]:
+    """``open_seats``: a supplementary round's seats still open, when known; its
+    ballots keep at most that many names (Art. 74), not the constituency's seats."""
     m = minutes
     r = m.race_id
     out: list[Finding] = []
@@ -417,7 +560,29 @@ def _arithmetic(minutes: CountingMinutes, seats: int | None) -> list[Finding]:
                 f"valid ballots ({vn_int(m.valid_ballots)}): every valid ballot keeps a name",
             )
         )
-    if seats is not None and total > seats * m.valid_ballots:
+    if open_seats is not None and total > open_seats * m.valid_ballots:
+        cap = open_seats * m.valid_ballots
+        out.append(
+            _f(
+                "E115",
+                r,
+                ["candidate_votes", "valid_ballots"],
+                {
+                    "votes_total": total,
+                    "seats": open_seats,
+                    "constituency_seats": seats if seats is not None else 0,
+                    "valid_ballots": m.valid_ballots,
+                    "cap": cap,
+                },
+                f"tổng số phiếu bầu cho các ứng cử viên ({vn_int(total)}) > "
+                f"{open_seats} ghế còn thiếu × {vn_int(m.valid_ballots)} phiếu hợp lệ = "
+                f"{vn_int(cap)}: phiếu bầu cử thêm giữ nhiều nhất {open_seats} tên",
+                f"sum of all candidates' votes ({vn_int(total)}) > "
+                f"{open_seats} seat(s) still open × {vn_int(m.valid_ballots)} valid ballots = "
+                f"{vn_int(cap)}: a supplementary ballot keeps at most {open_seats} name(s)",
+            )
+        )
+    elif seats is not None and total > seats * m.valid_ballots:
         cap = seats * m.valid_ballots
         out.append(
             _f(
@@ -450,6 +615,27 @@ def _arithmetic(minutes: CountingMinutes, seats: int | None) -> list[Finding]:
                         f"có {len(piles)} nhóm phiếu theo số tên giữ lại, "
                         f"đơn vị bầu cử có {seats} ghế",
                         f"{len(piles)} by-names piles for a constituency of {seats} seats",
+                    )
+                )
+            elif open_seats is not None and any(piles[open_seats:]):
+                over = sum(piles[open_seats:])
+                out.append(
+                    _f(
+                        "E107",
+                        r,
+                        ["ballots_by_names_kept"],
+                        {
+                            "piles": len(piles),
+                            "seats": open_seats,
+                            "constituency_seats": seats,
+                            "over": over,
+                        },
+                        f"{vn_int(over)} phiếu được tính là hợp lệ dù giữ hơn {open_seats} tên; "
+                        f"bầu cử thêm chỉ còn {open_seats} ghế: phiếu giữ nhiều tên hơn số ghế "
+                        "là phiếu không hợp lệ",
+                        f"{vn_int(over)} ballots counted valid keep more than {open_seats} "
+                        f"name(s); the supplementary round has {open_seats} seat(s) open, and a "
+                        "ballot keeping more names than the seats is invalid",
                     )
                 )
         pile_sum = sum(piles)
@@ -592,35 +778,38 @@ def _warnings(election: Election, m: CountingMinutes, config: RulesConfig) -> li
 
 
 def check_minutes(
-    election: Election, minutes: CountingMinutes, config: RulesConfig = DEFAULT_RULES
+    election: Election,
+    minutes: CountingMinutes,
+    config: RulesConfig = DEFAULT_RULES,
+    first_round: FirstRound | None = None,
 ) -> list[Finding]:
-    """Every finding on one counting minutes, errors first."""
+    """Every finding on one counting minutes, errors first.
+
+    ``first_round``: for a supplementary minutes, the result of the round before it
+    in its constituency. Without it (a station, a worker checking ahead) the checks
+    that need it (E108, E109, E118, and E107/E115 against the seats still open) are
+    left to whoever decides with it."""
     out, con = _where(election, minutes)
     bad = [(path, v) for path, v in _figures(minutes) if not _is_count(v)]
     for path, value in bad:
-        out.append(
-            _f(
-                "E100",
-                minutes.race_id,
-                [path],
-                {"field": path, "value": repr(value)},
-                f"số liệu {path} = {value!r} không phải số nguyên không âm",
-                f"figure {path} = {value!r} is not a non-negative whole number",
-            )
-        )
+        out.append(count_finding(path, value, con, minutes.race_id))
+    open_seats: int | None = None
     if con is not None:
         out += _candidate_list(minutes, con)
+        if minutes.round == "supplementary" and first_round is not None:
+            later, open_seats = _later_round(minutes, con, first_round)
+            out += later
     if bad:
         # Arithmetic on figures that are not counts means nothing.
         return out
-    out += _arithmetic(minutes, con.seats if con is not None else None)
+    out += _arithmetic(minutes, con.seats if con is not None else None, open_seats)
     out += _warnings(election, minutes, config)
     return out
 
 
 def _changed(old: CountingMinutes, new: CountingMinutes) -> list[tuple[str, str, str]]:
     diffs: list[tuple[str, str, str]] = []
-    for name, _, _ in _TOTALS:
+    for name, _, _ in COUNTS:
         a, b = getattr(old, name), getattr(new, name)
         if a != b:
             diffs.append((name, str(a), str(b)))
@@ -649,8 +838,12 @@ def check_batch_items(
     batch: ResultBatch,
     config: RulesConfig = DEFAULT_RULES,
     previous: Mapping[str, CountingMinutes] | None = None,
+    first_rounds: Mapping[tuple[str, str], FirstRound] | None = None,
 ) -> tuple[list[Finding], list[list[Finding]]]:
-    """Findings of a batch: (batch-wide, one list per minutes in batch order)."""
+    """Findings of a batch: (batch-wide, one list per minutes in batch order).
+
+    ``first_rounds``: (race, constituency) -> its first round's result, for the
+    batch's supplementary minutes (see ``check_minutes``)."""
     whole: list[Finding] = []
     if batch.election_id != election.id:
         whole.append(
@@ -667,7 +860,8 @@ def check_batch_items(
     items: list[list[Finding]] = []
     seen: dict[tuple[str, str], int] = {}
     for i, m in enumerate(batch.minutes):
-        found = check_minutes(election, m, config)
+        first = (first_rounds or {}).get((m.race_id, m.constituency_id))
+        found = check_minutes(election, m, config, first)
         r = m.race_id
         if m.polling_area_id != area_id:
             found.append(
@@ -769,12 +963,14 @@ def check_batch(
     batch: ResultBatch,
     config: RulesConfig = DEFAULT_RULES,
     previous: Mapping[str, CountingMinutes] | None = None,
+    first_rounds: Mapping[tuple[str, str], FirstRound] | None = None,
 ) -> list[Finding]:
     """Every finding on a batch: batch-wide ones, then each minutes' in batch order.
 
     ``previous`` maps race id to the currently accepted minutes of this polling
-    area, so that a correction which changes figures is flagged (W208)."""
-    whole, items = check_batch_items(election, batch, config, previous)
+    area, so that a correction which changes figures is flagged (W208);
+    ``first_rounds`` gives the supplementary minutes their first round."""
+    whole, items = check_batch_items(election, batch, config, previous, first_rounds)
     return whole + [f for found in items for f in found]
 
 

@@ -26,6 +26,7 @@ from schemas.errors import KiemphieuError
 from schemas.models import Candidate, Constituency, CountingMinutes, RaceLevel, Round
 from tally_server.core.definition import Election
 from tally_server.core.numbers import percent, shares, vn_int, vn_percent
+from tally_server.core.rules import FirstRound
 
 Status = Literal[
     "no_results",
@@ -101,6 +102,54 @@ class ConstituencyResult(msgspec.Struct, frozen=True, kw_only=True):
     complaints_received: int
     complaints_resolved: int
     complaints_forwarded: int
+    notes_vi: str
+    notes_en: str
+
+
+class RoundSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """One round of a constituency in its final result: that round's own figures."""
+
+    round: Round
+    status: Status
+    seats: int
+    """Seats at stake in this round."""
+    seats_filled: int
+    winners: list[str]
+    areas_reported: int
+    areas_total: int
+    voters_on_list: int
+    voters_voted: int
+    turnout_pct: str
+    valid_ballots: int
+    invalid_ballots: int
+
+
+class ElectedIn(msgspec.Struct, frozen=True, kw_only=True):
+    """A deputy of the constituency and the round that elected them."""
+
+    id: str
+    full_name: str
+    round: Round
+    votes: int
+    pct: str
+    """Share of that round's valid ballots."""
+
+
+class FinalResult(msgspec.Struct, frozen=True, kw_only=True):
+    """A constituency's result over its rounds: the main round (or the re-vote that
+    took its place) and the supplementary round that filled seats it left open."""
+
+    race_id: str
+    constituency_id: str
+    constituency_name: str
+    seats: int
+    status: Status
+    """The latest round's status (the supplementary round's once it has minutes)."""
+    seats_filled: int
+    elected: list[ElectedIn]
+    """In round order, each round's winners in its elected order."""
+    rounds: list[RoundSummary]
+    """Every round with minutes (the main round always)."""
     notes_vi: str
     notes_en: str
 
@@ -341,6 +390,50 @@ def determine(
         [short_en, *en, "At least two thirds of the seats filled: the rest stay empty."],
         winners,
     )
+
+
+def _first(level: RaceLevel, con: Constituency, base: Round, sums: _Sums) -> FirstRound:
+    """The first round's result as a supplementary round's checks need it."""
+    reported, total = len(sums.sheets), len(con.polling_area_ids)
+    if reported == 0 or reported < total:
+        status: Status = "no_results" if reported == 0 else "partial"
+        return FirstRound(base, status, con.seats, (), reported, total)
+    det = determine(
+        level=level,
+        round=base,
+        seats=con.seats,
+        candidates=con.candidates,
+        votes=sums.votes,
+        voters_on_list=sums.voters_on_list,
+        voters_voted=sums.voters_voted,
+        valid_ballots=sums.valid_ballots,
+        areas_total=total,
+        areas_reported=reported,
+    )
+    return FirstRound(base, det.status, con.seats, det.winners, reported, total)
+
+
+def first_round_of(
+    election: Election, race_id: str, constituency_id: str, minutes: Iterable[CountingMinutes]
+) -> FirstRound:
+    """The first round of a constituency from the minutes counted there now (one per
+    polling area and round; supplementary ones are ignored): the re-vote if it has
+    any, else the main round. What ``Tally.first_round`` gives for the same minutes."""
+    con = election.constituencies[(race_id, constituency_id)]
+    rounds: dict[str, _Sums] = {}
+    names: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for m in minutes:
+        if m.round == "supplementary":
+            continue
+        sums = rounds.setdefault(m.round, _Sums())
+        sheet = _sheet(m, names)
+        old = sums.sheets.get(m.polling_area_id)
+        if old is not None:
+            sums.add(old, -1)
+        sums.sheets[m.polling_area_id] = sheet
+        sums.add(sheet, +1)
+    base: Round = "revote" if "revote" in rounds else "main"
+    return _first(election.races[race_id].level, con, base, rounds.get(base, _Sums()))
 
 
 # --- the running sums ----------------------------------------------------------------
@@ -843,6 +936,80 @@ class Tally:
             level = self.election.races[race_id].level
             sums.det = self._determine(level, race_id, con, rnd, sums)
         return sums.det
+
+    def first_round(self, race_id: str, constituency_id: str) -> FirstRound:
+        """What a supplementary minutes of this constituency is checked against."""
+        con = self.election.constituencies[(race_id, constituency_id)]
+        base: Round = "revote" if (race_id, con.id, "revote") in self._sums else "main"
+        sums = self._sums.get((race_id, con.id, base), _Sums())
+        if (race_id, con.id, base) in self._stale:
+            sums.recount()
+        return _first(self.election.races[race_id].level, con, base, sums)
+
+    def final(self, race_id: str, constituency_id: str) -> FinalResult:
+        """The constituency's result over its rounds: who was elected in which round,
+        and each round's own figures."""
+        main = self.result(race_id, constituency_id, "main")
+        rounds = [main] + [
+            self.result(race_id, constituency_id, rnd)
+            for rnd in ROUNDS[1:]
+            if (race_id, constituency_id, rnd) in self._sums
+        ]
+        base = next((r for r in rounds if r.round == "revote"), main)
+        counting = [base] + [r for r in rounds if r.round == "supplementary"]
+        elected: list[ElectedIn] = []
+        for r in counting:
+            by_id = {c.id: c for c in r.candidates}
+            elected += [
+                ElectedIn(
+                    id=w,
+                    full_name=by_id[w].full_name,
+                    round=r.round,
+                    votes=by_id[w].votes,
+                    pct=by_id[w].pct,
+                )
+                for w in r.winners
+            ]
+        latest = counting[-1]
+        con = self.election.constituencies[(race_id, constituency_id)]
+        filled = len(elected)
+        words = {
+            "main": ("vòng đầu", "main round"),
+            "revote": ("bầu cử lại", "re-vote"),
+            "supplementary": ("bầu cử thêm", "supplementary round"),
+        }
+        who_vi = ", ".join(f"{e.full_name} ({e.id}, {words[e.round][0]})" for e in elected)
+        who_en = ", ".join(f"{e.full_name} ({e.id}, {words[e.round][1]})" for e in elected)
+        return FinalResult(
+            race_id=race_id,
+            constituency_id=constituency_id,
+            constituency_name=con.name,
+            seats=con.seats,
+            status=latest.status,
+            seats_filled=filled,
+            elected=elected,
+            rounds=[
+                RoundSummary(
+                    round=r.round,
+                    status=r.status,
+                    seats=r.seats,
+                    seats_filled=r.seats_filled,
+                    winners=r.winners,
+                    areas_reported=r.areas_reported,
+                    areas_total=r.areas_total,
+                    voters_on_list=r.voters_on_list,
+                    voters_voted=r.voters_voted,
+                    turnout_pct=r.turnout_pct,
+                    valid_ballots=r.valid_ballots,
+                    invalid_ballots=r.invalid_ballots,
+                )
+                for r in rounds
+            ],
+            notes_vi=f"Kết quả chung cuộc: {filled}/{con.seats} đại biểu"
+            + (f": {who_vi}." if elected else "."),
+            notes_en=f"Final result: {filled} of {con.seats} seat(s) filled"
+            + (f": {who_en}." if elected else "."),
+        )
 
     def _seats(self, con: Constituency, race_id: str, rnd: str) -> int:
         if rnd != "supplementary":

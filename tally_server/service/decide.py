@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import sys
+import unicodedata
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,11 +24,20 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from schemas import codec
 from schemas.errors import DecodeError, KiemphieuError, SignatureError
-from schemas.models import CountingMinutes, Finding, Receipt, ResultBatch
-from schemas.signing import BATCH_TYPE, Opened, VerifyKey, open_envelope, pae
+from schemas.models import CountingMinutes, Envelope, Finding, Receipt, ResultBatch
+from schemas.signing import (
+    BATCH_TYPE,
+    Opened,
+    VerifyKey,
+    open_envelope,
+    pae,
+    weak_key,
+    weak_key_error,
+)
 from tally_server.core import rules
 from tally_server.core.definition import Election
 from tally_server.core.numbers import vn_int
+from tally_server.core.tally import first_round_of
 from tally_server.service.codes import error_finding, finding_of
 from tally_server.store import ledger
 
@@ -57,6 +67,80 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
 
 
 _outcome_decoder = msgspec.json.Decoder(Outcome)
+
+UNSIGNED_CODES = frozenset({"K401", "K402", "S201", "S202", "S203"})
+"""Refusals decided before any enrolled station's signature holds: anyone can cause
+them, so the ledger keeps a digest of what came, not the bytes."""
+
+KEYID_SHOWN = 64
+
+
+class UnsignedOutcome(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What the ledger records about an envelope refused before a valid signature
+    (canonical JSON; the entry's ``envelope`` is empty)."""
+
+    status: Literal["rejected"]
+    http: int
+    code: str
+    keyid: str | None
+    """As sent, made printable and at most 64 characters."""
+    received_sha256: str
+    """SHA-256 of the bytes received, lowercase hex."""
+    received_bytes: int
+    station_id: str | None = None
+    polling_area_id: str | None = None
+    findings: list[Finding] = []
+
+    def encode(self) -> bytes:
+        return codec.encode(self)
+
+
+_unsigned_decoder = msgspec.json.Decoder(UnsignedOutcome, strict=True)
+
+
+def decode_unsigned(data: bytes) -> UnsignedOutcome:
+    return _unsigned_decoder.decode(data)
+
+
+def unsigned_record(outcome: Outcome, body: bytes) -> bytes:
+    """The ledger's outcome for an unsigned refusal of ``body``."""
+    return unsigned_outcome(outcome, hashlib.sha256(body).hexdigest(), len(body)).encode()
+
+
+def unsigned_outcome(outcome: Outcome, received_sha256: str, size: int) -> UnsignedOutcome:
+    assert outcome.code is not None
+    return UnsignedOutcome(
+        status="rejected",
+        http=outcome.http,
+        code=outcome.code,
+        keyid=outcome.keyid,
+        received_sha256=received_sha256,
+        received_bytes=size,
+        station_id=outcome.station_id,
+        polling_area_id=outcome.polling_area_id,
+        findings=outcome.findings,
+    )
+
+
+def shown_keyid(keyid: str | None) -> str | None:
+    """A key id as sent, safe to store and show: NFC, control and other unprintable
+    characters replaced, at most ``KEYID_SHOWN`` characters."""
+    if keyid is None:
+        return None
+    text = unicodedata.normalize("NFC", keyid)
+    text = "".join(c if c.isprintable() else "\ufffd" for c in text)
+    return text if len(text) <= KEYID_SHOWN else text[: KEYID_SHOWN - 1] + "…"
+
+
+_envelope_decoder = msgspec.json.Decoder(Envelope)
+
+
+def sent_keyid(body: bytes) -> str | None:
+    """The key id an envelope names, if it is an envelope at all (for refusals only)."""
+    try:
+        return _envelope_decoder.decode(body).signatures[0].keyid
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
 
 
 def decode_outcome(data: bytes) -> Outcome:
@@ -127,6 +211,8 @@ class Decision:
     batch: ResultBatch | None = None
     error: KiemphieuError | None = None
     duplicate_of: AcceptedRef | None = None
+    unsigned: bool = False
+    """Refused before a valid signature: the ledger keeps a digest, not the bytes."""
     changed: list[CountingMinutes] = field(default_factory=list)
     replaced: list[CountingMinutes | None] = field(default_factory=list)
     """For each minutes of ``batch``, the minutes it replaces in the count (None: the
@@ -139,6 +225,13 @@ class Decision:
     @property
     def has_receipt(self) -> bool:
         return self.outcome is not None and outcome_has_receipt(self.outcome)
+
+    def recorded(self, body: bytes) -> tuple[bytes, bytes]:
+        """(envelope, outcome) as the ledger entry holds them."""
+        assert self.outcome is not None
+        if self.unsigned:
+            return b"", unsigned_record(self.outcome, body)
+        return body, self.outcome.encode()
 
 
 def outcome_has_receipt(o: Outcome) -> bool:
@@ -234,6 +327,9 @@ class LedgerState:
         self.by_digest: dict[str, AcceptedRef] = {}
         self.current = CountedIndex(election)
         """(area, race, round) -> ledger index of the batch whose minutes count."""
+        self._first: dict[tuple[str, str], rules.FirstRound] = {}
+        """(race, constituency) -> its first round, as worked out for a supplementary
+        minutes; dropped when a minutes of that round is counted."""
 
     # -- enrolment ----------------------------------------------------------------------
 
@@ -271,14 +367,37 @@ class LedgerState:
     def count(self, area_id: str, race_id: str, round_: str, ledger_index: int) -> None:
         """The minutes of (area, race, round) now counted are those of this entry."""
         self.current[(area_id, race_id, round_)] = ledger_index
+        if self._first and round_ != "supplementary":
+            seat = self.election.seats.get((area_id, race_id))
+            if seat is not None:
+                self._first.pop((race_id, seat.constituency.id), None)
+
+    def first_round(self, race_id: str, constituency_id: str) -> rules.FirstRound:
+        """The result of the constituency's first round (its re-vote if it has one, else
+        its main round) from the minutes the ledger counts now: what a supplementary
+        minutes is checked against. Worked out from the ledger alone, so ``verify``
+        replaying in ledger order gets the same answer the server did."""
+        key = (race_id, constituency_id)
+        first = self._first.get(key)
+        if first is None:
+            con = self.election.constituencies[key]
+            minutes = [
+                cur.minutes
+                for rnd in ("main", "revote")
+                for area in con.polling_area_ids
+                if (cur := self.counted((area, race_id, rnd))) is not None
+            ]
+            first = self._first[key] = first_round_of(
+                self.election, race_id, constituency_id, minutes
+            )
+        return first
 
     def counted(self, key: MinutesKey) -> Current | None:
         """The minutes now counted for ``key``, read back from the ledger."""
         index = self.current.get(key)
         if index is None:
             return None
-        payload = open_envelope(self.fetch(index), BATCH_TYPE).payload
-        batch = decode_batch(payload)
+        payload, batch = read_accepted(self.fetch(index))
         # The last match: ``record`` let a later minutes of a batch replace an earlier one.
         for m in reversed(batch.minutes):
             if (m.polling_area_id, m.race_id, m.round) == key:
@@ -320,13 +439,72 @@ def decide(
     may be worked out beforehand in parallel, as ``verify`` does; they are used
     only where they cannot differ from what this function would compute.
     """
+    keyid = sent_keyid(body)
+    if keyid is not None:
+        key = state.keys.get(keyid)
+        if key is None or key.revoked:
+            # Before the payload's base64 is decoded (~1.5 ms for 256 KiB): junk under a
+            # made-up key id costs the server little.
+            return refuse_unsigned(state, keyid)
     try:
         opened = open_envelope(body, BATCH_TYPE)
     except DecodeError as exc:
         return Decision(http=400, kind="invalid", error=exc)
     except SignatureError as exc:
-        return _reject(401, exc)
+        return refuse_unsigned(state, keyid, exc.code)
     return decide_opened(state, opened, signature_ok=signature_ok, findings=findings)
+
+
+_FLAWS = {
+    "S202": (
+        f"The envelope's payload type is not {BATCH_TYPE!r}.",
+        f"Loại nội dung của phong bì không phải {BATCH_TYPE!r}.",
+        ("payloadType",),
+    ),
+    "S203": ("An Ed25519 signature is 64 bytes.", "Chữ ký Ed25519 phải dài 64 byte.", ()),
+}
+
+
+def refuse_unsigned(state: LedgerState, keyid: str | None, flaw: str | None = None) -> Decision:
+    """The refusal of an envelope no enrolled station's signature vouches for.
+
+    ``flaw`` is S202 or S203 when the envelope itself is wrong; otherwise the key id
+    decides: unknown (K401), revoked (K402), or an active key whose signature did not
+    hold (S201). Everything here comes from the key id and the ledger's state, so
+    ``verify``, which has no bytes to re-check, rebuilds the same outcome."""
+    keyid = shown_keyid(keyid)
+    key = state.keys.get(keyid) if keyid is not None and flaw is None else None
+    error: KiemphieuError
+    if flaw is not None:
+        en, vi, fields = _FLAWS[flaw]
+        error = SignatureError(en, vi, code=flaw, fields=fields, figures={"keyid": keyid or ""})
+    elif key is None:
+        error = KiemphieuError(
+            f"No station is enrolled with key {keyid}.",
+            f"Không có điểm gửi nào đăng ký khoá {keyid}.",
+            code="K401",
+            fields=("signatures[0].keyid",),
+            figures={"keyid": keyid or ""},
+        )
+    elif key.revoked:
+        error = KiemphieuError(
+            f"The key {key.fingerprint} of station {key.station_id} has been revoked.",
+            f"Khoá {key.fingerprint} của điểm gửi {key.station_id} đã bị thu hồi.",
+            code="K402",
+            fields=("signatures[0].keyid",),
+            figures={"keyid": key.fingerprint, "station_id": key.station_id},
+        )
+    else:
+        error = SignatureError(
+            "The signature does not match the payload and the enrolled key.",
+            "Chữ ký không khớp với nội dung và khoá đã đăng ký.",
+            code="S201",
+            figures={"keyid": key.fingerprint},
+        )
+    who = _Who(keyid) if key is None else _Who(keyid, None, key.station_id, key.polling_area_id)
+    decision = _reject(401, error, who)
+    decision.unsigned = True
+    return decision
 
 
 def decide_opened(
@@ -338,41 +516,27 @@ def decide_opened(
     decoded: bool = False,
     batch: ResultBatch | None = None,
 ) -> Decision:
-    digest = hashlib.sha256(opened.payload).hexdigest()
     key = state.keys.get(opened.keyid)
-    if key is None:
-        return _reject(
-            401,
-            KiemphieuError(
-                f"No station is enrolled with key {opened.keyid}.",
-                f"Không có điểm gửi nào đăng ký khoá {opened.keyid}.",
-                code="K401",
-                fields=("signatures[0].keyid",),
-                figures={"keyid": opened.keyid},
-            ),
-            _Who(keyid=opened.keyid, digest=digest),
-        )
-    who = _Who(opened.keyid, digest, key.station_id, key.polling_area_id)
-    if key.revoked:
-        return _reject(
-            401,
-            KiemphieuError(
-                f"The key {key.fingerprint} of station {key.station_id} has been revoked.",
-                f"Khoá {key.fingerprint} của điểm gửi {key.station_id} đã bị thu hồi.",
-                code="K402",
-                fields=("signatures[0].keyid",),
-                figures={"keyid": key.fingerprint, "station_id": key.station_id},
-            ),
-            who,
-        )
+    if key is None or key.revoked:
+        return refuse_unsigned(state, opened.keyid)
+    weak = weak_key(key.key.raw)
+    if weak is not None:
+        # Refused at enrolment; here too, whatever a worker or a precheck said, for a
+        # key that reached the state another way (the database edited, an old ledger).
+        error = weak_key_error(key.key.raw, weak, "signatures[0].keyid")
+        error.figures["keyid"] = key.fingerprint
+        digest = hashlib.sha256(opened.payload).hexdigest()
+        return _reject(401, error, _Who(opened.keyid, digest, key.station_id, key.polling_area_id))
     if not signature_ok:
         try:
             key.verify(opened)
-        except SignatureError as exc:
-            return _reject(401, exc, who)
+        except SignatureError:
+            return refuse_unsigned(state, opened.keyid)
         if signature_ok is not None:
             # the precomputation disagreed: trust none of it
             findings, decoded, batch = None, False, None
+    digest = hashlib.sha256(opened.payload).hexdigest()
+    who = _Who(opened.keyid, digest, key.station_id, key.polling_area_id)
     if batch is None:
         try:
             # ``decoded``: decode_batch already passed on these bytes, text check included.
@@ -387,14 +551,27 @@ def decide_opened(
 _batch_decoder = msgspec.json.Decoder(ResultBatch, strict=True)
 
 
+def read_accepted(envelope: bytes) -> tuple[bytes, ResultBatch]:
+    """(payload, batch) of an envelope the ledger records as accepted, read back as it
+    was counted: the checks it passed on the way in are not run again (one added since,
+    I-JSON, would make a batch counted before it unreadable; verify names such an entry)."""
+    payload = open_envelope(envelope, BATCH_TYPE, ijson=False).payload
+    return payload, _batch_decoder.decode(payload)
+
+
 def decode_batch(payload: bytes) -> ResultBatch:
     """``codec.decode(payload, ResultBatch)``, with the text check done on the whole
-    payload when that is enough to decide (the ingest hot path)."""
+    payload when that is enough to decide (the ingest hot path). The I-JSON check is
+    the same either way, so ingest, its workers and ``verify`` refuse the same bytes."""
     if codec.plain_text(payload):
         try:
-            return _batch_decoder.decode(payload)
+            batch = _batch_decoder.decode(payload)
         except (msgspec.ValidationError, msgspec.DecodeError):
             pass  # codec.decode below names the problem
+        else:
+            # every integer of a batch is bounded by its schema (test_codec_ijson)
+            codec.check_ijson(payload, batch, numbers=False)
+            return batch
     return codec.decode(payload, ResultBatch)
 
 
@@ -500,10 +677,18 @@ def _decide_batch(
         if figures_differ(old, m):
             changed.append(m)
             sources.append(cur)
-    if precomputed is not None and not previous:
+    # A supplementary minutes is judged against its constituency's first round.
+    firsts = {
+        (m.race_id, m.constituency_id): state.first_round(m.race_id, m.constituency_id)
+        for m in batch.minutes
+        if m.round == "supplementary" and (m.race_id, m.constituency_id) in election.constituencies
+    }
+    if precomputed is not None and not previous and not firsts:
         found = list(precomputed)
     else:
-        found = rules.check_batch(election, batch, previous=previous or None)
+        found = rules.check_batch(
+            election, batch, previous=previous or None, first_rounds=firsts or None
+        )
     found += _correction_findings(state, batch, sources)
 
     if rules.has_errors(found):

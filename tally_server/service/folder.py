@@ -30,7 +30,7 @@ from schemas.signing import SigningKey
 from tally_server.core.definition import Election, decode_definition
 from tally_server.service.decide import utc_now
 from tally_server.service.journal import Journal, Prepared, load_journal
-from tally_server.store import db, ledger
+from tally_server.store import db, ledger, tokens
 
 DB_NAME = "tally.db"
 KEY_NAME = "server.key"
@@ -66,7 +66,12 @@ class Folder:
         return self.path / CANONICAL_NAME
 
     def connect(self, *, readonly: bool = False) -> sqlite3.Connection:
-        return db.connect(self.db_path, readonly=readonly)
+        conn = db.connect(self.db_path, readonly=readonly)
+        if not readonly:
+            date = self.election.definition.date
+            expiry = tokens.format_time(tokens.default_expiry(date))
+            db.upgrade(conn, date.isoformat(), expiry)
+        return conn
 
     def journal(self, conn: sqlite3.Connection) -> Journal:
         return load_journal(conn, self.election, self.server_key)
@@ -107,6 +112,7 @@ def init_folder(path: Path, source: Path) -> Folder:
     try:
         db.set_meta(conn, "election_id", election.id)
         db.set_meta(conn, "election_sha256", folder.election_sha256)
+        db.set_meta(conn, "election_date", definition.date.isoformat())
         journal = folder.journal(conn)
         p = journal.open_ledger(ledger.format_time(utc_now()), folder.election_sha256)
         db.write(conn, p.writes)
@@ -131,16 +137,19 @@ def open_folder(path: Path) -> Folder:
             figures={"dir": str(path)},
         )
     raw = (path / ELECTION_NAME).read_bytes()
-    definition = decode_definition(raw)
+    definition = decode_definition(raw, ijson=False)
     key = SigningKey.load(path / KEY_NAME)
     # election.json is the canonical JSON indented: taking the whitespace out gives the
     # canonical bytes without encoding the definition again (which would leave a UTF-8
     # copy cached in every non-ASCII string: ~13 MB at national size). Trusted only
     # when it is what the ledger was opened for.
+    # The recorded digest is of bytes ``encode`` made at init, which hold each key once:
+    # the same digest, the same I-JSON text. Any other text is checked.
     canonical = msgspec.json.format(raw, indent=-1)
-    del raw
     if election_sha256(canonical) != _recorded_sha256(path):
+        codec.check_ijson(raw, definition)
         canonical = codec.encode(definition)
+    del raw
     election = Election.from_definition(definition, shared=True)
     return _folder(path, election, key, canonical)
 

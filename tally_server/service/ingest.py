@@ -29,12 +29,13 @@ from typing import Any
 from schemas.errors import KiemphieuError
 from schemas.signing import VerifyKey
 from tally_server.core.tally import Tally
-from tally_server.service import integrity
+from tally_server.service import integrity, rollback
 from tally_server.service.checkers import Checked, Checkers
 from tally_server.service.codes import ServerError
 from tally_server.service.decide import Decision, decide, decide_opened, utc_now
 from tally_server.service.folder import Folder
 from tally_server.service.journal import Event, Journal, Prepared, load_journal
+from tally_server.service.limits import RefusalLimiter
 from tally_server.store import db, ledger
 
 log = logging.getLogger("kiemphieu.server")
@@ -48,6 +49,8 @@ class Answer:
     body: bytes
     receipt: bool
     decision: Decision | None = None
+    retry_after: int = 0
+    """Seconds, for a 429."""
 
 
 @dataclass(slots=True)
@@ -76,6 +79,20 @@ class StorageError(ServerError):
     pass
 
 
+def throttled(decision: Decision, wait: int) -> ServerError:
+    """The answer to an unsigned refusal past its bucket: nothing of it is recorded."""
+    assert decision.outcome is not None and decision.outcome.code is not None
+    code = decision.outcome.code
+    return ServerError(
+        f"Too many refused envelopes from this address or under this key id ({code}); "
+        f"this one was not recorded. Try again in {wait} s.",
+        f"Quá nhiều phong bì bị từ chối từ địa chỉ này hoặc với mã khoá này ({code}); "
+        f"phong bì này không được ghi. Hãy thử lại sau {wait} giây.",
+        code="H429",
+        figures={"retry_after": wait, "refused_code": code},
+    )
+
+
 class Ingest:
     """The server's state and its one way of changing it."""
 
@@ -85,8 +102,11 @@ class Ingest:
         *,
         clock: Callable[[], Any] = utc_now,
         max_db_bytes: int | None = None,
+        limiter: RefusalLimiter | None = None,
     ) -> None:
         self.folder = folder
+        self.limiter = limiter if limiter is not None else RefusalLimiter()
+        """Unsigned refusals recorded per source and per key id (service/limits.py)."""
         self.election = folder.election
         self.clock = clock
         self.max_db_bytes = max_db_bytes
@@ -121,6 +141,9 @@ class Ingest:
         self.write_entries = 0
         self.checkers: Checkers | None = None
         """Worker processes that check batches beforehand (``serve --workers``)."""
+        self.rollbacks: dict[tuple[int, str], int] = {}
+        """Receipts shown that this ledger had lost: (their index, head) -> the
+        ``rollback_detected`` entry recording them."""
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -267,19 +290,31 @@ class Ingest:
         # Stations with an accepted batch, as the accepted index's strings (not new ones).
         c.reporting = {ref.station_id for ref in self.journal.state.accepted.values()}
         self.counters = c
+        self.rollbacks = {}
+        for index, data in conn.execute(
+            "SELECT ledger_index, data FROM alerts WHERE kind = 'rollback_detected'"
+        ):
+            shown = json.loads(data)
+            self.rollbacks[(shown["receipt_ledger_index"], shown["receipt_ledger_head"])] = index
 
     # -- batches ------------------------------------------------------------------------
 
     def now(self) -> str:
         return ledger.format_time(self.clock())
 
-    async def submit(self, body: bytes) -> Answer:
-        """Decide one envelope, record it durably, and answer."""
+    async def submit(self, body: bytes, source: str = "") -> Answer:
+        """Decide one envelope, record it durably, and answer. ``source``: the
+        sender's address, whose unsigned refusals are rate-limited."""
         checked = await self.checkers.check(body) if self.checkers is not None else None
         decision = self._decide(body, checked)
         if decision.kind == "invalid":
             assert decision.error is not None
             return Answer(decision.http, error_body(decision.error), False, decision)
+        if decision.unsigned:
+            assert decision.outcome is not None
+            wait = self.limiter.admit(source, decision.outcome.keyid)
+            if wait:
+                return Answer(429, error_body(throttled(decision, wait)), False, None, wait)
         if decision.kind == "duplicate":
             ref = decision.duplicate_of
             assert ref is not None
@@ -317,18 +352,67 @@ class Ingest:
         ).fetchone()
         return bytes(row[0])
 
+    # -- receipts shown back (service/rollback.py) ----------------------------------------
+
+    def _hash_at(self, index: int) -> str | None:
+        """This ledger's hash at ``index``, written or still in a write group."""
+        job = self._inflight.get(index)
+        if job is not None:
+            return job.prepared.entry.hash
+        row = self.auth_conn.execute("SELECT hash FROM ledger WHERE idx = ?", (index,)).fetchone()
+        return None if row is None else str(row[0])
+
+    async def present_receipt(self, body: bytes) -> tuple[int, dict[str, Any]]:
+        """A station shows a receipt this server signed: 200 when the ledger holds its
+        entry; otherwise the evidence is recorded once (201; 200 when shown again)."""
+        receipt = rollback.open_receipt(body, self.folder.server_key.public, self.election.id)
+        index, head = receipt.ledger_index, receipt.ledger_head
+        # No await from here to the journal entry: the answer and the index it takes
+        # are decided against the same chain.
+        held = self._hash_at(index) if index < self.journal.next_index else None
+        if held == head:
+            return 200, {"held": True, "ledger_index": index, "ledger_head": head}
+        status, evidence = 200, self.rollbacks.get((index, head))
+        if evidence is None:
+            key = self.journal.state.active_key(receipt.station_id)
+            prepared = self.journal.rollback(
+                body, receipt, held, key.polling_area_id if key else None, self.now()
+            )
+            evidence = prepared.entry.index
+            self.rollbacks[(index, head)] = evidence
+            log.warning(
+                "rollback detected",
+                extra={"station": receipt.station_id, "receipt_index": index, "held": held},
+            )
+            await self._commit(prepared)
+            status = 201
+        row = self.auth_conn.execute(
+            "SELECT id FROM alerts WHERE kind = 'rollback_detected' AND ledger_index = ?",
+            (evidence,),
+        ).fetchone()
+        return status, {
+            "held": False,
+            "ledger_index": index,
+            "ledger_head": head,
+            "held_hash": held,
+            "evidence_index": evidence,
+            "alert_id": None if row is None else int(row[0]),
+            "message_vi": rollback.MESSAGE_VI,
+            "message_en": rollback.MESSAGE_EN,
+        }
+
     # -- administration -----------------------------------------------------------------
 
-    async def enroll(self, station_id: str, polling_area_id: str, key: VerifyKey) -> bool:
+    async def enroll(self, station_id: str, polling_area_id: str, key: VerifyKey, by: str) -> bool:
         """Enrol a key; False when exactly this enrolment already stood."""
-        prepared = self.journal.enroll(station_id, polling_area_id, key, self.now())
+        prepared = self.journal.enroll(station_id, polling_area_id, key, self.now(), by=by)
         if prepared is None:
             return False
         await self._commit(prepared)
         return True
 
-    async def revoke(self, station_id: str) -> str:
-        prepared = self.journal.revoke(station_id, self.now())
+    async def revoke(self, station_id: str, by: str) -> str:
+        prepared = self.journal.revoke(station_id, self.now(), by=by)
         await self._commit(prepared)
         return json.loads(prepared.entry.outcome)["fingerprint"]  # type: ignore[no-any-return]
 

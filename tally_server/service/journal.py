@@ -17,16 +17,17 @@ from typing import Any
 import msgspec
 
 from schemas import codec
-from schemas.models import CountingMinutes, Envelope, EnvelopeSignature, Finding
+from schemas.models import CountingMinutes, Envelope, EnvelopeSignature, Finding, Receipt
 from schemas.signing import (
-    BATCH_TYPE,
     RECEIPT_TYPE,
     SigningKey,
     VerifyKey,
-    open_envelope,
+    key_problem,
     pae,
+    weak_key_error,
 )
 from tally_server.core.definition import Election
+from tally_server.service import rollback
 from tally_server.service.codes import ServerError
 from tally_server.service.decide import (
     AcceptedRef,
@@ -35,7 +36,7 @@ from tally_server.service.decide import (
     LedgerState,
     StationKey,
     build_receipt,
-    decode_batch,
+    read_accepted,
 )
 from tally_server.store import db, ledger
 from tally_server.store.ledger import Entry
@@ -92,6 +93,22 @@ class Prepared:
     noop: bool = False
 
 
+COALESCED = frozenset({"rejected"})
+"""Alert kinds that coalesce: anyone can cause a refusal, and a flood of them must
+not bury the alerts that matter."""
+COALESCE_WINDOW = dt.timedelta(minutes=10)
+OPEN_ALERTS_KEPT = 4096
+
+
+@dataclass(slots=True)
+class OpenAlert:
+    """An unreviewed alert further refusals of the same sender and codes join."""
+
+    id: int
+    count: int
+    last_at: str
+
+
 def canonical(obj: Any) -> bytes:
     return _json.encode(obj)
 
@@ -116,6 +133,8 @@ class Journal:
         self.head = head
         self.next_alert_id = next_alert_id
         self.next_event_id = next_event_id
+        self.open_alerts: dict[tuple[str, str, str], OpenAlert] = {}
+        """(kind, station id or "", codes) -> the unreviewed alert that joins them."""
 
     # -- building blocks ------------------------------------------------------------------
 
@@ -140,8 +159,31 @@ class Journal:
         codes: list[str],
         data: dict[str, Any],
     ) -> None:
+        open_ = self._coalesce(kind, station_id, codes, time)
+        if open_ is not None:
+            open_.count += 1
+            open_.last_at = time
+            p.writes.add(db.BUMP_ALERT, (time, p.entry.index, open_.id))
+            p.events.append(
+                self.event(
+                    "alert",
+                    time,
+                    {
+                        "alert_id": open_.id,
+                        "kind": kind,
+                        "station_id": station_id,
+                        "polling_area_id": polling_area_id,
+                        "ledger_index": p.entry.index,
+                        "codes": codes,
+                        "count": open_.count,
+                    },
+                )
+            )
+            return
         alert_id = self.next_alert_id
         self.next_alert_id += 1
+        if kind in COALESCED:
+            self._open_alerts(kind, station_id, codes, OpenAlert(alert_id, 1, time))
         body = canonical(data)
         p.writes.add(
             db.INSERT_ALERT,
@@ -167,9 +209,34 @@ class Journal:
                     "polling_area_id": polling_area_id,
                     "ledger_index": p.entry.index,
                     "codes": codes,
+                    "count": 1,
                 },
             )
         )
+
+    def _coalesce(
+        self, kind: str, station_id: str | None, codes: list[str], time: str
+    ) -> OpenAlert | None:
+        """The unreviewed alert this one joins: same kind, sender and codes, the last
+        of them at most ``COALESCE_WINDOW`` before (ledger times, so a rebuild from
+        the ledger coalesces the same)."""
+        if kind not in COALESCED:
+            return None
+        found = self.open_alerts.get((kind, station_id or "", ",".join(codes)))
+        if found is None:
+            return None
+        last = ledger.parse_time(found.last_at)
+        return found if ledger.parse_time(time) - last <= COALESCE_WINDOW else None
+
+    def _open_alerts(
+        self, kind: str, station_id: str | None, codes: list[str], alert: OpenAlert
+    ) -> None:
+        if len(self.open_alerts) >= OPEN_ALERTS_KEPT:
+            # Those past the window can join nothing more: forgetting them changes nothing.
+            horizon = ledger.format_time(ledger.parse_time(alert.last_at) - COALESCE_WINDOW)
+            for k in [k for k, a in self.open_alerts.items() if a.last_at < horizon]:
+                del self.open_alerts[k]
+        self.open_alerts[(kind, station_id or "", ",".join(codes))] = alert
 
     def _commit_entry(self, entry: Entry) -> Prepared:
         writes = db.Writes()
@@ -197,7 +264,8 @@ class Journal:
         o = decision.outcome
         assert o is not None
         time = ledger.format_time(moment)
-        entry = self._entry(time, decision.kind, decision.station, body, o.encode())
+        envelope, recorded = decision.recorded(body)
+        entry = self._entry(time, decision.kind, decision.station, envelope, recorded)
         receipt = b""
         if decision.has_receipt:
             built = build_receipt(self.election.id, o, entry.index, entry.hash, time, moment)
@@ -343,10 +411,16 @@ class Journal:
     # -- enrolment ----------------------------------------------------------------------
 
     def enroll(
-        self, station_id: str, polling_area_id: str, key: VerifyKey, time: str
+        self, station_id: str, polling_area_id: str, key: VerifyKey, time: str, *, by: str
     ) -> Prepared | None:
-        """Enrol a station's key; None when exactly this enrolment already stands."""
+        """Enrol a station's key; None when exactly this enrolment already stands.
+        ``by``: who did it (``Token.actor``, or ``cli:USER``), recorded in the ledger."""
         _check_id(station_id, "station_id")
+        # The full check (a square root mod p) at the one door every enrolment goes
+        # through: the API, the CLI, a CSV.
+        reason = key_problem(key.raw)
+        if reason is not None:
+            raise weak_key_error(key.raw, reason)
         if polling_area_id not in self.election.polling_areas:
             raise ServerError(
                 f"Polling area {polling_area_id} is not in election {self.election.id}.",
@@ -395,6 +469,7 @@ class Journal:
                 "polling_area_id": polling_area_id,
                 "public_key": key.b64,
                 "fingerprint": fp,
+                "by": by,
             }
         )
         entry = self._entry(time, ledger.STATION_ENROLLED, station_id, b"", outcome)
@@ -403,7 +478,7 @@ class Journal:
         self.state.enroll(StationKey(fp, station_id, polling_area_id, key, entry.index))
         return p
 
-    def revoke(self, station_id: str, time: str) -> Prepared:
+    def revoke(self, station_id: str, time: str, *, by: str) -> Prepared:
         active = self.state.active_key(station_id)
         if active is None:
             raise ServerError(
@@ -413,11 +488,39 @@ class Journal:
                 fields=("station_id",),
                 figures={"station_id": station_id},
             )
-        outcome = canonical({"station_id": station_id, "fingerprint": active.fingerprint})
+        outcome = canonical({"station_id": station_id, "fingerprint": active.fingerprint, "by": by})
         entry = self._entry(time, ledger.STATION_REVOKED, station_id, b"", outcome)
         p = self._commit_entry(entry)
         p.writes.add(db.REVOKE_KEY, (time, entry.index, active.fingerprint))
         self.state.revoke(active.fingerprint)
+        return p
+
+    # -- receipts shown back ------------------------------------------------------------
+
+    def rollback(
+        self,
+        body: bytes,
+        receipt: Receipt,
+        held_hash: str | None,
+        polling_area_id: str | None,
+        time: str,
+    ) -> Prepared:
+        """Evidence that this ledger lost an entry it acknowledged (service/rollback.py).
+        The entry takes an index past the receipt's, so that index is never reused."""
+        head_index = self.next_index - 1
+        outcome = rollback.outcome(receipt, held_hash, head_index)
+        self.next_index = rollback.evidence_index(self.next_index, receipt)
+        entry = self._entry(time, ledger.ROLLBACK_DETECTED, receipt.station_id, body, outcome)
+        p = self._commit_entry(entry)
+        self._alert(
+            p,
+            "rollback_detected",
+            time,
+            receipt.station_id,
+            polling_area_id,
+            ["L409"],
+            {"ledger_index": entry.index, **rollback.alert_data(receipt, held_hash, head_index)},
+        )
         return p
 
     # -- reviews ------------------------------------------------------------------------
@@ -427,6 +530,9 @@ class Journal:
         entry = self._entry(time, ledger.ALERT_REVIEWED, "", b"", outcome)
         p = self._commit_entry(entry)
         p.writes.add(db.REVIEW_ALERT, (time, note, by, entry.index, alert_id))
+        # Reviewed: what comes after opens a new alert.
+        for k in [k for k, a in self.open_alerts.items() if a.id == alert_id]:
+            del self.open_alerts[k]
         p.events.append(
             self.event(
                 "alert",
@@ -548,7 +654,7 @@ def load_journal(
         () if upto is None else (upto,),
     ).fetchone()
     (max_event,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()
-    return Journal(
+    journal = Journal(
         election,
         server_key,
         state,
@@ -557,6 +663,14 @@ def load_journal(
         next_alert_id=max_alert + 1,
         next_event_id=max_event + 1,
     )
+    kinds = ",".join("?" * len(COALESCED))
+    for alert_id, kind, station_id, codes, count, last_at in conn.execute(
+        "SELECT id, kind, station_id, codes, count, COALESCE(last_at, at) FROM alerts "
+        f"WHERE reviewed_at IS NULL AND kind IN ({kinds}) ORDER BY id",
+        sorted(COALESCED),
+    ):
+        journal.open_alerts[(kind, station_id or "", codes)] = OpenAlert(alert_id, count, last_at)
+    return journal
 
 
 def minutes_at(
@@ -572,8 +686,7 @@ def minutes_at(
         for index, envelope in conn.execute(
             f"SELECT idx, envelope FROM ledger WHERE idx IN ({marks})", chunk
         ):
-            payload = open_envelope(bytes(envelope), BATCH_TYPE).payload
-            out[index] = decode_batch(payload).minutes
+            out[index] = read_accepted(bytes(envelope))[1].minutes
     return out
 
 

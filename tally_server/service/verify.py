@@ -7,7 +7,10 @@
 3. every batch envelope is decided again (signature, enrolment, sequence,
    correction, the law's checks) and the recorded outcome must be the same
    bytes; every receipt must be the server's signature over exactly the
-   receipt that entry implies;
+   receipt that entry implies. A refusal before a valid signature keeps a
+   digest of what came, not the bytes: its signature cannot be re-checked, so
+   its claim (S201, S202, S203) is taken as recorded and everything else about
+   it (the key id against the keys enrolled, the outcome's bytes) is rebuilt;
 4. the accepted minutes are tallied from scratch and the results digest
    printed, to compare with what the server published at that head.
 
@@ -22,6 +25,7 @@ the parallel work itself whenever it catches up with the workers.
 from __future__ import annotations
 
 import base64
+import bisect
 import dataclasses
 import gc
 import hashlib
@@ -32,7 +36,7 @@ import pickle
 import queue
 import threading
 import time
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,7 +48,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from schemas import codec
 from schemas.errors import DecodeError, KiemphieuError, SignatureError
 from schemas.models import Finding, ResultBatch
-from schemas.signing import BATCH_TYPE, RECEIPT_TYPE, Opened, VerifyKey, open_envelope, pae
+from schemas.signing import (
+    BATCH_TYPE,
+    RECEIPT_TYPE,
+    WEAK_KEY_REASONS,
+    Opened,
+    VerifyKey,
+    WeakKeyError,
+    open_envelope,
+    pae,
+)
 from tally_server.core import rules
 from tally_server.core.definition import Election
 from tally_server.core.tally import (
@@ -53,7 +66,9 @@ from tally_server.core.tally import (
     results_digest,
     sheet_of,
 )
+from tally_server.service import rollback
 from tally_server.service.decide import (
+    UNSIGNED_CODES,
     LedgerState,
     StationKey,
     build_receipt,
@@ -61,7 +76,10 @@ from tally_server.service.decide import (
     decide_opened,
     decode_batch,
     decode_outcome,
+    decode_unsigned,
     outcome_has_receipt,
+    refuse_unsigned,
+    unsigned_outcome,
 )
 from tally_server.store import ledger
 from tally_server.store.ledger import Entry, LedgerFormatError
@@ -93,6 +111,9 @@ class Report:
     receipt_signatures: int = 0
     """The server's receipt signatures verified (one more per batch entry that has
     a receipt: the work of verify is both)."""
+    unsigned: int = 0
+    """Refusals before a valid signature, recorded as a digest: their signature
+    could not be re-checked (there are no bytes), their outcome was rebuilt."""
     results: list[ConstituencyResult] = field(default_factory=list)
     results_sha256: str | None = None
     fingerprint: str | None = None
@@ -125,6 +146,7 @@ class Report:
             "batches_accepted": self.accepted,
             "signatures_checked": self.signatures,
             "receipt_signatures_checked": self.receipt_signatures,
+            "unsigned_refusals_as_recorded": self.unsigned,
             "results_sha256": self.results_sha256,
             "fingerprint": self.fingerprint,
             "fingerprint_index": self.fingerprint_index,
@@ -195,7 +217,7 @@ def _verifies(key: Ed25519PublicKey, signature: bytes, message: bytes) -> bool:
 
 def _receipt_ok(entry: Entry) -> tuple[bool, bool]:
     """(the receipt is right, its signature was verified)."""
-    if entry.kind not in ledger.BATCH_KINDS:
+    if entry.kind not in ledger.BATCH_KINDS or _unsigned_entry(entry):
         return not entry.receipt, False
     try:
         outcome = decode_outcome(entry.outcome)
@@ -211,6 +233,11 @@ def _receipt_ok(entry: Entry) -> tuple[bool, bool]:
     if r.keyid != _W["server_fingerprint"] or r.payload != codec.encode(expected):
         return False, False
     return _verifies(_W["server"], r.signature, pae(r.payload_type, r.payload)), True
+
+
+def _unsigned_entry(entry: Entry) -> bool:
+    """A refusal before a valid signature: recorded without the envelope."""
+    return entry.kind == ledger.BATCH_REJECTED and not entry.envelope
 
 
 class _Line(msgspec.Struct):
@@ -475,7 +502,7 @@ def _genesis(entry: Entry, election: Election, election_sha: str) -> VerifyKey:
             "mục đầu tiên phải là mục mở sổ cái (ledger_opened)",
         )
     try:
-        opened = json.loads(entry.outcome)
+        opened = _outcome_json(entry)
         key = VerifyKey.from_text(opened["server_public_key"])
     except (ValueError, KeyError, KiemphieuError) as exc:
         raise _Bad(
@@ -575,12 +602,29 @@ def verify_ledger(
     election_bytes = codec.encode(election.definition)
     election_sha = hashlib.sha256(election_bytes).hexdigest()
     # A correction's previous minutes are read back from the line of their entry.
-    state = LedgerState(election, lambda index: _entry(lines[index][1], lines[index][0]).envelope)
+    positions = _Positions()
+
+    def line_at(index: int) -> Entry | None:
+        at = positions.of(index)
+        if not 0 <= at < len(lines):
+            return None
+        found = _entry(lines[at][1], lines[at][0])
+        return found if found.index == index else None  # None: an index passed over
+
+    def envelope_at(index: int) -> bytes:
+        found = line_at(index)
+        if found is None:
+            raise LookupError(f"the ledger has no entry {index}")
+        return found.envelope
+
+    state = LedgerState(election, envelope_at)
     # Summed as the replay goes; each constituency is determined once, at the end.
     tally = Tally(election, rollups=False)
     touched: list[tuple[str, str]] = []
     """Constituencies given minutes since the last ``settle_reported``."""
     prev = ledger.GENESIS_PREV
+    expected = 0
+    """The index the next entry must have."""
     try:
         if not lines:
             raise _Bad("V100", "the ledger is empty", "sổ cái trống")
@@ -608,8 +652,14 @@ def verify_ledger(
                     assert pre.error is not None
                     raise _Bad(*pre.error)
                 entry = pre.entry
+                if entry.kind == ledger.ROLLBACK_DETECTED:
+                    _check_rollback(entry, position, server_key, election, expected, line_at)
+                    if entry.index > expected:  # checked: the index its receipt implies
+                        positions.jump(entry.index, position)
+                        expected = entry.index
                 _check_entry(
                     position,
+                    expected,
                     entry,
                     pre,
                     prev,
@@ -624,6 +674,7 @@ def verify_ledger(
                 report.bad = BadEntry(position, pre.line, bad.code, bad.en, bad.vi)
                 break
             prev = entry.hash
+            expected = entry.index + 1
             report.entries += 1
             report.head_index, report.head_hash = entry.index, entry.hash
             report.kinds[entry.kind] = report.kinds.get(entry.kind, 0) + 1
@@ -644,8 +695,53 @@ def verify_ledger(
     return report
 
 
+class _Positions:
+    """Ledger index -> position in the export. They are equal until a
+    ``rollback_detected`` entry passes over indexes; each such jump starts a run."""
+
+    def __init__(self) -> None:
+        self.indexes = [0]
+        self.starts = [0]
+
+    def jump(self, index: int, position: int) -> None:
+        self.indexes.append(index)
+        self.starts.append(position)
+
+    def of(self, index: int) -> int:
+        run = bisect.bisect_right(self.indexes, index) - 1
+        return self.starts[run] + index - self.indexes[run] if run >= 0 else -1
+
+
+def _check_rollback(
+    entry: Entry,
+    position: int,
+    server_key: VerifyKey,
+    election: Election,
+    expected: int,
+    line_at: Callable[[int], Entry | None],
+) -> None:
+    """A ``rollback_detected`` entry: the receipt it records is the server's, this chain
+    did not hold its entry, and the entry sits past that index (service/rollback.py)."""
+
+    def hash_at(index: int) -> str | None:
+        found = line_at(index)
+        return None if found is None else found.hash
+
+    if entry.index < expected:
+        return  # the index check in _check_entry names it (V110)
+    try:
+        rollback.check_entry(entry, server_key, election.id, expected, hash_at)
+    except rollback.Mismatch as exc:
+        raise _Bad(
+            "V140",
+            f"rollback entry {position}: {exc.message_en}",
+            f"mục phát hiện khôi phục {position}: {exc.message_vi}",
+        ) from exc
+
+
 def _check_entry(
     position: int,
+    expected_index: int,
     entry: Entry,
     pre: Precheck,
     prev: str,
@@ -656,12 +752,13 @@ def _check_entry(
     fingerprints: dict[bytes, str],
     touched: list[tuple[str, str]],
 ) -> None:
-    if entry.index != position:
+    if entry.index != expected_index:
         raise _Bad(
             "V110",
-            f"entry index {entry.index} where {position} belongs: an entry was removed, "
+            f"entry index {entry.index} where {expected_index} belongs: an entry was removed, "
             f"inserted or moved",
-            f"mục số {entry.index} ở vị trí của mục {position}: có mục bị xoá, chèn hoặc đổi chỗ",
+            f"mục số {entry.index} ở vị trí của mục {expected_index}: có mục bị xoá, chèn "
+            "hoặc đổi chỗ",
         )
     if entry.prev != prev:
         raise _Bad(
@@ -692,9 +789,17 @@ def _check_entry(
     if kind == ledger.STATION_ENROLLED:
         _no_receipt(entry)
         try:
-            o = json.loads(entry.outcome)
+            o = _outcome_json(entry)
             key = VerifyKey.from_text(o["public_key"])
             station_id, area_id, fp = o["station_id"], o["polling_area_id"], o["fingerprint"]
+            _check_actor(o)
+        except WeakKeyError as exc:
+            en, vi = WEAK_KEY_REASONS[exc.figures["reason"]]
+            raise _Bad(
+                "V126",
+                f"enrolment entry {position} enrolls a weak public key (S320): {en}",
+                f"mục đăng ký {position} đăng ký một khoá công khai yếu (S320): {vi}",
+            ) from exc
         except (ValueError, KeyError, TypeError, KiemphieuError) as exc:
             raise _Bad(
                 "V120",
@@ -720,13 +825,15 @@ def _check_entry(
                 f"enrolment entry {position} names unknown polling area {area_id}",
                 f"mục đăng ký {position} ghi khu vực bỏ phiếu không có {area_id}",
             )
-        state.enroll(StationKey(fp, station_id, area_id, key, position))
+        state.enroll(StationKey(fp, station_id, area_id, key, entry.index))
         return
     if kind == ledger.STATION_REVOKED:
         _no_receipt(entry)
         try:
-            fp = json.loads(entry.outcome)["fingerprint"]
-        except (ValueError, KeyError, TypeError) as exc:
+            o = _outcome_json(entry)
+            fp = o["fingerprint"]
+            _check_actor(o)
+        except (ValueError, KeyError, TypeError, KiemphieuError) as exc:
             raise _Bad(
                 "V124",
                 f"revocation entry {position} is unreadable: {exc}",
@@ -742,13 +849,30 @@ def _check_entry(
         return
     if kind == ledger.ALERT_REVIEWED:
         _no_receipt(entry)
+        try:
+            o = json.loads(entry.outcome)
+            if not isinstance(o["alert_id"], int) or not isinstance(o["note"], str):
+                raise TypeError("alert_id is a number and note a string")
+            _check_actor(o, required=True)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise _Bad(
+                "V125",
+                f"review entry {position} is unreadable: {exc}",
+                f"mục xem xét cảnh báo {position} không đọc được: {exc}",
+            ) from exc
         return
+    if kind == ledger.ROLLBACK_DETECTED:
+        return  # replayed by _check_rollback
     if kind not in ledger.BATCH_KINDS:
         raise _Bad(
             "V102",
             f"entry {position} has unknown kind {kind!r}",
             f"mục {position} loại lạ {kind!r}",
         )
+    if pre.opened is None and _unsigned_entry(entry):
+        _check_unsigned(position, entry, pre, state)
+        report.unsigned += 1
+        return
     if pre.opened is not None:
         decision = decide_opened(
             state,
@@ -772,7 +896,12 @@ def _check_entry(
             f"mục {position} ghi một phong bì mà máy chủ không ghi ({decision.kind})",
         )
     expected = decision.outcome.encode()
-    if expected != entry.outcome or decision.kind != kind or decision.station != entry.station:
+    if (
+        expected != entry.outcome
+        or decision.kind != kind
+        or decision.station != entry.station
+        or decision.unsigned  # such a refusal is recorded without the envelope
+    ):
         raise _Bad(
             "V131",
             f"entry {position}: re-checking the batch gives {decision.kind} "
@@ -800,6 +929,62 @@ def _check_entry(
             # While the workers are ahead: less to do once the last entry is read.
             tally.settle_reported(touched)
             touched.clear()
+
+
+def _check_actor(outcome: dict[str, Any], *, required: bool = False) -> None:
+    """``by``, who did it: a name, never empty. Enrolments and revocations written
+    before it was recorded have none."""
+    if "by" not in outcome and not required:
+        return
+    by = outcome["by"]
+    if not isinstance(by, str) or not by.strip():
+        raise TypeError(f"'by' must name who did it, not {by!r}")
+
+
+def _check_unsigned(position: int, entry: Entry, pre: Precheck, state: LedgerState) -> None:
+    """An entry recorded as a digest: rebuild its outcome from its key id and the keys
+    enrolled so far; only the claim that the signature failed (S201) or the envelope
+    was wrong (S202, S203) cannot be re-checked, having no bytes."""
+    try:
+        o = decode_unsigned(entry.outcome)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise _Bad(
+            "V134",
+            f"entry {position} records no envelope and no readable refusal: {exc}",
+            f"mục {position} không ghi phong bì và không ghi lời từ chối đọc được: {exc}",
+        ) from exc
+    if o.code not in UNSIGNED_CODES:
+        raise _Bad(
+            "V134",
+            f"entry {position} records no envelope, but {o.code} is decided only after a "
+            f"valid signature, whose bytes the ledger must keep",
+            f"mục {position} không ghi phong bì, nhưng {o.code} chỉ được quyết định sau khi "
+            f"chữ ký hợp lệ, nên sổ cái phải giữ phong bì",
+        )
+    flaw = o.code if o.code in ("S202", "S203") else None
+    decision = refuse_unsigned(state, o.keyid, flaw)
+    assert decision.outcome is not None
+    expected = unsigned_outcome(decision.outcome, o.received_sha256, o.received_bytes).encode()
+    if expected != entry.outcome or decision.station != entry.station:
+        raise _Bad(
+            "V131",
+            f"entry {position}: re-checking the refusal gives {expected.decode()[:300]}; the "
+            f"ledger records {entry.outcome.decode(errors='replace')[:300]}",
+            f"mục {position}: kiểm tra lại lời từ chối cho kết quả khác với sổ cái",
+        )
+    if not pre.receipt_ok:
+        raise _Bad(
+            "V132",
+            f"entry {position}: a refusal without a valid signature has no receipt",
+            f"mục {position}: lời từ chối khi chưa có chữ ký hợp lệ không có biên nhận",
+        )
+
+
+def _outcome_json(entry: Entry) -> Any:
+    """An entry's outcome, refused if it is not I-JSON (a key twice: two readings)."""
+    value = json.loads(entry.outcome)
+    codec.check_ijson(entry.outcome, value)
+    return value
 
 
 def _no_receipt(entry: Entry) -> None:

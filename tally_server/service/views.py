@@ -67,6 +67,8 @@ def _progress(ingest: Ingest, full: bool, rollup: Callable[..., Any]) -> dict[st
             "rejected": c.rejected,
             "conflicts": c.conflicts,
             "corrections": c.corrections,
+            # Unsigned refusals answered 429 and not recorded, since the server started.
+            "throttled": ingest.limiter.throttled,
         },
         "last_batch_at": c.last_batch_at,
         "ledger": {"index": ingest.published_index, "head": ingest.published_hash},
@@ -205,6 +207,8 @@ def constituency(
     out: dict[str, Any] = codec.to_builtins(r)
     missing = set(r.missing_area_ids)
     out["reported_area_ids"] = [a for a in con.polling_area_ids if a not in missing]
+    # Whichever round is asked for, the result over all the constituency's rounds.
+    out["final"] = codec.to_builtins(ingest.tally.final(race_id, constituency_id))
     out["ledger"] = {"index": ingest.published_index, "head": ingest.published_hash}
     return out
 
@@ -451,7 +455,14 @@ def polling_area(conn: sqlite3.Connection, ingest: Ingest, area_id: str) -> dict
     }
 
 
-ALERT_KINDS = ("conflict", "rejected", "correction", "warning", "silent_station")
+ALERT_KINDS = (
+    "conflict",
+    "rejected",
+    "correction",
+    "warning",
+    "rollback_detected",
+    "silent_station",
+)
 
 
 def alerts(
@@ -472,7 +483,8 @@ def alerts(
         )
     sql = (
         "SELECT id, kind, at, station_id, polling_area_id, ledger_index, codes, data, "
-        "reviewed_at, review_note, reviewed_by, review_index FROM alerts WHERE id > ?"
+        "reviewed_at, review_note, reviewed_by, review_index, count, COALESCE(last_at, at), "
+        "COALESCE(last_index, ledger_index) FROM alerts WHERE id > ?"
     )
     params: list[Any] = [after]
     if kind is not None:
@@ -500,6 +512,9 @@ def alerts(
                     "review_note": r[9],
                     "reviewed_by": r[10],
                     "review_ledger_index": r[11],
+                    "count": r[12],
+                    "last_at": r[13],
+                    "last_ledger_index": r[14],
                 }
             )
     silent = []

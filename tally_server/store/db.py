@@ -14,7 +14,8 @@ from typing import Any
 
 from tally_server.store.ledger import GENESIS_PREV, Entry
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+"""2: tokens expire (``expires_at``); ``meta`` holds the election's date."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -94,7 +95,10 @@ CREATE TABLE IF NOT EXISTS alerts (
     reviewed_at TEXT,
     review_note TEXT,
     reviewed_by TEXT,
-    review_index INTEGER
+    review_index INTEGER,
+    count INTEGER NOT NULL DEFAULT 1,
+    last_at TEXT,
+    last_index INTEGER
 );
 CREATE INDEX IF NOT EXISTS alerts_kind ON alerts (kind, reviewed_at);
 CREATE TABLE IF NOT EXISTS events (
@@ -109,7 +113,8 @@ CREATE TABLE IF NOT EXISTS tokens (
     role TEXT NOT NULL,
     name TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    revoked_at TEXT
+    revoked_at TEXT,
+    expires_at TEXT NOT NULL
 );
 """
 
@@ -140,6 +145,7 @@ INSERT_ALERT = (
     "INSERT INTO alerts (id, kind, at, station_id, polling_area_id, ledger_index, codes, data) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
+BUMP_ALERT = "UPDATE alerts SET count = count + 1, last_at = ?, last_index = ? WHERE id = ?"
 REVIEW_ALERT = (
     "UPDATE alerts SET reviewed_at = ?, review_note = ?, reviewed_by = ?, review_index = ? "
     "WHERE id = ?"
@@ -156,9 +162,19 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     else:
         conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         conn.execute("PRAGMA journal_mode = WAL")
+        _upgrade(conn)
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA busy_timeout = 5000")
     return conn
+
+
+def _upgrade(conn: sqlite3.Connection) -> None:
+    """Columns added since a database was made (alerts coalesced with a count)."""
+    columns = {r[1] for r in conn.execute("PRAGMA table_info(alerts)")}
+    if columns and "count" not in columns:
+        conn.execute("ALTER TABLE alerts ADD COLUMN count INTEGER NOT NULL DEFAULT 1")
+        conn.execute("ALTER TABLE alerts ADD COLUMN last_at TEXT")
+        conn.execute("ALTER TABLE alerts ADD COLUMN last_index INTEGER")
 
 
 def create(path: Path) -> sqlite3.Connection:
@@ -168,6 +184,26 @@ def create(path: Path) -> sqlite3.Connection:
         "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,)
     )
     return conn
+
+
+def upgrade(conn: sqlite3.Connection, election_date: str, token_expiry: str) -> None:
+    """Bring a database made by an older version up to ``SCHEMA_VERSION``, in one
+    transaction. From 1: the election's date goes into ``meta``, and every token
+    gets an expiry (``token_expiry``: the default as of now)."""
+    if meta(conn, "schema_version") == SCHEMA_VERSION:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if meta(conn, "schema_version") == "1":  # looked again: another process may have done it
+            conn.execute("ALTER TABLE tokens ADD COLUMN expires_at TEXT")
+            conn.execute("UPDATE tokens SET expires_at = ?", (token_expiry,))
+            set_meta(conn, "election_date", election_date)
+            set_meta(conn, "schema_version", SCHEMA_VERSION)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 def meta(conn: sqlite3.Connection, key: str) -> str | None:
@@ -207,6 +243,7 @@ _ORDER = {
             INSERT_MINUTES,
             UPSERT_CURRENT,
             INSERT_ALERT,
+            BUMP_ALERT,
             REVIEW_ALERT,
             INSERT_EVENT,
         )
@@ -254,14 +291,15 @@ def write(conn: sqlite3.Connection, writes: Writes) -> None:
 def ledger_entries(
     conn: sqlite3.Connection, start: int = 0, stop: int | None = None, chunk: int = 2000
 ) -> Iterator[Entry]:
-    """Entries in index order, read in chunks."""
+    """Entries with ``start <= index < stop`` in index order, read in chunks. Indexes
+    may skip (the ones a ``rollback_detected`` entry passes over)."""
     at = start
-    while stop is None or at < stop:
-        limit = chunk if stop is None else min(chunk, stop - at)
+    end = 2**63 - 1 if stop is None else stop
+    while at < end:
         rows = conn.execute(
             "SELECT idx, prev, hash, at, kind, station, envelope, outcome, receipt FROM ledger "
-            "WHERE idx >= ? ORDER BY idx LIMIT ?",
-            (at, limit),
+            "WHERE idx >= ? AND idx < ? ORDER BY idx LIMIT ?",
+            (at, end, chunk),
         ).fetchall()
         if not rows:
             return

@@ -42,6 +42,8 @@ CORRECTION = "correction"
 BATCH_REJECTED = "batch_rejected"
 CONFLICT = "conflict"
 ALERT_REVIEWED = "alert_reviewed"
+ROLLBACK_DETECTED = "rollback_detected"
+"""A station showed a receipt whose entry this ledger no longer holds (docs/ledger.md)."""
 KINDS = frozenset(
     {
         LEDGER_OPENED,
@@ -52,6 +54,7 @@ KINDS = frozenset(
         BATCH_REJECTED,
         CONFLICT,
         ALERT_REVIEWED,
+        ROLLBACK_DETECTED,
     }
 )
 BATCH_KINDS = frozenset({BATCH_ACCEPTED, CORRECTION, BATCH_REJECTED, CONFLICT})

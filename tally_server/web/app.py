@@ -5,14 +5,26 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from aiohttp import web
+from aiohttp import web, web_response
 
 from tally_server.service.checkers import Checkers
 from tally_server.service.folder import Folder, open_folder, writer_lock
 from tally_server.service.ingest import Ingest
+from tally_server.service.limits import RefusalLimiter
 from tally_server.service.views import ResultsCache
 from tally_server.web.auth import guard
-from tally_server.web.keys import CHECKERS, FEEDS, FOLDER, INGEST, MAX_DB, PUBLIC, RESULTS
+from tally_server.web.keys import (
+    BODY_TIMEOUT,
+    CHECKERS,
+    FEEDS,
+    FOLDER,
+    INGEST,
+    LIMITER,
+    MAX_DB,
+    PUBLIC,
+    RESULTS,
+)
+from tally_server.web.limits import DEFAULT_BODY_TIMEOUT, body_in_time
 
 MAX_BODY = 256 * 1024
 """The largest request body accepted (a batch envelope is a few KiB)."""
@@ -22,7 +34,7 @@ async def _open_ingest(app: web.Application) -> AsyncIterator[None]:
     """Hold the folder's writer lock and the database for the app's lifetime."""
     folder = app[FOLDER]
     with writer_lock(folder.path, "serve"):
-        ingest = Ingest(folder, max_db_bytes=app[MAX_DB])
+        ingest = Ingest(folder, max_db_bytes=app[MAX_DB], limiter=app.get(LIMITER))
         checkers = app.get(CHECKERS)
         if checkers is not None:
             await checkers.start()
@@ -37,6 +49,14 @@ async def _open_ingest(app: web.Application) -> AsyncIterator[None]:
                 await checkers.close()
 
 
+SERVER = "kiemphieu"
+"""The ``Server`` header: the software's versions are nobody's business."""
+
+
+async def _server_header(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers["Server"] = SERVER
+
+
 async def _close_feeds(app: web.Application) -> None:
     feeds = app[FEEDS]
     for ws in list(feeds):
@@ -49,24 +69,36 @@ def create_app(
     public: bool = False,
     max_db_bytes: int | None = None,
     workers: int = 0,
+    limiter: RefusalLimiter | None = None,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT,
 ) -> web.Application:
     """The tally server for one server folder (made by ``tally-server init``).
 
     ``public``: read routes need no token. ``max_db_bytes``: answer 507 rather than
     grow the database past this size. ``workers``: processes forked here, before any
-    thread starts, that check batches beforehand (service/checkers.py)."""
+    thread starts, that check batches beforehand (service/checkers.py). ``limiter``:
+    how many unsigned refusals are recorded per source and key id (service/limits.py).
+    ``body_timeout``: seconds a request has to send its body after its headers (then
+    408 and closed)."""
     from tally_server.web.routes import routes
 
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[guard])
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[guard, body_in_time])
     app[FOLDER] = folder if isinstance(folder, Folder) else open_folder(folder)
     app[PUBLIC] = public
     app[MAX_DB] = max_db_bytes
+    app[BODY_TIMEOUT] = body_timeout
     app[RESULTS] = ResultsCache()
+    if limiter is not None:
+        app[LIMITER] = limiter
     if workers > 0:
         app[CHECKERS] = Checkers.fork(app[FOLDER].election, app[FOLDER].db_path, workers)
     feeds: set[web.WebSocketResponse] = set()
     app[FEEDS] = feeds
     app.cleanup_ctx.append(_open_ingest)
     app.on_shutdown.append(_close_feeds)
+    app.on_response_prepare.append(_server_header)
+    # What aiohttp answers by itself before any route (a malformed request line)
+    # never reaches the signal: it takes this default.
+    web_response.SERVER_SOFTWARE = SERVER  # type: ignore[attr-defined]
     app.add_routes(routes)
     return app

@@ -45,12 +45,25 @@ def access_of(handler: Any) -> Access | None:
 
 def _bearer(request: web.Request) -> str | None:
     header = request.headers.get("Authorization", "")
+    field = "Authorization"
+    secret: str | None = None
     if header[:7].lower() == "bearer ":
-        return header[7:].strip() or None
-    # Browsers cannot set headers on a WebSocket: the feed also takes ?token=.
-    if request.path == "/api/v1/feed":
-        return request.query.get("token") or None
-    return None
+        secret = header[7:].strip() or None
+    elif request.path == "/api/v1/feed":
+        # Browsers cannot set headers on a WebSocket: the feed also takes ?token=.
+        field, secret = "token", request.query.get("token") or None
+    # Tokens are ASCII; other bytes arrive as lone surrogates that cannot even be hashed.
+    if secret is not None and not (secret.isascii() and secret.isprintable()):
+        raise ServerError(
+            f"The {field} token must be printable ASCII text, as `tally-server token create` "
+            f"prints it.",
+            f"Mã truy cập trong {field} phải là văn bản ASCII in được, như "
+            f"`tally-server token create` in ra.",
+            code="A400",
+            fields=(field,),
+            figures={"length": len(secret)},
+        )
+    return secret
 
 
 def authorize(request: web.Request) -> None:
@@ -72,6 +85,18 @@ def authorize(request: web.Request) -> None:
             "(tạo bằng `tally-server token create`).",
             code="A401",
             fields=("Authorization",),
+        )
+    if token.expired():
+        local = tokens.parse_time(token.expires_at).astimezone(tokens.VIETNAM)
+        raise ServerError(
+            f"Access token {token.id} expired at {token.expires_at} ({local:%d/%m/%Y %H:%M} "
+            f"Vietnam time): ask an administrator for a new one "
+            f"(`tally-server token create`).",
+            f"Mã truy cập {token.id} đã hết hạn lúc {local:%H:%M %d/%m/%Y} (giờ Việt Nam): "
+            f"hãy xin quản trị viên mã mới (`tally-server token create`).",
+            code="A402",
+            fields=("Authorization",),
+            figures={"token_id": token.id, "expired_at": token.expires_at},
         )
     if tokens.RANK[token.role] < tokens.RANK[needed.role]:
         raise ServerError(

@@ -11,12 +11,30 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from tally_server.core.tally import ROUNDS, STATUSES
+from tally_server.service.views import ALERT_KINDS
+from tally_server.web.limits import INT64_MAX
+from tally_server.web.routes import ALERTS_LIMIT, ALERTS_MAX
+
 ERROR = {"$ref": "#/components/schemas/Error"}
 RECEIPT = {"$ref": "#/components/schemas/Envelope"}
 
 
 def _schema(name: str) -> Any:
     return json.loads(resources.files("schemas").joinpath("json", name).read_text("utf-8"))
+
+
+def _components(*names: str) -> dict[str, Any]:
+    """The definitions of these JSON Schemas as OpenAPI components: their ``#/$defs/X``
+    references resolve against the document's root, so each definition becomes
+    ``#/components/schemas/X`` (a tool that fuzzes the API reads the real shapes)."""
+    out: dict[str, Any] = {}
+    for name in names:
+        text = json.dumps(_schema(name)["$defs"]).replace('"#/$defs/', '"#/components/schemas/')
+        for key, value in json.loads(text).items():
+            assert out.get(key, value) == value, key
+            out[key] = value
+    return out
 
 
 def _resp(description: str, schema: Any = None, media: str = "application/json") -> Any:
@@ -28,7 +46,7 @@ def _resp(description: str, schema: Any = None, media: str = "application/json")
 
 _ERR = {
     "400": _resp("Bad request", ERROR),
-    "401": _resp("No valid token", ERROR),
+    "401": _resp("No valid token (A401), or it has expired (A402)", ERROR),
     "403": _resp("Role too low", ERROR),
 }
 
@@ -59,18 +77,38 @@ def _op(
     return op
 
 
-def _q(name: str, description: str, type_: str = "string") -> dict[str, Any]:
+_TEXT: dict[str, Any] = {"type": "string"}
+
+
+def _int(lo: int, hi: int = INT64_MAX, default: int | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "integer", "minimum": lo, "maximum": hi}
+    if default is not None:
+        out["default"] = default
+    return out
+
+
+def _enum(values: tuple[str, ...], default: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "string", "enum": list(values)}
+    if default is not None:
+        out["default"] = default
+    return out
+
+
+def _q(name: str, description: str, schema: dict[str, Any] = _TEXT) -> dict[str, Any]:
     return {
         "name": name,
         "in": "query",
         "required": False,
-        "schema": {"type": type_},
+        "schema": schema,
         "description": description,
     }
 
 
-def _p(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+def _p(name: str, schema: dict[str, Any] = _TEXT) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+_SLOW = {"408": _resp("The body did not arrive in time (H408); the connection is closed", ERROR)}
 
 
 @cache
@@ -88,6 +126,7 @@ def document() -> dict[str, Any]:
                         "403": _resp("Names another station, polling area or election", ERROR),
                         "409": _resp("Same station and sequence, other bytes (Q409)", RECEIPT),
                         "413": _resp("Body over 256 KiB", ERROR),
+                        **_SLOW,
                         "422": _resp("The law's checks, stale, or correction rules", RECEIPT),
                         "507": _resp("Disk full: nothing stored, send again", ERROR),
                     },
@@ -98,6 +137,51 @@ def document() -> dict[str, Any]:
                 },
             }
         },
+        "/api/v1/receipts": {
+            "post": {
+                **_op(
+                    "Show a receipt this server signed: does the ledger still hold its entry?",
+                    None,
+                    {
+                        "200": _resp("Held, or already recorded as lost (field held)", _OBJ),
+                        "201": _resp("Not held: recorded as rollback_detected, alert raised", _OBJ),
+                        "400": _resp("Not a request the server can read", ERROR),
+                        "422": _resp("Not a receipt this server signed (L401)", ERROR),
+                    },
+                ),
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": RECEIPT}},
+                },
+            }
+        },
+        "/api/v1/ledger/hashes": {
+            "get": _op(
+                "The hash at each index asked and the head, from one snapshot",
+                None,
+                {
+                    "200": _resp(
+                        "Hashes",
+                        {
+                            "type": "object",
+                            "required": ["head_index", "head", "entries"],
+                            "properties": {
+                                "head_index": {"type": "integer"},
+                                "head": {"type": "string"},
+                                "entries": {"type": "array", "items": _OBJ},
+                            },
+                        },
+                    ),
+                    "400": _resp("at is not 1 to 64 indexes", ERROR),
+                },
+                params=[
+                    {
+                        **_q("at", "ledger indexes separated by commas (1 to 64)"),
+                        "required": True,
+                    }
+                ],
+            )
+        },
         "/api/v1/server-key": {
             "get": _op("The key receipts are signed with", None, {"200": _resp("Key", _OBJ)})
         },
@@ -105,7 +189,7 @@ def document() -> dict[str, Any]:
             "get": _op(
                 "The election definition",
                 None,
-                {"200": _resp("Definition", {"$ref": "#/components/schemas/Election"})},
+                {"200": _resp("Definition", {"$ref": "#/components/schemas/ElectionDefinition"})},
             )
         },
         "/api/v1/stations": {
@@ -118,6 +202,7 @@ def document() -> dict[str, Any]:
                     "201": _resp("Enrolled", _OBJ),
                     "404": _resp("Unknown polling area", ERROR),
                     "409": _resp("Clashes with an enrolment, or fingerprint mismatch", ERROR),
+                    **_SLOW,
                 },
                 body={
                     "type": "object",
@@ -147,8 +232,9 @@ def document() -> dict[str, Any]:
                     "200": _resp("Reviewed", _OBJ),
                     "404": _resp("No such alert", ERROR),
                     "409": _resp("Already reviewed", ERROR),
+                    **_SLOW,
                 },
-                params=[_p("alert_id")],
+                params=[_p("alert_id", _int(1))],
                 body={"type": "object", "properties": {"note": {"type": "string"}}},
             )
         },
@@ -164,7 +250,7 @@ def document() -> dict[str, Any]:
                 params=[
                     _q("race", "race id"),
                     _q("committee", "committee id (and those under it)"),
-                    _q("status", "result status"),
+                    _q("status", "result status", _enum(STATUSES)),
                 ],
             )
         },
@@ -177,7 +263,7 @@ def document() -> dict[str, Any]:
                 params=[
                     _p("race_id"),
                     _p("constituency_id"),
-                    _q("round", "main (default), revote, supplementary"),
+                    _q("round", "main (default), revote, supplementary", _enum(ROUNDS, "main")),
                 ],
             )
         },
@@ -197,10 +283,10 @@ def document() -> dict[str, Any]:
                 {"200": _resp("Alerts", _OBJ)},
                 public=True,
                 params=[
-                    _q("kind", "conflict, rejected, correction, warning, silent_station"),
-                    _q("reviewed", "true or false"),
-                    _q("limit", "at most this many (default 1000)", "integer"),
-                    _q("after", "alerts with a larger id", "integer"),
+                    _q("kind", "one kind of alert only", _enum(ALERT_KINDS)),
+                    _q("reviewed", "reviewed ones only, or not reviewed", _enum(("true", "false"))),
+                    _q("limit", "at most this many", _int(1, ALERTS_MAX, ALERTS_LIMIT)),
+                    _q("after", "alerts with a larger id", _int(0, default=0)),
                 ],
             )
         },
@@ -210,7 +296,7 @@ def document() -> dict[str, Any]:
                 "viewer",
                 {"200": _resp("Ledger", {"type": "string"}, "application/x-ndjson")},
                 public=True,
-                params=[_q("since", "first entry index", "integer")],
+                params=[_q("since", "first entry index", _int(0, default=0))],
             )
         },
         "/api/v1/results.json": {
@@ -236,7 +322,7 @@ def document() -> dict[str, Any]:
                 {"101": _resp("Switching to WebSocket")},
                 public=True,
                 params=[
-                    _q("since", "replay events after this id", "integer"),
+                    _q("since", "replay events after this id", _int(0)),
                     _q("token", "bearer token (browsers)"),
                 ],
             )
@@ -276,8 +362,7 @@ def document() -> dict[str, Any]:
                         }
                     },
                 },
-                "Envelope": _schema("envelope.v1.schema.json"),
-                "Election": _schema("election.v1.schema.json"),
+                **_components("envelope.v1.schema.json", "election.v1.schema.json"),
             },
         },
     }

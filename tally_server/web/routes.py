@@ -10,18 +10,30 @@ from typing import Any
 from aiohttp import web
 
 from schemas import codec
-from schemas.errors import KeyFileError
-from schemas.signing import VerifyKey
+from schemas.errors import DecodeError, KeyFileError
+from schemas.signing import VerifyKey, WeakKeyError
+from tally_server.core.tally import ROUNDS, STATUSES
 from tally_server.service import views
 from tally_server.service.codes import ServerError
 from tally_server.store import db
 from tally_server.web.auth import access
 from tally_server.web.keys import FOLDER, INGEST, RESULTS, TOKEN
+from tally_server.web.limits import (
+    INT64_MAX,
+    check_depth,
+    choice_query,
+    int_path,
+    int_query,
+    text_query,
+)
 
 log = logging.getLogger("kiemphieu.server")
 routes = web.RouteTableDef()
 
 JSON = "application/json"
+ALERTS_LIMIT = 1000
+"""Alerts in one answer unless ``limit`` says otherwise; at most ``ALERTS_MAX``."""
+ALERTS_MAX = 10_000
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -49,11 +61,16 @@ def _bad(message_en: str, message_vi: str, field: str, **figures: Any) -> Server
 
 async def _body_json(request: web.Request) -> dict[str, Any]:
     raw = await request.read()
+    check_depth(raw)
     try:
-        data = json.loads(raw)
-    except ValueError as exc:
+        data = codec.loads(raw)  # I-JSON: a key given twice is refused, not guessed at
+    except DecodeError as exc:
+        if exc.code != DecodeError.code:
+            raise  # S101-S103, naming where
         raise _bad(
-            f"The body is not JSON: {exc}", f"Nội dung không phải JSON: {exc}", "body"
+            f"The body is not JSON: {exc.message_en}",
+            f"Nội dung không phải JSON: {exc.message_vi}",
+            "body",
         ) from exc
     if not isinstance(data, dict):
         raise _bad("The body must be a JSON object.", "Nội dung phải là đối tượng JSON.", "body")
@@ -77,7 +94,14 @@ def _text(data: dict[str, Any], name: str, *, required: bool = True) -> str:
 async def post_batch(request: web.Request) -> web.Response:
     """Receive one signed batch; answer with the signed receipt."""
     body = await request.read()
-    answer = await request.app[INGEST].submit(body)
+    answer = await request.app[INGEST].submit(body, request.remote or "")
+    if answer.retry_after:
+        return web.Response(
+            status=answer.status,
+            body=answer.body,
+            content_type=JSON,
+            headers={"Retry-After": str(answer.retry_after)},
+        )
     d = answer.decision
     if answer.status != 200 and d is not None and d.outcome is not None:
         log.info(
@@ -85,6 +109,55 @@ async def post_batch(request: web.Request) -> web.Response:
             extra={"status": answer.status, "code": d.outcome.code, "station": d.station},
         )
     return web.Response(status=answer.status, body=answer.body, content_type=JSON)
+
+
+@routes.post("/api/v1/receipts")
+@access(None)
+async def present_receipt(request: web.Request) -> web.Response:
+    """A station shows a receipt it holds; a lost entry is recorded as evidence."""
+    body = await request.read()
+    status, answer = await request.app[INGEST].present_receipt(body)
+    return _json(answer, status=status)
+
+
+MAX_HASHES = 64
+
+
+@routes.get("/api/v1/ledger/hashes")
+@access(None)
+async def ledger_hashes(request: web.Request) -> web.Response:
+    """The hash at each asked index and the head, read in one snapshot: what a station
+    needs to see that the ledger still holds the entries its receipts name."""
+    text = request.query.get("at", "")
+    parts = text.split(",") if text else []
+    if not 1 <= len(parts) <= MAX_HASHES or not all(
+        p.isascii() and p.isdigit() and len(p) <= 15 for p in parts
+    ):
+        raise _bad(
+            f"at is 1 to {MAX_HASHES} ledger indexes separated by commas, such as at=12,40.",
+            f"at là 1 đến {MAX_HASHES} số thứ tự sổ cái cách nhau bằng dấu phẩy, ví dụ at=12,40.",
+            "at",
+            given=text[:100],
+        )
+    wanted = sorted({int(p) for p in parts})
+
+    def read(conn: Any) -> dict[str, Any]:
+        conn.execute("BEGIN")  # the hashes and the head from one snapshot
+        try:
+            head_index, head = db.head(conn)
+            marks = ",".join("?" * len(wanted))
+            found = dict(
+                conn.execute(f"SELECT idx, hash FROM ledger WHERE idx IN ({marks})", wanted)
+            )
+        finally:
+            conn.execute("COMMIT")
+        return {
+            "head_index": head_index - 1,
+            "head": head,
+            "entries": [{"index": i, "hash": found.get(i)} for i in wanted],
+        }
+
+    return _json(await request.app[INGEST].read(read))
 
 
 @routes.get("/api/v1/server-key")
@@ -117,6 +190,8 @@ async def enroll_station(request: web.Request) -> web.Response:
     area_id = _text(data, "polling_area_id")
     try:
         key = VerifyKey.from_text(_text(data, "public_key"))
+    except WeakKeyError:
+        raise  # its own code (S320) and reason
     except KeyFileError as exc:
         raise ServerError(
             exc.message_en, exc.message_vi, code="A400", fields=("public_key",)
@@ -132,7 +207,7 @@ async def enroll_station(request: web.Request) -> web.Response:
             fields=("fingerprint",),
             figures={"fingerprint": key.fingerprint, "expected": str(expected)},
         )
-    created = await request.app[INGEST].enroll(station_id, area_id, key)
+    created = await request.app[INGEST].enroll(station_id, area_id, key, request[TOKEN].actor)
     return _json(
         {
             "station_id": station_id,
@@ -148,7 +223,7 @@ async def enroll_station(request: web.Request) -> web.Response:
 @access("admin")
 async def revoke_station(request: web.Request) -> web.Response:
     station_id = request.match_info["station_id"]
-    fingerprint = await request.app[INGEST].revoke(station_id)
+    fingerprint = await request.app[INGEST].revoke(station_id, request[TOKEN].actor)
     return _json({"station_id": station_id, "fingerprint": fingerprint, "status": "revoked"})
 
 
@@ -161,15 +236,10 @@ async def list_stations(request: web.Request) -> web.Response:
 @routes.post("/api/v1/alerts/{alert_id}/review")
 @access("operator")
 async def review_alert(request: web.Request) -> web.Response:
-    try:
-        alert_id = int(request.match_info["alert_id"])
-    except ValueError:
-        raise _bad("alert_id must be a number.", "alert_id phải là số.", "alert_id") from None
+    alert_id = int_path(request, "alert_id", 1)
     data = await _body_json(request)
     note = _text(data, "note", required=False)
-    token = request.get(TOKEN)
-    by = f"{token.name or 'token'}#{token.id}" if token is not None else "public"
-    index = await request.app[INGEST].review(alert_id, note, by)
+    index = await request.app[INGEST].review(alert_id, note, request[TOKEN].actor)
     return _json({"alert_id": alert_id, "reviewed": True, "ledger_index": index})
 
 
@@ -189,8 +259,12 @@ async def get_progress(request: web.Request) -> web.Response:
 @access("viewer", public=True)
 async def list_constituencies(request: web.Request) -> web.StreamResponse:
     ingest = request.app[INGEST]
-    q = request.query
-    pieces = views.constituencies(ingest, q.get("race"), q.get("committee"), q.get("status"))
+    pieces = views.constituencies(
+        ingest,
+        text_query(request, "race"),
+        text_query(request, "committee"),
+        choice_query(request, "status", STATUSES),
+    )
     await ingest.settled()
     return await _stream(request, pieces)
 
@@ -200,9 +274,8 @@ async def list_constituencies(request: web.Request) -> web.StreamResponse:
 async def get_constituency(request: web.Request) -> web.Response:
     ingest = request.app[INGEST]
     m = request.match_info
-    doc = views.constituency(
-        ingest, m["race_id"], m["constituency_id"], request.query.get("round", "main")
-    )
+    round_ = choice_query(request, "round", ROUNDS) or "main"
+    doc = views.constituency(ingest, m["race_id"], m["constituency_id"], round_)
     await ingest.settled()
     return _json(doc)
 
@@ -219,18 +292,11 @@ async def get_polling_area(request: web.Request) -> web.Response:
 @access("operator", public=True)
 async def list_alerts(request: web.Request) -> web.Response:
     ingest = request.app[INGEST]
-    q = request.query
-    reviewed: bool | None = None
-    if "reviewed" in q:
-        if q["reviewed"] not in ("true", "false"):
-            raise _bad("reviewed is true or false.", "reviewed là true hoặc false.", "reviewed")
-        reviewed = q["reviewed"] == "true"
-    try:
-        limit = min(int(q.get("limit", "1000")), 10_000)
-        after = int(q.get("after", "0"))
-    except ValueError:
-        raise _bad("limit and after are numbers.", "limit và after phải là số.", "limit") from None
-    kind = q.get("kind") or None
+    flag = choice_query(request, "reviewed", ("true", "false"))
+    reviewed = None if flag is None else flag == "true"
+    limit = int_query(request, "limit", ALERTS_LIMIT, 1, ALERTS_MAX)
+    after = int_query(request, "after", 0, 0)
+    kind = choice_query(request, "kind", views.ALERT_KINDS)
     return _json(
         await ingest.read(lambda conn: views.alerts(conn, ingest, kind, reviewed, limit, after))
     )
@@ -241,10 +307,7 @@ async def list_alerts(request: web.Request) -> web.Response:
 async def export_ledger(request: web.Request) -> web.StreamResponse:
     """The ledger as JSON Lines, streamed from the database in chunks."""
     ingest = request.app[INGEST]
-    try:
-        start = int(request.query.get("since", "0"))
-    except ValueError:
-        raise _bad("since is an entry index.", "since là số thứ tự mục.", "since") from None
+    start = int_query(request, "since", 0, 0, INT64_MAX)
     stop = ingest.head_index + 1
     resp = web.StreamResponse(
         headers={

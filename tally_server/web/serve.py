@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import gc
+import ipaddress
 import json
 import logging
 import signal
@@ -16,6 +17,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from tally_server.service.limits import DEFAULT_PER_KEYID, DEFAULT_PER_SOURCE, RefusalLimiter
 from tally_server.web.app import create_app
 
 _STANDARD = set(vars(logging.makeLogRecord({})))
@@ -54,6 +56,33 @@ class AccessLog(AbstractAccessLogger):
         )
 
 
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach ``host``: 127.0.0.0/8, ::1, localhost.
+    Anything else (0.0.0.0 and :: included) is reachable from the network."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False  # another host name: it may resolve to anything
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def plain_http_refusal(host: str) -> str:
+    """Why ``serve`` will not speak plain HTTP on ``host`` unless told to."""
+    return (
+        f"lỗi / error: {host} có thể truy cập từ mạng; không có TLS thì mã truy cập và mọi "
+        f"dữ liệu đi dưới dạng rõ. Hãy dùng --tls-cert và --tls-key, hoặc nếu một lớp khác "
+        f"đã mã hoá (VPN, reverse proxy TLS) thì thêm --insecure-http.\n"
+        f"{host} is reachable from the network: without TLS, access tokens and everything "
+        f"else travel in clear. Give --tls-cert and --tls-key, or, if something else already "
+        f"encrypts the traffic (a VPN, a TLS reverse proxy), add --insecure-http."
+    )
+
+
 def setup_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonLines())
@@ -76,10 +105,35 @@ def serve(
     access_log: bool = False,
     max_db_bytes: int | None = None,
     workers: int = 0,
+    insecure_http: bool = False,
+    refusals: tuple[int, int] = (DEFAULT_PER_SOURCE, DEFAULT_PER_KEYID),
+    header_timeout: float,
+    body_timeout: float,
 ) -> int:
+    """Serve until SIGINT or SIGTERM. Plain HTTP on an address other machines can
+    reach needs ``insecure_http`` (exit 2 without it) and is warned about in the log.
+    ``refusals``: unsigned refusals recorded per source address and per key id a
+    minute (service/limits.py)."""
+    tls = tls_cert is not None and tls_key is not None
+    if not tls and not is_loopback(host) and not insecure_http:
+        print(plain_http_refusal(host), file=sys.stderr)
+        return 2
     setup_logging(log_level)
     return asyncio.run(
-        _run(folder, host, port, tls_cert, tls_key, public, access_log, max_db_bytes, workers)
+        _run(
+            folder,
+            host,
+            port,
+            tls_cert,
+            tls_key,
+            public,
+            access_log,
+            max_db_bytes,
+            workers,
+            refusals,
+            header_timeout,
+            body_timeout,
+        )
     )
 
 
@@ -93,14 +147,28 @@ async def _run(
     access_log: bool,
     max_db_bytes: int | None,
     workers: int,
+    refusals: tuple[int, int],
+    header_timeout: float,
+    body_timeout: float,
 ) -> int:
     log = logging.getLogger("kiemphieu.server")
-    app = create_app(folder, public=public, max_db_bytes=max_db_bytes, workers=workers)
+    app = create_app(
+        folder,
+        public=public,
+        max_db_bytes=max_db_bytes,
+        workers=workers,
+        limiter=RefusalLimiter(*refusals),
+        body_timeout=body_timeout,
+    )
     runner = web.AppRunner(
         app,
         access_log=logging.getLogger("aiohttp.access") if access_log else None,
         access_log_class=AccessLog,
         handle_signals=False,
+        # aiohttp (>= 3.14.5) arms this timer when a connection opens and after every
+        # answer, and closes the connection if no complete request headers came by then:
+        # a header timeout (slow or half-sent headers) that also ends idle keep-alives.
+        keepalive_timeout=header_timeout,
     )
     await runner.setup()
     # The election, the state and the tally live as long as the process: keep the
@@ -118,6 +186,17 @@ async def _run(
         context.load_cert_chain(tls_cert, tls_key)
     site = web.TCPSite(runner, host, port, ssl_context=context, backlog=1024)
     await site.start()
+    if context is None and not is_loopback(host):
+        log.warning(
+            "insecure http",
+            extra={
+                "host": host,
+                "message_en": "Plain HTTP on an address the network can reach: access tokens "
+                "and everything else travel in clear (--insecure-http).",
+                "message_vi": "HTTP không mã hoá trên địa chỉ truy cập được từ mạng: mã truy "
+                "cập và mọi dữ liệu đi dưới dạng rõ (--insecure-http).",
+            },
+        )
     scheme = "https" if context else "http"
     addresses = runner.addresses
     bound = int(addresses[0][1]) if addresses else port

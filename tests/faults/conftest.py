@@ -35,6 +35,8 @@ class Scale:
     client_kill_seeds: tuple[int, ...]
     fuzz_examples: int
     """Hypothesis examples per fuzzing strategy."""
+    api_fuzz_requests: int
+    """At least this many requests from the OpenAPI-driven fuzzer (schemathesis)."""
     load_seconds: float
     load_rate: float
     load_stations: int
@@ -50,6 +52,7 @@ SCALES = {
         crash_rate=400.0,
         client_kill_seeds=(1, 2, 3),
         fuzz_examples=150,
+        api_fuzz_requests=20_000,
         load_seconds=4.0,
         load_rate=150.0,
         load_stations=40,
@@ -63,6 +66,7 @@ SCALES = {
         crash_rate=600.0,
         client_kill_seeds=tuple(range(1, 13)),
         fuzz_examples=1500,
+        api_fuzz_requests=100_000,
         load_seconds=20.0,
         load_rate=300.0,
         load_stations=200,

@@ -159,7 +159,9 @@ def enroll_offline(path: Path, signers: Iterable[Signer]) -> None:
     def go(folder: Any, journal: Any) -> Any:
         prepared = []
         for s in todo:
-            p = journal.enroll(s.station_id, s.polling_area_id, s.key.public, now())
+            p = journal.enroll(
+                s.station_id, s.polling_area_id, s.key.public, now(), by="cli:faults"
+            )
             if p is not None:
                 prepared.append(p)
         return prepared, None
@@ -199,10 +201,13 @@ class ServerProcess:
         election: Path | None = None,
         port: int | None = None,
         workers: int = 0,
+        serve_args: Sequence[str] = (),
     ) -> None:
         self.folder = folder
         self.workers = workers
         """``serve --workers``: forked checkers beside the writer."""
+        self.serve_args = tuple(serve_args)
+        """More ``serve`` options (timeouts, ...)."""
         self.election = election or folder / "election.json"
         self.log_path = log_path
         self.port = port or free_port()
@@ -226,6 +231,7 @@ class ServerProcess:
     def start(self, timeout: float = 30.0) -> None:
         args = [sys.executable, "-m", "tally_server", "serve", "--dir", str(self.folder)]
         args += ["--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)]
+        args += self.serve_args
         deadline = time.monotonic() + timeout
         while True:
             with open(self.log_path, "ab") as log:
@@ -331,10 +337,16 @@ class ServerProcess:
 
 
 def start_server(
-    folder: Path, log_path: Path, election: Path | None = None, workers: int = 0
+    folder: Path,
+    log_path: Path,
+    election: Path | None = None,
+    workers: int = 0,
+    serve_args: Sequence[str] = (),
 ) -> ServerProcess:
     """A server with a viewer, an operator and an admin token."""
-    server = ServerProcess(folder, log_path, election=election, workers=workers)
+    server = ServerProcess(
+        folder, log_path, election=election, workers=workers, serve_args=serve_args
+    )
     server.tokens = {r: make_token(folder, r) for r in ("viewer", "operator", "admin")}
     server.start()
     return server

@@ -6,7 +6,10 @@ the published tally does not move."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import subprocess
+import sys
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -16,13 +19,14 @@ from typing import Any
 import msgspec
 import pytest
 
-from schemas.signing import BATCH_TYPE, RECEIPT_TYPE, SigningKey, seal
+from schemas.signing import BATCH_TYPE, RECEIPT_TYPE, SigningKey, fingerprint, seal
 from tally_server.core.definition import load_election
 from tally_server.core.rules import check_batch
 
 from .conftest import Record
 from .kit import (
     NO_XA_AREA,
+    ROOT,
     BatchKey,
     ServerProcess,
     Signer,
@@ -143,6 +147,17 @@ def attempt(
     )
     reason = next(f for f in outcome["findings"] if f["code"] == code)
     assert reason["message_en"] and reason["message_vi"]
+    if code in UNSIGNED:
+        # Anyone can send this: a digest of it is kept, not the bytes.
+        assert entry["envelope"] == ""
+        assert outcome["received_sha256"] == hashlib.sha256(body).hexdigest()
+        assert outcome["received_bytes"] == len(body)
+    else:
+        # Signed by an enrolled station: the bytes are the evidence.
+        assert base64.b64decode(entry["envelope"]) == body
+
+
+UNSIGNED = {"K401", "K402", "S201", "S202", "S203"}
 
 
 # -- forged and out-of-place batches -------------------------------------------------------
@@ -192,6 +207,25 @@ def ascii_signatory(name: str) -> Callable[[dict[str, Any]], None]:
         data["minutes"][0]["signatories"][0]["full_name"] = name
 
     return edit
+
+
+def doubled(a: Arena, old: str, new: str, sequence: int = 1) -> bytes:
+    """KV-0004's batch as plain JSON text with ``old`` written as ``new`` (a key twice),
+    signed with its own key: valid for a reader keeping either key, not I-JSON."""
+    text = json.dumps(a.s["KV-0004"].batch(sequence), ensure_ascii=False)
+    assert old in text
+    return a.s["KV-0004"].seal(text.replace(old, new, 1).encode("utf-8"))
+
+
+def first_candidate(a: Arena) -> str:
+    return next(iter(a.s["KV-0004"].batch(1)["minutes"][0]["candidate_votes"]))
+
+
+def two_payloads(a: Arena) -> bytes:
+    """KV-0004's envelope with a second "payload" key: another batch, unsigned."""
+    envelope = a.s["KV-0004"].envelope(1).decode()
+    other = base64.b64encode(a.s["KV-0004"].payload(1, minutes_for("KV-0004", 40))).decode()
+    return envelope.replace('"signatures":', f'"payload":"{other}","signatures":', 1).encode()
 
 
 def nested(depth: int) -> bytes:
@@ -282,7 +316,24 @@ BATCH_ATTACKS: dict[str, Attack] = {
         with_field(a, "KV-0004", figure("valid_ballots", 1220.5)), 400, "S100", REJ,
     ),
     "a huge figure": lambda a: (
-        with_field(a, "KV-0004", figure("voters_on_list", 10**30)), 400, "S100", REJ,
+        with_field(a, "KV-0004", figure("voters_on_list", 10**30)), 400, "S102", REJ,
+    ),
+    "a figure beyond 2^53 (I-JSON)": lambda a: (
+        with_field(a, "KV-0004", figure("valid_ballots", 2**53)), 400, "S102", REJ,
+    ),
+    "the sequence given twice, 6 then 7 (I-JSON)": lambda a: (
+        doubled(a, '"sequence": 6', '"sequence": 6, "sequence": 7', sequence=6),
+        400, "S101", REJ,
+    ),
+    "a candidate's votes given twice (I-JSON)": lambda a: (
+        doubled(a, '"candidate_votes": {', f'"candidate_votes": {{"{first_candidate(a)}": 9, '),
+        400, "S101", REJ,
+    ),
+    "a lone surrogate in a name (I-JSON)": lambda a: (
+        doubled(a, "Nguyễn Văn Tổ", "Nguyễn \\udc00 Tổ"), 400, "S103", REJ,
+    ),
+    "an envelope with two payloads (I-JSON)": lambda a: (
+        two_payloads(a), 400, "S101", None,
     ),
     "a figure just past the schema's bound": lambda a: (
         with_field(a, "KV-0004", figure("voters_on_list", 1_000_000_001)), 400, "S100", REJ,
@@ -453,3 +504,90 @@ def test_after_every_attack_the_ledger_verifies_and_nothing_acknowledged_is_lost
     for key, envelope in arena.sent.items():
         batch = codec.decode(base64.b64decode(json.loads(envelope)["payload"]), ResultBatch)
         assert not [f for f in check_batch(election, batch) if f.severity == "error"], key
+
+
+# -- weak station keys ---------------------------------------------------------------------
+
+WEAK = json.loads((ROOT / "tests" / "assets" / "golden" / "weak_keys.json").read_text())
+P = 2**255 - 19
+
+
+def pem_of(raw: bytes) -> str:
+    der = base64.b64encode(bytes.fromhex("302a300506032b6570032100") + raw).decode()
+    return f"-----BEGIN PUBLIC KEY-----\n{der}\n-----END PUBLIC KEY-----\n"
+
+
+ORDER_8 = bytes.fromhex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a")
+NOT_A_POINT = bytes.fromhex(next(v["hex"] for v in WEAK["keys"] if v["reason"] == "not_on_curve"))
+WEAK_FORMS: dict[str, tuple[bytes, Callable[[bytes], str], str]] = {
+    "the identity in hex (the issue's)": (b"\x01" + bytes(31), bytes.hex, "small_order"),
+    "y = 0 in base64": (bytes(32), lambda r: base64.b64encode(r).decode(), "small_order"),
+    "a point of order 8 as PEM": (ORDER_8, pem_of, "small_order"),
+    "y = p + 1, the identity written non-canonically": (
+        (P + 1).to_bytes(32, "little"), bytes.hex, "small_order",
+    ),
+    "y = p + 2, non-canonical": ((P + 2).to_bytes(32, "little"), bytes.hex, "non_canonical"),
+    "no point of the curve": (NOT_A_POINT, bytes.hex, "not_on_curve"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("form", list(WEAK_FORMS))
+def test_a_weak_station_key_is_not_enrolled_and_its_forgery_counts_for_nothing(
+    form: str, arena: Arena
+) -> None:
+    raw, written, reason = WEAK_FORMS[form]
+    public_key = written(raw)
+    before = arena.server.results()
+    stations = arena.server.get_json("/api/v1/stations", "operator")
+    body = {"station_id": "KV-0006", "polling_area_id": "KV-0006", "public_key": public_key}
+    status, answer = arena.server.request(
+        "POST", "/api/v1/stations", json.dumps(body).encode(), token=arena.server.tokens["admin"]
+    )
+    assert (status, code_of(answer)) == (400, "S320"), answer
+    error = json.loads(answer)["error"]
+    assert error["fields"] == ["public_key"] and error["figures"]["reason"] == reason
+    if reason == "small_order":
+        assert "a small-order point lets any signature verify" in error["message_en"]
+        assert "khoá công khai yếu" in error["message_vi"].lower()
+    assert arena.server.get_json("/api/v1/stations", "operator") == stations
+    assert arena.server.results()["ledger_index"] == before["ledger_index"]
+
+    # the issue's forgery: signature 0x01 ‖ 63 × 0x00 under that key's id
+    forged = with_signature(
+        Signer("KV-0006", "KV-0006").envelope(1),
+        fingerprint(raw),
+        bytes.fromhex(WEAK["forgery"]["signature_hex"]),
+    )
+    attempt(arena, forged, 401, "K401", REJ)
+
+
+def test_the_cli_refuses_a_weak_key_alone_or_in_a_csv(tmp_path: Path) -> None:
+    """`station enroll --public-key 00…00` (the issue's), and a CSV with one weak line
+    among good ones: refused with S320 and the line, nothing enrolled."""
+    folder = tmp_path / "server"
+    init_folder(folder, write_election(tmp_path / "election.json", 3))
+    zeros = "00" * 32
+    done = tally_server_cli(
+        "station", "enroll", "--dir", str(folder), "KV-0001",
+        "--polling-area", "KV-0001", "--public-key", zeros,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "S320" in done.stderr and "small-order point" in done.stderr, done.stderr
+    good = SigningKey.generate().public.b64
+    csv_path = tmp_path / "stations.csv"
+    csv_path.write_text(
+        "station_id,polling_area_id,public_key\n"
+        f"KV-0001,KV-0001,{good}\nKV-0002,KV-0002,{'01' + '0' * 62}\n"
+    )
+    done = tally_server_cli("station", "enroll-csv", "--dir", str(folder), str(csv_path))
+    assert done.returncode == 1
+    assert "line 3" in done.stderr and "S320" in done.stderr, done.stderr
+    listed = tally_server_cli("station", "list", "--dir", str(folder))
+    assert listed.returncode == 0 and "KV-0001" not in listed.stdout
+
+
+def tally_server_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tally_server", *args],
+        capture_output=True, text=True, cwd=ROOT, check=False, timeout=120,
+    )  # fmt: skip

@@ -24,8 +24,9 @@ from typing import Any
 import msgspec
 import pytest
 
+from schemas._retry import Backoff
 from schemas.signing import VerifyKey
-from station_client.delivery import Backoff, Deliverer, Outcome, Transport
+from station_client.delivery import Deliverer, Outcome, Transport
 from station_client.outbox import Outbox, StoredBatch
 from station_client.signer import sign_and_store
 

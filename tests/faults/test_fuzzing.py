@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import time
 import urllib.parse
 from collections import Counter
 from collections.abc import Iterator
@@ -17,8 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
+import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from schemathesis import GenerationMode
 
 from schemas import codec
 from schemas.errors import KiemphieuError
@@ -26,6 +30,7 @@ from schemas.models import ResultBatch
 from schemas.signing import BATCH_TYPE, open_envelope
 from tally_server.core.definition import Election, load_election
 from tally_server.core.rules import check_batch
+from tally_server.web.openapi import document
 
 from .conftest import Record, Scale
 from .kit import (
@@ -132,9 +137,9 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         server.stop()
 
 
-def fuzz_settings(scale: Scale) -> settings:
+def fuzz_settings(scale: Scale, examples: int | None = None) -> settings:
     return settings(
-        max_examples=scale.fuzz_examples,
+        max_examples=examples or scale.fuzz_examples,
         deadline=None,
         database=None,
         derandomize=scale.name == "ci",  # the same cases on every CI run
@@ -377,6 +382,80 @@ def test_random_committee_requests_never_break_the_api(target: Target, scale: Sc
         assert status < 500, (path, answer[:300])
 
     run()
+
+
+# -- every operation, from the served OpenAPI document ---------------------------------------
+
+
+def error_lines(log: Path) -> list[str]:
+    return [line for line in log.read_text("utf-8", "replace").splitlines() if '"error"' in line]
+
+
+def test_the_openapi_document_fuzzed_never_breaks_the_api(
+    target: Target, scale: Scale, record: Record
+) -> None:
+    """schemathesis reads ``GET /api/openapi.json`` and generates requests for every
+    operation in it: within the documented types, bounds and enums (positive) and outside
+    them (negative). Each is sent with the admin token, with a viewer token, and as
+    generated (no token, or a made-up one). Never a 5xx, no error in the server's log,
+    and the server still answers afterwards."""
+    server = target.server
+    schema = schemathesis.openapi.from_url(f"{server.url}/api/openapi.json")
+    documented = document()["paths"]
+    runs: list[tuple[Any, GenerationMode]] = []
+    for result in schema.get_all_operations():
+        op = result.ok()
+        raw = documented[op.path][op.method.lower()]
+        runs.append((op, GenerationMode.POSITIVE))
+        # With no parameter, body or token, there is nothing invalid to generate.
+        if raw.get("parameters") or raw.get("requestBody") or raw.get("security"):
+            runs.append((op, GenerationMode.NEGATIVE))
+    labels = {op.label for op, _ in runs}
+    # Every operation but the one that serves the document schemathesis is reading.
+    every = {f"{m.upper()} {p}" for p, item in documented.items() for m in item}
+    assert labels == every - {"GET /api/openapi.json"}
+    senders = {
+        "admin": {"Authorization": f"Bearer {server.tokens['admin']}"},
+        "viewer": {"Authorization": f"Bearer {server.tokens['viewer']}"},
+        "as generated": {},
+    }
+    varied = sum(mode == GenerationMode.NEGATIVE for _, mode in runs)
+    examples = scale.api_fuzz_requests * 11 // 10 // (2 * varied * len(senders)) + 1
+    per_operation: Counter[str] = Counter()
+    statuses: Counter[int] = Counter()
+    errors_before = len(error_lines(server.log_path))
+    session = requests.Session()
+    started = time.monotonic()
+
+    for op, mode in runs:
+
+        @fuzz_settings(scale, examples)
+        @given(case=op.as_strategy(mode))
+        def run(case: Any) -> None:
+            for headers in senders.values():
+                resp = case.call(base_url=server.url, session=session, headers=headers, timeout=20)
+                per_operation[case.operation.label] += 1
+                statuses[resp.status_code] += 1
+                assert resp.status_code < 500, (case.as_curl_command(headers), resp.text[:500])
+
+        run()
+
+    took = time.monotonic() - started
+    session.close()
+    total = sum(statuses.values())
+    shown = ", ".join(f"{code}: {n}" for code, n in sorted(statuses.items()))
+    by_operation = "; ".join(f"{label} {n}" for label, n in sorted(per_operation.items()))
+    record.note(
+        CATEGORY,
+        f"schemathesis: {total} requests over {len(labels)} operations in {took:.0f} s, "
+        f"none 5xx; statuses {shown}; per operation: {by_operation}",
+    )
+    assert total >= scale.api_fuzz_requests
+    assert set(per_operation) == labels
+    assert statuses[200] > 0 and all(code < 500 for code in statuses)
+    assert error_lines(server.log_path)[errors_before:] == []
+    assert server.alive()
+    assert server.get_json("/api/v1/progress")["overall"]["areas_reported"] >= 1
 
 
 # -- and afterwards ------------------------------------------------------------------------

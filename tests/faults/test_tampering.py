@@ -201,10 +201,11 @@ FLIPS = [
     ("batch_accepted", "kind"),
     ("conflict", "envelope"),
     ("correction", "envelope"),
-    ("rejected K401", "envelope"),
+    ("rejected K401", "outcome"),
+    ("rejected E120", "envelope"),
     ("rejected E120", "outcome"),
     ("station_revoked", "outcome"),
-    ("rejected K402", "envelope"),
+    ("rejected K402", "outcome"),
     ("alert_reviewed", "outcome"),
     ("last", "envelope"),
 ]

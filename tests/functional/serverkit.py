@@ -127,7 +127,9 @@ class ServerFolder:
         public: VerifyKey = station.key.public
 
         def go(folder: Any, journal: Any) -> Any:
-            p = journal.enroll(station.station_id, station.polling_area_id, public, now())
+            p = journal.enroll(
+                station.station_id, station.polling_area_id, public, now(), by="cli:tests"
+            )
             return ([p] if p else []), None
 
         offline_commit(self.path, "enroll a station", go)

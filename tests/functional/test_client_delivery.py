@@ -194,7 +194,7 @@ async def test_duplicated_requests_are_recorded_once(server: ServerProcess, tmp_
     await st.submit()
     async with FaultyProxy(int(server.url.rsplit(":", 1)[1]), mode="duplicate") as proxy:
         rc, out, err = await st.sync("--server", proxy.url)
-        await asyncio.sleep(0.3)  # let the twin request reach the server too
+        await asyncio.wait_for(proxy.twin_answered.wait(), 10)
     assert rc == 0, out + err
     assert proxy.duplicated >= 1
     entries = await st.recorded()
@@ -430,10 +430,26 @@ async def test_init_refuses_a_server_key_whose_fingerprint_differs(
     assert not (tmp_path / "x" / "station.key.pem").exists()
 
 
-async def test_watch_sends_each_batch_once_signed(server: ServerProcess, tmp_path: Path) -> None:
+# A watcher started from a script in the background inherits SIGINT ignored; it
+# must still stop on SIGINT (and on SIGTERM), and promptly.
+_IGNORING_SIGINT = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+    "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"
+)
+
+
+@pytest.mark.parametrize(
+    ("stop", "inherited_ignore"),
+    [(signal.SIGINT, False), (signal.SIGINT, True), (signal.SIGTERM, False)],
+    ids=["sigint", "sigint-inherited-ignored", "sigterm"],
+)
+async def test_watch_sends_each_batch_once_signed(
+    server: ServerProcess, tmp_path: Path, stop: signal.Signals, inherited_ignore: bool
+) -> None:
     st = await new_station(server, tmp_path)
+    launch = [sys.executable, "-c", _IGNORING_SIGINT] if inherited_ignore else [sys.executable]
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "station_client", "sync", *st.dir, "--watch", "--interval", "0.2",
+        *launch, "-m", "station_client", "sync", *st.dir, "--watch", "--interval", "0.2",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
@@ -445,8 +461,9 @@ async def test_watch_sends_each_batch_once_signed(server: ServerProcess, tmp_pat
                 break
             await asyncio.sleep(0.1)
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)
         out, _ = await asyncio.wait_for(proc.communicate(), 20)
     assert [r[1] for r in st.rows()] == ["delivered", "delivered"]
     assert out.decode().count("ĐÃ NHẬN / ACCEPTED") == 2
+    assert "stopped; unsent batches stay queued" in out.decode()
     assert [e["kind"] for e in await st.recorded()] == ["batch_accepted", "batch_accepted"]

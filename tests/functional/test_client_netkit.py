@@ -48,6 +48,7 @@ class FaultyProxy:
     duplicated: int = 0
     request_seen: asyncio.Event = field(default_factory=asyncio.Event)
     answer_held: asyncio.Event = field(default_factory=asyncio.Event)
+    twin_answered: asyncio.Event = field(default_factory=asyncio.Event)
     _server: asyncio.Server | None = None
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _writers: list[asyncio.StreamWriter] = field(default_factory=list)
@@ -116,7 +117,7 @@ class FaultyProxy:
     async def _drain(self, reader: asyncio.StreamReader) -> None:
         with contextlib.suppress(OSError):
             while await reader.read(65536):
-                pass
+                self.twin_answered.set()  # the server has decided the twin too
 
     async def _requests(
         self,

@@ -184,6 +184,81 @@ async def test_a_revoked_token_no_longer_opens_anything(
     assert (await client.get("/api/v1/stations", headers=bearer(secret))).status == 401
 
 
+async def test_an_expired_token_is_refused_saying_when(
+    client: Client, server_folder: ServerFolder
+) -> None:
+    import datetime as dt
+
+    from tally_server.service.folder import open_folder
+    from tally_server.store import tokens
+
+    conn = open_folder(server_folder.path).connect()
+    try:
+        soon = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+        live, live_secret = tokens.create(conn, "admin", "ca ngày", soon)
+        _, old_secret = tokens.create(conn, "admin", "ca đêm", dt.datetime(2011, 5, 25, 17))
+    finally:
+        conn.close()
+    assert live.expires_at == soon.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert (await client.get("/api/v1/stations", headers=bearer(live_secret))).status == 200
+    for resp in (
+        await client.get("/api/v1/stations", headers=bearer(old_secret)),
+        await client.get("/api/v1/progress", headers=bearer(old_secret)),
+        await client.get(f"/api/v1/feed?token={old_secret}"),
+    ):
+        assert resp.status == 401
+        error = (await resp.json())["error"]
+        assert error["code"] == "A402"
+        assert error["figures"]["expired_at"] == "2011-05-25T17:00:00Z"
+        assert (
+            "expired at 2011-05-25T17:00:00Z (26/05/2011 00:00 Vietnam time)"
+            in (error["message_en"])
+        )
+        assert "đã hết hạn lúc 00:00 26/05/2011 (giờ Việt Nam)" in error["message_vi"]
+
+
+async def test_the_ledger_names_the_token_that_enrolled_revoked_and_reviewed(
+    client: Client, server_folder: ServerFolder, station: Station
+) -> None:
+    """By its name and public id: never the secret nor its hash."""
+    import sqlite3
+
+    chair = server_folder.token("admin", "Chủ tịch UBBC")
+    duty = server_folder.token("operator", "Trực ban")
+    kv2 = server_folder.new_station("KV-02")
+    body = {"station_id": "KV-02", "polling_area_id": "KV-02", "public_key": kv2.key.public.b64}
+    assert (await client.post("/api/v1/stations", json=body, headers=bearer(chair))).status == 201
+    revoked = await client.post("/api/v1/stations/KV-02/revoke", headers=bearer(chair))
+    assert revoked.status == 200
+    await send(client, station.envelope(1))
+    await send(client, station.envelope(1, created_at="2011-05-22T21:00:00Z"))  # conflict
+    [alert] = (await get_json(client, "/api/v1/alerts?kind=conflict", duty))["alerts"]
+    review = await client.post(
+        f"/api/v1/alerts/{alert['id']}/review", json={"note": "đã gọi"}, headers=bearer(duty)
+    )
+    assert review.status == 200
+    conn = sqlite3.connect(server_folder.path / "tally.db")
+    ids = dict(conn.execute("SELECT name, id FROM tokens").fetchall())
+    hashes = [h for (h,) in conn.execute("SELECT hash FROM tokens")]
+    conn.close()
+    raw = await (await client.get("/api/v1/ledger", headers=bearer(duty))).read()
+    chair_id, duty_id = ids["Chủ tịch UBBC"], ids["Trực ban"]
+    who = [
+        (e["kind"], e["station"], json.loads(e["outcome"]).get("by"))
+        for e in map(json.loads, raw.splitlines())
+        if e["kind"] in ("station_enrolled", "station_revoked", "alert_reviewed")
+    ]
+    assert who == [
+        ("station_enrolled", "KV-01", "cli:tests"),  # the fixture's, offline
+        ("station_enrolled", "KV-02", f"Chủ tịch UBBC#{chair_id}"),
+        ("station_revoked", "KV-02", f"Chủ tịch UBBC#{chair_id}"),
+        ("alert_reviewed", "", f"Trực ban#{duty_id}"),
+    ]
+    text = raw.decode()
+    assert chair not in text and duty not in text
+    assert not any(h in text for h in hashes)
+
+
 async def test_public_mode_opens_reads_only(
     aiohttp_client: MakeClient, server_folder: ServerFolder, station: Station
 ) -> None:
@@ -251,6 +326,33 @@ async def test_stations_enrolment_over_the_api(
         "station_revoked",
         "station_enrolled",
     ]
+
+
+async def test_a_committee_body_with_a_key_given_twice_is_refused(
+    client: Client, server_folder: ServerFolder
+) -> None:
+    """Which station is enrolled must not depend on which of two keys a reader keeps."""
+    admin = server_folder.token("admin")
+    key = server_folder.new_station("KV-02").key.public.b64
+    body = (
+        '{"station_id":"KV-02","polling_area_id":"KV-02","polling_area_id":"KV-03",'
+        f'"public_key":"{key}"}}'
+    ).encode()
+    resp = await client.post(
+        "/api/v1/stations", data=body, headers={**bearer(admin), "Content-Type": "application/json"}
+    )
+    error = (await resp.json())["error"]
+    assert (resp.status, error["code"], error["figures"]) == (
+        400,
+        "S101",
+        {"key": "polling_area_id", "at": "$"},
+    )
+    listing = (await get_json(client, "/api/v1/stations", admin))["stations"]
+    assert "KV-02" not in {s["station_id"] for s in listing}
+    # the weak key of the issue, over the same door: refused with its own code
+    weak = {"station_id": "KV-02", "polling_area_id": "KV-02", "public_key": "01" + "0" * 62}
+    resp = await client.post("/api/v1/stations", json=weak, headers=bearer(admin))
+    assert (resp.status, (await resp.json())["error"]["code"]) == (400, "S320")
 
 
 async def test_reviewing_an_alert_is_recorded_in_the_ledger(

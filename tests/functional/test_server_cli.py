@@ -152,3 +152,147 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
             main([*args, "--help"])
         assert info.value.code == 0
         assert "--" in capsys.readouterr().out
+
+
+def _expiry_of(capsys: pytest.CaptureFixture[str], folder: Path, *args: str) -> str:
+    """Make a viewer token with ``args``; its expiry as ``token list`` shows it."""
+    code, out, err = run(capsys, "token", "create", "--dir", str(folder), "--role", "viewer", *args)
+    assert code == 0, err
+    assert "expires / hết hạn" in err
+    _, listing, _ = run(capsys, "token", "list", "--dir", str(folder))
+    last = listing.splitlines()[-1].split("\t")
+    assert last[-1] == "active"
+    return last[4]
+
+
+def test_tokens_expire_by_default_and_as_asked(
+    server_folder: ServerFolder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import datetime as dt
+    import sqlite3
+
+    from tally_server.store.tokens import parse_time
+
+    folder = server_folder.path
+    _, header, _ = run(capsys, "token", "list", "--dir", str(folder))
+    assert header.splitlines()[0] == "id\trole\tname\tcreated_at\texpires_at\tstatus"
+    # The example election (22 May 2011) is long past: a day from now.
+    before = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    default = parse_time(_expiry_of(capsys, folder))
+    assert before + dt.timedelta(hours=24) <= default <= before + dt.timedelta(hours=24, minutes=1)
+    asked = parse_time(_expiry_of(capsys, folder, "--valid-for", "1d12h"))
+    assert before + dt.timedelta(hours=36) <= asked <= before + dt.timedelta(hours=36, minutes=1)
+    # A time without an offset is Vietnam time; a date alone, the end of that day.
+    assert _expiry_of(capsys, folder, "--expires", "2099-05-31T18:00") == "2099-05-31T11:00:00Z"
+    assert _expiry_of(capsys, folder, "--expires", "2099-05-31T18:00Z") == "2099-05-31T18:00:00Z"
+    assert _expiry_of(capsys, folder, "--expires", "2099-05-31") == "2099-05-31T17:00:00Z"
+    for args, says in [
+        (["--expires", "2011-05-23"], "already past"),
+        (["--expires", "31/05/2099"], "an ISO date-time"),
+        (["--valid-for", "soon"], "a duration such as 12h"),
+        (["--valid-for", "0m"], "already past"),
+    ]:
+        code, out, err = run(
+            capsys, "token", "create", "--dir", str(folder), "--role", "admin", *args
+        )
+        assert code == 2 and out == "" and says in err, (args, err)
+    with pytest.raises(SystemExit):
+        main(["token", "create", "--dir", str(folder), "--role", "admin",
+              "--expires", "2099-05-31", "--valid-for", "2h"])  # fmt: skip
+    capsys.readouterr()
+    _, listing, _ = run(capsys, "token", "list", "--dir", str(folder))
+    assert len(listing.splitlines()) == 1 + 5  # nothing made by the refused ones
+    # Time passes for the first one.
+    conn = sqlite3.connect(folder / "tally.db")
+    with conn:
+        conn.execute("UPDATE tokens SET expires_at = '2011-05-30T17:00:00Z' WHERE id = 1")
+    conn.close()
+    _, listing, _ = run(capsys, "token", "list", "--dir", str(folder))
+    assert listing.splitlines()[1].endswith("\t2011-05-30T17:00:00Z\texpired")
+
+
+def test_the_default_expiry_is_a_week_after_the_day_after_the_election() -> None:
+    import datetime as dt
+
+    from tally_server.store.tokens import default_expiry
+
+    election = dt.date(2026, 5, 24)
+    # 1 June (the day after, plus 7 days) ends at midnight Vietnam time = 17:00 UTC.
+    end = dt.datetime(2026, 6, 1, 17, 0, tzinfo=dt.UTC)
+    for now in ("2026-04-01T08:00:00", "2026-05-24T14:00:00", "2026-05-31T16:59:00"):
+        assert default_expiry(election, dt.datetime.fromisoformat(now + "+00:00")) == end
+    late = dt.datetime(2026, 6, 1, 10, 0, tzinfo=dt.UTC)  # 7 h before: a day from now
+    assert default_expiry(election, late) == late + dt.timedelta(hours=24)
+    assert default_expiry(None, late) == late + dt.timedelta(hours=24)
+
+
+def test_a_folder_from_before_tokens_expired_is_upgraded(
+    server_folder: ServerFolder, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Tokens made by the previous version keep working, until the default expiry."""
+    import datetime as dt
+    import sqlite3
+
+    from serverkit import RunningServer
+
+    from tally_server.store.tokens import parse_time
+
+    secret = server_folder.token("operator", "Trực ban")
+    conn = sqlite3.connect(server_folder.path / "tally.db")
+    with conn:  # the database as schema 1 left it
+        conn.executescript(
+            """
+            CREATE TABLE old (id INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE,
+                role TEXT NOT NULL, name TEXT NOT NULL, created_at TEXT NOT NULL,
+                revoked_at TEXT);
+            INSERT INTO old SELECT id, hash, role, name, created_at, revoked_at FROM tokens;
+            DROP TABLE tokens;
+            ALTER TABLE old RENAME TO tokens;
+            DELETE FROM meta WHERE key = 'election_date';
+            UPDATE meta SET value = '1' WHERE key = 'schema_version';
+            """
+        )
+    conn.close()
+    before = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    code, listing, _ = run(capsys, "token", "list", "--dir", str(server_folder.path))
+    assert code == 0
+    [row] = [line.split("\t") for line in listing.splitlines()[1:]]
+    assert row[1:3] == ["operator", "Trực ban"] and row[-1] == "active"
+    assert before + dt.timedelta(hours=24) <= parse_time(row[4])
+    conn = sqlite3.connect(server_folder.path / "tally.db")
+    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    conn.close()
+    assert meta["schema_version"] == "2" and meta["election_date"] == "2011-05-22"
+    server = RunningServer(server_folder, log_path=tmp_path / "server.log")
+    server.start()
+    try:
+        assert server.request("GET", "/api/v1/stations", token=secret)[0] == 200
+    finally:
+        server.stop()
+
+
+def test_enrolments_and_revocations_from_the_command_line_name_the_user(
+    server_folder: ServerFolder, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import getpass
+
+    from serverkit import run_verify
+
+    key = server_folder.new_station("KV-02")
+    folder = str(server_folder.path)
+    assert run(
+        capsys, "station", "enroll", "--dir", folder, "KV-02", "--polling-area", "KV-02",
+        "--public-key", str(key.pub_path),
+    )[0] == 0  # fmt: skip
+    assert run(capsys, "station", "revoke", "--dir", folder, "KV-02")[0] == 0
+    out = tmp_path / "ledger.jsonl"
+    assert run(capsys, "ledger", "export", "--dir", folder, "--out", str(out))[0] == 0
+    entries = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
+    who = {e["kind"]: json.loads(e["outcome"]).get("by") for e in entries}
+    assert who == {
+        "ledger_opened": None,
+        "station_enrolled": f"cli:{getpass.getuser()}",
+        "station_revoked": f"cli:{getpass.getuser()}",
+    }
+    done = run_verify(str(out), "--election", str(EXAMPLE_ELECTION))
+    assert done.returncode == 0, done.stdout

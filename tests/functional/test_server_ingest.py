@@ -106,7 +106,12 @@ async def test_unknown_key_is_refused_and_recorded(
     assert err["figures"]["keyid"] == stranger.public.fingerprint
     entries = await ledger(client, server_folder.token("viewer"))
     assert entries[-1]["kind"] == "batch_rejected"
-    assert json.loads(entries[-1]["outcome"])["code"] == "K401"
+    outcome = json.loads(entries[-1]["outcome"])
+    assert outcome["code"] == "K401"
+    assert outcome["keyid"] == stranger.public.fingerprint
+    # Anyone can send this: the ledger keeps what came as a digest, not the bytes.
+    assert entries[-1]["envelope"] == ""
+    assert outcome["received_bytes"] == len(codec_seal(stranger, station.payload(1)))
 
 
 def codec_seal(key: SigningKey, payload: bytes) -> bytes:

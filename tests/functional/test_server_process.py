@@ -9,6 +9,7 @@ import hashlib
 import json
 import re
 import shutil
+import socket
 import ssl
 import subprocess
 import sys
@@ -135,6 +136,7 @@ def test_openssl_signed_batch_posted_with_curl_to_a_running_server(
             "rejected": 1,
             "conflicts": 0,
             "corrections": 0,
+            "throttled": 0,
         }
         # the rejection is recorded right after the accepted batch
         assert progress["ledger"]["index"] == fields["ledger_index"] + 1
@@ -202,3 +204,113 @@ def test_serve_over_tls(server_folder: ServerFolder, tmp_path: Path) -> None:
             plain.request("GET", "/api/v1/server-key")
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10", "kiemphieu.example"])
+def test_plain_http_off_loopback_is_refused_without_insecure_http(
+    server_folder: ServerFolder, host: str
+) -> None:
+    """Bearer tokens would cross the network in clear: the server will not start."""
+    done = cli("serve", "--dir", str(server_folder.path), "--host", host, "--port", "0")
+    assert done.returncode == 2
+    assert "listening" not in done.stdout
+    assert f"{host} is reachable from the network" in done.stderr
+    assert f"{host} có thể truy cập từ mạng" in done.stderr
+    assert "--tls-cert" in done.stderr and "--insecure-http" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.3.2.1", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("::ffff:127.0.0.1", True),
+        ("localhost", True),
+        ("LocalHost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("", False),
+        ("10.0.0.5", False),
+        ("fe80::1", False),
+        ("::ffff:10.0.0.5", False),
+        ("localhost.example", False),
+    ],
+)
+def test_only_loopback_addresses_count_as_loopback(host: str, loopback: bool) -> None:
+    from tally_server.web.serve import is_loopback
+
+    assert is_loopback(host) is loopback
+
+
+def test_insecure_http_serves_and_warns_at_every_start(
+    server_folder: ServerFolder, tmp_path: Path
+) -> None:
+    log_path = tmp_path / "server.log"
+    server = RunningServer(
+        server_folder, log_path=log_path, extra_args=["--host", "0.0.0.0", "--insecure-http"]
+    )
+    server.start()
+    try:
+        port = server.url.rsplit(":", 1)[1]
+        server.url = f"http://127.0.0.1:{port}"
+        assert server.request("GET", "/api/v1/server-key")[0] == 200
+        server.restart()
+    finally:
+        server.stop()
+    log = [json.loads(line) for line in log_path.read_text().splitlines()]
+    warnings = [e for e in log if e["event"] == "insecure http"]
+    assert len(warnings) == 2  # one for each start
+    assert all(w["level"] == "warning" and w["host"] == "0.0.0.0" for w in warnings)
+    assert "travel in clear" in warnings[0]["message_en"]
+    assert "dưới dạng rõ" in warnings[0]["message_vi"]
+
+
+def test_insecure_http_with_tls_is_a_contradiction(
+    server_folder: ServerFolder, tmp_path: Path
+) -> None:
+    done = cli(
+        "serve", "--dir", str(server_folder.path), "--port", "0", "--insecure-http",
+        "--tls-cert", str(tmp_path / "cert.pem"), "--tls-key", str(tmp_path / "key.pem"),
+    )  # fmt: skip
+    assert done.returncode == 2 and "--insecure-http" in done.stderr
+
+
+def test_answers_name_no_software_or_versions(tally_server: RunningServer) -> None:
+    """What a scanner reads with curl: the Server header says only 'kiemphieu', on a
+    good answer, an error, a refusal and a request aiohttp itself cannot parse."""
+    admin = tally_server.tokens["admin"]
+    seen = []
+    for path, extra in [
+        ("/api/v1/server-key", []),
+        ("/api/v1/progress", ["-H", f"Authorization: Bearer {admin}"]),
+        ("/api/v1/progress", []),
+        ("/no/such/path", []),
+    ]:
+        done = subprocess.run(
+            ["curl", "-sS", "-D", "-", "-o", "/dev/null", *extra, tally_server.url + path],
+            capture_output=True, text=True, check=False, timeout=30,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        seen.append(done.stdout)
+    host, port = tally_server.url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"NOT\x01HTTP / HTTP/1.1\r\nHost: x\r\n\r\n")
+        raw = b""
+        while b"\r\n\r\n" not in raw:
+            piece = sock.recv(4096)
+            if not piece:
+                break
+            raw += piece
+    seen.append(raw.decode("latin-1"))
+    statuses = [text.split(None, 2)[1] for text in seen]
+    assert statuses == ["200", "200", "401", "404", "400"]
+    for text in seen:
+        servers = [
+            line.split(":", 1)[1].strip()
+            for line in text.splitlines()
+            if line.lower().startswith("server:")
+        ]
+        assert servers == ["kiemphieu"], text
+        assert "python" not in text.lower() and "aiohttp" not in text.lower()

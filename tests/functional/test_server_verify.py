@@ -14,7 +14,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from serverkit import ROOT, ServerFolder, Station, example_minutes, run_verify
 
-from schemas.signing import BATCH_TYPE, SigningKey, seal
+from schemas.signing import BATCH_TYPE, SigningKey, VerifyKey, open_envelope, seal
 from tally_server.core.definition import load_election
 from tally_server.service.verify import verify_ledger
 from tally_server.store.ledger import Entry
@@ -109,7 +109,10 @@ def test_a_clean_ledger_verifies_and_reproduces_the_published_results(
         "batch_rejected": 4,
         "alert_reviewed": 1,
     }
-    assert report.signatures == 8  # every batch entry but the one with an unknown key
+    # Every batch entry but the unknown key's and the revoked key's: refused before a
+    # valid signature, they are recorded as a digest and taken as recorded.
+    assert report.signatures == 7
+    assert report.unsigned == 2
 
 
 def first_bad(path: Path) -> tuple[int, str]:
@@ -189,6 +192,52 @@ def test_a_rewritten_chain_is_caught_by_the_receipts(
     assert code in {"V131", "V132"}
 
 
+def rechained(lines: list[bytes], at: int, **outcome: Any) -> list[bytes]:
+    """Entry ``at`` with its outcome's fields changed and the chain made whole again."""
+    entries = [Entry.from_export_line(line) for line in lines]
+    doc = json.loads(entries[at].outcome)
+    doc.update(outcome)
+    changed = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+    entries[at] = Entry.make(at, entries[at].prev, entries[at].time, entries[at].kind,
+                             entries[at].station, b"", changed, b"")  # fmt: skip
+    fixed: list[Entry] = []
+    for i, e in enumerate(entries):
+        prev = fixed[-1].hash if fixed else e.prev
+        fixed.append(
+            Entry.make(i, prev, e.time, e.kind, e.station, e.envelope, e.outcome, e.receipt)
+        )
+    return [e.export_line() for e in fixed]
+
+
+def test_a_refusal_before_a_valid_signature_is_a_digest_and_its_claims_are_rechecked(
+    recorded: tuple[Path, dict[str, Any]],
+) -> None:
+    """The unknown key's envelope: not kept, only its digest, size and key id; the
+    key id is checked against the keys enrolled, and a code decided only after a
+    valid signature cannot be recorded without the envelope."""
+    path, _ = recorded
+    lines = entries_of(path)
+    records = [json.loads(line) for line in lines]
+    at = next(i for i, r in enumerate(records) if '"code":"K401"' in r["outcome"])
+    record = records[at]
+    outcome = json.loads(record["outcome"])
+    assert record["envelope"] == "" and record["receipt"] == "" and record["station"] == ""
+    assert outcome["code"] == "K401" and len(outcome["received_sha256"]) == 64
+    assert outcome["received_bytes"] > 0 and len(outcome["keyid"]) <= 64
+    assert len(lines[at]) < 1024
+    # The same key id made to claim a station's enrolled key, or another code.
+    first = next(r for r in records if r["kind"] == "station_enrolled")
+    enrolled = json.loads(first["outcome"])["fingerprint"]
+    assert first_bad(write(path, rechained(lines, at, keyid=enrolled))) == (at, "V131")
+    assert first_bad(write(path, rechained(lines, at, code="K402"))) == (at, "V131")
+    assert first_bad(write(path, rechained(lines, at, code="E112"))) == (at, "V134")
+    assert first_bad(write(path, rechained(lines, at, received_bytes="many"))) == (at, "V134")
+    # Its digest is the server's word, bound by the chain: another one, chained again,
+    # passes at that entry, and the next receipt (signed over a later head) names it.
+    index, code = first_bad(write(path, rechained(lines, at, received_sha256="0" * 64)))
+    assert index > at and code == "V132"
+
+
 def test_a_receipt_swapped_for_another_is_caught(recorded: tuple[Path, dict[str, Any]]) -> None:
     path, _ = recorded
     lines = entries_of(path)
@@ -249,7 +298,7 @@ def test_the_workers_find_what_one_process_finds(
     receipts = sum(1 for line in lines if json.loads(line)["receipt"])
     for report in clean:
         assert report.ok and report.results_sha256 == results["results_sha256"]
-        assert (report.signatures, report.receipt_signatures) == (8, receipts)
+        assert (report.signatures, report.receipt_signatures) == (7, receipts)
     assert receipts > 0
     for i, line in enumerate(lines):
         record = json.loads(line)
@@ -283,3 +332,145 @@ def test_keys_read_ahead_are_the_keys_the_ledger_enrolls(
     assert report.ok and report.results_sha256 == results["results_sha256"]
     gone = KeysAhead.start(tmp_path / "missing.jsonl")
     assert gone is not None and gone.result() is None
+
+
+def rewritten(path: Path, lines: list[bytes], index: int, outcome: dict[str, Any]) -> Path:
+    """The ledger with entry ``index``'s outcome replaced and the chain re-hashed from
+    there (as a forger with no server key would)."""
+    entries = [Entry.from_export_line(line) for line in lines]
+    fixed = entries[:index]
+    for i, e in enumerate(entries[index:], start=index):
+        body = json.dumps(outcome, ensure_ascii=False).encode() if i == index else e.outcome
+        prev = fixed[-1].hash if fixed else e.prev
+        fixed.append(Entry.make(i, prev, e.time, e.kind, e.station, e.envelope, body, e.receipt))
+    return write(path, [e.export_line() for e in fixed])
+
+
+def test_who_enrolled_revoked_and_reviewed_is_checked(
+    recorded: tuple[Path, dict[str, Any]],
+) -> None:
+    path, _ = recorded
+    lines = entries_of(path)
+    entries = [json.loads(line) for line in lines]
+    admin = [
+        (i, e["kind"], json.loads(e["outcome"]))
+        for i, e in enumerate(entries)
+        if e["kind"] in ("station_enrolled", "station_revoked", "alert_reviewed")
+    ]
+    assert [(kind, o["by"].split("#")[0]) for _, kind, o in admin] == [
+        ("station_enrolled", "cli:tests"),
+        ("station_enrolled", "Chủ tịch"),
+        ("station_enrolled", "Chủ tịch"),
+        ("station_revoked", "Chủ tịch"),
+        ("alert_reviewed", "Chủ tịch"),
+    ]
+    (enrolled, _, enrolment), (review, _, reviewed) = admin[1], admin[-1]
+    assert review == len(lines) - 1  # the last entry: re-hashing it breaks no receipt
+    assert first_bad(rewritten(path, lines, enrolled, {**enrolment, "by": " "})) == (
+        enrolled,
+        "V120",
+    )
+    assert first_bad(rewritten(path, lines, review, {**reviewed, "by": 7})) == (review, "V125")
+    no_one = {k: v for k, v in reviewed.items() if k != "by"}
+    assert first_bad(rewritten(path, lines, review, no_one)) == (review, "V125")
+    # Enrolments written before `by` was recorded have none, and still verify.
+    older = {k: v for k, v in json.loads(entries[1]["outcome"]).items() if k != "by"}
+    report = verify_ledger(rewritten(path, lines[:2], 1, older), load_election(ELECTION), workers=1)
+    assert report.ok, report.bad
+
+
+# -- what a server without today's checks would have recorded ------------------------------
+
+
+IDENTITY = VerifyKey(b"\x01" + bytes(31))
+"""The identity point as a public key: 0x01 ‖ 63 × 0x00 verifies as its signature."""
+
+
+def enrol_bypassing_the_check(folder: Path, key: VerifyKey) -> None:
+    """The entry and row ``Journal.enroll`` writes, without its key check (the store
+    layer, as a server before the check, or an edited database, would have it)."""
+    from tally_server.service.decide import StationKey
+    from tally_server.service.folder import now, offline_commit
+    from tally_server.service.journal import canonical
+    from tally_server.store import db, ledger
+
+    def go(_: Any, journal: Any) -> Any:
+        fp = key.fingerprint
+        outcome = canonical(
+            {"station_id": "KV-01", "polling_area_id": "KV-01", "public_key": key.b64,
+             "fingerprint": fp}
+        )  # fmt: skip
+        entry = journal._entry(now(), ledger.STATION_ENROLLED, "KV-01", b"", outcome)
+        p = journal._commit_entry(entry)
+        p.writes.add(db.INSERT_KEY, (fp, "KV-01", "KV-01", key.raw, now(), entry.index))
+        journal.state.enroll(StationKey(fp, "KV-01", "KV-01", key, entry.index))
+        return [p], None
+
+    offline_commit(folder, "enroll a weak key", go)
+
+
+async def exported(client: Client, server_folder: ServerFolder, path: Path) -> Path:
+    admin = {"Authorization": f"Bearer {server_folder.token('admin')}"}
+    path.write_bytes(await (await client.get("/api/v1/ledger", headers=admin)).read())
+    return path
+
+
+async def test_a_weak_key_in_the_state_lets_no_forgery_in_and_the_ledger_fails_verify(
+    aiohttp_client: MakeClient, server_folder: ServerFolder, tmp_path: Path
+) -> None:
+    """The issue's attack against a weak key that got past enrolment: the server still
+    refuses the forged batch (S320, recorded), and verify refuses the ledger at the
+    enrolment (V126), not VALID."""
+    enrol_bypassing_the_check(server_folder.path, IDENTITY)
+    client = await aiohttp_client(create_app(server_folder.path))
+    station = Station("KV-01", "KV-01", SigningKey.generate(), tmp_path, tmp_path)
+    forged = json.dumps(
+        {
+            "payloadType": BATCH_TYPE,
+            "payload": base64.b64encode(station.payload(1)).decode(),
+            "signatures": [
+                {
+                    "keyid": IDENTITY.fingerprint,
+                    "sig": base64.b64encode(b"\x01" + bytes(63)).decode(),
+                }
+            ],
+        }
+    ).encode()
+    answer = await client.post("/api/v1/batches", data=forged)
+    error = (await answer.json())["error"]
+    assert (answer.status, error["code"], error["fields"]) == (
+        401, "S320", ["signatures[0].keyid"],
+    )  # fmt: skip
+    assert "small-order point lets any signature verify" in error["message_en"]
+    path = await exported(client, server_folder, tmp_path / "ledger.jsonl")
+    report = verify_ledger(path, load_election(ELECTION), workers=1)
+    assert report.bad is not None and (report.bad.index, report.bad.code) == (1, "V126")
+    assert "small-order point" in report.bad.reason_en
+    done = run_verify(str(path), "--election", str(ELECTION))
+    assert done.returncode != 0 and "V126" in done.stdout + done.stderr
+
+
+async def test_a_batch_accepted_with_a_key_given_twice_fails_verify(
+    aiohttp_client: MakeClient, server_folder: ServerFolder, station: Station, tmp_path: Path
+) -> None:
+    """A batch with "sequence":6,"sequence":7 recorded as accepted (as before I-JSON):
+    verify decides it again, refuses it (S101) and names the entry."""
+    from tally_server.service.decide import decide_opened, utc_now
+    from tally_server.service.folder import offline_commit
+
+    text = station.payload(6).decode().replace('"sequence":6', '"sequence":6,"sequence":7', 1)
+    body = station.seal(text.encode())
+
+    def go(_: Any, journal: Any) -> Any:
+        # ``decoded=True``: the bytes taken as decoded already, the way the old check did
+        decision = decide_opened(journal.state, open_envelope(body, BATCH_TYPE), decoded=True)
+        assert decision.outcome is not None and decision.outcome.sequence == 7
+        return [journal.batch(decision, body, utc_now())], journal.next_index - 1
+
+    index = offline_commit(server_folder.path, "record as before", go)
+    client = await aiohttp_client(create_app(server_folder.path))
+    # today's server refuses the very same bytes, and records why
+    answer = await client.post("/api/v1/batches", data=body)
+    assert (answer.status, (await answer.json())["error"]["code"]) == (400, "S101")
+    path = await exported(client, server_folder, tmp_path / "ledger.jsonl")
+    assert first_bad(path) == (index, "V131")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from lawkit import make_election, replace, sheet, valid_minutes
+from lawkit import make_election, replace, sheet, valid_minutes, votes_from_piles
 
 from schemas import codec
 from schemas.models import Complaints, CountingMinutes, Finding, ResultBatch
@@ -18,6 +18,7 @@ from tally_server.core.definition import Election, load_election
 from tally_server.core.rules import (
     DEFAULT_RULES,
     RULES,
+    FirstRound,
     RulesConfig,
     check_batch,
     check_minutes,
@@ -526,7 +527,8 @@ MUTATIONS: dict[str, Mutation] = {
 
 def test_every_error_of_one_minutes_has_a_mutation() -> None:
     batch_only = {"E104", "E105", "E120", "E121", "E122", "E123", "E124"}
-    assert set(MUTATIONS) == {c for c in RULES if c.startswith("E")} - batch_only
+    first_round = {"E108", "E109", "E118"}  # need the first round: the later-round tests
+    assert set(MUTATIONS) == {c for c in RULES if c.startswith("E")} - batch_only - first_round
     assert set(ERROR_CASES) == set(MUTATIONS)
 
 
@@ -548,3 +550,167 @@ def test_mutating_one_figure_trips_exactly_its_rule(
     assume(mutated is not None)
     assert mutated is not None
     assert errors(check_minutes(election, mutated)) == {code}
+
+
+# --- later rounds: the supplementary round against its first round ---------------------
+
+
+def first(
+    seats: int, elected: tuple[str, ...], status: str = "supplementary_proposed", areas: int = 1
+) -> FirstRound:
+    return FirstRound("main", status, seats, elected, areas, areas)
+
+
+@st.composite
+def supplementary_case(
+    draw: st.DrawFn,
+) -> tuple[Election, FirstRound, CountingMinutes, list[int]]:
+    """A constituency of 2–5 seats, a first round that elected fewer, and supplementary
+    minutes whose ballots keep 1..seats names (piles), naming any candidates."""
+    seats = draw(st.integers(2, 5))
+    n = seats + draw(st.integers(1, 3))
+    election = make_election(seats=seats, births=n, areas=1, level="province")
+    ids = [f"C-{i}" for i in range(1, n + 1)]
+    won = draw(st.integers(0, seats - 1))
+    elected = tuple(draw(st.permutations(ids))[:won])
+    named = draw(st.lists(st.sampled_from(ids), min_size=1, unique=True))
+    k_max = min(seats, len(named))
+    piles = draw(st.lists(st.integers(0, 300), min_size=k_max, max_size=k_max))
+    assume(sum(piles) > 0)
+    offsets = draw(st.lists(st.integers(0, len(named) - 1), min_size=k_max, max_size=k_max))
+    votes = votes_from_piles(piles, len(named), offsets)
+    m = sheet(
+        dict(zip(named, votes, strict=True)),
+        valid=sum(piles),
+        on_list=2 * sum(piles) + 10,
+        round="supplementary",
+        piles=piles + [0] * (seats - k_max) if draw(st.booleans()) else None,
+    )
+    return election, first(seats, elected), m, piles
+
+
+@settings(max_examples=200)
+@given(case=supplementary_case())
+def test_supplementary_minutes_by_the_law(
+    case: tuple[Election, FirstRound, CountingMinutes, list[int]],
+) -> None:
+    """E108 exactly when an elected candidate is named (each named by name and id);
+    E115 exactly when the votes exceed open seats × valid; E107 exactly when piles
+    are given and a ballot keeps more names than the seats still open."""
+    election, fr, m, piles = case
+    found = check_minutes(election, m, first_round=fr)
+    again = [cid for cid in m.candidate_votes if cid in fr.elected]
+    open_seats = fr.seats - len(fr.elected)
+    total = sum(m.candidate_votes.values())
+    expected = set()
+    if again:
+        expected.add("E108")
+    if total > open_seats * m.valid_ballots:
+        expected.add("E115")
+    if m.ballots_by_names_kept is not None and any(piles[open_seats:]):
+        expected.add("E107")
+    assert errors(found) == expected
+    for f in found:
+        if f.code == "E108":
+            assert sorted(f.figures["elected_before"].split(",")) == sorted(again)
+            for cid in again:
+                name = f"Ứng cử viên {cid[2:]} ({cid})"
+                assert name in f.message_vi and name in f.message_en
+            assert f.figures["open_seats"] == open_seats
+        if f.code == "E115":
+            assert f.figures["seats"] == open_seats
+            assert f.figures["cap"] == open_seats * m.valid_ballots
+            assert f"{open_seats} seat(s) still open" in f.message_en
+            assert f"{open_seats} ghế còn thiếu" in f.message_vi
+    # Without the first round (a station) only the constituency's seats bound them.
+    alone = errors(check_minutes(election, m))
+    assert "E108" not in alone and ("E115" in alone) == (total > fr.seats * m.valid_ballots)
+
+
+def test_the_two_faults_of_issue_14() -> None:
+    """Two seats, C-1 elected: naming C-1 again is refused (E108); with one seat open a
+    ballot keeping two names is refused (E115, and E107 when the piles say so)."""
+    election = make_election(seats=2, births=4, areas=1)
+    fr = first(2, ("C-1",))
+    again = sheet({"C-1": 70, "C-2": 30}, valid=100, round="supplementary", piles=[100, 0])
+    (f,) = [f for f in check_minutes(election, again, first_round=fr) if f.severity == "error"]
+    assert f.code == "E108" and f.fields == ["candidate_votes.C-1"]
+    assert f.message_en.startswith("E108: Ứng cử viên 1 (C-1) already elected in the main round")
+    assert "(1 of 2 seats)" in f.message_en and "1 seat(s) still open" in f.message_en
+    assert f.message_vi.startswith("E108: Ứng cử viên 1 (C-1) đã trúng cử ở vòng đầu")
+    both = sheet({"C-2": 100, "C-3": 100}, valid=100, round="supplementary", piles=[0, 100])
+    found = check_minutes(election, both, first_round=fr)
+    assert errors(found) == {"E107", "E115"}
+    e115 = next(f for f in found if f.code == "E115")
+    assert e115.figures == {
+        "votes_total": 200,
+        "seats": 1,
+        "constituency_seats": 2,
+        "valid_ballots": 100,
+        "cap": 100,
+    }
+    assert "(200) > 1 seat(s) still open × 100 valid ballots = 100" in e115.message_en
+    # Without piles the bound alone says it; the lawful ballot passes.
+    assert errors(
+        check_minutes(election, replace(both, ballots_by_names_kept=None), first_round=fr)
+    ) == {"E115"}
+    lawful = sheet({"C-2": 70, "C-3": 30}, valid=100, round="supplementary", piles=[100, 0])
+    assert errors(check_minutes(election, lawful, first_round=fr)) == set()
+
+
+@pytest.mark.parametrize(
+    ("status", "elected"),
+    [
+        ("elected", ("C-1", "C-2")),
+        ("revote", ()),
+        ("seats_left_empty", ("C-1",)),
+        ("unresolved_tie", ("C-1",)),
+    ],
+)
+def test_no_supplementary_round_after_a_first_round_that_does_not_call_one(
+    status: str, elected: tuple[str, ...]
+) -> None:
+    election = make_election(seats=2, births=4, areas=1)
+    m = sheet({"C-3": 60, "C-4": 40}, valid=100, round="supplementary")
+    (f,) = [
+        f
+        for f in check_minutes(election, m, first_round=first(2, elected, status))
+        if f.severity == "error"
+    ]
+    assert f.code == "E109" and f.figures["first_round_status"] == status
+    assert f.figures["seats_filled"] == len(elected)
+    assert f"filled {len(elected)} of 2 seat(s)" in f.message_en
+    assert "không có bầu cử thêm" in f.message_vi
+
+
+@pytest.mark.parametrize(("reported", "status"), [(0, "no_results"), (2, "partial")])
+def test_a_supplementary_minutes_waits_for_a_complete_first_round(
+    reported: int, status: str
+) -> None:
+    election = make_election(seats=2, births=4, areas=3)
+    m = sheet({"C-3": 60, "C-4": 40}, valid=100, round="supplementary")
+    fr = FirstRound("main", status, 2, (), reported, 3)
+    (f,) = [f for f in check_minutes(election, m, first_round=fr) if f.severity == "error"]
+    assert f.code == "E118"
+    assert f.figures["areas_reported"] == reported and f.figures["areas_total"] == 3
+    assert f"has {reported} of 3 polling areas in" in f.message_en
+    assert "send the supplementary minutes again once it is complete" in f.message_en
+    assert f"mới nhận {reported}/3 khu vực bỏ phiếu" in f.message_vi
+
+
+def test_a_batch_takes_each_constituency_s_first_round() -> None:
+    election = make_election(seats=2, births=4, areas=1)
+    m = sheet({"C-1": 60, "C-4": 40}, valid=100, round="supplementary")
+    batch = ResultBatch(
+        schema="kiemphieu/batch/v1",
+        election_id="law",
+        station_id="S1",
+        polling_area_id="A1",
+        sequence=1,
+        created_at=dt.datetime(2026, 3, 15, 20, 0, tzinfo=dt.UTC),
+        minutes=[m],
+    )
+    assert "E108" in codes(
+        check_batch(election, batch, first_rounds={("R", "C"): first(2, ("C-1",))})
+    )
+    assert "E108" not in codes(check_batch(election, batch))

@@ -40,7 +40,7 @@ def test_every_schema_file_is_a_valid_2020_12_schema(path: Path) -> None:
 @pytest.mark.parametrize("name", sorted(WIRE_TYPES))
 def test_committed_schema_matches_the_models(name: str) -> None:
     assert path_for(name).read_text(encoding="utf-8") == render(name), (
-        "schemas/json drifted from schemas/models.py: run `python -m schemas.generate`"
+        "schemas/json drifted from schemas/models.py: run `python -m schemas`"
     )
 
 
@@ -142,3 +142,26 @@ def test_malformed_json_names_the_problem_in_both_languages() -> None:
         codec.decode(b'{"schema": "kiemphieu/batch/v1", ', WIRE_TYPES["batch"])
     assert err.value.code == "S100"
     assert "JSON" in err.value.message_en and "JSON" in err.value.message_vi
+
+
+def test_schemas_check_passes_and_out_writes_the_same_files(tmp_path: Path) -> None:
+    from schemas.generate import main
+
+    assert main(["--check"]) == 0
+    assert main(["--out", str(tmp_path)]) == 0
+    for name in WIRE_TYPES:
+        assert (tmp_path / path_for(name).name).read_text(encoding="utf-8") == render(name)
+
+
+def test_schemas_never_writes_into_an_installed_package(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from schemas import generate
+
+    before = {p: p.read_bytes() for p in SCHEMA_DIR.glob("*.json")}
+    monkeypatch.setattr(generate, "_in_source_checkout", lambda: False)
+    with pytest.raises(SystemExit) as stop:
+        generate.main([])
+    assert stop.value.code == 2
+    assert "--out" in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in SCHEMA_DIR.glob("*.json")} == before

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from lawkit import make_multi_election, replace, sheet, valid_minutes
+from lawkit import make_election, make_multi_election, replace, sheet, valid_minutes
 
 from schemas import codec
 from schemas.models import CountingMinutes, ResultBatch, Round
@@ -20,6 +20,7 @@ from tally_server.core.tally import (
     ConstituencyResult,
     Tally,
     TallyError,
+    first_round_of,
     results_digest,
     tally_from_scratch,
 )
@@ -68,6 +69,7 @@ def test_incremental_equals_from_scratch_in_any_order(
     assert incremental.rollups() == fresh.rollups()
     assert results_digest(incremental.results()) == results_digest(fresh.results())
     check_rollups_against_a_recount(incremental, final)
+    check_first_rounds_and_finals(incremental, final)
     # The server's tally keeps no sheets: each correction brings what it replaces.
     lean = Tally(MULTI, sheets=False)
     counted: dict[tuple[str, str, str], CountingMinutes] = {}
@@ -110,6 +112,60 @@ def check_rollups_against_a_recount(tally: Tally, final: list[CountingMinutes]) 
         assert per_race.areas_reported == len(mains)
         assert per_race.voters_on_list == sum(m.voters_on_list for m in mains)
         assert per_race.invalid_ballots == sum(m.invalid_ballots for m in mains)
+
+
+def check_first_rounds_and_finals(tally: Tally, final: list[CountingMinutes]) -> None:
+    """What a supplementary minutes is checked against is the same from the tally and
+    from the minutes alone (the server's ledger); each final result is its rounds'."""
+    filled = 0
+    for race in MULTI.definition.races:
+        for con in race.constituencies:
+            mine = [m for m in final if (m.race_id, m.constituency_id) == (race.id, con.id)]
+            fr = tally.first_round(race.id, con.id)
+            assert fr == first_round_of(MULTI, race.id, con.id, mine)
+            base = tally.result(race.id, con.id, fr.round)
+            assert fr.complete == (base.areas_reported == base.areas_total > 0)
+            assert fr.elected == (tuple(base.winners) if fr.complete else ())
+            f = tally.final(race.id, con.id)
+            rounds = [r.round for r in f.rounds]
+            assert rounds == [
+                r
+                for r in ("main", "revote", "supplementary")
+                if r == "main" or any(m.round == r for m in mine)
+            ]
+            supp = [m for m in mine if m.round == "supplementary"]
+            counting = [base] + ([tally.result(race.id, con.id, "supplementary")] if supp else [])
+            assert [(e.id, e.round) for e in f.elected] == [
+                (w, r.round) for r in counting for w in r.winners
+            ]
+            assert f.status == counting[-1].status
+            filled += f.seats_filled
+    assert filled == tally.rollup().seats_filled
+
+
+def test_the_final_result_names_the_round_of_each_deputy() -> None:
+    """Two seats: C-1 elected in the main round, C-3 in the supplementary round."""
+    election = make_election(seats=2, births=4, areas=2)
+    t = Tally(election)
+    for area in ("A1", "A2"):
+        t.apply(sheet([80, 30, 45, 20], valid=100, area=area, on_list=150))
+    fr = t.first_round("R", "C")
+    assert (fr.status, fr.elected, fr.open_seats) == ("supplementary_proposed", ("C-1",), 1)
+    t.apply(sheet({"C-2": 40, "C-3": 60}, valid=100, area="A1", on_list=150, round="supplementary"))
+    assert t.final("R", "C").status == "partial"
+    t.apply(sheet({"C-2": 45, "C-3": 55}, valid=100, area="A2", on_list=150, round="supplementary"))
+    f = t.final("R", "C")
+    assert (f.status, f.seats, f.seats_filled) == ("elected", 2, 2)
+    assert [(e.id, e.round, e.votes, e.pct) for e in f.elected] == [
+        ("C-1", "main", 160, "80.00"),
+        ("C-3", "supplementary", 115, "57.50"),
+    ]
+    assert [(r.round, r.seats, r.seats_filled, r.valid_ballots) for r in f.rounds] == [
+        ("main", 2, 1, 200),
+        ("supplementary", 1, 1, 200),
+    ]
+    assert "C-3, bầu cử thêm" in f.notes_vi and "C-3, supplementary round" in f.notes_en
+    assert t.rollup().seats_filled == 2
 
 
 def test_a_correction_replaces_the_figures_it_corrects() -> None:

@@ -3,11 +3,12 @@ filtering the constituency rows, counting batches per race and committee."""
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
+from schemas._retry import Backoff
 from tally_server.core.definition import load_election
 from tui.bindings import bilingual, lang_allows
-from tui.client import Backoff
 from tui.model import (
     BatchCounters,
     RowFilter,
@@ -153,22 +154,35 @@ def test_alerts_read_messages_and_list_silent_stations() -> None:
                     ]
                 },
                 "reviewed": False,
-            }
+            },
+            {
+                "id": 4,
+                "kind": "rejected",
+                "at": "2011-05-22T20:01:00Z",
+                "station_id": None,
+                "polling_area_id": None,
+                "codes": ["K401"],
+                "data": {"findings": [{"code": "K401", "message_vi": "v", "message_en": "e"}]},
+                "reviewed": False,
+                "count": 57,
+            },
         ],
         "silent_stations": [{"station_id": "KV-03", "polling_area_id": "KV-03"}],
     }
-    rejected, silent = parse_alerts(doc)
+    rejected, junk, silent = parse_alerts(doc)
     assert rejected.codes == ("E112", "W201") and rejected.message_en == "en · e2"
+    assert (rejected.count, junk.count) == (1, 57)  # refusals of one sender, coalesced
     assert silent.id == "silent:KV-03" and silent.kind == "silent_station"
 
 
-def test_backoff_doubles_up_to_its_cap_and_resets() -> None:
-    b = Backoff(base=0.5, cap=4)
-    delays = [b.next_delay() for _ in range(6)]
-    assert all(0.4 <= d <= 0.5 for d in delays[:1]) and all(d <= 4 for d in delays)
-    assert delays[3] > delays[1] > delays[0] and delays[5] >= 3.2
-    b.reset()
-    assert b.next_delay() <= 0.5
+def test_backoff_bound_doubles_up_to_its_cap_with_full_jitter() -> None:
+    b, rng = Backoff(base=0.5, cap=4), random.Random(7)
+    for attempt, bound in enumerate([0.5, 1, 2, 4, 4, 4, 4]):
+        pauses = [b.delay(attempt, rng) for _ in range(400)]
+        assert all(0 <= p <= bound for p in pauses)
+        # full jitter: the pauses spread over the whole range, not bunched at the top
+        assert min(pauses) < 0.1 * bound and max(pauses) > 0.9 * bound
+    assert b.delay(10_000, rng) <= 4  # no overflow far out
 
 
 def test_bindings_follow_the_language() -> None:

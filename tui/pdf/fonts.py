@@ -6,7 +6,7 @@ The font is drawn for Vietnamese and licensed under the SIL Open Font Licence
 
 from __future__ import annotations
 
-import fontpkg_be_vietnam_pro
+import fontpkg
 from reportlab.lib.fonts import addMapping
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
@@ -16,11 +16,14 @@ BOLD = "BeVietnamPro-Bold"
 ITALIC = "BeVietnamPro-Italic"
 BOLD_ITALIC = "BeVietnamPro-BoldItalic"
 
-_FILES = {
-    REGULAR: "BeVietnamPro-Regular.ttf",
-    BOLD: "BeVietnamPro-Bold.ttf",
-    ITALIC: "BeVietnamPro-Italic.ttf",
-    BOLD_ITALIC: "BeVietnamPro-BoldItalic.ttf",
+FAMILY = "Be Vietnam Pro"
+
+# (weight, style) of each face, as fontpkg selects them from the family's metadata.
+_FACES = {
+    REGULAR: (400, "normal"),
+    BOLD: (700, "normal"),
+    ITALIC: (400, "italic"),
+    BOLD_ITALIC: (700, "italic"),
 }
 
 
@@ -29,9 +32,8 @@ def register_fonts() -> None:
     registered = set(pdfmetrics.getRegisteredFontNames())
     if REGULAR in registered:
         return
-    folder = fontpkg_be_vietnam_pro.ROOT / "files"
-    for name, filename in _FILES.items():
-        pdfmetrics.registerFont(TTFont(name, str(folder / filename)))
+    for name, (weight, style) in _FACES.items():
+        pdfmetrics.registerFont(TTFont(name, str(fontpkg.path(FAMILY, weight, style))))
     # So that <b> and <i> inside a Paragraph pick the right face.
     addMapping(REGULAR, 0, 0, REGULAR)
     addMapping(REGULAR, 1, 0, BOLD)

@@ -1,6 +1,7 @@
-"""Alerts: conflicts, rejected batches with their rule codes, corrections
-awaiting review, warnings, silent stations. An operator marks one reviewed
-(recorded in the ledger by the server); the projector cannot."""
+"""Alerts: a ledger that lost what it acknowledged, conflicts, rejected batches
+with their rule codes, corrections awaiting review, warnings, silent stations.
+An operator marks one reviewed (recorded in the ledger by the server); the
+projector cannot."""
 
 from __future__ import annotations
 
@@ -25,13 +26,21 @@ if TYPE_CHECKING:
     from tui.app import Change
 
 KIND: dict[str, tuple[str, str]] = {
+    "rollback_detected": ("[b red]Mất kết quả đã xác nhận[/]", "[b red]Acknowledged lost[/]"),
     "conflict": ("[b red]Xung đột[/]", "[b red]Conflict[/]"),
     "rejected": ("[red]Bị từ chối[/]", "[red]Rejected[/]"),
     "correction": ("[yellow]Đính chính[/]", "[yellow]Correction[/]"),
     "warning": ("[yellow]Cảnh báo[/]", "[yellow]Warning[/]"),
     "silent_station": ("[magenta]Trạm im lặng[/]", "[magenta]Silent station[/]"),
 }
-ORDER = {"conflict": 0, "rejected": 1, "correction": 2, "warning": 3, "silent_station": 4}
+ORDER = {
+    "rollback_detected": -1,
+    "conflict": 0,
+    "rejected": 1,
+    "correction": 2,
+    "warning": 3,
+    "silent_station": 4,
+}
 
 
 def kind_label(kind: str, lang: Lang) -> str:
@@ -98,7 +107,7 @@ class AlertsScreen(DashboardScreen):
                 kind_label(a.kind, lang),
                 _time(a.at),
                 a.polling_area_id or a.station_id,
-                " ".join(a.codes),
+                " ".join(a.codes) + (f" ×{a.count}" if a.count > 1 else ""),
                 f"✓ {a.note}" if a.reviewed else "",
                 key=a.id,
             )
@@ -126,7 +135,8 @@ class AlertsScreen(DashboardScreen):
             return
         message = a.message_vi if self.lang == "vi" else a.message_en
         detail.update(
-            f"{kind_label(a.kind, self.lang)} {' '.join(a.codes)} — "
+            f"{kind_label(a.kind, self.lang)} {' '.join(a.codes)}"
+            f"{f' ×{a.count}' if a.count > 1 else ''} — "
             f"{a.station_id} / {a.polling_area_id}\n{message}"
         )
 

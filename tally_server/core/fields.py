@@ -1,0 +1,274 @@
+"""The fields of a counting minutes in words, and the format check that names them.
+
+One table of labels (the law's words, Art. 75.2, and their English) for every
+surface that names a field: the rules' messages, the offline tally, and any form
+or sheet that wants them. ``format_findings`` says, field by field, why a minutes
+as received (JSON, not yet a ``CountingMinutes``) does not match the wire format:
+the schema's own types judge each value, so the two cannot drift.
+
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from schemas.models import Constituency, Count, CountingMinutes, Finding, Id, Round
+from tally_server.core.definition import Election
+from tally_server.core.numbers import vn_int
+
+COUNTS: tuple[tuple[str, str, str], ...] = (
+    ("voters_on_list", "tổng số cử tri", "voters on the list"),
+    ("voters_voted", "số cử tri đã tham gia bỏ phiếu", "voters who voted"),
+    ("ballots_issued", "số phiếu phát ra", "ballots issued"),
+    ("ballots_received", "số phiếu thu vào", "ballots received"),
+    ("valid_ballots", "số phiếu hợp lệ", "valid ballots"),
+    ("invalid_ballots", "số phiếu không hợp lệ", "invalid ballots"),
+)
+"""The six totals of a counting minutes, in the order of the form."""
+
+COMPLAINTS: tuple[tuple[str, str, str], ...] = (
+    ("received", "số khiếu nại, tố cáo nhận được", "complaints received"),
+    ("resolved", "số khiếu nại, tố cáo đã giải quyết", "complaints resolved by the team"),
+    ("forwarded", "số khiếu nại, tố cáo chuyển lên cấp trên", "complaints forwarded"),
+)
+
+LABELS: dict[str, tuple[str, str]] = {
+    "schema": ("lược đồ tài liệu", "document schema"),
+    "race_id": ("mã cuộc bầu cử", "race id"),
+    "constituency_id": ("mã đơn vị bầu cử", "constituency id"),
+    "polling_area_id": ("mã khu vực bỏ phiếu", "polling area id"),
+    "round": ("vòng bầu cử", "round"),
+    **{name: (vi, en) for name, vi, en in COUNTS},
+    "candidate_votes": ("số phiếu bầu cho từng người ứng cử", "votes for each candidate"),
+    "ballots_by_names_kept": (
+        "số phiếu hợp lệ theo số tên giữ lại",
+        "valid ballots by the number of names kept",
+    ),
+    "complaints": ("khiếu nại, tố cáo", "complaints and denunciations"),
+    **{f"complaints.{name}": (vi, en) for name, vi, en in COMPLAINTS},
+    "signatories": ("người ký biên bản", "signatories"),
+    "explanations": ("giải trình cảnh báo", "explanations of warnings"),
+}
+"""Field path -> (Vietnamese, English) label; ``label`` adds the per-candidate and
+per-pile ones."""
+
+ROUNDS: dict[str, tuple[str, str]] = {
+    "main": ("bầu cử chính thức", "main round"),
+    "revote": ("bầu cử lại", "re-vote"),
+    "supplementary": ("bầu cử thêm", "supplementary round"),
+}
+
+_PILE = re.compile(r"ballots_by_names_kept\[(\d+)\]")
+_MAX_COUNT: int = next(
+    m.le for m in getattr(Count, "__metadata__", ()) if getattr(m, "le", None) is not None
+)
+
+
+def label(path: str, con: Constituency | None = None) -> tuple[str, str]:
+    """The field at ``path`` in words: ``candidate_votes.X`` names the candidate
+    (from ``con``'s list when it is there), ``ballots_by_names_kept[k]`` its pile."""
+    if path.startswith("candidate_votes."):
+        cid = path.removeprefix("candidate_votes.")
+        name = next((c.full_name for c in con.candidates if c.id == cid), None) if con else None
+        if name is None:
+            return f"số phiếu bầu cho người ứng cử {cid}", f"votes for candidate {cid}"
+        return f"số phiếu bầu cho {name} ({cid})", f"votes for {name} ({cid})"
+    if m := _PILE.fullmatch(path):
+        k = int(m[1]) + 1
+        return f"số phiếu hợp lệ giữ {k} tên", f"valid ballots keeping {k} name{'s' * (k > 1)}"
+    return LABELS.get(path, (path, path))
+
+
+def count_finding(
+    path: str, value: object, con: Constituency | None, race_id: str | None
+) -> Finding:
+    """E100 for a figure that is not a count, naming the field in words."""
+    vi, en = label(path, con)
+    shown = _json(value)
+    return Finding(
+        code="E100",
+        severity="error",
+        race_id=race_id,
+        fields=[path],
+        figures={"field": path, "value": shown},
+        message_vi=f"E100: {vi} là {shown}: không phải số nguyên không âm",
+        message_en=f"E100: {en} is {shown}: not a non-negative whole number",
+    )
+
+
+def _json(value: object) -> str:
+    try:
+        return msgspec.json.encode(value).decode("utf-8")
+    except (TypeError, msgspec.EncodeError):
+        return repr(value)
+
+
+def raw_ids(doc: Mapping[str, Any]) -> dict[str, str]:
+    """The race, constituency, polling area and round a raw minutes names, those
+    that are text (a minutes that fails to decode still says where it is from)."""
+    return {
+        k: v
+        for k in ("polling_area_id", "race_id", "constituency_id", "round")
+        if isinstance(v := doc.get(k), str)
+    }
+
+
+def where(source: str, ids: Mapping[str, str], election: Election) -> tuple[str, str]:
+    """Where a minutes is from, in Vietnamese (file, polling area and race, with
+    their names) and in English (their ids only: the names are Vietnamese words)."""
+    vi, en = [f"tệp {source}"], [f"file {source}"]
+    area_id, race_id = ids.get("polling_area_id"), ids.get("race_id")
+    if area_id is None:
+        vi.append("khu vực bỏ phiếu không rõ")
+        en.append("polling area not given")
+    else:
+        area = election.polling_areas.get(area_id)
+        vi.append(f"khu vực bỏ phiếu {area_id}" + (f" ({area.name})" if area else ""))
+        en.append(f"polling area {area_id}")
+    if race_id is None:
+        vi.append("cuộc bầu cử không rõ")
+        en.append("race not given")
+    else:
+        race = election.races.get(race_id)
+        vi.append(f"cuộc bầu cử {race_id}" + (f" ({race.name})" if race else ""))
+        en.append(f"race {race_id}")
+    rnd = ids.get("round", "main")
+    if rnd != "main" and rnd in ROUNDS:
+        vi.append(ROUNDS[rnd][0])
+        en.append(ROUNDS[rnd][1])
+    return ", ".join(vi), ", ".join(en)
+
+
+_COUNT_NAMES = frozenset(name for name, _, _ in COUNTS)
+_FIELDS = {f.encode_name: f for f in msgspec.structs.fields(CountingMinutes)}
+
+
+def format_findings(doc: Mapping[str, Any], election: Election, source: str) -> list[Finding]:
+    """Why ``doc`` is not a well-formed counting minutes, one finding per field,
+    each naming the file, the polling area, the race and the field (and candidate)
+    in words, in Vietnamese and in English apart. Empty when every field is right
+    (what is wrong is then the whole, and the caller says so)."""
+    ids = raw_ids(doc)
+    at_vi, at_en = where(source, ids, election)
+    con = election.constituencies.get((ids.get("race_id", ""), ids.get("constituency_id", "")))
+    race_id = ids.get("race_id")
+    out: list[Finding] = []
+
+    def bad(code: str, path: str, value: object, vi: str, en: str) -> None:
+        lvi, len_ = label(path, con)
+        figures: dict[str, int | str] = {"field": path, **ids}
+        if value is not _MISSING:
+            figures["value"] = _json(value)
+        if path.startswith("candidate_votes."):
+            figures["candidate"] = path.removeprefix("candidate_votes.")
+        out.append(
+            Finding(
+                code=code,
+                severity="error",
+                race_id=race_id,
+                fields=[path],
+                figures=figures,
+                message_vi=f"{code}: {at_vi}: {lvi} {vi}",
+                message_en=f"{code}: {at_en}: {len_} {en}",
+            )
+        )
+
+    def count(path: str, value: object) -> None:
+        if not _fits(value, Count):
+            shown = _json(value)
+            bad(
+                "E100",
+                path,
+                value,
+                f"là {shown}: phải là số nguyên từ 0 đến {vn_int(_MAX_COUNT)}",
+                f"is {shown}: must be a whole number from 0 to {vn_int(_MAX_COUNT)}",
+            )
+
+    for name in doc:
+        if name not in _FIELDS:
+            bad(
+                "S100",
+                name,
+                _MISSING,
+                "không có trong định dạng biên bản",
+                "is not a field of the counting minutes",
+            )
+    for name, f in _FIELDS.items():
+        if name not in doc:
+            if f.required:
+                bad("S100", name, _MISSING, "bị thiếu", "is missing")
+            continue
+        value = doc[name]
+        if name in ("race_id", "constituency_id", "polling_area_id"):
+            if not _fits(value, Id):
+                bad(
+                    "S100",
+                    name,
+                    value,
+                    f"“{_json(value)}” không hợp lệ (chữ cái không dấu, chữ số, . _ -)",
+                    f"“{_json(value)}” is not valid (ASCII letters, digits, . _ -)",
+                )
+        elif name == "round":
+            if not _fits(value, Round):
+                bad(
+                    "S100",
+                    name,
+                    value,
+                    f"là {_json(value)}: phải là main, revote hoặc supplementary",
+                    f"is {_json(value)}: must be main, revote or supplementary",
+                )
+        elif name in _COUNT_NAMES:
+            count(name, value)
+        elif name == "candidate_votes" and isinstance(value, dict):
+            for cid, votes in value.items():
+                if _fits(cid, Id):
+                    count(f"candidate_votes.{cid}", votes)
+                else:
+                    bad(
+                        "S100",
+                        name,
+                        cid,
+                        f"có mã người ứng cử “{cid}” không hợp lệ",
+                        f"has a candidate id “{cid}” that is not valid",
+                    )
+        elif name == "ballots_by_names_kept" and isinstance(value, list):
+            for i, pile in enumerate(value):
+                count(f"ballots_by_names_kept[{i}]", pile)
+        elif name == "complaints" and isinstance(value, dict):
+            for key, n in value.items():
+                path = f"complaints.{key}"
+                if path in LABELS:
+                    count(path, n)
+                else:
+                    bad(
+                        "S100",
+                        path,
+                        _MISSING,
+                        "không có trong định dạng biên bản",
+                        "is not a field of the counting minutes",
+                    )
+        elif not _fits(value, f.type):
+            bad(
+                "S100",
+                name,
+                value,
+                "không đúng định dạng biên bản",
+                "does not match the format of the counting minutes",
+            )
+    return out
+
+
+_MISSING = object()
+
+
+def _fits(value: object, kind: Any) -> bool:
+    try:
+        msgspec.convert(value, kind, strict=True)
+    except msgspec.ValidationError:
+        return False
+    return True
