@@ -186,7 +186,7 @@ class Ingest:
                 "seconds": round(found.seconds, 3),
             },
         )
-        head = found.entries - 1
+        head = found.head
         if found.checkpoint != head:
             try:
                 integrity.checkpoint_now(self._conn, self.folder)  # next time, start from here
@@ -197,16 +197,15 @@ class Ingest:
 
     async def _checkpoints(self) -> None:
         """Every ``integrity.CHECKPOINT_SECONDS``, a checkpoint at the durable head (the
-        digests taken by the reader thread; the rows up to it no longer change)."""
+        digests taken by the reader thread in one snapshot, while the writer goes on)."""
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(integrity.CHECKPOINT_SECONDS)
-            at = self.head_index
-            if at == self._checkpointed:
+            if self.head_index == self._checkpointed:
                 continue
             try:
-                value = await self.read(
-                    functools.partial(integrity.make_checkpoint, folder=self.folder, upto=at)
+                at, value = await self.read(
+                    functools.partial(integrity.make_checkpoint, folder=self.folder)
                 )
                 await loop.run_in_executor(
                     self._executor, integrity.store_checkpoint, self._conn, value

@@ -6,17 +6,21 @@ batch_log, minutes, current, alerts. The server trusts them to decide, so
 before it serves it checks them:
 
 * a **checkpoint** in the meta table, signed with the server key, names an
-  entry (index and hash), the ledger's count of entries per kind up to it, and
-  a digest of each derived table *as it stood just after that entry* (a row
-  written later is left out, a column changed later is read as it was; so the
-  digest can be taken while the server appends). The server writes one when it
-  stops cleanly, every ``CHECKPOINT_SECONDS`` while it runs, and after an
-  offline change (``station enroll``, ``revoke``, ``rebuild``);
+  entry (index and hash), the ledger's count of entries per kind up to it, a
+  digest of each derived table as it stood then (taken in one read snapshot, so
+  while the server appends), and the count, last time and last entry of each
+  alert still open to coalescing (``Journal.open_alerts``): a count moved on
+  later cannot be read back as it was. The server writes one when it stops
+  cleanly, every ``CHECKPOINT_SECONDS`` while it runs, and after an offline
+  change (``station enroll``, ``revoke``, ``rebuild``);
 * at start the ledger must still hold that entry with that hash and those
-  counts, the tables must give the same digests, and every entry after it is
-  replayed (decided again, as ``verify`` does) from the state at the checkpoint:
-  it must chain, give the very entry stored, and the rows it writes must be the
-  rows stored.
+  counts, the tables as they stood just after it (a row written later is left
+  out, a column changed later is read as it was) must give the same digests,
+  and every entry after it is replayed (decided again, as ``verify`` does) from
+  the state at the checkpoint: it must chain, give the very entry stored, and
+  the rows it writes must be the rows stored. Indexes may skip (a
+  ``rollback_detected`` entry passes over those its receipt names): the chain is
+  followed by its prev-hashes, never by counting.
 
 ``tally-server check`` replays the whole ledger and compares every row;
 ``tally-server rebuild`` writes the tables from that replay into a new file and
@@ -39,10 +43,11 @@ from typing import Any
 import msgspec
 
 from schemas.errors import KiemphieuError
-from schemas.signing import VerifyKey, pae
-from tally_server.service.decide import decide
+from schemas.signing import WEAK_KEY_REASONS, VerifyKey, WeakKeyError, pae
+from tally_server.service import rollback
+from tally_server.service.decide import UNSIGNED_CODES, decide, decode_unsigned, refuse_unsigned
 from tally_server.service.folder import Folder
-from tally_server.service.journal import Journal, Prepared, load_journal
+from tally_server.service.journal import COALESCED, Journal, OpenAlert, Prepared, load_journal
 from tally_server.store import db, ledger
 from tally_server.store.ledger import Entry
 
@@ -81,17 +86,19 @@ _AS_OF: dict[str, str] = {
     "CASE WHEN review_index <= ?1 THEN reviewed_at END, "
     "CASE WHEN review_index <= ?1 THEN review_note END, "
     "CASE WHEN review_index <= ?1 THEN reviewed_by END, "
-    "CASE WHEN review_index <= ?1 THEN review_index END FROM alerts "
-    "WHERE ledger_index <= ?1 ORDER BY id",
+    "CASE WHEN review_index <= ?1 THEN review_index END, count, last_at, last_index "
+    "FROM alerts WHERE ledger_index <= ?1 ORDER BY id",
 }
-"""Each table as it stood just after entry ?1 (the same rows a replay up to there writes)."""
+"""Each table as it stood just after entry ?1 (the same rows a replay up to there writes);
+an alert coalesced with a later entry is put back as it was by ``_Open.as_of``."""
 
 _SINCE: dict[str, str] = {
     "keys": "SELECT * FROM keys WHERE enrolled_index > ?1 OR revoked_index > ?1",
     "batch_log": "SELECT * FROM batch_log WHERE ledger_index > ?1",
     "minutes": "SELECT * FROM minutes WHERE ledger_index > ?1",
     "current": "SELECT * FROM current WHERE ledger_index > ?1",
-    "alerts": "SELECT * FROM alerts WHERE ledger_index > ?1 OR review_index > ?1",
+    "alerts": "SELECT * FROM alerts WHERE ledger_index > ?1 OR review_index > ?1 "
+    "OR last_index > ?1",
 }
 """The rows that entries after ?1 wrote or changed."""
 
@@ -111,13 +118,44 @@ _MAX_NAMED = (
     "UNION ALL SELECT MAX(ledger_index) FROM minutes "
     "UNION ALL SELECT MAX(ledger_index) FROM current "
     "UNION ALL SELECT MAX(ledger_index) FROM alerts "
-    "UNION ALL SELECT MAX(review_index) FROM alerts)"
+    "UNION ALL SELECT MAX(review_index) FROM alerts "
+    "UNION ALL SELECT MAX(last_index) FROM alerts)"
 )
 """The last ledger entry the derived tables name."""
 
 _encode = msgspec.json.Encoder()
 
 Row = tuple[Any, ...]
+
+Volatile = tuple[Any, Any, Any]
+"""An alert's (count, last_at, last_index): what coalescing changes."""
+_VOLATILE = 12
+"""Their first position in an alerts row."""
+_UNKNOWN: Volatile = ("?", "?", "?")
+"""For an alert coalesced after the checkpoint that was not open then: matches nothing."""
+
+
+def open_alerts(conn: sqlite3.Connection) -> dict[int, Volatile]:
+    """id -> (count, last_at, last_index) of each alert open to coalescing, as
+    ``load_journal`` reads them (unreviewed, of a coalescing kind)."""
+    kinds = ",".join("?" * len(COALESCED))
+    return {
+        int(r[0]): (r[1], r[2], r[3])
+        for r in conn.execute(
+            "SELECT id, count, last_at, last_index FROM alerts "
+            f"WHERE reviewed_at IS NULL AND kind IN ({kinds}) ORDER BY id",
+            sorted(COALESCED),
+        )
+    }
+
+
+def _as_of(row: Row, upto: int, opened: dict[int, Volatile]) -> Row:
+    """An alerts row (``_AS_OF``) with the count it had just after entry ``upto``: a
+    later coalescing moved it on, the checkpoint kept what it was."""
+    last_index = row[_VOLATILE + 2]
+    if last_index is None or last_index <= upto:
+        return row
+    return (*row[:_VOLATILE], *opened.get(row[0], _UNKNOWN))
 
 
 class IntegrityError(KiemphieuError):
@@ -145,7 +183,9 @@ class Findings:
     """What a check found: the ledger's own problems first, then the tables'."""
 
     entries: int = 0
-    """Entries in the ledger."""
+    """Entries in the ledger (indexes may skip: not ``head + 1``)."""
+    head: int = -1
+    """The ledger's last index (-1: none)."""
     replayed: int = 0
     """Entries decided again (all of them for ``check``, those since the checkpoint at start)."""
     checkpoint: int | None = None
@@ -227,9 +267,13 @@ class Findings:
 # -- digests and checkpoints ---------------------------------------------------------------
 
 
-def table_digests(conn: sqlite3.Connection, upto: int) -> dict[str, list[Any]]:
-    """table -> [rows, sha256 of its rows] as the table stood just after entry ``upto``."""
+def table_digests(
+    conn: sqlite3.Connection, upto: int, opened: dict[int, Volatile] | None = None
+) -> dict[str, list[Any]]:
+    """table -> [rows, sha256 of its rows] as the table stood just after entry ``upto``
+    (``opened``: the checkpoint's open alerts, for those coalesced since)."""
     out: dict[str, list[Any]] = {}
+    opened = {} if opened is None else opened
     # Usually no counted minutes moved on after ``upto``: the table in key order as it is.
     moved = conn.execute("SELECT 1 FROM current WHERE ledger_index > ? LIMIT 1", (upto,))
     plain = moved.fetchone() is None
@@ -239,6 +283,8 @@ def table_digests(conn: sqlite3.Connection, upto: int) -> dict[str, list[Any]]:
         sql = "SELECT * FROM current" if table == "current" and plain else _AS_OF[table]
         cursor = conn.execute(sql, () if sql.startswith("SELECT * FROM current") else (upto,))
         while rows := cursor.fetchmany(5000):
+            if table == "alerts":
+                rows = [_as_of(tuple(r), upto, opened) for r in rows]
             h.update(_encode.encode(rows))
             n += len(rows)
         out[table] = [n, h.hexdigest()]
@@ -255,21 +301,30 @@ def kind_counts(conn: sqlite3.Connection, upto: int) -> dict[str, int]:
     }
 
 
-def make_checkpoint(conn: sqlite3.Connection, folder: Folder, upto: int | None = None) -> str:
-    """The signed checkpoint (meta value) at ``upto`` (default: the ledger's last entry)."""
-    if upto is None:
-        upto = db.head(conn)[0] - 1
-    _, head = db.head_at(conn, upto)
-    payload = _encode.encode(
-        {
-            "index": upto,
-            "hash": head,
-            "kinds": kind_counts(conn, upto),
-            "tables": table_digests(conn, upto),
-        }
-    )
+def make_checkpoint(conn: sqlite3.Connection, folder: Folder) -> tuple[int, str]:
+    """(its entry, the signed checkpoint as stored in meta) at the ledger's last entry,
+    read in one snapshot: the rows written with later entries are not seen, and the
+    open alerts' counts are the ones at that entry."""
+    began = not conn.in_transaction
+    if began:
+        conn.execute("BEGIN")
+    try:
+        upto, head = db.head(conn)
+        upto -= 1
+        payload = _encode.encode(
+            {
+                "index": upto,
+                "hash": head,
+                "kinds": kind_counts(conn, upto),
+                "tables": table_digests(conn, upto),
+                "open": [[i, *v] for i, v in open_alerts(conn).items()],
+            }
+        )
+    finally:
+        if began:
+            conn.execute("COMMIT")
     signature = folder.server_key.sign(pae(CHECKPOINT_TYPE, payload))
-    return json.dumps(
+    return upto, json.dumps(
         {"payload": payload.decode(), "signature": base64.b64encode(signature).decode()}
     )
 
@@ -285,8 +340,11 @@ def store_checkpoint(conn: sqlite3.Connection, value: str) -> None:
         raise
 
 
-def checkpoint_now(conn: sqlite3.Connection, folder: Folder) -> None:
-    store_checkpoint(conn, make_checkpoint(conn, folder))
+def checkpoint_now(conn: sqlite3.Connection, folder: Folder) -> int:
+    """A checkpoint at the last entry, stored; its entry."""
+    upto, value = make_checkpoint(conn, folder)
+    store_checkpoint(conn, value)
+    return upto
 
 
 def read_checkpoint(
@@ -303,6 +361,7 @@ def read_checkpoint(
         good = key.verify(signature, pae(CHECKPOINT_TYPE, payload))
         cp: dict[str, Any] = json.loads(payload)
         int(cp["index"]), str(cp["hash"]), dict(cp["kinds"]), dict(cp["tables"])
+        cp["open"] = {int(i): (n, at, last) for i, n, at, last in cp["open"]}
     except (ValueError, KeyError, TypeError, AttributeError):
         return None, "unreadable"
     if not good:
@@ -321,13 +380,30 @@ class _Broken(Exception):
 
 class Replay:
     """The ledger's entries after ``after`` decided again, from the state just after
-    ``after``; the rows they write, by table and primary key."""
+    ``after``; the rows they write, by table and primary key. ``opened``: the alerts
+    open to coalescing then, as the checkpoint at ``after`` names them."""
 
-    def __init__(self, conn: sqlite3.Connection, folder: Folder, after: int) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        folder: Folder,
+        after: int,
+        opened: dict[int, Volatile] | None = None,
+    ) -> None:
         self.conn = conn
         self.folder = folder
         self.after = after
+        self.opened = {} if opened is None else opened
         self.journal: Journal = load_journal(conn, folder.election, folder.server_key, upto=after)
+        for alert_id, (count, last_at, _) in sorted(self.opened.items()):
+            row = conn.execute(
+                "SELECT kind, station_id, codes, at FROM alerts WHERE id = ?", (alert_id,)
+            ).fetchone()
+            if row is not None:  # (the digests checked before said the row is there)
+                kind, station_id, codes, at = row
+                self.journal.open_alerts[(kind, station_id or "", codes)] = OpenAlert(
+                    alert_id, count, last_at or at
+                )
         self.rows: dict[str, dict[Row, Row]] = {t: {} for t in TABLES}
         self.replayed = 0
 
@@ -344,6 +420,8 @@ class Replay:
             row = self.conn.execute(
                 _AS_OF["alerts"].replace("WHERE ", "WHERE id = ?2 AND "), (self.after, key[0])
             ).fetchone()
+            if row is not None:
+                row = _as_of(tuple(row), self.after, self.opened)
         elif table == "current":
             row = self.conn.execute(
                 "SELECT polling_area_id, race_id, round, MAX(ledger_index) FROM minutes "
@@ -367,7 +445,10 @@ class Replay:
 
     def _chained(self, e: Entry) -> None:
         j = self.journal
-        if e.index != j.next_index:
+        # A rollback_detected entry may pass over indexes: _again checks its own.
+        if e.index != j.next_index and not (
+            e.kind == ledger.ROLLBACK_DETECTED and e.index > j.next_index
+        ):
             raise _Broken(
                 f"entry {j.next_index} is missing (the next entry stored is {e.index})",
                 f"thiếu mục {j.next_index} (mục tiếp theo được lưu là {e.index})",
@@ -390,7 +471,9 @@ class Replay:
         j = self.journal
         try:
             p: Prepared | None
-            if e.kind in ledger.BATCH_KINDS:
+            if e.kind == ledger.BATCH_REJECTED and not e.envelope:
+                p = self._unsigned(e)
+            elif e.kind in ledger.BATCH_KINDS:
                 decision = decide(j.state, e.envelope)
                 if decision.outcome is None:
                     raise _Broken(
@@ -398,13 +481,16 @@ class Replay:
                         f"mục {e.index} ghi một phong bì mà máy chủ không ghi",
                     )
                 p = j.batch(decision, e.envelope, ledger.parse_time(e.time))
+            elif e.kind == ledger.ROLLBACK_DETECTED:
+                p = self._rollback(e)
             else:
                 o = json.loads(e.outcome)
+                by = o.get("by")  # who did it, as recorded (none before it was)
                 if e.kind == ledger.STATION_ENROLLED:
                     key = VerifyKey.from_text(o["public_key"])
-                    p = j.enroll(o["station_id"], o["polling_area_id"], key, e.time)
+                    p = j.enroll(o["station_id"], o["polling_area_id"], key, e.time, by=by)
                 elif e.kind == ledger.STATION_REVOKED:
-                    p = j.revoke(o["station_id"], e.time)
+                    p = j.revoke(o["station_id"], e.time, by=by)
                 elif e.kind == ledger.ALERT_REVIEWED:
                     p = j.review(o["alert_id"], o["note"], o["by"], e.time)
                 else:
@@ -412,11 +498,24 @@ class Replay:
                         f"entry {e.index} has kind {e.kind!r} here",
                         f"mục {e.index} có loại {e.kind!r} ở đây",
                     )
+        except WeakKeyError as exc:
+            en, vi = WEAK_KEY_REASONS[exc.figures["reason"]]
+            raise _Broken(
+                f"entry {e.index} enrolls a weak public key (S320; verify says V126): {en}; "
+                f"no batch signed with it can be trusted",
+                f"mục {e.index} đăng ký một khoá công khai yếu (S320; verify báo V126): {vi}; "
+                f"không lô nào ký bằng khoá đó đáng tin",
+            ) from exc
         except (KiemphieuError, ValueError, KeyError, TypeError, LookupError) as exc:
             raise _Broken(
                 f"entry {e.index} ({e.kind}) cannot be replayed: {exc}",
                 f"không thể ghi lại mục {e.index} ({e.kind}): {exc}",
             ) from exc
+        if p is not None and p.entry.index != e.index:
+            raise _Broken(
+                f"entry {e.index} ({e.kind}) is at index {e.index}, where {p.entry.index} belongs",
+                f"mục {e.index} ({e.kind}) ở số {e.index}, đúng ra ở số {p.entry.index}",
+            )
         if p is None or p.entry.hash != e.hash or p.entry.receipt != e.receipt:
             raise _Broken(
                 f"entry {e.index} ({e.kind}) is not what the server records for it (run "
@@ -425,6 +524,46 @@ class Replay:
                 f"`tally-server verify` trên bản xuất)",
             )
         return p
+
+    def _unsigned(self, e: Entry) -> Prepared:
+        """A refusal before a valid signature: the ledger kept a digest, not the bytes,
+        so the decision is rebuilt from its key id, as ``verify`` does."""
+        o = decode_unsigned(e.outcome)
+        if o.code not in UNSIGNED_CODES:
+            raise _Broken(
+                f"entry {e.index} records no envelope, but {o.code} is decided only after a "
+                f"valid signature, whose bytes the ledger must keep",
+                f"mục {e.index} không ghi phong bì, nhưng {o.code} chỉ được quyết định sau khi "
+                f"chữ ký hợp lệ, nên sổ cái phải giữ phong bì",
+            )
+        flaw = o.code if o.code in ("S202", "S203") else None
+        decision = refuse_unsigned(self.journal.state, o.keyid, flaw)
+        decision.received = (o.received_sha256, o.received_bytes)
+        return self.journal.batch(decision, b"", ledger.parse_time(e.time))
+
+    def _rollback(self, e: Entry) -> Prepared:
+        """A receipt shown that this ledger had lost: still not held, at the index it
+        implies, the same evidence and alert (service/rollback.py)."""
+        j = self.journal
+        server_key = self.folder.server_key.public
+        election_id = self.folder.election.id
+
+        def hash_at(index: int) -> str | None:
+            row = self.conn.execute("SELECT hash FROM ledger WHERE idx = ?", (index,)).fetchone()
+            return None if row is None else str(row[0])
+
+        try:
+            rollback.check_entry(e, server_key, election_id, j.next_index, hash_at)
+        except rollback.Mismatch as exc:
+            raise _Broken(
+                f"rollback entry {e.index}: {exc.message_en}",
+                f"mục phát hiện khôi phục {e.index}: {exc.message_vi}",
+            ) from exc
+        receipt = rollback.open_receipt(e.envelope, server_key, election_id)
+        held = hash_at(receipt.ledger_index) if receipt.ledger_index < j.next_index else None
+        key = j.state.active_key(receipt.station_id)
+        area = key.polling_area_id if key is not None else None
+        return j.rollback(e.envelope, receipt, held, area, e.time)
 
     def _apply(self, p: Prepared) -> None:
         rows = self.rows
@@ -446,18 +585,33 @@ class Replay:
                 elif sql == db.UPSERT_CURRENT:
                     rows["current"][tuple(r[:3])] = tuple(r)
                 elif sql == db.INSERT_ALERT:
-                    rows["alerts"][(r[0],)] = (*r, None, None, None, None)
+                    rows["alerts"][(r[0],)] = (*r, None, None, None, None, 1, None, None)
+                elif sql == db.BUMP_ALERT:
+                    k = (r[2],)
+                    old = self._alert(p, k)
+                    rows["alerts"][k] = (*old[:_VOLATILE], old[_VOLATILE] + 1, r[0], r[1])
                 elif sql == db.REVIEW_ALERT:
                     k = (r[4],)
-                    old = rows["alerts"].get(k) or self.base("alerts", k)
-                    if old is None:
+                    old = self._alert(p, k)
+                    if old[11] is not None:
                         raise _Broken(
-                            f"entry {p.entry.index} reviews alert {r[4]}, which no entry raised",
-                            f"mục {p.entry.index} xem xét cảnh báo {r[4]} mà không mục nào tạo",
+                            f"entry {p.entry.index} reviews alert {r[4]}, already reviewed by "
+                            f"entry {old[11]}",
+                            f"mục {p.entry.index} xem xét cảnh báo {r[4]}, đã được xem xét ở "
+                            f"mục {old[11]}",
                         )
-                    rows["alerts"][k] = (*old[:8], r[0], r[1], r[2], r[3])
+                    rows["alerts"][k] = (*old[:8], r[0], r[1], r[2], r[3], *old[_VOLATILE:])
                 else:
                     raise RuntimeError(f"the replay does not know this write: {sql}")
+
+    def _alert(self, p: Prepared, key: Row) -> Row:
+        old = self.rows["alerts"].get(key) or self.base("alerts", key)
+        if old is None:
+            raise _Broken(
+                f"entry {p.entry.index} names alert {key[0]}, which no entry raised",
+                f"mục {p.entry.index} ghi cảnh báo {key[0]} mà không mục nào tạo",
+            )
+        return old
 
 
 def _show(row: Row | None) -> str:
@@ -527,8 +681,8 @@ def full_check(conn: sqlite3.Connection, folder: Folder) -> Findings:
     """Replay every entry; compare every derived row (``tally-server check``)."""
     started = time.perf_counter()
     f = Findings()
-    end = _ledger_end(conn)
-    f.entries = end + 1
+    end = f.head = _ledger_end(conn)
+    (f.entries,) = conn.execute("SELECT COUNT(*) FROM ledger").fetchone()
     _named_beyond(conn, end, f)
     replay = Replay(conn, folder, -1)
     try:
@@ -550,8 +704,7 @@ def start_check(conn: sqlite3.Connection, folder: Folder) -> Findings:
     if cp is None and wrong is None:
         return full_check(conn, folder)
     f = Findings()
-    end = _ledger_end(conn)
-    f.entries = end + 1
+    end = f.head = _ledger_end(conn)
     _named_beyond(conn, end, f)
     if cp is None:
         f.ledger.append(
@@ -587,6 +740,7 @@ def start_check(conn: sqlite3.Connection, folder: Folder) -> Findings:
         )
     else:
         counts = kind_counts(conn, at)
+        f.entries = sum(counts.values())
         if counts != cp["kinds"]:
             diff = ", ".join(
                 f"{k} {counts.get(k, 0)}≠{cp['kinds'].get(k, 0)}"
@@ -604,7 +758,7 @@ def start_check(conn: sqlite3.Connection, folder: Folder) -> Findings:
     if f.ledger:
         f.seconds = time.perf_counter() - started
         return f
-    digests = table_digests(conn, at)
+    digests = table_digests(conn, at, cp["open"])
     for table in TABLES:
         now, then = digests[table], cp["tables"].get(table)
         if then is None or list(then) != now:
@@ -622,12 +776,13 @@ def start_check(conn: sqlite3.Connection, folder: Folder) -> Findings:
     if not f.tables and at < end:
         # The tables up to the checkpoint hold: decide the entries after it again from there.
         # (With none after it, no row may name a later entry: ``_named_beyond``.)
-        replay = Replay(conn, folder, at)
+        replay = Replay(conn, folder, at, cp["open"])
         try:
             replay.run(db.ledger_entries(conn, at + 1))
         except _Broken as exc:
             f.ledger.append((exc.en, exc.vi))
         f.replayed = replay.replayed
+        f.entries += replay.replayed
         if not f.ledger:
             compare(replay, f)
     f.seconds = time.perf_counter() - started
@@ -642,7 +797,7 @@ _INSERT = {
     "batch_log": "INSERT INTO batch_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     "minutes": "INSERT INTO minutes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     "current": "INSERT INTO current VALUES (?, ?, ?, ?)",
-    "alerts": "INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "alerts": "INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 }
 _KEPT = ("meta", "ledger", "events", "tokens")
 """Copied as they are: the ledger, and what it does not hold."""
@@ -720,7 +875,7 @@ def rebuild(folder: Folder) -> Rebuilt:
     for suffix in ("-wal", "-shm"):
         Path(f"{tmp}{suffix}").unlink(missing_ok=True)
     _fsync_dir(path.parent)
-    return Rebuilt(end + 1, counts, backup, lost, time.perf_counter() - started)
+    return Rebuilt(replay.replayed, counts, backup, lost, time.perf_counter() - started)
 
 
 def _fsync_dir(path: Path) -> None:

@@ -411,10 +411,11 @@ class Journal:
     # -- enrolment ----------------------------------------------------------------------
 
     def enroll(
-        self, station_id: str, polling_area_id: str, key: VerifyKey, time: str, *, by: str
+        self, station_id: str, polling_area_id: str, key: VerifyKey, time: str, *, by: str | None
     ) -> Prepared | None:
         """Enrol a station's key; None when exactly this enrolment already stands.
-        ``by``: who did it (``Token.actor``, or ``cli:USER``), recorded in the ledger."""
+        ``by``: who did it (``Token.actor``, or ``cli:USER``), recorded in the ledger
+        (None only to replay an entry written before it was recorded)."""
         _check_id(station_id, "station_id")
         # The full check (a square root mod p) at the one door every enrolment goes
         # through: the API, the CLI, a CSV.
@@ -464,13 +465,15 @@ class Journal:
                 figures={"station_id": station_id, "fingerprint": active.fingerprint},
             )
         outcome = canonical(
-            {
-                "station_id": station_id,
-                "polling_area_id": polling_area_id,
-                "public_key": key.b64,
-                "fingerprint": fp,
-                "by": by,
-            }
+            _by(
+                {
+                    "station_id": station_id,
+                    "polling_area_id": polling_area_id,
+                    "public_key": key.b64,
+                    "fingerprint": fp,
+                },
+                by,
+            )
         )
         entry = self._entry(time, ledger.STATION_ENROLLED, station_id, b"", outcome)
         p = self._commit_entry(entry)
@@ -478,7 +481,8 @@ class Journal:
         self.state.enroll(StationKey(fp, station_id, polling_area_id, key, entry.index))
         return p
 
-    def revoke(self, station_id: str, time: str, *, by: str) -> Prepared:
+    def revoke(self, station_id: str, time: str, *, by: str | None) -> Prepared:
+        """``by`` as for ``enroll``."""
         active = self.state.active_key(station_id)
         if active is None:
             raise ServerError(
@@ -488,7 +492,7 @@ class Journal:
                 fields=("station_id",),
                 figures={"station_id": station_id},
             )
-        outcome = canonical({"station_id": station_id, "fingerprint": active.fingerprint, "by": by})
+        outcome = canonical(_by({"station_id": station_id, "fingerprint": active.fingerprint}, by))
         entry = self._entry(time, ledger.STATION_REVOKED, station_id, b"", outcome)
         p = self._commit_entry(entry)
         p.writes.add(db.REVOKE_KEY, (time, entry.index, active.fingerprint))
@@ -541,6 +545,12 @@ class Journal:
             )
         )
         return p
+
+
+def _by(outcome: dict[str, Any], by: str | None) -> dict[str, Any]:
+    if by is not None:
+        outcome["by"] = by
+    return outcome
 
 
 def _alert_base(index: int, sequence: int | None, digest: str | None) -> dict[str, Any]:
@@ -605,7 +615,9 @@ def load_journal(
     later; ``counted`` is given every minutes now counted, in ledger order (the
     server rebuilds its tally from them without keeping them all at once).
     ``upto``: the state as it was just after that ledger entry (the start-up check
-    replays the entries after a checkpoint from there; not with ``counted``)."""
+    replays the entries after a checkpoint from there; not with ``counted``). Its
+    open alerts are then the caller's to set: a coalesced alert's count as it was
+    then is not in the table, the checkpoint has it."""
     assert upto is None or counted is None
     last = (1 << 62) if upto is None else upto
     state = LedgerState(election, fetch if fetch is not None else envelope_fetcher(conn))
@@ -663,6 +675,8 @@ def load_journal(
         next_alert_id=max_alert + 1,
         next_event_id=max_event + 1,
     )
+    if upto is not None:
+        return journal
     kinds = ",".join("?" * len(COALESCED))
     for alert_id, kind, station_id, codes, count, last_at in conn.execute(
         "SELECT id, kind, station_id, codes, count, COALESCE(last_at, at) FROM alerts "
