@@ -265,7 +265,21 @@ class Winner(_Answer, frozen=True, kw_only=True):
     pct: str
 
 
-class ConstituencyRow(_Answer, frozen=True, kw_only=True):
+class FinalSeats(_Answer, frozen=True, kw_only=True):
+    """A constituency's outcome over its rounds, in the list: ``FinalResult`` less
+    who and the figures (the constituency's own answer has them)."""
+
+    seats: int
+    """The constituency's seats."""
+    seats_filled: int
+    """Over the rounds: the main round (or its re-vote) and the supplementary round."""
+    status: Status
+    """The latest round's status."""
+    rounds: list[Round]
+    """The rounds with minutes, the main round first."""
+
+
+class ConstituencyRow(_Answer, frozen=True, kw_only=True, omit_defaults=True):
     """One constituency round in the list (what the dashboard's table shows)."""
 
     race_id: str
@@ -280,6 +294,9 @@ class ConstituencyRow(_Answer, frozen=True, kw_only=True):
     status: Status
     seats_filled: int
     winners: list[Winner]
+    final: FinalSeats | None = None
+    """On each row of a constituency that has had a later round (a re-vote or a
+    supplementary round); left out otherwise (the row's own figures are final)."""
 
 
 class ConstituencyList(_Answer, frozen=True, kw_only=True):

@@ -25,6 +25,7 @@ from schemas import codec, read
 from schemas.errors import KiemphieuError
 from schemas.models import ElectionDefinition
 from tally_server.core.definition import Election
+from tally_server.core.tally import ROUNDS
 from tui.bindings import LangBindings, bilingual
 from tui.client import ApiClient, Feed
 from tui.commands import ConstituencyCommands
@@ -327,7 +328,7 @@ class DashboardApp(LangBindings, App[None]):
             elif isinstance(event, read.BatchAcceptedEvent | read.CorrectionEvent):
                 parts.add("rows")
                 for race in event.data.races:
-                    self._touched.add(row_key(race.race_id, race.constituency_id, race.round))
+                    self._touched |= self._rows_moved(race)
             if isinstance(event, read.AlertEvent | read.CorrectionEvent):
                 parts.add("alerts")
         changed_progress = counted
@@ -341,6 +342,16 @@ class DashboardApp(LangBindings, App[None]):
             parts.add("progress")  # the committees' figures
             self.request_refresh(parts)
         self.changed.publish(Change(progress=changed_progress, event=events[-1]))
+
+    def _rows_moved(self, race: read.RaceRound) -> set[str]:
+        """The rows a round's minutes change: its own and, once the constituency has
+        had a later round, all of its rows (each shows where it stands over them)."""
+        r, c = race.race_id, race.constituency_id
+        shown = {k for rnd in ROUNDS if (k := row_key(r, c, rnd)) in self.store.rows}
+        own = row_key(r, c, race.round)
+        if race.round == "main" and shown <= {own}:
+            return {own}
+        return shown | {own, row_key(r, c)}
 
     def on_connection_changed(self, message: ConnectionChanged) -> None:
         was = self.store.connection

@@ -8,7 +8,15 @@ screens look them up by key, tests by text.
 
 from __future__ import annotations
 
-from tally_server.core.glossary import FIELD, Lang, Words, round_words, status_words
+from tally_server.core.glossary import (
+    ELECTED_IN,
+    FIELD,
+    FINAL_RESULT,
+    Lang,
+    Words,
+    round_words,
+    status_words,
+)
 
 __all__ = ["UI", "Lang", "round_label", "status_label", "t"]
 
@@ -100,6 +108,15 @@ UI: dict[str, Words] = {
     "loading": Words("Đang tải…", "Loading…"),
     "error": Words("Lỗi", "Error"),
     "rows": Words("dòng", "rows"),
+    "round": Words("Vòng", "Round"),
+    "final": FINAL_RESULT.title(),
+    "final_short": Words("Chung cuộc", "Final"),
+    "elected_in": ELECTED_IN.title(),
+    "rounds_held": Words("Các vòng đã bầu", "Rounds held"),
+    "switch_round": Words("Đổi vòng", "Switch round"),
+    "showing_round": Words("Đang xem", "Showing"),
+    "seats_filled": Words("Đã bầu", "Filled"),
+    "no_one_elected": Words("Chưa có người trúng cử", "No one elected yet"),
 }
 
 

@@ -132,6 +132,17 @@ def progress_from(doc: read.Progress) -> Progress:
 
 
 @dataclass(frozen=True, slots=True)
+class FinalSeats:
+    """A constituency's outcome over its rounds, on the rows of one that has had a
+    later round (``read.FinalSeats``)."""
+
+    seats: int
+    seats_filled: int
+    status: str
+    rounds: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ConstituencyRow:
     race_id: str
     constituency_id: str
@@ -144,6 +155,9 @@ class ConstituencyRow:
     winners: tuple[str, ...] = ()
     turnout_pct: str | None = None
     round: str = "main"
+    final: FinalSeats | None = None
+    """Set when the constituency has had a later round: the row's own figures are
+    then one round's, and this is where the constituency stands."""
     search_key: str = field(default="", compare=False)
 
     @property
@@ -163,7 +177,10 @@ def split_key(key: str) -> tuple[str, str, str]:
 
 
 def _row(
-    r: read.ConstituencyRow | read.ConstituencyResult, name: str, winners: Sequence[str]
+    r: read.ConstituencyRow | read.ConstituencyResult,
+    name: str,
+    winners: Sequence[str],
+    final: FinalSeats | None,
 ) -> ConstituencyRow:
     names = tuple(nfc(w) for w in winners)
     return ConstituencyRow(
@@ -178,25 +195,32 @@ def _row(
         winners=names,
         turnout_pct=r.turnout_pct,
         round=r.round,
+        final=final,
         search_key=fold(" ".join([r.race_id, r.constituency_id, name, *names])),
     )
 
 
 def row_from(r: read.ConstituencyRow) -> ConstituencyRow:
     """One row of ``GET /api/v1/constituencies``."""
-    return _row(r, r.name, [w.full_name for w in r.winners])
+    f = r.final
+    final = None if f is None else FinalSeats(f.seats, f.seats_filled, f.status, tuple(f.rounds))
+    return _row(r, r.name, [w.full_name for w in r.winners], final)
 
 
 def rows_from(doc: read.ConstituencyList) -> list[ConstituencyRow]:
     return [row_from(r) for r in doc.constituencies]
 
 
-def row_from_result(r: read.ConstituencyResult) -> ConstituencyRow:
+def row_from_result(r: read.ConstituencyDetail) -> ConstituencyRow:
     """The row of one constituency's full result (``GET /api/v1/constituencies/{race}/
     {id}``), read again after a live change: its winners are ids, named from its
     candidates, so the row reads as the list's does."""
     names = {c.id: c.full_name for c in r.candidates}
-    return _row(r, r.constituency_name, [names[w] for w in r.winners if w in names])
+    f = r.final
+    final = None
+    if len(f.rounds) > 1:
+        final = FinalSeats(f.seats, f.seats_filled, f.status, tuple(x.round for x in f.rounds))
+    return _row(r, r.constituency_name, [names[w] for w in r.winners if w in names], final)
 
 
 @dataclass(frozen=True, slots=True)

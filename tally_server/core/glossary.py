@@ -66,6 +66,11 @@ ROUND: dict[Round, Words] = {
 }
 """As a sentence says it; ``.title()`` for a label."""
 
+FINAL_RESULT = Words("kết quả chung cuộc", "final result")
+"""A constituency's result over its rounds (who was elected in which round)."""
+ELECTED_IN = Words("trúng cử ở", "elected in")
+"""Before a round's name: 'trúng cử ở bầu cử thêm'."""
+
 NO_SUPPLEMENTARY: dict[Status, Words] = {
     "elected": Words("đã bầu đủ số đại biểu", "every seat is filled"),
     "revote": Words(
@@ -236,10 +241,10 @@ def final_notes(elected: Sequence[_Elected], seats: int) -> Words:
     """A constituency's result over its rounds: who was elected, in which round."""
     vi = ", ".join(f"{e.full_name} ({e.id}, {ROUND[e.round].vi})" for e in elected)
     en = ", ".join(f"{e.full_name} ({e.id}, {ROUND[e.round].en})" for e in elected)
+    head = FINAL_RESULT.title()
     return Words(
-        f"Kết quả chung cuộc: {len(elected)}/{seats} đại biểu" + (f": {vi}." if elected else "."),
-        f"Final result: {len(elected)} of {seats} seat(s) filled"
-        + (f": {en}." if elected else "."),
+        f"{head.vi}: {len(elected)}/{seats} đại biểu" + (f": {vi}." if elected else "."),
+        f"{head.en}: {len(elected)} of {seats} seat(s) filled" + (f": {en}." if elected else "."),
     )
 
 

@@ -734,59 +734,16 @@ class Tally:
     def final(self, race_id: str, constituency_id: str) -> FinalResult:
         """The constituency's result over its rounds: who was elected in which round,
         and each round's own figures."""
-        main = self.result(race_id, constituency_id, "main")
-        rounds = [main] + [
-            self.result(race_id, constituency_id, rnd)
-            for rnd in ROUNDS[1:]
-            if (race_id, constituency_id, rnd) in self._sums
-        ]
-        base = next((r for r in rounds if r.round == "revote"), main)
-        counting = [base] + [r for r in rounds if r.round == "supplementary"]
-        elected: list[ElectedIn] = []
-        for r in counting:
-            by_id = {c.id: c for c in r.candidates}
-            elected += [
-                ElectedIn(
-                    id=w,
-                    full_name=by_id[w].full_name,
-                    round=r.round,
-                    votes=by_id[w].votes,
-                    pct=by_id[w].pct,
-                )
-                for w in r.winners
-            ]
-        latest = counting[-1]
         con = self.election.constituencies[(race_id, constituency_id)]
-        filled = len(elected)
-        notes = glossary.final_notes(elected, con.seats)
-        return FinalResult(
-            race_id=race_id,
-            constituency_id=constituency_id,
-            constituency_name=con.name,
-            seats=con.seats,
-            status=latest.status,
-            seats_filled=filled,
-            elected=elected,
-            rounds=[
-                RoundSummary(
-                    round=r.round,
-                    status=r.status,
-                    seats=r.seats,
-                    seats_filled=r.seats_filled,
-                    winners=r.winners,
-                    areas_reported=r.areas_reported,
-                    areas_total=r.areas_total,
-                    voters_on_list=r.voters_on_list,
-                    voters_voted=r.voters_voted,
-                    turnout_pct=r.turnout_pct,
-                    valid_ballots=r.valid_ballots,
-                    invalid_ballots=r.invalid_ballots,
-                )
-                for r in rounds
-            ],
-            notes_vi=notes.vi,
-            notes_en=notes.en,
+        return final_of(
+            [self.result(race_id, con.id, rnd) for rnd in self.rounds(race_id, con.id)], con.seats
         )
+
+    def rounds(self, race_id: str, constituency_id: str) -> list[Round]:
+        """The constituency's rounds with minutes, in order (the main round always)."""
+        return [
+            rnd for rnd in ROUNDS if rnd == "main" or (race_id, constituency_id, rnd) in self._sums
+        ]
 
     def _seats(self, con: Constituency, race_id: str, rnd: str) -> int:
         if rnd != "supplementary":
@@ -974,6 +931,58 @@ def _build(
         complaints_received=sums.complaints_received,
         complaints_resolved=sums.complaints_resolved,
         complaints_forwarded=sums.complaints_forwarded,
+        notes_vi=notes.vi,
+        notes_en=notes.en,
+    )
+
+
+def final_of(rounds: Sequence[ConstituencyResult], seats: int) -> FinalResult:
+    """A constituency's result over its rounds (``rounds``: its results, the main
+    round first; ``seats``: the constituency's): the re-vote, if any, takes the main
+    round's place, and the supplementary round adds the seats it filled. The tally,
+    the sheets (from ``results.json``) and the offline tally combine rounds here."""
+    main = rounds[0]
+    base = next((r for r in rounds if r.round == "revote"), main)
+    counting = [base] + [r for r in rounds if r.round == "supplementary"]
+    elected: list[ElectedIn] = []
+    for r in counting:
+        by_id = {c.id: c for c in r.candidates}
+        elected += [
+            ElectedIn(
+                id=w,
+                full_name=by_id[w].full_name,
+                round=r.round,
+                votes=by_id[w].votes,
+                pct=by_id[w].pct,
+            )
+            for w in r.winners
+        ]
+    notes = glossary.final_notes(elected, seats)
+    return FinalResult(
+        race_id=main.race_id,
+        constituency_id=main.constituency_id,
+        constituency_name=main.constituency_name,
+        seats=seats,
+        status=counting[-1].status,
+        seats_filled=len(elected),
+        elected=elected,
+        rounds=[
+            RoundSummary(
+                round=r.round,
+                status=r.status,
+                seats=r.seats,
+                seats_filled=r.seats_filled,
+                winners=r.winners,
+                areas_reported=r.areas_reported,
+                areas_total=r.areas_total,
+                voters_on_list=r.voters_on_list,
+                voters_voted=r.voters_voted,
+                turnout_pct=r.turnout_pct,
+                valid_ballots=r.valid_ballots,
+                invalid_ballots=r.invalid_ballots,
+            )
+            for r in rounds
+        ],
         notes_vi=notes.vi,
         notes_en=notes.en,
     )

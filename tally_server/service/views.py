@@ -126,7 +126,7 @@ def _under(ingest: Ingest, committee_id: str, wanted: str) -> bool:
     return False
 
 
-def _compact(r: ConstituencyResult) -> read.ConstituencyRow:
+def _compact(r: ConstituencyResult, final: read.FinalSeats | None) -> read.ConstituencyRow:
     names = {c.id: c for c in r.candidates}
     return read.ConstituencyRow(
         race_id=r.race_id,
@@ -145,6 +145,21 @@ def _compact(r: ConstituencyResult) -> read.ConstituencyRow:
             for w in r.winners
             if w in names
         ],
+        final=final,
+    )
+
+
+def _final_seats(ingest: Ingest, race_id: str, constituency_id: str) -> read.FinalSeats | None:
+    """The outcome over the rounds of a constituency that has had a later round."""
+    t = ingest.tally
+    if len(t.rounds(race_id, constituency_id)) == 1:
+        return None
+    f = t.final(race_id, constituency_id)
+    return read.FinalSeats(
+        seats=f.seats,
+        seats_filled=f.seats_filled,
+        status=f.status,
+        rounds=[r.round for r in f.rounds],
     )
 
 
@@ -168,16 +183,29 @@ def constituencies(
         and (not status or r.status == status)
     ]
     point = read.LedgerPoint(index=ingest.published_index, head=ingest.published_hash)
-    return _constituency_pieces(chosen, point, size)
+    # Decided now too, with the rows: the pieces describe one tally state.
+    finals = {
+        key: _final_seats(ingest, *key)
+        for key in dict.fromkeys((r.race_id, r.constituency_id) for r in chosen)
+    }
+    return _constituency_pieces(chosen, finals, point, size)
 
 
 def _constituency_pieces(
-    chosen: list[ConstituencyResult], point: read.LedgerPoint, size: int
+    chosen: list[ConstituencyResult],
+    finals: dict[tuple[str, str], read.FinalSeats | None],
+    point: read.LedgerPoint,
+    size: int,
 ) -> Iterator[bytes]:
     """A ``read.ConstituencyList``, in pieces."""
     yield b'{"constituencies":['
     for start in range(0, len(chosen), size):
-        part = _plain_json.encode([_compact(r) for r in chosen[start : start + size]])[1:-1]
+        part = _plain_json.encode(
+            [
+                _compact(r, finals[(r.race_id, r.constituency_id)])
+                for r in chosen[start : start + size]
+            ]
+        )[1:-1]
         yield part if start == 0 else b"," + part
     yield b'],"ledger":' + _plain_json.encode(point) + b"}"
 

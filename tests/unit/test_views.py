@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import msgspec
 
@@ -11,7 +13,7 @@ from schemas import read
 from tally_server.core.definition import load_election
 from tally_server.core.sample import sample_minutes
 from tally_server.core.tally import results_digest, tally_from_scratch
-from tally_server.service.views import ResultsCache, results_sha256
+from tally_server.service.views import ResultsCache, constituencies, results_sha256
 
 ROOT = Path(__file__).resolve().parents[2]
 ELECTION = load_election(ROOT / "tests" / "assets" / "examples" / "election.json")
@@ -46,7 +48,10 @@ def test_the_constituency_list_is_the_same_text_in_any_slices() -> None:
     tally = tally_from_scratch(ELECTION, sample_minutes(ELECTION, seed=3, warnings=0))
     results = tally.results()
     point = read.LedgerPoint(index=41, head="ab" * 32)
-    texts = {b"".join(_constituency_pieces(results, point, size)) for size in (1, 2, 1000)}
+    finals = {(r.race_id, r.constituency_id): None for r in results}
+    texts = {
+        b"".join(_constituency_pieces(results, finals, point, size)) for size in (1, 2, 1000)
+    }
     assert len(texts) == 1
     text = texts.pop()
     assert msgspec.json.decode(text, type=read.ConstituencyList).ledger == point
@@ -57,5 +62,37 @@ def test_the_constituency_list_is_the_same_text_in_any_slices() -> None:
     ]
     winners = doc["constituencies"][0]["winners"]
     assert winners and set(winners[0]) == {"id", "full_name", "votes", "pct"}
-    empty = json.loads(b"".join(_constituency_pieces([], point, 5)))
+    assert all("final" not in r for r in doc["constituencies"])  # one round each: left out
+    empty = json.loads(b"".join(_constituency_pieces([], {}, point, 5)))
     assert empty == {"constituencies": [], "ledger": {"index": 41, "head": "ab" * 32}}
+
+
+def test_each_row_of_a_constituency_with_a_later_round_says_where_it_stands() -> None:
+    """Three seats, two filled in the main round, the third in the supplementary one:
+    both rows say 3/3 filled, and the published results (and their hash) are the
+    rounds' own, not the list's."""
+    from lawkit import make_election, sheet
+
+    from tally_server.service.views import _final_seats
+
+    election = make_election(seats=3, areas=1)
+    main = sheet([800, 700, 400, 300, 200], valid=900, on_list=1000, piles=[0, 300, 600])
+    supp = sheet({"C-3": 500, "C-4": 250, "C-5": 150}, valid=900, round="supplementary")
+    tally = tally_from_scratch(election, [main])
+
+    # what ``constituencies`` reads of the ingest service: its tally at a ledger point
+    ingest: Any = SimpleNamespace(tally=tally, published_index=7, published_hash="cd" * 32)
+    assert _final_seats(ingest, "R", "C") is None
+    before = results_sha256(tally.results())
+    tally.apply(supp)
+    doc = msgspec.json.decode(b"".join(constituencies(ingest)), type=read.ConstituencyList)
+    final = read.FinalSeats(
+        seats=3, seats_filled=3, status="elected", rounds=["main", "supplementary"]
+    )
+    assert [(r.round, r.status, r.seats_filled, r.final) for r in doc.constituencies] == [
+        ("main", "supplementary_proposed", 2, final),
+        ("supplementary", "elected", 1, final),
+    ]
+    results = tally.results()
+    assert results_sha256(results) == results_digest(results) != before
+    assert b"final" not in msgspec.json.encode(results)

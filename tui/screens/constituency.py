@@ -1,5 +1,10 @@
 """One constituency: totals, each candidate against the majority line, the
-status in words, polling areas reported and missing (Enter opens one)."""
+status in words, polling areas reported and missing (Enter opens one).
+
+Once the constituency has had a later round (a re-vote or a supplementary
+round), the screen heads with its final result over the rounds (who was
+elected in which round) and one line per round held with its own figures;
+Enter on a round, or ``v``, shows that round's full figures below."""
 
 from __future__ import annotations
 
@@ -15,12 +20,13 @@ from schemas import read
 from schemas.errors import KiemphieuError
 from tally_server.core.numbers import vn_int
 from tui.bindings import bilingual
-from tui.labels import status_label, t
+from tui.labels import round_label, status_label, t
 from tui.messages import DetailLoaded, WorkFailed
-from tui.model import pct_text, row_key
+from tui.model import pct_text, row_key, split_key
 from tui.screens.base import DashboardScreen
 from tui.widgets.common.connection_bar import ConnectionBar
 from tui.widgets.constituency.candidates import CandidateTable
+from tui.widgets.constituency.rounds import RoundsTable, final_text
 
 if TYPE_CHECKING:
     from tui.app import Change
@@ -32,6 +38,7 @@ class ConstituencyScreen(DashboardScreen):
         *DashboardScreen.BINDINGS,
         *bilingual("p", "print", "print"),
         *bilingual("r", "refresh", "refresh"),
+        *bilingual("v", "next_round", "switch_round"),
     ]
 
     def __init__(self, race_id: str, constituency_id: str, round_: str = "main") -> None:
@@ -49,6 +56,8 @@ class ConstituencyScreen(DashboardScreen):
         yield ConnectionBar()
         with VerticalScroll(id="detail"):
             yield Label("", id="title", classes="screen-title")
+            yield Static("", id="final")
+            yield RoundsTable(id="rounds")
             yield Static("", id="figures")
             yield Static("", id="status")
             yield CandidateTable(id="candidates")
@@ -77,8 +86,38 @@ class ConstituencyScreen(DashboardScreen):
             self.refresh_all()
 
     def on_change(self, change: Change) -> None:
-        if self.key in change.rows:
+        # Any round of the constituency moves its final result, shown whatever the round.
+        mine = (self.race_id, self.constituency_id)
+        if any(split_key(k)[:2] == mine for k in change.rows):
             self.load()
+
+    @property
+    def rounds(self) -> list[str]:
+        """The rounds held (with minutes), the main round first."""
+        if self.doc is None:
+            return [self.round]
+        return [r.round for r in self.doc.final.rounds]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "next_round" and len(self.rounds) < 2:
+            return False
+        return super().check_action(action, parameters)
+
+    def show_round(self, round_: str) -> None:
+        """Show one round's own figures (the final result stays above)."""
+        if round_ != self.round:
+            self.round = round_
+            self.load()
+
+    def action_next_round(self, _lang: str = "") -> None:
+        rounds = self.rounds
+        at = rounds.index(self.round) if self.round in rounds else -1
+        self.show_round(rounds[(at + 1) % len(rounds)])
+
+    @on(DataTable.RowSelected, "#rounds")
+    def _pick_round(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value:
+            self.show_round(event.row_key.value)
 
     def refresh_all(self) -> None:
         lang = self.lang
@@ -95,11 +134,20 @@ class ConstituencyScreen(DashboardScreen):
             self.query_one("#figures", Static).update(t("loading", lang))
             return
         r = doc
+        later = len(r.final.rounds) > 1
+        shown = f" — [b]{round_label(r.round, lang)}[/b]" if later or r.round != "main" else ""
         self.query_one("#title", Label).update(
-            f"[b]{r.constituency_name}[/b] ({self.constituency_id}) — {race_name}"
+            f"[b]{r.constituency_name}[/b] ({self.constituency_id}) — {race_name}{shown}"
         )
+        final = self.query_one("#final", Static)
+        rounds = self.query_one(RoundsTable)
+        final.display = rounds.display = later
+        if later:
+            final.update(final_text(r.final, lang))
+            rounds.show(r.final, r.round, lang)
         self.query_one("#figures", Static).update(
-            f"{t('seats', lang)}: [b]{r.seats}[/]   "
+            (f"[b]{t('showing_round', lang)}: {round_label(r.round, lang)}[/]\n" if later else "")
+            + f"{t('seats', lang)}: [b]{r.seats}[/]   "
             f"{t('areas_reported', lang)}: [b]{vn_int(r.areas_reported)}/"
             f"{vn_int(r.areas_total)}[/]\n"
             f"{t('voters', lang)}: {vn_int(r.voters_on_list)}   "

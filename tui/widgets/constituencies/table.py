@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from textual.widgets import DataTable
 
 from tally_server.core.numbers import vn_int
-from tui.labels import Lang, status_label, t
+from tui.labels import Lang, round_label, status_label, t
 from tui.model import ConstituencyRow, RowFilter, pct_text, sort_value
 
 COLUMNS = (
@@ -20,6 +20,8 @@ COLUMNS = (
     ("reported", "areas_reported"),
     ("turnout", "turnout"),
     ("status", "status"),
+    ("round", "round"),
+    ("final", "final_short"),
     ("winners", "winners"),
 )
 
@@ -37,9 +39,16 @@ STATUS_STYLE = {
 }
 
 
+def _styled(status: str, lang: Lang) -> str:
+    style = STATUS_STYLE.get(status, "")
+    words = status_label(status, lang)
+    return f"[{style}]{words}[/]" if style else words
+
+
 def row_cells(row: ConstituencyRow, lang: Lang) -> list[str]:
-    style = STATUS_STYLE.get(row.status, "")
-    status = status_label(row.status, lang)
+    """The row's own round's figures; for a constituency that has had a later round,
+    the round named and where the constituency stands over its rounds."""
+    f = row.final
     return [
         row.race_id,
         row.constituency_id,
@@ -47,7 +56,9 @@ def row_cells(row: ConstituencyRow, lang: Lang) -> list[str]:
         str(row.seats),
         f"{vn_int(row.areas_reported)}/{vn_int(row.areas_total)}",
         pct_text(row.turnout_pct),
-        f"[{style}]{status}[/]" if style else status,
+        _styled(row.status, lang),
+        round_label(row.round, lang) if f is not None or row.round != "main" else "",
+        "" if f is None else f"{f.seats_filled}/{f.seats} {_styled(f.status, lang)}",
         ", ".join(row.winners),
     ]
 
