@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pypdf
 import pytest
+from lawkit import make_election, sheet
 from pdfkit import pdf_text, qr_payloads
 
 from schemas.models import Complaints, CountingMinutes, Signatory
@@ -231,7 +232,7 @@ def test_summary_lists_winners_by_constituency_and_totals(
     assert "BIÊN BẢN TỔNG KẾT CUỘC BẦU CỬ" in text
     assert "Tổng số cử tri 3.732" in text
     assert "Số người trúng cử 3" in text
-    assert "Đơn vị bầu cử số 10 Nguyễn Thị Ánh 3.001 82,22%" in text
+    assert "Đơn vị bầu cử số 10 Nguyễn Thị Ánh Vòng đầu 3.001 82,22%" in text
     assert "CHỦ TỊCH" in text and "PHÓ CHỦ TỊCH" in text
     # the city council race has no minutes yet: its own sheet says so
     assert "HỘI ĐỒNG NHÂN DÂN THÀNH PHỐ" in text.upper()
@@ -289,3 +290,68 @@ def test_text_is_normalised_to_nfc(election: Election, tmp_path: Path) -> None:
     text = one_line(pdf_text(path))
     assert "ĐƠN VỊ BẦU CỬ SỐ 10" in text
     assert "o\u031b" not in text
+
+
+def test_a_supplementary_round_is_named_and_ends_with_who_was_elected_in_which_round(
+    tmp_path: Path,
+) -> None:
+    """Three seats: Ứng cử viên 1 and 2 elected in the main round, Ứng cử viên 3 in the
+    supplementary round held for the one seat left open."""
+    e = make_election(seats=3, areas=2)
+    main = [
+        sheet([800, 700, 400, 300, 200], valid=900, area=a, piles=[0, 300, 600])
+        for a in ("A1", "A2")
+    ]
+    supp = [
+        sheet({"C-3": 500, "C-4": 250, "C-5": 150}, valid=900, area="A1", round="supplementary"),
+        sheet({"C-3": 450, "C-4": 300, "C-5": 150}, valid=900, area="A2", round="supplementary"),
+    ]
+    src = SheetSource(
+        e,
+        tally_from_scratch(e, main + supp).results(),
+        Fingerprint.from_ledger(e.id, HEAD, 9, "ab" * 32),
+        made_on=DAY,
+    )
+    pages = pdf_text(print_constituency(src, "R", "C", tmp_path))
+    # The main round's minutes first, as made; then the supplementary round's.
+    at = next(i for i, p in enumerate(pages) if "(BẦU CỬ THÊM)" in p)
+    first, later = one_line(pages[:at]), one_line(pages[at:])
+    assert "đề nghị bầu cử thêm 1 đại biểu (Hội đồng bầu cử quốc gia quyết định)" in first
+    assert "Kết quả chung cuộc" not in first
+    for expected in [
+        "BIÊN BẢN XÁC ĐỊNH KẾT QUẢ BẦU CỬ Ở ĐƠN VỊ BẦU CỬ",
+        "(BẦU CỬ THÊM)",
+        # the form's sentence for a round held because seats were short
+        "Vì số người trúng cử chưa đủ số lượng đại biểu được bầu đã ấn định cho đơn vị bầu "
+        "cử (2/3), Hội đồng bầu cử quốc gia đã quyết định việc bầu cử thêm 1 đại biểu",
+        "Kết quả bầu cử thêm như sau:",
+        "Số đại biểu được bầu ở đơn vị bầu cử 3",
+        "Số đại biểu bầu thêm (số ghế còn thiếu) 1",
+        "Số người ứng cử có tên trên phiếu bầu cử thêm 3",
+        # this round's own figures: 1.800 valid ballots, Ứng cử viên 3 has 950
+        "Số phiếu hợp lệ 1.800",
+        "Ứng cử viên 3 03/01/1960 950 52,78% Có Trúng cử",
+        "Ứng cử viên 4 04/01/1960 550 30,56% Không",
+        # the combined outcome, with the round of each deputy
+        "Kết quả chung cuộc ở đơn vị bầu cử",
+        "Đơn vị bầu cử được bầu 3 đại biểu, nay đã bầu được 3 đại biểu, còn thiếu 0 đại biểu.",
+        "Tình trạng: Đã bầu đủ.",
+        "1 Ứng cử viên 1 Vòng đầu 1.600 88,89%",
+        "2 Ứng cử viên 2 Vòng đầu 1.400 77,78%",
+        "3 Ứng cử viên 3 Bầu cử thêm 950 52,78%",
+    ]:
+        assert expected in later, expected
+    # Ứng cử viên 1, elected in the main round, is not on the supplementary ballot.
+    ballot = later[later.index("Số phiếu bầu cho mỗi người") : later.index("Những người trúng")]
+    assert "Ứng cử viên 1" not in ballot
+
+    summary = one_line(pdf_text(print_committee(src, "K", tmp_path)))
+    assert "Số người trúng cử 3" in summary
+    for expected in [
+        "Đơn vị bầu cử số 1 Ứng cử viên 1 Vòng đầu 1.600",
+        "Đơn vị bầu cử số 1 Ứng cử viên 2 Vòng đầu 1.400",
+        "Đơn vị bầu cử số 1 Ứng cử viên 3 Bầu cử thêm 950",
+    ]:
+        assert expected in summary, expected
+    # the supplementary round settled what the main round proposed: nothing left to do
+    assert "cần xử lý tiếp" not in summary

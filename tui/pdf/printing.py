@@ -20,7 +20,12 @@ from schemas.errors import KiemphieuError
 from schemas.models import CountingMinutes, ElectionDefinition, Envelope, ResultBatch
 from tally_server.core.definition import Election, load_election
 from tally_server.core.rules import check_minutes, has_errors
-from tally_server.core.tally import ConstituencyResult, results_digest, tally_from_scratch
+from tally_server.core.tally import (
+    ConstituencyResult,
+    final_of,
+    results_digest,
+    tally_from_scratch,
+)
 from tui.client import ApiClient
 from tui.errors import BadAnswer, SheetError
 from tui.pdf.document import write_pdf
@@ -176,7 +181,12 @@ def print_constituency(
     ]
     if not results:
         source.result(race_id, constituency_id)  # raises, naming what is missing
-    stories = [constituency_sheet(source.election, r, made_on=source.made_on) for r in results]
+    con = source.election.constituencies.get((race_id, constituency_id))
+    # One sheet per round; a later round's ends with the result over the rounds.
+    final = final_of(results, con.seats) if con is not None and len(results) > 1 else None
+    stories = [
+        constituency_sheet(source.election, r, made_on=source.made_on, final=final) for r in results
+    ]
     path = out_dir / f"ket-qua_{_safe(race_id)}_{_safe(constituency_id)}.pdf"
     title = f"Biên bản xác định kết quả bầu cử — {results[0].constituency_name}"
     return write_pdf(path, stories, source.fingerprint, title)

@@ -23,9 +23,9 @@ from reportlab.platypus import Flowable, Spacer
 
 from schemas.models import CountingMinutes, Race
 from tally_server.core.definition import Election
-from tally_server.core.glossary import FIELD, ROUND, status_words
+from tally_server.core.glossary import ELECTED_IN, FIELD, FINAL_RESULT, ROUND, status_words
 from tally_server.core.numbers import percent, shares, vn_int, vn_percent
-from tally_server.core.tally import CandidateResult, ConstituencyResult
+from tally_server.core.tally import CandidateResult, ConstituencyResult, FinalResult, final_of
 from tui.errors import SheetError
 from tui.pdf.document import (
     CONTENT_WIDTH,
@@ -80,9 +80,16 @@ def _majority_votes(valid: int) -> int:
 
 
 def constituency_sheet(
-    election: Election, result: ConstituencyResult, *, made_on: dt.date
+    election: Election,
+    result: ConstituencyResult,
+    *,
+    made_on: dt.date,
+    final: FinalResult | None = None,
 ) -> list[Flowable]:
-    """Biên bản xác định kết quả bầu cử ở đơn vị bầu cử."""
+    """Biên bản xác định kết quả bầu cử ở đơn vị bầu cử, of one round. A later round
+    (bầu cử lại, bầu cử thêm) is named under the title and opens with why it was
+    held; given the constituency's ``final`` result, it ends with who was elected
+    in which round."""
     race = _race(election, result.race_id)
     key = (result.race_id, result.constituency_id)
     if key not in election.constituencies:
@@ -116,19 +123,32 @@ def constituency_sheet(
                 Styles.provisional,
             )
         )
+    con = election.constituencies[key]
+    held = ROUND[r.round].vi  # "vòng đầu", "bầu cử lại", "bầu cử thêm"
+    if r.round != "main":
+        story.append(para(_why_held(race, r, con.seats)))
     story.append(
         para(
             f"Cuộc bầu cử {d.name}, tổ chức {_date_vi(d.date)} tại {d.place}. "
             f"{board} đã tổng hợp {r.areas_reported}/{r.areas_total} biên bản kết quả kiểm "
-            f"phiếu của các Tổ bầu cử và xác định kết quả bầu cử ở đơn vị bầu cử như sau:"
+            f"phiếu của các Tổ bầu cử và xác định kết quả "
+            + ("bầu cử ở đơn vị bầu cử như sau:" if r.round == "main" else f"{held} như sau:")
         )
     )
     valid_pct, invalid_pct = r.valid_pct, r.invalid_pct
+    seats_rows = [(f"{FIELD['seats'].vi} ở đơn vị bầu cử", vn_int(con.seats), "")]
+    if r.round == "supplementary":
+        seats_rows.append(("Số đại biểu bầu thêm (số ghế còn thiếu)", vn_int(r.seats), ""))
     story.append(
         figures_table(
             [
-                (f"{FIELD['seats'].vi} ở đơn vị bầu cử", vn_int(r.seats), ""),
-                (FIELD["candidates"].vi, vn_int(len(r.candidates)), ""),
+                *seats_rows,
+                (
+                    FIELD["candidates"].vi
+                    + (" có tên trên phiếu bầu cử thêm" if r.round == "supplementary" else ""),
+                    vn_int(len(r.candidates)),
+                    "",
+                ),
                 (
                     FIELD["areas_reported"].vi,
                     f"{vn_int(r.areas_reported)}/{vn_int(r.areas_total)}",
@@ -216,6 +236,8 @@ def constituency_sheet(
     story.append(para("Kết luận", Styles.section))
     for line in _outcome_lines(election, race, r, by_id):
         story.append(para(line))
+    if final is not None and r.round != "main":
+        story += _final_block(final)
     story.append(para("Khiếu nại, tố cáo", Styles.section))
     story.append(
         para(
@@ -240,12 +262,69 @@ def constituency_sheet(
     return story
 
 
+def _decider(race: Race) -> str:
+    """Who decides a re-vote or a supplementary round."""
+    if race.level == "national_assembly":
+        return "Hội đồng bầu cử quốc gia"
+    return "cơ quan có thẩm quyền"
+
+
+def _why_held(race: Race, r: ConstituencyResult, seats: int) -> str:
+    """The sentence that opens a later round's minutes, after the form's (19/HĐBC-QH,
+    24/HĐBC-HĐND): why the round was held, and what it was for."""
+    if r.round == "revote":
+        return (
+            "Vì số cử tri đi bỏ phiếu chưa đạt quá nửa tổng số cử tri của đơn vị bầu cử, nên "
+            "cuộc bầu cử ở vòng đầu tại đơn vị bầu cử không có giá trị; "
+            f"{_decider(race)} đã quyết định việc bầu cử lại tại đơn vị bầu cử, với danh sách "
+            "người ứng cử của vòng đầu. Kết quả bầu cử lại như sau:"
+        )
+    return (
+        "Vì số người trúng cử chưa đủ số lượng đại biểu được bầu đã ấn định cho đơn vị bầu "
+        f"cử ({seats - r.seats}/{seats}), {_decider(race)} đã quyết định việc bầu cử thêm "
+        f"{r.seats} đại biểu tại đơn vị bầu cử; chỉ những người ứng cử chưa trúng cử có tên "
+        "trên phiếu bầu. Kết quả bầu cử thêm như sau:"
+    )
+
+
+def _final_block(final: FinalResult) -> list[Flowable]:
+    """The constituency's result over its rounds: who was elected in which round, and
+    how many seats are filled (the form's "nay đã bầu được… đại biểu, còn thiếu…")."""
+    story: list[Flowable] = [
+        para(f"{FINAL_RESULT.title().vi} ở đơn vị bầu cử", Styles.section),
+        para(
+            f"Đơn vị bầu cử được bầu {vn_int(final.seats)} đại biểu, nay đã bầu được "
+            f"{vn_int(final.seats_filled)} đại biểu, còn thiếu "
+            f"{vn_int(final.seats - final.seats_filled)} đại biểu. "
+            f"{FIELD['status'].vi}: {status_words(final.status).vi}."
+        ),
+    ]
+    if final.elected:
+        story.append(
+            grid_table(
+                ["TT", "Họ và tên", ELECTED_IN.title().vi, "Số phiếu bầu", "Tỷ lệ"],
+                [
+                    [str(i), e.full_name, ROUND[e.round].title().vi, vn_int(e.votes), _pct(e.pct)]
+                    for i, e in enumerate(final.elected, start=1)
+                ],
+                [10 * mm, 70 * mm, 35 * mm, 30 * mm, CONTENT_WIDTH - 145 * mm],
+                align="cllrr",
+            )
+        )
+    return story
+
+
 def _outcome_lines(
     election: Election, race: Race, r: ConstituencyResult, by_id: Mapping[str, CandidateResult]
 ) -> list[str]:
     lines = [f"{FIELD['status'].vi}: {status_words(r.status).vi}."]
     missing = r.seats - r.seats_filled
-    if r.status == "no_results":
+    if r.round == "supplementary" and r.status == "seats_left_empty":
+        lines.append(
+            f"Bầu cử thêm được {r.seats_filled}/{r.seats} đại biểu; không bầu cử thêm lần thứ "
+            f"hai: {missing} ghế để trống."
+        )
+    elif r.status == "no_results":
         lines.append("Chưa có biên bản kết quả kiểm phiếu nào của các Tổ bầu cử.")
     elif r.status == "partial":
         names = [
@@ -262,14 +341,9 @@ def _outcome_lines(
             "đề nghị tổ chức bầu cử lại ở đơn vị bầu cử này."
         )
     elif r.status == "supplementary_proposed":
-        decider = (
-            "Hội đồng bầu cử quốc gia quyết định"
-            if race.level == "national_assembly"
-            else "cơ quan có thẩm quyền quyết định"
-        )
         lines.append(
             f"Số người trúng cử ({r.seats_filled}) ít hơn số đại biểu được bầu ({r.seats}): "
-            f"đề nghị bầu cử thêm {missing} đại biểu ({decider})."
+            f"đề nghị bầu cử thêm {missing} đại biểu ({_decider(race)} quyết định)."
         )
     elif r.status == "seats_left_empty":
         lines.append(
@@ -546,24 +620,34 @@ def _summary_for_race(
         )
     )
     story.append(para("Danh sách những người trúng cử theo đơn vị bầu cử", Styles.section))
-    winner_rows = []
+    rounds: dict[tuple[str, str], list[ConstituencyResult]] = {}
     for r in results:
-        by_id = {c.id: c for c in r.candidates}
-        for w in r.winners:
-            c = by_id[w]
-            winner_rows.append([r.constituency_name, c.full_name, vn_int(c.votes), _pct(c.pct)])
+        rounds.setdefault((r.race_id, r.constituency_id), []).append(r)
+    finals = [
+        final_of(mine, election.constituencies[key].seats)
+        for key, mine in rounds.items()
+        if key in election.constituencies
+    ]
+    winner_rows = [
+        [f.constituency_name, e.full_name, ROUND[e.round].title().vi, vn_int(e.votes), _pct(e.pct)]
+        for f in finals
+        for e in f.elected
+    ]
     if winner_rows:
         story.append(
             grid_table(
-                ["Đơn vị bầu cử", "Họ và tên", "Số phiếu bầu", "Tỷ lệ"],
+                ["Đơn vị bầu cử", "Họ và tên", ELECTED_IN.title().vi, "Số phiếu bầu", "Tỷ lệ"],
                 winner_rows,
-                [52 * mm, 68 * mm, 28 * mm, CONTENT_WIDTH - 148 * mm],
-                align="llrr",
+                [46 * mm, 54 * mm, 26 * mm, 24 * mm, CONTENT_WIDTH - 150 * mm],
+                align="lllrr",
             )
         )
     else:
         story.append(para("Chưa có người trúng cử.", Styles.body))
-    action = [r for r in results if r.status not in ("elected",)]
+    # Where the constituency stands is its latest round's outcome (a supplementary
+    # round settles what the main round proposed).
+    latest = {key: mine[-1] for key, mine in rounds.items()}
+    action = [r for r in latest.values() if r.status not in ("elected",)]
     if action:
         story.append(para("Đơn vị bầu cử cần xử lý tiếp", Styles.section))
         for r in action:
