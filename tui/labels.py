@@ -116,6 +116,8 @@ UI: dict[str, Words] = {
     "switch_round": Words("Đổi vòng", "Switch round"),
     "showing_round": Words("Đang xem", "Showing"),
     "seats_filled": Words("Đã bầu", "Filled"),
+    "areas_short": Words("Khu vực", "Areas"),
+    "valid_short": Words("Hợp lệ", "Valid"),
     "no_one_elected": Words("Chưa có người trúng cử", "No one elected yet"),
 }
 

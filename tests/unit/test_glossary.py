@@ -25,7 +25,7 @@ from tui.labels import status_label
 from tui.model import ConstituencyRow
 from tui.pdf import Fingerprint
 from tui.pdf.printing import SheetSource, print_constituency
-from tui.widgets.constituencies.table import row_cells
+from tui.widgets.constituencies.table import COLUMNS, row_cells
 
 
 def _vietnamese(text: str) -> bool:
@@ -231,8 +231,9 @@ def test_cli_dashboard_and_sheet_word_an_unresolved_tie_identically(tmp_path: Pa
         areas_total=result.areas_total,
         status=result.status,
     )
-    assert row_cells(row, "vi")[6] == f"[bold red]{words.vi}[/]"
-    assert row_cells(row, "en")[6] == f"[bold red]{words.en}[/]"
+    at = [key for key, _ in COLUMNS].index("status")
+    assert row_cells(row, "vi")[at] == f"[bold red]{words.vi}[/]"
+    assert row_cells(row, "en")[at] == f"[bold red]{words.en}[/]"
     assert status_label("unresolved_tie", "en") == words.en
 
     fp = Fingerprint.from_ledger(e.id, "4f" * 32, 1, "ab" * 32)

@@ -49,9 +49,7 @@ def test_the_constituency_list_is_the_same_text_in_any_slices() -> None:
     results = tally.results()
     point = read.LedgerPoint(index=41, head="ab" * 32)
     finals = {(r.race_id, r.constituency_id): None for r in results}
-    texts = {
-        b"".join(_constituency_pieces(results, finals, point, size)) for size in (1, 2, 1000)
-    }
+    texts = {b"".join(_constituency_pieces(results, finals, point, size)) for size in (1, 2, 1000)}
     assert len(texts) == 1
     text = texts.pop()
     assert msgspec.json.decode(text, type=read.ConstituencyList).ledger == point

@@ -15,12 +15,12 @@ from tui.model import ConstituencyRow, RowFilter, pct_text, sort_value
 COLUMNS = (
     ("race", "race"),
     ("id", "id"),
+    ("round", "round"),
     ("name", "name"),
     ("seats", "seats"),
     ("reported", "areas_reported"),
     ("turnout", "turnout"),
     ("status", "status"),
-    ("round", "round"),
     ("final", "final_short"),
     ("winners", "winners"),
 )
@@ -52,12 +52,13 @@ def row_cells(row: ConstituencyRow, lang: Lang) -> list[str]:
     return [
         row.race_id,
         row.constituency_id,
+        # Named beside the id: the rows of one constituency's rounds look alike.
+        round_label(row.round, lang) if f is not None or row.round != "main" else "",
         row.name,
         str(row.seats),
         f"{vn_int(row.areas_reported)}/{vn_int(row.areas_total)}",
         pct_text(row.turnout_pct),
         _styled(row.status, lang),
-        round_label(row.round, lang) if f is not None or row.round != "main" else "",
         "" if f is None else f"{f.seats_filled}/{f.seats} {_styled(f.status, lang)}",
         ", ".join(row.winners),
     ]

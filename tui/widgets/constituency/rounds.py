@@ -1,6 +1,6 @@
 """A constituency's result over its rounds: who was elected in which round, seats
 filled of seats, the latest status (``final_text``); and one line per round held
-with that round's own figures (``RoundsTable``, Enter shows the round)."""
+with that round's own figures (``RoundsTable``, Enter shows the round in full)."""
 
 from __future__ import annotations
 
@@ -39,12 +39,11 @@ class RoundsTable(DataTable[str]):
         self.add_column(t("round", lang), key="round")
         self.add_column(t("status", lang), key="status")
         self.add_column(t("seats_filled", lang), key="filled")
-        self.add_column(t("areas_reported", lang), key="areas")
+        self.add_column(t("areas_short", lang), key="areas")
         self.add_column(t("turnout_short", lang), key="turnout")
-        self.add_column(t("valid", lang), key="valid")
-        self.add_column(t("invalid", lang), key="invalid")
-        self.add_column(t("winners", lang), key="winners")
-        names = {e.id: e.full_name for e in final.elected}
+        self.add_column(t("valid_short", lang), key="valid")
+        # Who each round elected is in the final result above; the narrow columns
+        # keep every round's figures on an 80-column terminal.
         for r in final.rounds:
             label = round_label(r.round, lang)
             self.add_row(
@@ -54,7 +53,5 @@ class RoundsTable(DataTable[str]):
                 f"{vn_int(r.areas_reported)}/{vn_int(r.areas_total)}",
                 pct_text(r.turnout_pct),
                 vn_int(r.valid_ballots),
-                vn_int(r.invalid_ballots),
-                ", ".join(names.get(w, w) for w in r.winners),
                 key=r.round,
             )
