@@ -66,11 +66,17 @@ class Folder:
         return self.path / CANONICAL_NAME
 
     def connect(self, *, readonly: bool = False) -> sqlite3.Connection:
-        conn = db.connect(self.db_path, readonly=readonly)
+        """The database; opened to write, one of an older version is upgraded first
+        (opened to read, it is refused: see ``db.check_version``)."""
+        conn = db.connect(self.db_path, readonly=readonly, older=not readonly)
         if not readonly:
             date = self.election.definition.date
             expiry = tokens.format_time(tokens.default_expiry(date))
-            db.upgrade(conn, date.isoformat(), expiry)
+            try:
+                db.upgrade(conn, date.isoformat(), expiry)
+            except BaseException:
+                conn.close()
+                raise
         return conn
 
     def journal(self, conn: sqlite3.Connection) -> Journal:
@@ -154,7 +160,9 @@ def open_folder(path: Path) -> Folder:
 
 
 def _recorded_sha256(path: Path) -> str | None:
-    conn = db.connect(path / DB_NAME, readonly=True)
+    # Every version keeps the digest in ``meta``: an older one is read as it is here,
+    # and upgraded (or refused) when the command connects.
+    conn = db.connect(path / DB_NAME, readonly=True, older=True)
     try:
         return db.meta(conn, "election_sha256")
     finally:
