@@ -275,10 +275,14 @@ def check_version(conn: sqlite3.Connection, path: Path, *, older: bool = False) 
                 "còn lệnh này chỉ đọc",
             ),
             (
-                "Start `tally-server serve` on the folder once (it upgrades the database in "
-                "one transaction, keeping every entry), then run this again.",
-                "Hãy chạy `tally-server serve` với thư mục này một lần (nó nâng cấp cơ sở dữ "
-                "liệu trong một giao dịch, giữ nguyên mọi mục), rồi chạy lại lệnh này.",
+                f"Open it once with a command that writes: `tally-server serve --dir "
+                f"{path.parent}`, or `tally-server token list --dir {path.parent}` which "
+                "returns at once (the upgrade is one transaction and keeps every entry); "
+                "then run this again.",
+                f"Hãy mở nó một lần bằng một lệnh có ghi: `tally-server serve --dir "
+                f"{path.parent}`, hoặc `tally-server token list --dir {path.parent}` (xong "
+                "ngay; việc nâng cấp là một giao dịch và giữ nguyên mọi mục); rồi chạy lại "
+                "lệnh này.",
             ),
         )
     if found.isdigit() and int(found) > int(SCHEMA_VERSION):
