@@ -38,7 +38,13 @@ from tally_server.core import rules
 from tally_server.core.definition import Election
 from tally_server.core.numbers import vn_int
 from tally_server.core.tally import first_round_of
-from tally_server.service.codes import error_finding, finding_of
+from tally_server.service.codes import (
+    RECEIPTED,
+    OutcomeKind,
+    error_finding,
+    finding_of,
+    outcome_of,
+)
 from tally_server.store import ledger
 
 MinutesKey = tuple[str, str, str]
@@ -49,7 +55,8 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     """What the ledger records about one batch envelope (canonical JSON)."""
 
     status: Literal["accepted", "rejected"]
-    http: int
+    outcome: OutcomeKind
+    """What became of it (service/codes.py): ``accepted``, or the rejection's outcome."""
     code: str | None = None
     """The rule that decided a rejection (the first error)."""
     keyid: str | None = None
@@ -80,7 +87,7 @@ class UnsignedOutcome(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     (canonical JSON; the entry's ``envelope`` is empty)."""
 
     status: Literal["rejected"]
-    http: int
+    outcome: OutcomeKind
     code: str
     keyid: str | None
     """As sent, made printable and at most 64 characters."""
@@ -111,7 +118,7 @@ def unsigned_outcome(outcome: Outcome, received_sha256: str, size: int) -> Unsig
     assert outcome.code is not None
     return UnsignedOutcome(
         status="rejected",
-        http=outcome.http,
+        outcome=outcome.outcome,
         code=outcome.code,
         keyid=outcome.keyid,
         received_sha256=received_sha256,
@@ -204,7 +211,8 @@ class Current:
 
 @dataclass(slots=True)
 class Decision:
-    http: int
+    answer: OutcomeKind
+    """What the sender is answered (the web layer picks the HTTP status)."""
     kind: str
     """The ledger entry kind, or "duplicate" / "invalid" for what is not recorded."""
     outcome: Outcome | None = None
@@ -236,7 +244,7 @@ class Decision:
 
 def outcome_has_receipt(o: Outcome) -> bool:
     """A receipt answers every batch that got as far as its sequence number."""
-    return o.sequence is not None and o.http in (200, 409, 422)
+    return o.sequence is not None and o.outcome in RECEIPTED
 
 
 _FIGURE_FIELDS = (
@@ -405,14 +413,15 @@ class LedgerState:
         raise LookupError(f"ledger entry {index} holds no minutes for {key}")
 
 
-def _reject(http: int, error: KiemphieuError, who: _Who = _Who()) -> Decision:
+def _reject(error: KiemphieuError, who: _Who = _Who()) -> Decision:
     """A refusal answered with an error (no receipt), recorded in the ledger."""
+    answer = outcome_of(error.code, batch=True)
     return Decision(
-        http=http,
+        answer=answer,
         kind=ledger.BATCH_REJECTED,
         outcome=Outcome(
             status="rejected",
-            http=http,
+            outcome=answer,
             code=error.code,
             keyid=who.keyid,
             batch_digest=who.digest,
@@ -449,7 +458,7 @@ def decide(
     try:
         opened = open_envelope(body, BATCH_TYPE)
     except DecodeError as exc:
-        return Decision(http=400, kind="invalid", error=exc)
+        return Decision(answer=outcome_of(exc.code), kind="invalid", error=exc)
     except SignatureError as exc:
         return refuse_unsigned(state, keyid, exc.code)
     return decide_opened(state, opened, signature_ok=signature_ok, findings=findings)
@@ -502,7 +511,7 @@ def refuse_unsigned(state: LedgerState, keyid: str | None, flaw: str | None = No
             figures={"keyid": key.fingerprint},
         )
     who = _Who(keyid) if key is None else _Who(keyid, None, key.station_id, key.polling_area_id)
-    decision = _reject(401, error, who)
+    decision = _reject(error, who)
     decision.unsigned = True
     return decision
 
@@ -526,7 +535,7 @@ def decide_opened(
         error = weak_key_error(key.key.raw, weak, "signatures[0].keyid")
         error.figures["keyid"] = key.fingerprint
         digest = hashlib.sha256(opened.payload).hexdigest()
-        return _reject(401, error, _Who(opened.keyid, digest, key.station_id, key.polling_area_id))
+        return _reject(error, _Who(opened.keyid, digest, key.station_id, key.polling_area_id))
     if not signature_ok:
         try:
             key.verify(opened)
@@ -544,7 +553,7 @@ def decide_opened(
                 _batch_decoder.decode(opened.payload) if decoded else decode_batch(opened.payload)
             )
         except DecodeError as exc:
-            return _reject(400, exc, who)
+            return _reject(exc, who)
     return _decide_batch(state, opened, digest, key, batch, findings)
 
 
@@ -587,7 +596,6 @@ def _decide_batch(
     where = _Who(opened.keyid, digest, key.station_id, key.polling_area_id, batch.sequence, batch)
     if batch.election_id != election.id:
         return _reject(
-            403,
             KiemphieuError(
                 f"The batch is for election {batch.election_id}; this server counts {election.id}.",
                 f"Lô thuộc cuộc bầu cử {batch.election_id}; máy chủ này kiểm {election.id}.",
@@ -599,7 +607,6 @@ def _decide_batch(
         )
     if batch.station_id != key.station_id:
         return _reject(
-            403,
             KiemphieuError(
                 f"The batch names station {batch.station_id}, but key {key.fingerprint} "
                 f"is enrolled for station {key.station_id}.",
@@ -613,7 +620,6 @@ def _decide_batch(
         )
     if batch.polling_area_id != key.polling_area_id:
         return _reject(
-            403,
             KiemphieuError(
                 f"The batch names polling area {batch.polling_area_id}, but station "
                 f"{key.station_id} is enrolled for {key.polling_area_id}.",
@@ -632,7 +638,7 @@ def _decide_batch(
     seen = state.accepted.get((batch.station_id, batch.sequence))
     if seen is not None:
         if seen.digest == digest:
-            return Decision(http=200, kind="duplicate", batch=batch, duplicate_of=seen)
+            return Decision(answer="accepted", kind="duplicate", batch=batch, duplicate_of=seen)
         finding = error_finding(
             "Q409",
             f"số thứ tự {batch.sequence} của điểm gửi {batch.station_id} đã được nhận cho "
@@ -647,7 +653,7 @@ def _decide_batch(
                 "accepted_ledger_index": seen.ledger_index,
             },
         )
-        return _batch_rejection(409, ledger.CONFLICT, "Q409", [finding], where)
+        return _batch_rejection(ledger.CONFLICT, "Q409", [finding], where)
     last = state.last_sequence.get(batch.station_id, 0)
     if batch.sequence < last:
         finding = error_finding(
@@ -659,7 +665,7 @@ def _decide_batch(
             fields=["sequence"],
             figures={"sequence": batch.sequence, "last_accepted": last},
         )
-        return _batch_rejection(422, ledger.BATCH_REJECTED, "Q410", [finding], where)
+        return _batch_rejection(ledger.BATCH_REJECTED, "Q410", [finding], where)
 
     previous: dict[str, CountingMinutes] = {}
     changed: list[CountingMinutes] = []
@@ -693,13 +699,13 @@ def _decide_batch(
 
     if rules.has_errors(found):
         code = next(f.code for f in found if f.severity == "error")
-        return _batch_rejection(422, ledger.BATCH_REJECTED, code, found, where)
+        return _batch_rejection(ledger.BATCH_REJECTED, code, found, where)
 
     by_race = {m.race_id: m for m in batch.minutes}
     missing = [f"{f.race_id or ''}:{f.code}" for f in rules.unexplained(found, by_race)]
     outcome = Outcome(
         status="accepted",
-        http=200,
+        outcome="accepted",
         keyid=opened.keyid,
         batch_digest=digest,
         station_id=key.station_id,
@@ -711,7 +717,12 @@ def _decide_batch(
     )
     kind = ledger.CORRECTION if changed else ledger.BATCH_ACCEPTED
     return Decision(
-        http=200, kind=kind, outcome=outcome, batch=batch, changed=changed, replaced=replaced
+        answer="accepted",
+        kind=kind,
+        outcome=outcome,
+        batch=batch,
+        changed=changed,
+        replaced=replaced,
     )
 
 
@@ -762,15 +773,14 @@ def _correction_findings(
     return out
 
 
-def _batch_rejection(
-    http: int, kind: str, code: str, found: list[Finding], where: _Who
-) -> Decision:
+def _batch_rejection(kind: str, code: str, found: list[Finding], where: _Who) -> Decision:
     """A refusal answered with a signed receipt."""
     batch = where.batch
     assert batch is not None
+    answer = outcome_of(code, batch=True)
     outcome = Outcome(
         status="rejected",
-        http=http,
+        outcome=answer,
         code=code,
         keyid=where.keyid,
         batch_digest=where.digest,
@@ -779,7 +789,7 @@ def _batch_rejection(
         sequence=batch.sequence,
         findings=found,
     )
-    return Decision(http=http, kind=kind, outcome=outcome, batch=batch)
+    return Decision(answer=answer, kind=kind, outcome=outcome, batch=batch)
 
 
 def build_receipt(

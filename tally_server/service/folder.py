@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
@@ -141,6 +142,7 @@ def open_folder(path: Path) -> Folder:
             fields=("dir",),
             figures={"dir": str(path)},
         )
+    recorded = _recorded_sha256(path)  # refuses a ledger of another version first
     raw = (path / ELECTION_NAME).read_bytes()
     definition = decode_definition(raw, ijson=False)
     key = SigningKey.load(path / KEY_NAME)
@@ -151,7 +153,7 @@ def open_folder(path: Path) -> Folder:
     # The recorded digest is of bytes ``encode`` made at init, which hold each key once:
     # the same digest, the same I-JSON text. Any other text is checked.
     canonical = msgspec.json.format(raw, indent=-1)
-    if election_sha256(canonical) != _recorded_sha256(path):
+    if election_sha256(canonical) != recorded:
         codec.check_ijson(raw, definition)
         canonical = codec.encode(definition)
     del raw
@@ -160,10 +162,23 @@ def open_folder(path: Path) -> Folder:
 
 
 def _recorded_sha256(path: Path) -> str | None:
-    # Every version keeps the digest in ``meta``: an older one is read as it is here,
-    # and upgraded (or refused) when the command connects.
+    """The digest of the definition the ledger was opened for, once the database is
+    known to be of a schema this code reads or upgrades (``db.check_version``) and
+    the ledger of this format (``ledger.format_error``)."""
+    # Every schema version keeps the digest in ``meta`` and entry 0 in ``ledger``: an
+    # older one is read as it is here, and upgraded (or refused) when a command connects.
     conn = db.connect(path / DB_NAME, readonly=True, older=True)
     try:
+        row = conn.execute("SELECT outcome FROM ledger WHERE idx = 0").fetchone()
+        if row is not None:
+            try:
+                opened = json.loads(row[0])
+            except ValueError:
+                opened = None
+            problem = ledger.format_error(opened)
+            if problem is not None:
+                problem.figures["dir"] = str(path)
+                raise problem
         return db.meta(conn, "election_sha256")
     finally:
         conn.close()

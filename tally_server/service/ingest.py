@@ -30,7 +30,7 @@ from schemas.signing import VerifyKey
 from tally_server.core.tally import Tally
 from tally_server.service import rollback
 from tally_server.service.checkers import Checked, Checkers
-from tally_server.service.codes import ServerError
+from tally_server.service.codes import OutcomeKind, ServerError, outcome_of
 from tally_server.service.decide import Decision, decide, decide_opened, utc_now
 from tally_server.service.folder import Folder
 from tally_server.service.journal import Event, Journal, Prepared, load_journal
@@ -42,14 +42,15 @@ log = logging.getLogger("kiemphieu.server")
 
 @dataclass(slots=True)
 class Answer:
-    """What a station is told: an HTTP status and the body bytes."""
+    """What a station is told: the outcome (the web layer words it as an HTTP status)
+    and the body bytes."""
 
-    status: int
+    outcome: OutcomeKind
     body: bytes
     receipt: bool
     decision: Decision | None = None
     retry_after: int = 0
-    """Seconds, for a 429."""
+    """Seconds, when throttled."""
 
 
 @dataclass(slots=True)
@@ -236,23 +237,24 @@ class Ingest:
         decision = self._decide(body, checked)
         if decision.kind == "invalid":
             assert decision.error is not None
-            return Answer(decision.http, error_body(decision.error), False, decision)
+            return Answer(decision.answer, error_body(decision.error), False, decision)
         if decision.unsigned:
             assert decision.outcome is not None
             wait = self.limiter.admit(source, decision.outcome.keyid)
             if wait:
-                return Answer(429, error_body(throttled(decision, wait)), False, None, wait)
+                error = throttled(decision, wait)
+                return Answer(outcome_of(error.code), error_body(error), False, None, wait)
         if decision.kind == "duplicate":
             ref = decision.duplicate_of
             assert ref is not None
-            return Answer(200, await self.receipt_at(ref.ledger_index), True, decision)
+            return Answer("accepted", await self.receipt_at(ref.ledger_index), True, decision)
         moment = self.clock().astimezone(dt.UTC).replace(tzinfo=dt.UTC)
         prepared = self.journal.batch(decision, body, moment)
         await self._commit(prepared)
         if prepared.response:
-            return Answer(decision.http, prepared.response, True, decision)
+            return Answer(decision.answer, prepared.response, True, decision)
         assert decision.error is not None
-        return Answer(decision.http, error_body(decision.error), False, decision)
+        return Answer(decision.answer, error_body(decision.error), False, decision)
 
     def _decide(self, body: bytes, checked: Checked | None) -> Decision:
         state = self.journal.state
@@ -289,17 +291,17 @@ class Ingest:
         row = self.auth_conn.execute("SELECT hash FROM ledger WHERE idx = ?", (index,)).fetchone()
         return None if row is None else str(row[0])
 
-    async def present_receipt(self, body: bytes) -> tuple[int, dict[str, Any]]:
-        """A station shows a receipt this server signed: 200 when the ledger holds its
-        entry; otherwise the evidence is recorded once (201; 200 when shown again)."""
+    async def present_receipt(self, body: bytes) -> tuple[bool, dict[str, Any]]:
+        """A station shows a receipt this server signed: (recorded now, the answer). When
+        the ledger does not hold its entry the evidence is recorded, once."""
         receipt = rollback.open_receipt(body, self.folder.server_key.public, self.election.id)
         index, head = receipt.ledger_index, receipt.ledger_head
         # No await from here to the journal entry: the answer and the index it takes
         # are decided against the same chain.
         held = self._hash_at(index) if index < self.journal.next_index else None
         if held == head:
-            return 200, {"held": True, "ledger_index": index, "ledger_head": head}
-        status, evidence = 200, self.rollbacks.get((index, head))
+            return False, {"held": True, "ledger_index": index, "ledger_head": head}
+        recorded, evidence = False, self.rollbacks.get((index, head))
         if evidence is None:
             key = self.journal.state.active_key(receipt.station_id)
             prepared = self.journal.rollback(
@@ -312,12 +314,12 @@ class Ingest:
                 extra={"station": receipt.station_id, "receipt_index": index, "held": held},
             )
             await self._commit(prepared)
-            status = 201
+            recorded = True
         row = self.auth_conn.execute(
             "SELECT id FROM alerts WHERE kind = 'rollback_detected' AND ledger_index = ?",
             (evidence,),
         ).fetchone()
-        return status, {
+        return recorded, {
             "held": False,
             "ledger_index": index,
             "ledger_head": head,

@@ -28,7 +28,7 @@ from schemas.signing import (
 )
 from tally_server.core.definition import Election
 from tally_server.service import rollback
-from tally_server.service.codes import ServerError
+from tally_server.service.codes import ServerError, severity_of
 from tally_server.service.decide import (
     AcceptedRef,
     Decision,
@@ -297,7 +297,7 @@ class Journal:
                 o.sequence,
                 o.batch_digest,
                 o.status,
-                o.http,
+                o.outcome,
                 o.code,
                 int(o.correction),
                 int(flagged),
@@ -392,7 +392,8 @@ class Journal:
             codes = sorted({f.code for f in o.findings if f.severity == "error"})
             data = {
                 **_alert_base(entry.index, o.sequence, o.batch_digest),
-                "http": o.http,
+                "outcome": o.outcome,
+                "severity": severity_of(o.code),
                 "code": o.code,
                 "keyid": o.keyid,
                 "findings": _findings(o.findings),

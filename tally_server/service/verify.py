@@ -503,6 +503,16 @@ def _genesis(entry: Entry, election: Election, election_sha: str) -> VerifyKey:
         )
     try:
         opened = _outcome_json(entry)
+    except (ValueError, KiemphieuError) as exc:
+        raise _Bad(
+            "V102",
+            f"the opening entry is unreadable: {exc}",
+            f"mục mở sổ cái không đọc được: {exc}",
+        ) from exc
+    problem = ledger.format_error(opened)
+    if problem is not None:  # before anything else: its hashes are of another framing
+        raise _Bad("V105", problem.message_en, problem.message_vi)
+    try:
         key = VerifyKey.from_text(opened["server_public_key"])
     except (ValueError, KeyError, KiemphieuError) as exc:
         raise _Bad(

@@ -389,7 +389,7 @@ def polling_area(conn: sqlite3.Connection, ingest: Ingest, area_id: str) -> dict
         seq,
         digest,
         status,
-        http,
+        answered,
         code,
         corr,
         flagged,
@@ -397,7 +397,7 @@ def polling_area(conn: sqlite3.Connection, ingest: Ingest, area_id: str) -> dict
         rec,
     ) in conn.execute(
         "SELECT b.ledger_index, b.at, b.kind, b.station_id, b.sequence, b.digest, b.status, "
-        "b.http, b.code, b.correction, b.flagged, l.outcome, l.receipt FROM batch_log b "
+        "b.outcome, b.code, b.correction, b.flagged, l.outcome, l.receipt FROM batch_log b "
         "JOIN ledger l ON l.idx = b.ledger_index WHERE b.polling_area_id = ? "
         "ORDER BY b.ledger_index",
         (area_id,),
@@ -413,7 +413,7 @@ def polling_area(conn: sqlite3.Connection, ingest: Ingest, area_id: str) -> dict
                 "sequence": seq,
                 "digest": digest,
                 "status": status,
-                "http": http,
+                "outcome": answered,
                 "code": code,
                 "correction": bool(corr),
                 "flagged": bool(flagged),

@@ -27,7 +27,9 @@ from schemas.errors import KiemphieuError
 from tally_server.store.ledger import GENESIS_PREV, Entry
 
 SCHEMA_VERSION = "2"
-"""2: tokens expire (``expires_at``); ``meta`` holds the election's date."""
+"""2: tokens expire (``expires_at``); ``meta`` holds the election's date. (``batch_log``
+has held ``outcome`` for ``http`` since the ledger's format v2: a database from before
+holds a v1 ledger, which ``open_folder`` refuses before reading any table.)"""
 UPGRADES = frozenset({"1"})
 """Older versions ``upgrade`` brings to ``SCHEMA_VERSION`` (1: the first)."""
 
@@ -75,7 +77,7 @@ CREATE TABLE IF NOT EXISTS batch_log (
     sequence INTEGER,
     digest TEXT,
     status TEXT NOT NULL,
-    http INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
     code TEXT,
     correction INTEGER NOT NULL,
     flagged INTEGER NOT NULL
@@ -151,7 +153,8 @@ INSERT_KEY = (
 REVOKE_KEY = "UPDATE keys SET revoked_at = ?, revoked_index = ? WHERE fingerprint = ?"
 INSERT_BATCH = (
     "INSERT INTO batch_log (ledger_index, at, kind, station_id, polling_area_id, sequence, "
-    "digest, status, http, code, correction, flagged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "digest, status, outcome, code, correction, flagged) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_MINUTES = (
     "INSERT INTO minutes (polling_area_id, race_id, round, ledger_index, constituency_id, "

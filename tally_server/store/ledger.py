@@ -3,7 +3,7 @@
 Entry ``i`` is hashed with the hash of entry ``i-1``; the exact encoding is in
 docs/ledger.md so an observer can re-check a chain without our code::
 
-    hash_i = SHA-256( "kiemphieu-ledger-v1"
+    hash_i = SHA-256( "kiemphieu-ledger-v2"
                       || for each field f of (index, prev, time, kind, station,
                                               envelope, outcome):
                              SP || len(f) || SP || f )
@@ -30,7 +30,9 @@ from typing import Any
 
 from schemas.errors import KiemphieuError
 
-FORMAT = "kiemphieu-ledger-v1"
+FORMAT = "kiemphieu-ledger-v2"
+"""v2: a batch outcome records what became of it (``outcome``), not an HTTP status.
+No v1 ledger was ever released: one is refused, not migrated (``format_error``)."""
 GENESIS_PREV = "0" * 64
 
 # Entry kinds.
@@ -64,6 +66,31 @@ class LedgerFormatError(KiemphieuError):
     """A ledger export line that cannot be read."""
 
     code = "L100"
+
+
+class LedgerVersionError(KiemphieuError):
+    """A ledger of another format version than this software's."""
+
+    code = "L105"
+
+
+def format_error(opened: Any) -> LedgerVersionError | None:
+    """Why a ledger whose entry 0 has outcome ``opened`` (its JSON) cannot be read
+    here, or None when it is of this version."""
+    found = opened.get("format") if isinstance(opened, dict) else None
+    if found == FORMAT:
+        return None
+    shown = found if isinstance(found, str) else "no format named"
+    return LedgerVersionError(
+        f"The ledger is {shown}; this version of kiemphieu reads {FORMAT} only. No "
+        f"earlier ledger is migrated: make a new server folder with `tally-server init`, "
+        f"or check that ledger with the version of kiemphieu that wrote it.",
+        f"Sổ cái có định dạng {shown}; phiên bản kiemphieu này chỉ đọc {FORMAT}. Sổ cái "
+        f"cũ không được chuyển đổi: hãy tạo thư mục máy chủ mới bằng `tally-server init`, "
+        f"hoặc kiểm tra sổ cái đó bằng phiên bản kiemphieu đã ghi nó.",
+        fields=("format",),
+        figures={"format": shown, "expected": FORMAT},
+    )
 
 
 def entry_hash(

@@ -10,10 +10,11 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from schemas.errors import DecodeError, KiemphieuError, SignatureError
-from tally_server.service.codes import ServerError
+from schemas.errors import KiemphieuError
+from tally_server.service.codes import ServerError, rejection
 from tally_server.store import tokens
 from tally_server.web.keys import INGEST, PUBLIC, TOKEN
+from tally_server.web.statuses import status_of
 
 log = logging.getLogger("kiemphieu.server")
 
@@ -109,19 +110,11 @@ def authorize(request: web.Request) -> None:
     request[TOKEN] = token
 
 
-def _status_of(error: KiemphieuError) -> int:
-    if isinstance(error, ServerError):
-        return error.http
-    if isinstance(error, SignatureError):
-        return 401
-    if isinstance(error, DecodeError):
-        return 400
-    return 400
-
-
 def error_response(error: KiemphieuError, status: int | None = None) -> web.Response:
+    """The error as JSON, with the status its outcome is answered with (``status``: only
+    for what aiohttp refused itself, with a code of no outcome)."""
     return web.Response(
-        status=status or _status_of(error),
+        status=status or status_of(error),
         body=json.dumps({"error": error.to_dict()}, ensure_ascii=False).encode("utf-8"),
         content_type="application/json",
     )
@@ -153,7 +146,8 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         figures: dict[str, Any] = {"path": request.path, "method": request.method}
         if exc.status == 413:
             figures["limit_bytes"] = request.app._client_max_size
-        resp = error_response(KiemphieuError(en, vi, code=code, figures=figures), exc.status)
+        error = KiemphieuError(en, vi, code=code, figures=figures)
+        resp = error_response(error, None if rejection(code) else exc.status)
         if exc.status == 405:
             allow = exc.headers.get("Allow")
             if allow:

@@ -26,6 +26,7 @@ from tally_server.web.limits import (
     int_query,
     text_query,
 )
+from tally_server.web.statuses import STATUS
 
 log = logging.getLogger("kiemphieu.server")
 routes = web.RouteTableDef()
@@ -95,20 +96,26 @@ async def post_batch(request: web.Request) -> web.Response:
     """Receive one signed batch; answer with the signed receipt."""
     body = await request.read()
     answer = await request.app[INGEST].submit(body, request.remote or "")
+    status = STATUS[answer.outcome]
     if answer.retry_after:
         return web.Response(
-            status=answer.status,
+            status=status,
             body=answer.body,
             content_type=JSON,
             headers={"Retry-After": str(answer.retry_after)},
         )
     d = answer.decision
-    if answer.status != 200 and d is not None and d.outcome is not None:
+    if answer.outcome != "accepted" and d is not None and d.outcome is not None:
         log.info(
             "batch rejected",
-            extra={"status": answer.status, "code": d.outcome.code, "station": d.station},
+            extra={
+                "status": status,
+                "outcome": answer.outcome,
+                "code": d.outcome.code,
+                "station": d.station,
+            },
         )
-    return web.Response(status=answer.status, body=answer.body, content_type=JSON)
+    return web.Response(status=status, body=answer.body, content_type=JSON)
 
 
 @routes.post("/api/v1/receipts")
@@ -116,8 +123,8 @@ async def post_batch(request: web.Request) -> web.Response:
 async def present_receipt(request: web.Request) -> web.Response:
     """A station shows a receipt it holds; a lost entry is recorded as evidence."""
     body = await request.read()
-    status, answer = await request.app[INGEST].present_receipt(body)
-    return _json(answer, status=status)
+    recorded, answer = await request.app[INGEST].present_receipt(body)
+    return _json(answer, status=201 if recorded else 200)
 
 
 MAX_HASHES = 64

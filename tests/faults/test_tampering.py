@@ -143,7 +143,7 @@ def entry_hash(e: Entry) -> str:
         base64.b64decode(e["envelope"]),
         e["outcome"].encode(),
     ]
-    h = hashlib.sha256(b"kiemphieu-ledger-v1")
+    h = hashlib.sha256(b"kiemphieu-ledger-v2")
     for f in fields:
         h.update(b" %d " % len(f) + f)
     return h.hexdigest()

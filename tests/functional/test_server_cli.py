@@ -296,3 +296,29 @@ def test_enrolments_and_revocations_from_the_command_line_name_the_user(
     }
     done = run_verify(str(out), "--election", str(EXAMPLE_ELECTION))
     assert done.returncode == 0, done.stdout
+
+
+def test_a_folder_whose_ledger_is_of_the_previous_format_is_refused(
+    server_folder: ServerFolder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No ledger of format v1 was released: the server names both versions and does
+    nothing with it, rather than mixing two framings in one chain."""
+    import sqlite3
+
+    from tally_server.store.ledger import LedgerVersionError
+    from tally_server.web import create_app
+
+    conn = sqlite3.connect(server_folder.path / "tally.db")
+    with conn:  # entry 0 as the previous version wrote it
+        (outcome,) = conn.execute("SELECT outcome FROM ledger WHERE idx = 0").fetchone()
+        opened = json.loads(outcome)
+        assert opened["format"] == "kiemphieu-ledger-v2"
+        opened["format"] = "kiemphieu-ledger-v1"
+        conn.execute("UPDATE ledger SET outcome = ? WHERE idx = 0", (json.dumps(opened).encode(),))
+    conn.close()
+    code, out, err = run(capsys, "station", "list", "--dir", str(server_folder.path))
+    assert (code, out) == (1, "")
+    assert "[L105]" in err and "kiemphieu-ledger-v1" in err and "kiemphieu-ledger-v2" in err
+    with pytest.raises(LedgerVersionError) as refused:
+        create_app(server_folder.path)
+    assert refused.value.figures["format"] == "kiemphieu-ledger-v1"

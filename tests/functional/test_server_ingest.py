@@ -451,6 +451,7 @@ async def test_a_correction_of_a_batch_not_yet_on_disk_and_after_a_restart(
 
     from tally_server.service.folder import open_folder
     from tally_server.service.ingest import Ingest
+    from tally_server.web.statuses import STATUS
 
     first = station.payload(1)
     digest = hashlib.sha256(first).hexdigest()
@@ -465,7 +466,9 @@ async def test_a_correction_of_a_batch_not_yet_on_disk_and_after_a_restart(
         )
         assert ingest.write_groups == 1
         receipts = [receipt_of(a.body, server_folder) for a in answers]
-        assert [(a.status, r.correction) for a, r in zip(answers, receipts, strict=True)] == [
+        assert [
+            (STATUS[a.outcome], r.correction) for a, r in zip(answers, receipts, strict=True)
+        ] == [
             (200, False),
             (200, True),
         ]
@@ -492,12 +495,12 @@ async def test_a_correction_of_a_batch_not_yet_on_disk_and_after_a_restart(
         stale = await again.submit(station.envelope(3, back, reason=reason, supersedes=digest))
         found = receipt_of(stale.body, server_folder).findings
         expected = hashlib.sha256(fixed).hexdigest()
-        assert stale.status == 422
+        assert STATUS[stale.outcome] == 422
         assert [(f.code, f.figures.get("expected")) for f in found if f.code == "Q412"] == [
             ("Q412", expected)
         ]
         ok = await again.submit(station.envelope(4, back, reason=reason, supersedes=expected))
-        assert ok.status == 200 and receipt_of(ok.body, server_folder).correction is True
+        assert STATUS[ok.outcome] == 200 and receipt_of(ok.body, server_folder).correction is True
         assert again.tally.result("QH", "QH-10", "main").valid_ballots == 1220
     finally:
         await again.close()

@@ -24,6 +24,7 @@ from schemas.signing import BATCH_TYPE, RECEIPT_TYPE, seal
 from tally_server.service.limits import RefusalLimiter
 from tally_server.web import create_app
 from tally_server.web.keys import INGEST
+from tally_server.web.statuses import STATUS
 
 Client = TestClient[web.Request, web.Application]
 MakeClient = Callable[..., Awaitable[Client]]
@@ -176,12 +177,12 @@ async def test_a_key_id_is_limited_whatever_the_address(
     )
     ingest = client.server.app[INGEST]
     forged = with_signature(station.envelope(1), station.fingerprint, os.urandom(64))
-    statuses = [(await ingest.submit(forged, f"10.0.0.{i}")).status for i in range(4)]
+    statuses = [STATUS[(await ingest.submit(forged, f"10.0.0.{i}")).outcome] for i in range(4)]
     assert statuses == [401, 401, 429, 429]
     # Another key id from those addresses is not held back by it.
-    assert (await ingest.submit(junk(1000), "10.0.0.3")).status == 401
+    assert STATUS[(await ingest.submit(junk(1000), "10.0.0.3")).outcome] == 401
     # Nor the station whose key id was used, signing for real.
-    assert (await ingest.submit(station.envelope(1), "10.0.0.3")).status == 200
+    assert STATUS[(await ingest.submit(station.envelope(1), "10.0.0.3")).outcome] == 200
 
 
 async def test_refused_alerts_of_one_sender_coalesce_with_a_count(
@@ -198,6 +199,11 @@ async def test_refused_alerts_of_one_sender_coalesce_with_a_count(
     assert [(a["station_id"], a["codes"], a["count"]) for a in alerts] == [
         (None, ["K401"], 5),
         ("KV-01", ["S201"], 1),
+    ]
+    # What each refusal was, and how much it matters: no HTTP status.
+    assert [(a["data"]["outcome"], a["data"]["severity"], "http" in a["data"]) for a in alerts] == [
+        ("unauthenticated", "error", False),
+        ("unauthenticated", "security", False),
     ]
     k401 = alerts[0]
     refusals = [e for e in entries if '"code":"K401"' in e["outcome"]]
@@ -253,7 +259,7 @@ async def test_refusals_more_than_the_window_apart_are_separate_alerts(
     await ingest.start()
     try:
         for i in range(4):
-            assert (await ingest.submit(junk(100), f"10.0.0.{i}")).status == 401
+            assert STATUS[(await ingest.submit(junk(100), f"10.0.0.{i}")).outcome] == 401
         counts = [
             r[0] for r in ingest.reader.execute("SELECT count FROM alerts ORDER BY id").fetchall()
         ]

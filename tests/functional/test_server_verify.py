@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -17,8 +18,10 @@ from serverkit import ROOT, ServerFolder, Station, example_minutes, run_verify
 from schemas.signing import BATCH_TYPE, SigningKey, VerifyKey, open_envelope, seal
 from tally_server.core.definition import load_election
 from tally_server.service.verify import verify_ledger
+from tally_server.store import ledger
 from tally_server.store.ledger import Entry
 from tally_server.web import create_app
+from tally_server.web.statuses import STATUS
 
 Client = TestClient[web.Request, web.Application]
 MakeClient = Callable[..., Awaitable[Client]]
@@ -256,6 +259,75 @@ def test_another_election_definition_is_refused(
     other.write_text(json.dumps(definition, ensure_ascii=False), "utf-8")
     report = verify_ledger(path, load_election(other), workers=1)
     assert report.bad is not None and report.bad.code == "V104"
+
+
+def test_the_ledger_records_what_became_of_each_batch_not_an_http_status(
+    recorded: tuple[Path, dict[str, Any]],
+) -> None:
+    path, _ = recorded
+    entries = [json.loads(line) for line in entries_of(path)]
+    assert json.loads(entries[0]["outcome"])["format"] == "kiemphieu-ledger-v2"
+    batches = [
+        (e["kind"], json.loads(e["outcome"])) for e in entries if e["kind"] in ledger.BATCH_KINDS
+    ]
+    assert [o.keys() & {"http", "outcome"} for _, o in batches] == [{"outcome"}] * len(batches)
+    assert [(kind, o["outcome"], o.get("code")) for kind, o in batches] == [
+        ("batch_accepted", "accepted", None),
+        ("batch_accepted", "accepted", None),  # with a warning
+        ("conflict", "conflict", "Q409"),
+        ("correction", "accepted", None),
+        ("batch_rejected", "stale", "Q410"),
+        ("batch_rejected", "law_error", "E112"),
+        ("batch_rejected", "unauthenticated", "K401"),
+        ("batch_accepted", "accepted", None),
+        ("batch_rejected", "unauthenticated", "K402"),
+    ]
+
+
+def as_v1(lines: list[bytes]) -> list[bytes]:
+    """The ledger as the previous format wrote it: ``http`` where ``outcome`` is now,
+    entry 0 naming kiemphieu-ledger-v1, and every hash taken with that prefix."""
+    out, prev = [], "0" * 64
+    for line in lines:
+        e = json.loads(line)
+        o = json.loads(e["outcome"])
+        if e["index"] == 0:
+            o["format"] = "kiemphieu-ledger-v1"
+        elif "outcome" in o:
+            o = {("http" if k == "outcome" else k): v for k, v in o.items()}
+            o["http"] = STATUS[o["http"]]
+        e["outcome"] = json.dumps(o, ensure_ascii=False, separators=(",", ":"))
+        e["prev"] = prev
+        h = hashlib.sha256(b"kiemphieu-ledger-v1")
+        for field in (
+            str(e["index"]).encode(),
+            e["prev"].encode(),
+            e["time"].encode(),
+            e["kind"].encode(),
+            e["station"].encode(),
+            base64.b64decode(e["envelope"]),
+            e["outcome"].encode(),
+        ):
+            h.update(b" %d " % len(field) + field)
+        e["hash"] = prev = h.hexdigest()
+        out.append(json.dumps(e, ensure_ascii=False, separators=(",", ":")).encode() + b"\n")
+    return out
+
+
+def test_a_ledger_of_the_previous_format_is_refused_naming_both_versions(
+    recorded: tuple[Path, dict[str, Any]],
+) -> None:
+    path, _ = recorded
+    old = write(path, as_v1(entries_of(path)))
+    recorded_then = [json.loads(json.loads(line)["outcome"]) for line in entries_of(old)]
+    # what v1 recorded: the statuses answered
+    assert [o["http"] for o in recorded_then if "http" in o] == [
+        200, 200, 409, 200, 422, 422, 401, 200, 401
+    ]  # fmt: skip
+    done = run_verify(str(old), "--election", str(ELECTION))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "V105" in done.stdout and "entry 0" in done.stdout, done.stdout
+    assert "kiemphieu-ledger-v1" in done.stdout and "kiemphieu-ledger-v2" in done.stdout
 
 
 def test_the_command_prints_the_digest_and_exits_by_the_outcome(

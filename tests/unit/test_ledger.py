@@ -44,7 +44,7 @@ def chain(n: int = 6) -> list[Entry]:
 def test_the_hash_is_the_documented_framing() -> None:
     e = chain(2)[1]
     expected = hashlib.sha256(
-        b"kiemphieu-ledger-v1"
+        b"kiemphieu-ledger-v2"
         + b" 1 1"
         + b" 64 " + e.prev.encode()
         + b" 27 2011-05-22T19:42:01.000000Z"

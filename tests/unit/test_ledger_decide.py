@@ -59,7 +59,7 @@ def state() -> Recorded:
 
 def accept(s: Recorded, body: bytes, index: int) -> None:
     d = decide(s, body)
-    assert d.http == 200 and d.outcome is not None, d.outcome
+    assert d.answer == "accepted" and d.outcome is not None, d.outcome
     s.write(d, body, index)
 
 
@@ -71,9 +71,9 @@ def test_duplicate_conflict_and_stale() -> None:
     assert again.kind == "duplicate" and again.duplicate_of is not None
     assert again.duplicate_of.ledger_index == 5
     other = decide(s, seal(KEY, BATCH_TYPE, payload(2, created_at="2011-05-22T20:00:00Z")))
-    assert (other.http, other.kind) == (409, "conflict")
+    assert (other.answer, other.kind) == ("conflict", "conflict")
     stale = decide(s, seal(KEY, BATCH_TYPE, payload(1)))
-    assert stale.http == 422 and stale.outcome is not None and stale.outcome.code == "Q410"
+    assert stale.answer == "stale" and stale.outcome is not None and stale.outcome.code == "Q410"
 
 
 def test_explanations_alone_are_not_a_correction() -> None:
@@ -85,7 +85,7 @@ def test_explanations_alone_are_not_a_correction() -> None:
     minutes = [dict(m) for m in BATCH["minutes"]]
     minutes[0]["explanations"] = {"W200": "Không có cảnh báo nào; ghi chú thêm."}
     d = decide(s, seal(KEY, BATCH_TYPE, payload(2, minutes=minutes)))
-    assert d.http == 200 and d.kind == "batch_accepted"
+    assert d.answer == "accepted" and d.kind == "batch_accepted"
 
 
 def test_the_same_envelope_gives_the_same_outcome_bytes_on_replay() -> None:

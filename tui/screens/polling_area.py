@@ -195,11 +195,12 @@ class PollingAreaScreen(DashboardScreen):
             )
             status = str(b.get("status", ""))
             colour = "green" if status == "accepted" else "red"
+            outcome = "" if status == "accepted" else str(b.get("outcome", ""))
             table.add_row(
                 str(b.get("ledger_index")),
                 str(b.get("at", ""))[:19],
                 f"#{b.get('sequence')} {b.get('station_id', '')}",
-                f"[{colour}]{status}[/] {b.get('http', '')}",
+                f"[{colour}]{status}[/] {outcome}",
                 f"{codes} [dim]{str(b.get('digest') or '')[:12]}[/]",
             )
 
