@@ -7,13 +7,16 @@ does not match, so the Footer shows 'Tổng quan' or 'Overview'.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from textual.binding import Binding
 
-from tui.labels import UI
+from tui.labels import UI, Lang
 
-LANGS = ("vi", "en")
+if TYPE_CHECKING:
+    from tui.app import DashboardApp
+
+LANGS: tuple[Lang, ...] = ("vi", "en")
 
 
 def _with_lang(action: str, lang: str) -> str:
@@ -28,10 +31,10 @@ def bilingual(
     key: str, action: str, label: str, *, show: bool = True, priority: bool = False
 ) -> list[Binding]:
     """Two bindings of ``key`` to ``action``, labelled ``UI[label]`` in each language."""
-    vi, en = UI[label]
+    words = UI[label]
     return [
-        Binding(key, _with_lang(action, "vi"), vi, show=show, priority=priority),
-        Binding(key, _with_lang(action, "en"), en, show=show, priority=priority),
+        Binding(key, _with_lang(action, lang), words.of(lang), show=show, priority=priority)
+        for lang in LANGS
     ]
 
 
@@ -49,7 +52,7 @@ class LangBindings:
     OPERATOR_ACTIONS: frozenset[str] = frozenset({"review", "print"})
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        app: Any = getattr(self, "app", self)
+        app = cast("DashboardApp", getattr(self, "app", self))
         if not lang_allows(parameters, app.lang):
             return False
         if getattr(app, "projector", False) and action in self.OPERATOR_ACTIONS:
