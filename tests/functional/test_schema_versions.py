@@ -98,6 +98,8 @@ def test_a_server_database_of_a_newer_version_is_refused_untouched(
     code, out, err = export(capsys, server_folder.path)
     assert code == 1 and out == ""
     assert_names(err, "F111", db, "3", "2")
+    assert main(["check", "--dir", str(server_folder.path)]) == 1
+    assert_names(capsys.readouterr().err, "F111", db, "3", "2")
     assert digest(db) == before and schema_version(db) == "3"
 
 
