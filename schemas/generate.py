@@ -1,6 +1,8 @@
-"""Writes the JSON Schemas (2020-12) of the wire contract from the typed models.
+"""Writes the JSON Schemas (2020-12) of the wire contract from the typed models:
+what stations send (``schemas/models.py``) and what the server answers
+(``schemas/read.py``).
 
-Run ``python -m schemas`` after changing ``schemas/models.py``; the test suite
+Run ``python -m schemas`` after changing either; the test suite
 fails while the committed files differ from what this writes. ``--check`` only
 compares; ``--out DIR`` writes elsewhere. It writes into ``schemas/json`` only in a
 source checkout, never into an installed package.
@@ -18,10 +20,13 @@ from typing import Any
 import msgspec
 
 from schemas.models import WIRE_TYPES
+from schemas.read import READ_TYPES
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "json"
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 VERSION = "v1"
+TYPES: dict[str, object] = {**WIRE_TYPES, **READ_TYPES}
+"""Every schema file's name and the type it is written from."""
 
 
 def _close_objects(node: Any) -> None:
@@ -37,7 +42,7 @@ def _close_objects(node: Any) -> None:
 
 
 def schema_for(name: str) -> dict[str, Any]:
-    body = msgspec.json.schema(WIRE_TYPES[name])
+    body = msgspec.json.schema(TYPES[name])
     _close_objects(body)
     return {
         "$schema": DIALECT,
@@ -61,7 +66,7 @@ def _in_source_checkout() -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m schemas",
-        description="Write (or check) the wire contract's JSON Schemas from schemas/models.py.",
+        description="Write (or check) the JSON Schemas from schemas/models.py and schemas/read.py.",
     )
     parser.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 if a schema file differs"
@@ -73,11 +78,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.check:
         drifted = [
             path_for(name)
-            for name in WIRE_TYPES
+            for name in TYPES
             if not path_for(name).is_file() or path_for(name).read_text("utf-8") != render(name)
         ]
         for path in drifted:
-            print(f"khác với models.py / differs from models.py: {path}", file=sys.stderr)
+            print(f"khác với models.py/read.py / differs from the types: {path}", file=sys.stderr)
         return 1 if drifted else 0
     out: Path | None = args.out
     if out is None:
@@ -88,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         out = SCHEMA_DIR
     out.mkdir(parents=True, exist_ok=True)
-    for name in WIRE_TYPES:
+    for name in TYPES:
         target = out / path_for(name).name
         target.write_text(render(name), encoding="utf-8")
         print(target)

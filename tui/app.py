@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar, TypeVar
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -21,12 +21,12 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.signal import Signal
 
-from schemas import codec
+from schemas import codec, read
 from schemas.errors import KiemphieuError
 from schemas.models import ElectionDefinition
 from tally_server.core.definition import Election
 from tui.bindings import LangBindings, bilingual
-from tui.client import ApiClient, Feed, FeedEvent
+from tui.client import ApiClient, Feed
 from tui.commands import ConstituencyCommands
 from tui.labels import Lang, t
 from tui.messages import (
@@ -43,17 +43,19 @@ from tui.model import (
     ConstituencyRow,
     Progress,
     Store,
+    alerts_from,
     fold,
-    parse_alerts,
-    parse_progress,
-    parse_row,
-    parse_rows,
+    progress_from,
+    row_from_result,
     row_key,
+    rows_from,
     split_key,
 )
 from tui.screens.alerts import AlertsScreen
 from tui.screens.constituencies import ConstituenciesScreen
 from tui.screens.overview import OverviewScreen
+
+T = TypeVar("T")
 
 TOUCHED_LIMIT = 25
 """Up to this many constituencies changed since the last read are fetched one
@@ -71,7 +73,7 @@ class Change:
         rows_reset: bool = False,
         alerts: bool = False,
         connection: bool = False,
-        event: FeedEvent | None = None,
+        event: read.FeedEvent | None = None,
         lang: bool = False,
     ) -> None:
         self.progress = progress
@@ -87,7 +89,7 @@ class DashboardApp(LangBindings, App[None]):
     CSS_PATH = "dashboard.tcss"
     TITLE = "Kiểm phiếu"
     COMMANDS = App.COMMANDS | {ConstituencyCommands}
-    MODES: ClassVar[dict[str, Any]] = {
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[None]]]] = {
         "overview": OverviewScreen,
         "constituencies": ConstituenciesScreen,
         "alerts": AlertsScreen,
@@ -124,7 +126,7 @@ class DashboardApp(LangBindings, App[None]):
         self._pending: set[str] = set()
         self._refreshing = False
         self._touched: set[str] = set()
-        self._events: list[FeedEvent] = []
+        self._events: list[read.FeedEvent] = []
         self._candidate_text: dict[tuple[str, str], str] = {}
         self._feed_started = False
 
@@ -158,7 +160,7 @@ class DashboardApp(LangBindings, App[None]):
         self.refresh_bindings()
         self.changed.publish(Change(lang=True))
 
-    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         lang = self.lang
         for mode in ("overview", "constituencies", "alerts"):
@@ -208,13 +210,6 @@ class DashboardApp(LangBindings, App[None]):
             self._candidate_text[(row.race_id, row.constituency_id)] = names
         return replace(row, search_key=f"{row.search_key} {names}")
 
-    def names(self) -> dict[str, str]:
-        if self.election is None:
-            return {}
-        out = {r.id: r.name for r in self.election.definition.races}
-        out.update({c.id: c.name for c in self.election.definition.committees})
-        return out
-
     def request_refresh(self, parts: set[str]) -> None:
         """Ask for a re-read; bursts of events coalesce into one read."""
         self._pending |= parts
@@ -231,61 +226,50 @@ class DashboardApp(LangBindings, App[None]):
         c = self.client
         complete = True
         touched, self._touched = self._touched, set()
-        first: dict[str, Any] = {}
-        """The rows: shown as soon as they are read. At national size the full progress
-        (every committee) takes several times longer than a few rows."""
-        rest: dict[str, Callable[[], Awaitable[Any]]] = {}
+        rows: list[ConstituencyRow] | None = None
+        progress: Progress | None = None
+        alerts: list[AlertRow] | None = None
+        # The rows first, shown as soon as they are read: at national size the full
+        # progress (every committee) takes several times longer than a few rows.
         if "rows" in parts:
             if not self.store.rows or len(touched) > TOUCHED_LIMIT:
-                first["rows"] = c.constituencies()
+                got = await self._ask("rows", c.constituencies())
+                rows = None if got is None else rows_from(got)
             else:
                 complete = False
-                for key in touched:
-                    race_id, constituency_id, round_ = split_key(key)
-                    first[f"row:{key}"] = c.constituency(race_id, constituency_id, round_)
+                # Asked alone, so the server answers them before building the progress.
+                done = await asyncio.gather(
+                    *(self._ask("constituency", c.constituency(*split_key(k))) for k in touched)
+                )
+                rows = [row_from_result(r) for r in done if r is not None]
+        rest = "progress" in parts or ("alerts" in parts and self.store.alerts_allowed)
+        if rows is not None and rest:
+            self.post_message(DataLoaded(None, rows, None, complete_rows=complete, final=False))
+            rows = None
+            # Let the app show them before decoding the progress holds the loop.
+            await asyncio.sleep(0)
+        asks: list[Awaitable[object]] = []
         if "progress" in parts:
-            rest["progress"] = c.progress
+            asks.append(self._ask("progress", c.progress()))
         if "alerts" in parts and self.store.alerts_allowed:
-            rest["alerts"] = c.alerts
-        rows = None
-        if first:
-            # Asked alone, so the server answers them before building the progress.
-            done = await asyncio.gather(*first.values(), return_exceptions=True)
-            _, rows, _ = self._absorb(dict(zip(first, done, strict=True)), complete)
-            if rest:
-                self.post_message(DataLoaded(None, rows, None, complete_rows=complete, final=False))
-                rows = None
-                # Let the app show them before parsing the progress holds the loop.
-                await asyncio.sleep(0)
-        done = await asyncio.gather(*(ask() for ask in rest.values()), return_exceptions=True)
-        progress, _, alerts = self._absorb(dict(zip(rest, done, strict=True)), complete)
+            asks.append(self._ask("alerts", c.alerts()))
+        for answer in await asyncio.gather(*asks):
+            if isinstance(answer, read.Progress):
+                progress = progress_from(answer)
+            elif isinstance(answer, read.AlertsPage):
+                alerts = alerts_from(answer)
         self.post_message(DataLoaded(progress, rows, alerts, complete_rows=complete))
 
-    def _absorb(
-        self, got: dict[str, Any], complete: bool
-    ) -> tuple[Progress | None, list[ConstituencyRow] | None, list[AlertRow] | None]:
-        """Parse what a refresh read; failures are reported, not raised (but bugs are)."""
-        progress = rows = alerts = None
-        fresh_rows: list[ConstituencyRow] = []
-        for name, value in got.items():
-            if isinstance(value, KiemphieuError):
-                if name == "alerts" and value.figures.get("status") in (401, 403):
-                    self.store.alerts_allowed = False
-                    continue
-                self.post_message(WorkFailed(name, value))
-            elif isinstance(value, BaseException):
-                raise value
-            elif name == "progress":
-                progress = parse_progress(value, self.names())
-            elif name == "rows":
-                rows = parse_rows(value)
-            elif name.startswith("row:") and isinstance(value, dict):
-                fresh_rows.append(parse_row(value))
-            elif name == "alerts":
-                alerts = parse_alerts(value)
-        if not complete and any(n.startswith("row:") for n in got):
-            rows = fresh_rows
-        return progress, rows, alerts
+    async def _ask(self, what: str, answer: Awaitable[T]) -> T | None:
+        """A read's answer; a failure is reported (None), not raised (but bugs are)."""
+        try:
+            return await answer
+        except KiemphieuError as exc:
+            if what == "alerts" and exc.figures.get("status") in (401, 403):
+                self.store.alerts_allowed = False
+            else:
+                self.post_message(WorkFailed(what, exc))
+            return None
 
     def on_data_loaded(self, message: DataLoaded) -> None:
         store = self.store
@@ -313,7 +297,7 @@ class DashboardApp(LangBindings, App[None]):
 
     @work(exclusive=True, group="feed")
     async def run_feed(self) -> None:
-        async def on_event(event: FeedEvent) -> None:
+        async def on_event(event: read.FeedEvent) -> None:
             # a burst (the replay after connecting) is handed over in one message
             self._events.append(event)
             if len(self._events) == 1:
@@ -332,39 +316,26 @@ class DashboardApp(LangBindings, App[None]):
         store = self.store
         parts: set[str] = set()
         counted = False
-        latest_progress: FeedEvent | None = None
+        latest_progress: read.Progress | None = None
         for event in events:
             store.last_event_id = event.id
             store.events_seen += 1
             if store.counters is not None:
-                counted |= store.counters.apply(event.type, event.at, event.data)
-            if event.type == "progress":
-                latest_progress = event
-            elif event.type in ("batch_accepted", "correction"):
+                counted |= store.counters.apply(event)
+            if isinstance(event, read.ProgressEvent):
+                latest_progress = event.data
+            elif isinstance(event, read.BatchAcceptedEvent | read.CorrectionEvent):
                 parts.add("rows")
-                for race in event.data.get("races") or []:
-                    if isinstance(race, dict):
-                        self._touched.add(
-                            row_key(
-                                str(race.get("race_id")),
-                                str(race.get("constituency_id")),
-                                str(race.get("round", "main")),
-                            )
-                        )
-            if event.type in ("alert", "correction"):
+                for race in event.data.races:
+                    self._touched.add(row_key(race.race_id, race.constituency_id, race.round))
+            if isinstance(event, read.AlertEvent | read.CorrectionEvent):
                 parts.add("alerts")
         changed_progress = counted
         if latest_progress is not None:
-            fresh = parse_progress(latest_progress.data, self.names())
+            fresh = progress_from(latest_progress)
             old = store.progress
             # the event leaves committees out; keep the last read of them
-            store.progress = Progress(
-                overall=fresh.overall,
-                races=fresh.races or (old.races if old else ()),
-                committees=old.committees if old else (),
-                ledger_index=fresh.ledger_index,
-                ledger_head=fresh.ledger_head,
-            )
+            store.progress = replace(fresh, committees=old.committees if old else ())
             changed_progress = True
         if parts or latest_progress is not None:
             parts.add("progress")  # the committees' figures
@@ -412,7 +383,7 @@ class DashboardApp(LangBindings, App[None]):
                 ]
             elif target == "polling_area":
                 doc = await self.client.polling_area(ids["polling_area_id"])
-                minutes = printing.minutes_from_area_doc(doc)
+                minutes = printing.minutes_from_area(doc)
                 paths = [
                     await asyncio.to_thread(
                         printing.print_polling_area,

@@ -7,11 +7,14 @@ does not match, so the Footer shows 'Tổng quan' or 'Overview'.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from textual.binding import Binding
 
 from tui.labels import UI
+
+if TYPE_CHECKING:
+    from tui.app import DashboardApp
 
 LANGS = ("vi", "en")
 
@@ -49,7 +52,7 @@ class LangBindings:
     OPERATOR_ACTIONS: frozenset[str] = frozenset({"review", "print"})
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        app: Any = getattr(self, "app", self)
+        app = cast("DashboardApp", getattr(self, "app", self))
         if not lang_allows(parameters, app.lang):
             return False
         if getattr(app, "projector", False) and action in self.OPERATOR_ACTIONS:

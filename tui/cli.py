@@ -104,7 +104,7 @@ def _print(args: argparse.Namespace) -> int:
                 mins = None
                 if args.polling_area:
                     doc = await client.polling_area(args.polling_area)
-                    mins = printing.minutes_from_area_doc(doc)
+                    mins = printing.minutes_from_area(doc)
                 return src, mins
 
         source, area_minutes = asyncio.run(fetch())

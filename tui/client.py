@@ -11,44 +11,51 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import TypeVar
 from urllib.parse import quote
 
 import aiohttp
+import msgspec
 
+from schemas import read
 from schemas._retry import Backoff
 from tui.errors import BadAnswer, ServerRefused, ServerUnreachable
 
 API = "/api/v1"
 
 
-@dataclass(frozen=True, slots=True)
-class FeedEvent:
-    """One event of ``GET /api/v1/feed``: ``{"id", "type", "at", "data"}``."""
-
-    id: int
-    type: str
-    at: str
-    data: dict[str, Any]
+T = TypeVar("T")
 
 
-def parse_event(raw: Any) -> FeedEvent:
-    if not isinstance(raw, dict) or not isinstance(raw.get("id"), int):
+def decode(data: bytes, kind: type[T], what: str) -> T:
+    """``data`` as exactly a ``kind`` of ``schemas/read.py``: an answer that does not
+    match its type is refused, never guessed at."""
+    try:
+        return msgspec.json.decode(data, type=kind)
+    except msgspec.DecodeError as exc:
         raise BadAnswer(
-            f"The feed sent something that is not an event: {str(raw)[:200]}",
-            f"Luồng sự kiện gửi dữ liệu không phải sự kiện: {str(raw)[:200]}",
-            fields=("id",),
-        )
-    data = raw.get("data")
-    return FeedEvent(
-        id=raw["id"],
-        type=str(raw.get("type", "")),
-        at=str(raw.get("at", "")),
-        data=data if isinstance(data, dict) else {},
-    )
+            f"{what} does not match its type (schemas/read.py): {exc}",
+            f"{what} không khớp kiểu của nó (schemas/read.py): {exc}",
+            fields=(what,),
+            figures={"detail": str(exc)},
+        ) from exc
+
+
+_event = msgspec.json.Decoder(read.FeedEvent)
+
+
+def parse_event(raw: bytes | str) -> read.FeedEvent:
+    """One text frame of the feed, as its typed event."""
+    try:
+        return _event.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise BadAnswer(
+            f"The feed sent something that is not an event: {exc}: {str(raw)[:200]}",
+            f"Luồng sự kiện gửi dữ liệu không phải sự kiện: {exc}: {str(raw)[:200]}",
+            fields=("feed",),
+            figures={"detail": str(exc)},
+        ) from exc
 
 
 def _q(segment: str) -> str:
@@ -89,10 +96,10 @@ class ApiClient:
         method: str,
         path: str,
         params: dict[str, str] | None = None,
-        body: Any = None,
-        *,
-        raw: bool = False,
-    ) -> Any:
+        body: dict[str, str] | None = None,
+    ) -> bytes:
+        """The answer's bytes (a status below 400); a refusal raises, naming the
+        server's error code."""
         url = self.base_url + path
         try:
             async with self.session().request(method, url, params=params, json=body) as resp:
@@ -107,68 +114,65 @@ class ApiClient:
                 fields=("server",),
                 figures={"url": url},
             ) from exc
-        if raw and status < 400:
+        if status < 400:
             return data
         try:
-            doc = json.loads(data.decode("utf-8")) if data else None
-        except ValueError as exc:
+            err = msgspec.json.decode(data, type=read.ErrorBody).error
+        except msgspec.DecodeError as exc:
             raise BadAnswer(
-                f"{method} {path} answered {status} with something that is not JSON.",
-                f"{method} {path} trả lời {status} bằng dữ liệu không phải JSON.",
+                f"{method} {path} answered {status} without an error body.",
+                f"{method} {path} trả lời {status} không kèm nội dung lỗi.",
                 figures={"status": status},
             ) from exc
-        if status >= 400:
-            err = doc.get("error", {}) if isinstance(doc, dict) else {}
-            code = str(err.get("code", ""))
-            raise ServerRefused(
-                f"{method} {path} was refused ({status} {code}): "
-                f"{err.get('message_en', 'no detail')}",
-                f"{method} {path} bị từ chối ({status} {code}): "
-                f"{err.get('message_vi', 'không có chi tiết')}",
-                fields=tuple(err.get("fields", ()) or ()),
-                figures={"status": status, "server_code": code, "path": path},
-            )
-        return doc
+        raise ServerRefused(
+            f"{method} {path} was refused ({status} {err.code}): {err.message_en}",
+            f"{method} {path} bị từ chối ({status} {err.code}): {err.message_vi}",
+            fields=tuple(err.fields),
+            figures={"status": status, "server_code": err.code, "path": path},
+        )
 
-    async def get(self, path: str, **params: str | None) -> Any:
+    async def get(self, path: str, answer: type[T], /, **params: str | None) -> T:
         query = {k: v for k, v in params.items() if v is not None}
-        return await self._request("GET", API + path, params=query or None)
-
-    async def election(self) -> Any:
-        return await self.get("/election")
+        data = await self._request("GET", API + path, params=query or None)
+        return decode(data, answer, f"GET {API}{path}")
 
     async def election_bytes(self) -> bytes:
         """The definition as sent, for strict decoding (``schemas.codec``)."""
-        return await self._request("GET", API + "/election", raw=True)  # type: ignore[no-any-return]
+        return await self._request("GET", API + "/election")
 
-    async def progress(self) -> Any:
-        return await self.get("/progress")
+    async def progress(self) -> read.Progress:
+        return await self.get("/progress", read.Progress)
 
     async def constituencies(
         self, race: str | None = None, committee: str | None = None, status: str | None = None
-    ) -> Any:
-        return await self.get("/constituencies", race=race, committee=committee, status=status)
+    ) -> read.ConstituencyList:
+        return await self.get(
+            "/constituencies", read.ConstituencyList, race=race, committee=committee, status=status
+        )
 
-    async def constituency(self, race_id: str, constituency_id: str, round_: str = "main") -> Any:
+    async def constituency(
+        self, race_id: str, constituency_id: str, round_: str = "main"
+    ) -> read.ConstituencyDetail:
         return await self.get(
             f"/constituencies/{_q(race_id)}/{_q(constituency_id)}",
+            read.ConstituencyDetail,
             round=None if round_ == "main" else round_,
         )
 
-    async def polling_area(self, polling_area_id: str) -> Any:
-        return await self.get(f"/polling-areas/{_q(polling_area_id)}")
+    async def polling_area(self, polling_area_id: str) -> read.PollingAreaView:
+        return await self.get(f"/polling-areas/{_q(polling_area_id)}", read.PollingAreaView)
 
-    async def alerts(self, kind: str | None = None, reviewed: bool | None = None) -> Any:
+    async def alerts(
+        self, kind: str | None = None, reviewed: bool | None = None
+    ) -> read.AlertsPage:
         flag = None if reviewed is None else ("true" if reviewed else "false")
-        return await self.get("/alerts", kind=kind, reviewed=flag)
+        return await self.get("/alerts", read.AlertsPage, kind=kind, reviewed=flag)
 
-    async def results(self) -> Any:
-        return await self.get("/results.json")
+    async def results(self) -> read.ResultsDocument:
+        return await self.get("/results.json", read.ResultsDocument)
 
-    async def review(self, alert_id: str | int, note: str) -> Any:
-        return await self._request(
-            "POST", f"{API}/alerts/{_q(str(alert_id))}/review", body={"note": note}
-        )
+    async def review(self, alert_id: str | int, note: str) -> None:
+        await self._request("POST", f"{API}/alerts/{_q(str(alert_id))}/review", body={"note": note})
 
 
 class Feed:
@@ -178,7 +182,7 @@ class Feed:
     def __init__(
         self,
         client: ApiClient,
-        on_event: Callable[[FeedEvent], Awaitable[None]],
+        on_event: Callable[[read.FeedEvent], Awaitable[None]],
         on_state: Callable[[str, float | None], Awaitable[None]],
         *,
         since: int | None = None,
@@ -197,13 +201,13 @@ class Feed:
             url += f"?since={self.last_id}"
         return url
 
-    async def _events(self) -> AsyncIterator[FeedEvent]:
+    async def _events(self) -> AsyncIterator[read.FeedEvent]:
         async with self.client.session().ws_connect(self.url(), heartbeat=20) as ws:
             self.failures = 0
             await self.on_state("connected", None)
             async for msg in ws:
                 if msg.type == aiohttp.WSMsgType.TEXT:
-                    event = parse_event(msg.json())
+                    event = parse_event(msg.data)
                     if self.last_id is not None and event.id <= self.last_id:
                         continue  # a replay overlapping what we already have
                     yield event

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from textual.command import Hit, Hits, Provider
 
 from tui.labels import status_label, t
 from tui.model import fold, split_key
 
+if TYPE_CHECKING:
+    from tui.app import DashboardApp
+
 LIMIT = 20
 
 
 class ConstituencyCommands(Provider):
     async def search(self, query: str) -> Hits:
-        app: Any = self.app
+        app = cast("DashboardApp", self.app)
         words = fold(query).split()
         if not words:
             return

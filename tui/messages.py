@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from textual.message import Message
 
+from schemas import read
 from schemas.errors import KiemphieuError
 from tui.model import AlertRow, ConstituencyRow, Progress
 
@@ -52,9 +52,11 @@ class DataLoaded(Message):
 
 
 class DetailLoaded(Message):
-    """The JSON of one constituency or polling area, for the screen showing it."""
+    """One constituency or polling area as read, for the screen showing it."""
 
-    def __init__(self, kind: str, key: str, doc: Any) -> None:
+    def __init__(
+        self, kind: str, key: str, doc: read.ConstituencyDetail | read.PollingAreaView
+    ) -> None:
         super().__init__()
         self.kind = kind
         self.key = key

@@ -1,5 +1,6 @@
 """What the dashboard shows, as typed records, and the pure logic behind its
-tables: reading the server's JSON, diffing rows, filtering, sorting, searching.
+tables: turning the server's answers (``schemas/read.py``, decoded strictly by
+``tui.client``) into rows, diffing them, filtering, sorting, searching.
 
 Nothing here touches Textual or the network, so it is tested on its own.
 """
@@ -11,8 +12,11 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
-from typing import Any
 
+import msgspec
+
+from schemas import read
+from tally_server.core.definition import Election
 from tally_server.core.numbers import percent
 
 
@@ -26,29 +30,11 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 
-def _int(doc: Mapping[str, Any], *names: str, default: int = 0) -> int:
-    for name in names:
-        value = doc.get(name)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    return default
-
-
-def _str(doc: Mapping[str, Any], *names: str, default: str = "") -> str:
-    for name in names:
-        value = doc.get(name)
-        if isinstance(value, str):
-            return nfc(value)
-    return default
-
-
-def _time(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str) or not value:
+def _time(value: str | None) -> dt.datetime | None:
+    """A server time ("2011-05-22T19:42:10Z"); None when there is none."""
+    if not value:
         return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
+    parsed = dt.datetime.fromisoformat(value)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
@@ -109,58 +95,36 @@ class Progress:
     ledger_head: str | None = None
 
 
-def _scope(doc: Mapping[str, Any], scope: str, names: Mapping[str, str]) -> ScopeProgress:
-    batches = doc.get("batches") if isinstance(doc.get("batches"), dict) else {}
-    assert isinstance(batches, dict)
-    sid = _str(doc, "race_id", "committee_id", "id", default=scope)
-    turnout = doc.get("turnout_pct")
-    on_list = _int(doc, "voters_on_list", "voters")
-    voted = _int(doc, "voters_voted", "voted")
+def _scope(r: read.Rollup, scope: str, name: str) -> ScopeProgress:
     return ScopeProgress(
-        scope=sid,
-        name=_str(doc, "name", default=names.get(sid, sid)),
-        areas_reported=_int(doc, "areas_reported", "polling_areas_reported"),
-        areas_total=_int(doc, "areas_total", "polling_areas_total"),
-        voters_on_list=on_list,
-        voters_voted=voted,
-        turnout_pct=turnout if isinstance(turnout, str) else str(percent(voted, on_list)),
-        accepted=_int(batches, "accepted") or _int(doc, "batches_accepted", "accepted"),
-        flagged=_int(batches, "flagged") or _int(doc, "batches_flagged", "flagged"),
-        rejected=_int(batches, "rejected") or _int(doc, "batches_rejected", "rejected"),
-        conflicts=_int(batches, "conflicts") or _int(doc, "batches_conflicts", "conflicts"),
-        last_batch_at=_time(doc.get("last_batch_at")),
+        scope=scope,
+        name=nfc(name),
+        areas_reported=r.areas_reported,
+        areas_total=r.areas_total,
+        voters_on_list=r.voters_on_list,
+        voters_voted=r.voters_voted,
+        turnout_pct=r.turnout_pct,
     )
 
 
-def _scopes(value: Any, names: Mapping[str, str]) -> tuple[ScopeProgress, ...]:
-    if isinstance(value, dict):
-        items = [({**v, "id": v.get("id", k)}) for k, v in value.items() if isinstance(v, dict)]
-    elif isinstance(value, list):
-        items = [v for v in value if isinstance(v, dict)]
-    else:
-        items = []
-    return tuple(_scope(v, "", names) for v in items)
-
-
-def parse_progress(doc: Any, names: Mapping[str, str] | None = None) -> Progress:
-    """Read ``GET /api/v1/progress`` (or a ``progress`` feed event's data): the
-    batch counts and the last batch time are the election's, at the top level."""
-    names = names or {}
-    doc = doc if isinstance(doc, dict) else {}
-    overall_doc = doc.get("overall") if isinstance(doc.get("overall"), dict) else doc
-    assert isinstance(overall_doc, dict)
-    merged = {"batches": doc.get("batches"), "last_batch_at": doc.get("last_batch_at")}
-    merged.update({k: v for k, v in overall_doc.items() if v is not None})
-    ledger = doc.get("ledger") if isinstance(doc.get("ledger"), dict) else {}
-    assert isinstance(ledger, dict)
-    head = _str(ledger, "head", "hash") or _str(doc, "ledger_head") or None
-    index = ledger.get("index", doc.get("ledger_index"))
+def progress_from(doc: read.Progress) -> Progress:
+    """``GET /api/v1/progress`` (or a ``progress`` feed event's data, which has no
+    committees): the batch counts and the last batch time are the election's."""
+    b = doc.batches
+    overall = replace(
+        _scope(doc.overall, "election", doc.election_id),
+        accepted=b.accepted,
+        flagged=b.flagged,
+        rejected=b.rejected,
+        conflicts=b.conflicts,
+        last_batch_at=_time(doc.last_batch_at),
+    )
     return Progress(
-        overall=_scope(merged, "election", names),
-        races=_scopes(doc.get("races"), names),
-        committees=_scopes(doc.get("committees"), names),
-        ledger_index=index if isinstance(index, int) else None,
-        ledger_head=head,
+        overall=overall,
+        races=tuple(_scope(r, r.race_id, r.name) for r in doc.races),
+        committees=tuple(_scope(c, c.committee_id, c.name) for c in doc.committees or ()),
+        ledger_index=doc.ledger.index,
+        ledger_head=doc.ledger.head,
     )
 
 
@@ -198,38 +162,41 @@ def split_key(key: str) -> tuple[str, str, str]:
     return race_id, constituency_id, rest[0] if rest else "main"
 
 
-def parse_row(doc: Mapping[str, Any]) -> ConstituencyRow:
-    winners_raw = doc.get("winners") or []
-    winners: list[str] = []
-    for w in winners_raw if isinstance(winners_raw, list) else []:
-        if isinstance(w, str):
-            winners.append(nfc(w))
-        elif isinstance(w, dict):
-            winners.append(_str(w, "full_name", "name", "id"))
-    race_id = _str(doc, "race_id")
-    cid = _str(doc, "constituency_id", "id")
-    name = _str(doc, "constituency_name", "name", default=cid)
-    turnout = doc.get("turnout_pct")
+def _row(
+    r: read.ConstituencyRow | read.ConstituencyResult, name: str, winners: Sequence[str]
+) -> ConstituencyRow:
+    names = tuple(nfc(w) for w in winners)
     return ConstituencyRow(
-        race_id=race_id,
-        constituency_id=cid,
-        name=name,
-        committee_id=_str(doc, "committee_id"),
-        seats=_int(doc, "seats"),
-        areas_reported=_int(doc, "areas_reported"),
-        areas_total=_int(doc, "areas_total"),
-        status=_str(doc, "status", default="no_results"),
-        winners=tuple(winners),
-        turnout_pct=turnout if isinstance(turnout, str) else None,
-        round=_str(doc, "round", default="main"),
-        search_key=fold(" ".join([race_id, cid, name, *winners])),
+        race_id=r.race_id,
+        constituency_id=r.constituency_id,
+        name=nfc(name),
+        committee_id=r.committee_id,
+        seats=r.seats,
+        areas_reported=r.areas_reported,
+        areas_total=r.areas_total,
+        status=r.status,
+        winners=names,
+        turnout_pct=r.turnout_pct,
+        round=r.round,
+        search_key=fold(" ".join([r.race_id, r.constituency_id, name, *names])),
     )
 
 
-def parse_rows(doc: Any) -> list[ConstituencyRow]:
-    """Read ``GET /api/v1/constituencies`` (a list, or ``{"constituencies": [...]}``)."""
-    items = doc.get("constituencies", doc.get("results", [])) if isinstance(doc, dict) else doc
-    return [parse_row(d) for d in items or [] if isinstance(d, dict)]
+def row_from(r: read.ConstituencyRow) -> ConstituencyRow:
+    """One row of ``GET /api/v1/constituencies``."""
+    return _row(r, r.name, [w.full_name for w in r.winners])
+
+
+def rows_from(doc: read.ConstituencyList) -> list[ConstituencyRow]:
+    return [row_from(r) for r in doc.constituencies]
+
+
+def row_from_result(r: read.ConstituencyResult) -> ConstituencyRow:
+    """The row of one constituency's full result (``GET /api/v1/constituencies/{race}/
+    {id}``), read again after a live change: its winners are ids, named from its
+    candidates, so the row reads as the list's does."""
+    names = {c.id: c.full_name for c in r.candidates}
+    return _row(r, r.constituency_name, [names[w] for w in r.winners if w in names])
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,7 +246,7 @@ class RowFilter:
 SORT_KEYS = ("key", "name", "reported", "status", "turnout")
 
 
-def sort_value(row: ConstituencyRow, column: str) -> Any:
+def sort_value(row: ConstituencyRow, column: str) -> tuple[object, ...]:
     if column == "name":
         return (fold(row.name), row.key)
     if column == "reported":
@@ -293,9 +260,9 @@ def sort_value(row: ConstituencyRow, column: str) -> Any:
     return (row.race_id, _natural(row.constituency_id))
 
 
-def _natural(text: str) -> tuple[Any, ...]:
+def _natural(text: str) -> tuple[tuple[int, int | str], ...]:
     """'QH-10' after 'QH-9'."""
-    parts: list[Any] = []
+    parts: list[tuple[int, int | str]] = []
     digits = ""
     for ch in text:
         if ch.isdigit():
@@ -329,66 +296,52 @@ class AlertRow:
     """Refusals of one sender and rule coalesced into this alert."""
 
 
-def _messages(data: Mapping[str, Any]) -> tuple[str, str]:
-    """The alert's own words, else its findings' messages."""
-    vi, en = _str(data, "message_vi"), _str(data, "message_en")
-    if vi or en:
-        return vi, en
-    findings = [f for f in data.get("findings") or [] if isinstance(f, dict)]
-    return (
-        " · ".join(_str(f, "message_vi") for f in findings),
-        " · ".join(_str(f, "message_en") for f in findings),
-    )
-
-
-def parse_alert(doc: Mapping[str, Any]) -> AlertRow:
-    codes = [c for c in doc.get("codes") or [] if isinstance(c, str)]
-    data = doc.get("data") if isinstance(doc.get("data"), dict) else {}
-    assert isinstance(data, dict)
-    for f in data.get("findings") or []:
-        if isinstance(f, dict) and isinstance(f.get("code"), str) and f["code"] not in codes:
-            codes.append(f["code"])
-    vi, en = _messages(data)
+def alert_from(a: read.Alert) -> AlertRow:
+    """One alert of ``GET /api/v1/alerts``: its own words, else its findings'."""
+    data = msgspec.convert(a.data, read.AlertData)
+    codes = list(a.codes)
+    codes += [f.code for f in data.findings if f.code not in codes]
+    if data.message_vi or data.message_en:
+        vi, en = data.message_vi or "", data.message_en or ""
+    else:
+        vi = " · ".join(f.message_vi for f in data.findings)
+        en = " · ".join(f.message_en for f in data.findings)
     return AlertRow(
-        id=str(doc.get("id", "")),
-        kind=_str(doc, "kind"),
-        at=_time(doc.get("at")),
-        station_id=_str(doc, "station_id"),
-        polling_area_id=_str(doc, "polling_area_id"),
+        id=str(a.id),
+        kind=a.kind,
+        at=_time(a.at),
+        station_id=a.station_id or "",
+        polling_area_id=a.polling_area_id or "",
         codes=tuple(codes),
-        message_vi=vi,
-        message_en=en,
-        reviewed=bool(doc.get("reviewed")),
-        note=_str(doc, "review_note"),
-        count=max(1, _int(doc, "count", default=1)),
+        message_vi=nfc(vi),
+        message_en=nfc(en),
+        reviewed=a.reviewed,
+        note=nfc(a.review_note or ""),
+        count=a.count,
     )
 
 
 SILENT_PREFIX = "silent:"
 
 
-def parse_alerts(doc: Any) -> list[AlertRow]:
-    """Read ``GET /api/v1/alerts``: the alerts, then each silent station as a
-    row of its own (id ``silent:<station>``, nothing to review)."""
-    if not isinstance(doc, dict):
-        return []
-    rows = [parse_alert(d) for d in doc.get("alerts") or [] if isinstance(d, dict)]
-    for st in doc.get("silent_stations") or []:
-        if isinstance(st, dict):
-            station = _str(st, "station_id")
-            rows.append(
-                AlertRow(
-                    id=SILENT_PREFIX + station,
-                    kind="silent_station",
-                    at=_time(st.get("enrolled_at")),
-                    station_id=station,
-                    polling_area_id=_str(st, "polling_area_id"),
-                    codes=(),
-                    message_vi="Trạm đã đăng ký nhưng chưa gửi kết quả.",
-                    message_en="Station enrolled but has sent no result yet.",
-                    reviewed=False,
-                )
-            )
+def alerts_from(doc: read.AlertsPage) -> list[AlertRow]:
+    """``GET /api/v1/alerts``: the alerts, then each silent station as a row of its
+    own (id ``silent:<station>``, nothing to review)."""
+    rows = [alert_from(a) for a in doc.alerts]
+    rows += [
+        AlertRow(
+            id=SILENT_PREFIX + st.station_id,
+            kind="silent_station",
+            at=_time(st.enrolled_at),
+            station_id=st.station_id,
+            polling_area_id=st.polling_area_id,
+            codes=(),
+            message_vi="Trạm đã đăng ký nhưng chưa gửi kết quả.",
+            message_en="Station enrolled but has sent no result yet.",
+            reviewed=False,
+        )
+        for st in doc.silent_stations
+    ]
     return rows
 
 
@@ -409,7 +362,7 @@ class BatchCounters:
     counted for the committee and every committee above it), from feed events
     replayed from the first one: the server's progress gives them only overall."""
 
-    def __init__(self, election: Any) -> None:
+    def __init__(self, election: Election) -> None:
         self.election = election
         self.by_scope: dict[str, Counts] = {}
         self._area_scopes: dict[str, tuple[str, ...]] = {}
@@ -439,25 +392,26 @@ class BatchCounters:
             self._area_scopes[area_id] = self._scopes(pairs)
         return self._area_scopes[area_id]
 
-    def apply(self, type_: str, at: str, data: Mapping[str, Any]) -> bool:
+    def apply(self, event: read.FeedEvent) -> bool:
         """Count one event; True when it changed a count."""
-        if type_ == "batch_accepted":
-            races = [r for r in data.get("races") or [] if isinstance(r, dict)]
-            scopes = self._scopes((_str(r, "race_id"), _str(r, "constituency_id")) for r in races)
-            when = _time(at)
+        if isinstance(event, read.BatchAcceptedEvent):
+            data = event.data
+            scopes = self._scopes((r.race_id, r.constituency_id) for r in data.races)
+            when = _time(event.at)
             for scope in scopes:
                 c = self.by_scope.setdefault(scope, Counts())
                 c.accepted += 1
-                c.flagged += 1 if data.get("flagged") else 0
+                c.flagged += 1 if data.flagged else 0
                 if when is not None and (c.last_batch_at is None or when > c.last_batch_at):
                     c.last_batch_at = when
             return bool(scopes)
-        if type_ == "alert" and data.get("kind") in ("rejected", "conflict"):
-            area = data.get("polling_area_id")
-            scopes = self._area(area) if isinstance(area, str) else ()
+        if isinstance(event, read.AlertEvent) and event.data.kind in ("rejected", "conflict"):
+            # Counted when raised and when joined by a refusal, not when reviewed.
+            area = event.data.polling_area_id
+            scopes = self._area(area) if area is not None else ()
             for scope in scopes:
                 c = self.by_scope.setdefault(scope, Counts())
-                if data["kind"] == "rejected":
+                if event.data.kind == "rejected":
                     c.rejected += 1
                 else:
                     c.conflicts += 1

@@ -1,4 +1,4 @@
-"""``tally-server init | serve | station | token | ledger | verify``."""
+"""``tally-server init | serve | station | token | ledger | check | rebuild | verify``."""
 
 from __future__ import annotations
 
@@ -147,6 +147,27 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--dir", required=True, type=Path)
     p.add_argument("--out", required=True, help="file to write, or - for standard output")
     p.set_defaults(handler=_ledger_export)
+
+    p = sub.add_parser(
+        "check",
+        help="check the derived tables against the ledger, every entry and every row",
+        description="Replay the whole ledger in memory (every batch decided again) and compare "
+        "every row of the derived tables (keys, batch_log, minutes, current, alerts) with what "
+        "it gives; print each disagreement (table, key, stored, expected). Exit 0 when "
+        "consistent, 1 otherwise. Read-only; works while the server runs.",
+    )
+    p.add_argument("--dir", required=True, type=Path, help="server folder")
+    p.set_defaults(handler=_check)
+
+    p = sub.add_parser(
+        "rebuild",
+        help="rebuild the derived tables from the ledger (the old file is kept)",
+        description="Write every derived table again from the ledger into a new tally.db; the "
+        "old file is kept beside it as tally.db.before-rebuild-TIME. Refused while the server "
+        "runs, and when the ledger itself is broken.",
+    )
+    p.add_argument("--dir", required=True, type=Path, help="server folder")
+    p.set_defaults(handler=_rebuild)
 
     p = sub.add_parser(
         "verify",
@@ -368,6 +389,8 @@ def _fp_of(p: Any) -> str:
 def _station_list(args: argparse.Namespace) -> int:
     import json
 
+    import msgspec
+
     from tally_server.service.folder import open_folder
     from tally_server.service.views import stations
 
@@ -378,14 +401,12 @@ def _station_list(args: argparse.Namespace) -> int:
     finally:
         conn.close()
     if args.json:
-        print(json.dumps(doc, ensure_ascii=False, indent=2))
+        print(json.dumps(msgspec.to_builtins(doc), ensure_ascii=False, indent=2))
         return 0
     print("station_id\tpolling_area_id\tfingerprint\tstatus\tlast_sequence")
-    for s in doc["stations"]:
-        last = "" if s["last_sequence"] is None else s["last_sequence"]
-        print(
-            f"{s['station_id']}\t{s['polling_area_id']}\t{s['fingerprint']}\t{s['status']}\t{last}"
-        )
+    for s in doc.stations:
+        last = "" if s.last_sequence is None else s.last_sequence
+        print(f"{s.station_id}\t{s.polling_area_id}\t{s.fingerprint}\t{s.status}\t{last}")
     return 0
 
 
@@ -524,6 +545,61 @@ def _ledger_export(args: argparse.Namespace) -> int:
         conn.close()
     if args.out != "-":
         print(f"{n} entries, head {head if n else '-'}", file=sys.stderr)
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from tally_server.service.folder import open_folder
+    from tally_server.service.integrity import full_check
+
+    folder = open_folder(args.dir)
+    conn = folder.connect(readonly=True)
+    try:
+        conn.execute("BEGIN")  # one snapshot, even while the server writes
+        found = full_check(conn, folder)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    summary = (
+        f"{found.entries} mục sổ cái, {found.replayed} mục được ghi lại / {found.entries} ledger "
+        f"entries, {found.replayed} replayed ({found.seconds:.1f} s)"
+    )
+    if found.ok:
+        print(f"KHỚP / CONSISTENT: {summary}")
+        return 0
+    print(f"KHÔNG KHỚP / INCONSISTENT: {summary}")
+    if found.rows_total:
+        print(f"  {found.rows_total} dòng khác / rows differ")
+    for line in found.lines():
+        print(f"  {line}")
+    print(
+        f"Dựng lại các bảng từ sổ cái / rebuild the tables from the ledger: "
+        f"tally-server rebuild --dir {args.dir}"
+    )
+    return 1
+
+
+def _rebuild(args: argparse.Namespace) -> int:
+    from tally_server.service.folder import open_folder, writer_lock
+    from tally_server.service.integrity import rebuild
+
+    folder = open_folder(args.dir)
+    with writer_lock(folder.path, "rebuild the derived tables"):
+        done = rebuild(folder)
+    if done.lost is not None:
+        first, last = done.lost
+        print(
+            f"CẢNH BÁO / WARNING: các bảng cũ ghi đến mục {last}, sổ cái chỉ còn đến mục "
+            f"{first - 1}: các mục {first}–{last} đã mất / the old tables named entries up to "
+            f"{last}, the ledger ends at {first - 1}: entries {first}–{last} are lost",
+            file=sys.stderr,
+        )
+    rows = ", ".join(f"{t} {n}" for t, n in done.rows.items())
+    print(
+        f"Đã dựng lại từ {done.entries} mục sổ cái / rebuilt from {done.entries} ledger entries "
+        f"({done.seconds:.1f} s): {rows}"
+    )
+    print(f"Tệp cũ / old file kept: {done.backup}")
     return 0
 
 

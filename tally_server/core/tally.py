@@ -17,36 +17,25 @@ import struct
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
-
-import msgspec
 
 from schemas import codec
 from schemas.errors import KiemphieuError
 from schemas.models import Candidate, Constituency, CountingMinutes, RaceLevel, Round
+
+# The result records are the read API's (schemas/read.py); named here as the tally's.
+from schemas.read import STATUSES as STATUSES
+from schemas.read import CandidateResult as CandidateResult
+from schemas.read import ConstituencyResult as ConstituencyResult
+from schemas.read import ElectedIn as ElectedIn
+from schemas.read import FinalResult as FinalResult
+from schemas.read import Rollup as Rollup
+from schemas.read import RoundSummary as RoundSummary
+from schemas.read import Status as Status
 from tally_server.core.definition import Election
 from tally_server.core.numbers import percent, shares, vn_int, vn_percent
 from tally_server.core.rules import FirstRound
 
-Status = Literal[
-    "no_results",
-    "partial",
-    "elected",
-    "revote",
-    "supplementary_proposed",
-    "seats_left_empty",
-    "unresolved_tie",
-]
 ROUNDS: tuple[Round, ...] = ("main", "revote", "supplementary")
-STATUSES: tuple[Status, ...] = (
-    "no_results",
-    "partial",
-    "elected",
-    "revote",
-    "supplementary_proposed",
-    "seats_left_empty",
-    "unresolved_tie",
-)
 _LEVEL_ORDER = {"national_assembly": 0, "province": 1, "district": 2, "commune": 3}
 
 
@@ -54,129 +43,6 @@ class TallyError(KiemphieuError):
     """Minutes or a question the tally cannot place in the election."""
 
     code = "T100"
-
-
-# --- results -------------------------------------------------------------------------
-
-
-class CandidateResult(msgspec.Struct, frozen=True, kw_only=True):
-    id: str
-    full_name: str
-    birth_date: dt.date
-    votes: int
-    pct: str
-    """Share of valid ballots, two decimals rounded half up ("60.60")."""
-    eligible: bool
-    """More than half of the valid ballots: 2 × votes > valid."""
-    elected: bool
-    rank: int
-    """1 = most votes (the older first on equal votes); equal only for an unresolved
-    tie; 0 while nothing is reported."""
-
-
-class ConstituencyResult(msgspec.Struct, frozen=True, kw_only=True):
-    race_id: str
-    constituency_id: str
-    constituency_name: str
-    committee_id: str
-    round: Round
-    seats: int
-    """Seats at stake in this round (a supplementary round: those left empty)."""
-    areas_total: int
-    areas_reported: int
-    missing_area_ids: list[str]
-    voters_on_list: int
-    voters_voted: int
-    ballots_issued: int
-    ballots_received: int
-    valid_ballots: int
-    invalid_ballots: int
-    turnout_pct: str
-    valid_pct: str
-    invalid_pct: str
-    candidates: list[CandidateResult]
-    winners: list[str]
-    status: Status
-    seats_filled: int
-    unresolved_tie: list[str]
-    complaints_received: int
-    complaints_resolved: int
-    complaints_forwarded: int
-    notes_vi: str
-    notes_en: str
-
-
-class RoundSummary(msgspec.Struct, frozen=True, kw_only=True):
-    """One round of a constituency in its final result: that round's own figures."""
-
-    round: Round
-    status: Status
-    seats: int
-    """Seats at stake in this round."""
-    seats_filled: int
-    winners: list[str]
-    areas_reported: int
-    areas_total: int
-    voters_on_list: int
-    voters_voted: int
-    turnout_pct: str
-    valid_ballots: int
-    invalid_ballots: int
-
-
-class ElectedIn(msgspec.Struct, frozen=True, kw_only=True):
-    """A deputy of the constituency and the round that elected them."""
-
-    id: str
-    full_name: str
-    round: Round
-    votes: int
-    pct: str
-    """Share of that round's valid ballots."""
-
-
-class FinalResult(msgspec.Struct, frozen=True, kw_only=True):
-    """A constituency's result over its rounds: the main round (or the re-vote that
-    took its place) and the supplementary round that filled seats it left open."""
-
-    race_id: str
-    constituency_id: str
-    constituency_name: str
-    seats: int
-    status: Status
-    """The latest round's status (the supplementary round's once it has minutes)."""
-    seats_filled: int
-    elected: list[ElectedIn]
-    """In round order, each round's winners in its elected order."""
-    rounds: list[RoundSummary]
-    """Every round with minutes (the main round always)."""
-    notes_vi: str
-    notes_en: str
-
-
-class Rollup(msgspec.Struct, frozen=True, kw_only=True):
-    """Running totals of a scope: "election", "race:<id>" or "committee:<id>" (a
-    committee's own constituencies and those of the committees under it).
-
-    Areas count as reported once every race of the scope held there has its main
-    round in. Voter and ballot figures are the main round's of ``voters_race_id``,
-    the scope's widest race (National Assembly, else province, district,
-    commune), so that one voter is counted once."""
-
-    scope: str
-    areas_total: int
-    areas_reported: int
-    constituencies_total: int
-    constituencies_complete: int
-    voters_on_list: int
-    voters_voted: int
-    valid_ballots: int
-    invalid_ballots: int
-    turnout_pct: str
-    seats: int
-    seats_filled: int
-    by_status: dict[str, int]
-    voters_race_id: str | None = None
 
 
 # --- determination -------------------------------------------------------------------

@@ -13,28 +13,9 @@ from typing import Any, Literal, get_args
 
 from schemas.errors import KiemphieuError
 from schemas.models import Finding
+from schemas.read import OutcomeKind as OutcomeKind  # the outcomes are part of the read contract
 from tally_server.core import rules
 
-OutcomeKind = Literal[
-    "accepted",
-    "invalid_request",
-    "unauthenticated",
-    "forbidden",
-    "forbidden_context",
-    "not_found",
-    "not_allowed",
-    "conflict",
-    "stale",
-    "bad_correction",
-    "law_error",
-    "foreign_receipt",
-    "too_slow",
-    "too_large",
-    "throttled",
-    "unavailable",
-    "storage_full",
-]
-"""What became of a request or a batch, in the domain's terms."""
 OUTCOME_KINDS: tuple[OutcomeKind, ...] = get_args(OutcomeKind)
 
 Severity = Literal["error", "security", "warning"]

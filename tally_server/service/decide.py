@@ -221,6 +221,9 @@ class Decision:
     duplicate_of: AcceptedRef | None = None
     unsigned: bool = False
     """Refused before a valid signature: the ledger keeps a digest, not the bytes."""
+    received: tuple[str, int] | None = None
+    """(SHA-256, size) of the bytes refused unsigned, when only the ledger's digest of
+    them is at hand (a replay of the entry: service/integrity.py)."""
     changed: list[CountingMinutes] = field(default_factory=list)
     replaced: list[CountingMinutes | None] = field(default_factory=list)
     """For each minutes of ``batch``, the minutes it replaces in the count (None: the
@@ -238,6 +241,9 @@ class Decision:
         """(envelope, outcome) as the ledger entry holds them."""
         assert self.outcome is not None
         if self.unsigned:
+            if self.received is not None:
+                sha256, size = self.received
+                return b"", unsigned_outcome(self.outcome, sha256, size).encode()
             return b"", unsigned_record(self.outcome, body)
         return body, self.outcome.encode()
 

@@ -117,6 +117,7 @@ def init_folder(path: Path, source: Path) -> Folder:
         journal = folder.journal(conn)
         p = journal.open_ledger(ledger.format_time(utc_now()), folder.election_sha256)
         db.write(conn, p.writes)
+        _checkpoint(conn, folder)
     finally:
         conn.close()
     return folder
@@ -234,6 +235,7 @@ def offline_commit(
     with writer_lock(path, what):
         conn = folder.connect()
         try:
+            _checked(conn, folder)
             prepared, result = fn(folder, folder.journal(conn))
             writes = db.Writes()
             for p in prepared:
@@ -242,6 +244,27 @@ def offline_commit(
                     writes.add(db.INSERT_EVENT, (ev.id, ev.type, ev.at, ev.data))
             if writes.rows:
                 db.write(conn, writes)
+                _checkpoint(conn, folder)
             return result
         finally:
             conn.close()
+
+
+def _checked(conn: sqlite3.Connection, folder: Folder) -> None:
+    """Refuse to change a ledger whose derived tables disagree with it (the checkpoint
+    written after would vouch for them)."""
+    from tally_server.service.integrity import start_check
+
+    found = start_check(conn, folder)
+    if not found.ok:
+        raise found.error(folder.path, "nothing was changed", "chưa thay đổi gì")
+
+
+def _checkpoint(conn: sqlite3.Connection, folder: Folder) -> None:
+    """After an offline change: the next start checks from here (service/integrity.py)."""
+    from tally_server.service.integrity import checkpoint_now
+
+    try:
+        checkpoint_now(conn, folder)
+    except sqlite3.Error:  # the change is committed; the next start replays it instead
+        pass

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import errno
+import functools
 import json
 import logging
 import sqlite3
@@ -26,9 +27,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.errors import KiemphieuError
+from schemas.read import Progress
 from schemas.signing import VerifyKey
 from tally_server.core.tally import Tally
-from tally_server.service import rollback
+from tally_server.service import integrity, rollback
 from tally_server.service.checkers import Checked, Checkers
 from tally_server.service.codes import OutcomeKind, ServerError, outcome_of
 from tally_server.service.decide import Decision, decide, decide_opened, utc_now
@@ -126,6 +128,9 @@ class Ingest:
         self._inflight: dict[int, _Job] = {}
         self._wake = asyncio.Event()
         self._writer_task: asyncio.Task[None] | None = None
+        self._checkpoint_task: asyncio.Task[None] | None = None
+        self._checkpointed = -1
+        """The entry of the last checkpoint written."""
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="ledger-writer")
         self._conn: sqlite3.Connection
         self.reader: sqlite3.Connection
@@ -152,14 +157,73 @@ class Ingest:
             self._conn.execute(f"PRAGMA max_page_count = {pages}")
         self.reader = self.folder.connect(readonly=True)
         self.auth_conn = self.folder.connect(readonly=True)
+        self._check()
         self._rebuild()
         self._writer_task = asyncio.create_task(self._writer(), name="ledger-writer")
+        self._checkpoint_task = asyncio.create_task(self._checkpoints(), name="checkpoints")
         log.info(
             "ledger opened",
             extra={"entries": self.head_index + 1, "head": self.head_hash},
         )
 
+    def _check(self) -> None:
+        """Refuse to serve from derived tables that disagree with the ledger."""
+        try:
+            found = integrity.start_check(self._conn, self.folder)
+        except BaseException:
+            self._close_connections()
+            raise
+        if not found.ok:
+            self._close_connections()
+            log.error(
+                "derived tables disagree with the ledger",
+                extra={"problems": found.lines(integrity.SHOWN)},
+            )
+            raise found.error(self.folder.path)
+        log.info(
+            "derived tables checked",
+            extra={
+                "checkpoint": found.checkpoint,
+                "replayed": found.replayed,
+                "seconds": round(found.seconds, 3),
+            },
+        )
+        head = found.head
+        if found.checkpoint != head:
+            try:
+                integrity.checkpoint_now(self._conn, self.folder)  # next time, start from here
+            except (sqlite3.Error, OSError) as exc:  # a full disk: serve what is checked
+                log.warning("checkpoint not written", extra={"error": str(exc)})
+                return
+        self._checkpointed = head
+
+    async def _checkpoints(self) -> None:
+        """Every ``integrity.CHECKPOINT_SECONDS``, a checkpoint at the durable head (the
+        digests taken by the reader thread in one snapshot, while the writer goes on)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(integrity.CHECKPOINT_SECONDS)
+            if self.head_index == self._checkpointed:
+                continue
+            try:
+                at, value = await self.read(
+                    functools.partial(integrity.make_checkpoint, folder=self.folder)
+                )
+                await loop.run_in_executor(
+                    self._executor, integrity.store_checkpoint, self._conn, value
+                )
+            except (sqlite3.Error, OSError) as exc:
+                log.warning("checkpoint not written", extra={"error": str(exc)})
+                continue
+            self._checkpointed = at
+
     async def close(self) -> None:
+        if self._checkpoint_task is not None:
+            self._checkpoint_task.cancel()
+            try:
+                await self._checkpoint_task
+            except asyncio.CancelledError:
+                pass
         if self._writer_task is not None:
             # Let what is queued reach the disk before stopping.
             while self._queue or self._inflight:
@@ -171,6 +235,15 @@ class Ingest:
                 pass
         self._executor.shutdown(wait=True)
         self._reader_executor.shutdown(wait=True)
+        if self.head_index != self._checkpointed:
+            # A clean stop: the next start replays nothing.
+            try:
+                integrity.checkpoint_now(self._conn, self.folder)
+            except (sqlite3.Error, OSError) as exc:
+                log.warning("checkpoint not written", extra={"error": str(exc)})
+        self._close_connections()
+
+    def _close_connections(self) -> None:
         for conn in (self._conn, self.reader, self.auth_conn):
             conn.close()
 
@@ -474,7 +547,7 @@ class Ingest:
 
     # -- what is published --------------------------------------------------------------
 
-    def progress(self, *, full: bool = True) -> dict[str, Any]:
+    def progress(self, *, full: bool = True) -> Progress:
         from tally_server.service.views import progress
 
         return progress(self, full=full)

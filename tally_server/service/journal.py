@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from schemas import codec
+from schemas import codec, read
 from schemas.models import CountingMinutes, Envelope, EnvelopeSignature, Finding, Receipt
 from schemas.signing import (
     RECEIPT_TYPE,
@@ -144,7 +144,7 @@ class Journal:
         self.head = entry.hash
         return entry
 
-    def event(self, type_: str, time: str, data: Any) -> Event:
+    def event(self, type_: read.EventType, time: str, data: read.EventData) -> Event:
         ev = Event(self.next_event_id, type_, time, _plain.encode(data))
         self.next_event_id += 1
         return ev
@@ -152,7 +152,7 @@ class Journal:
     def _alert(
         self,
         p: Prepared,
-        kind: str,
+        kind: read.AlertKind,
         time: str,
         station_id: str | None,
         polling_area_id: str | None,
@@ -168,15 +168,15 @@ class Journal:
                 self.event(
                     "alert",
                     time,
-                    {
-                        "alert_id": open_.id,
-                        "kind": kind,
-                        "station_id": station_id,
-                        "polling_area_id": polling_area_id,
-                        "ledger_index": p.entry.index,
-                        "codes": codes,
-                        "count": open_.count,
-                    },
+                    read.AlertNews(
+                        alert_id=open_.id,
+                        kind=kind,
+                        station_id=station_id,
+                        polling_area_id=polling_area_id,
+                        ledger_index=p.entry.index,
+                        codes=codes,
+                        count=open_.count,
+                    ),
                 )
             )
             return
@@ -202,15 +202,15 @@ class Journal:
             self.event(
                 "alert",
                 time,
-                {
-                    "alert_id": alert_id,
-                    "kind": kind,
-                    "station_id": station_id,
-                    "polling_area_id": polling_area_id,
-                    "ledger_index": p.entry.index,
-                    "codes": codes,
-                    "count": 1,
-                },
+                read.AlertNews(
+                    alert_id=alert_id,
+                    kind=kind,
+                    station_id=station_id,
+                    polling_area_id=polling_area_id,
+                    ledger_index=p.entry.index,
+                    codes=codes,
+                    count=1,
+                ),
             )
         )
 
@@ -328,31 +328,33 @@ class Journal:
                 p.writes.add(
                     db.UPSERT_CURRENT, (m.polling_area_id, m.race_id, m.round, entry.index)
                 )
-            summary = {
-                "ledger_index": entry.index,
-                "station_id": batch.station_id,
-                "polling_area_id": batch.polling_area_id,
-                "sequence": batch.sequence,
-                "digest": o.batch_digest,
-                "races": [
-                    {"race_id": m.race_id, "constituency_id": m.constituency_id, "round": m.round}
+            summary = read.BatchAccepted(
+                ledger_index=entry.index,
+                station_id=batch.station_id,
+                polling_area_id=batch.polling_area_id,
+                sequence=batch.sequence,
+                digest=o.batch_digest,
+                races=[
+                    read.RaceRound(
+                        race_id=m.race_id, constituency_id=m.constituency_id, round=m.round
+                    )
                     for m in batch.minutes
                 ],
-                "correction": o.correction,
-                "flagged": flagged,
-            }
+                correction=o.correction,
+                flagged=flagged,
+            )
             p.events.append(self.event("batch_accepted", time, summary))
             if o.correction:
                 p.events.append(
                     self.event(
                         "correction",
                         time,
-                        {
-                            **summary,
-                            "reason": batch.reason,
-                            "supersedes": batch.supersedes,
-                            "changed_races": [m.race_id for m in decision.changed],
-                        },
+                        read.CorrectionAccepted(
+                            **msgspec.structs.asdict(summary),
+                            reason=batch.reason,
+                            supersedes=batch.supersedes,
+                            changed_races=[m.race_id for m in decision.changed],
+                        ),
                     )
                 )
                 self._alert(
@@ -388,7 +390,7 @@ class Journal:
                     },
                 )
         else:
-            kind = "conflict" if decision.kind == ledger.CONFLICT else "rejected"
+            kind: read.AlertKind = "conflict" if decision.kind == ledger.CONFLICT else "rejected"
             codes = sorted({f.code for f in o.findings if f.severity == "error"})
             data = {
                 **_alert_base(entry.index, o.sequence, o.batch_digest),
@@ -412,10 +414,11 @@ class Journal:
     # -- enrolment ----------------------------------------------------------------------
 
     def enroll(
-        self, station_id: str, polling_area_id: str, key: VerifyKey, time: str, *, by: str
+        self, station_id: str, polling_area_id: str, key: VerifyKey, time: str, *, by: str | None
     ) -> Prepared | None:
         """Enrol a station's key; None when exactly this enrolment already stands.
-        ``by``: who did it (``Token.actor``, or ``cli:USER``), recorded in the ledger."""
+        ``by``: who did it (``Token.actor``, or ``cli:USER``), recorded in the ledger
+        (None only to replay an entry written before it was recorded)."""
         _check_id(station_id, "station_id")
         # The full check (a square root mod p) at the one door every enrolment goes
         # through: the API, the CLI, a CSV.
@@ -465,13 +468,15 @@ class Journal:
                 figures={"station_id": station_id, "fingerprint": active.fingerprint},
             )
         outcome = canonical(
-            {
-                "station_id": station_id,
-                "polling_area_id": polling_area_id,
-                "public_key": key.b64,
-                "fingerprint": fp,
-                "by": by,
-            }
+            _by(
+                {
+                    "station_id": station_id,
+                    "polling_area_id": polling_area_id,
+                    "public_key": key.b64,
+                    "fingerprint": fp,
+                },
+                by,
+            )
         )
         entry = self._entry(time, ledger.STATION_ENROLLED, station_id, b"", outcome)
         p = self._commit_entry(entry)
@@ -479,7 +484,8 @@ class Journal:
         self.state.enroll(StationKey(fp, station_id, polling_area_id, key, entry.index))
         return p
 
-    def revoke(self, station_id: str, time: str, *, by: str) -> Prepared:
+    def revoke(self, station_id: str, time: str, *, by: str | None) -> Prepared:
+        """``by`` as for ``enroll``."""
         active = self.state.active_key(station_id)
         if active is None:
             raise ServerError(
@@ -489,7 +495,7 @@ class Journal:
                 fields=("station_id",),
                 figures={"station_id": station_id},
             )
-        outcome = canonical({"station_id": station_id, "fingerprint": active.fingerprint, "by": by})
+        outcome = canonical(_by({"station_id": station_id, "fingerprint": active.fingerprint}, by))
         entry = self._entry(time, ledger.STATION_REVOKED, station_id, b"", outcome)
         p = self._commit_entry(entry)
         p.writes.add(db.REVOKE_KEY, (time, entry.index, active.fingerprint))
@@ -538,10 +544,18 @@ class Journal:
             self.event(
                 "alert",
                 time,
-                {"alert_id": alert_id, "reviewed": True, "note": note, "ledger_index": entry.index},
+                read.AlertNews(
+                    alert_id=alert_id, reviewed=True, note=note, ledger_index=entry.index
+                ),
             )
         )
         return p
+
+
+def _by(outcome: dict[str, Any], by: str | None) -> dict[str, Any]:
+    if by is not None:
+        outcome["by"] = by
+    return outcome
 
 
 def _alert_base(index: int, sequence: int | None, digest: str | None) -> dict[str, Any]:
@@ -580,6 +594,17 @@ def envelope_fetcher(conn: sqlite3.Connection) -> FetchEnvelope:
     return fetch
 
 
+CURRENT_UPTO = (
+    "SELECT polling_area_id, race_id, round, ledger_index FROM current WHERE ledger_index <= ?1 "
+    "UNION ALL "
+    "SELECT m.polling_area_id, m.race_id, m.round, MAX(m.ledger_index) FROM current c "
+    "JOIN minutes m USING (polling_area_id, race_id, round) "
+    "WHERE c.ledger_index > ?1 AND m.ledger_index <= ?1 GROUP BY 1, 2, 3"
+)
+"""The current table as it stood just after entry ?1: each (area, race, round)'s
+last minutes up to there (a row is only ever moved on to a later entry)."""
+
+
 def load_journal(
     conn: sqlite3.Connection,
     election: Election,
@@ -587,12 +612,19 @@ def load_journal(
     *,
     fetch: FetchEnvelope | None = None,
     counted: Callable[[CountingMinutes], object] | None = None,
+    upto: int | None = None,
 ) -> Journal:
     """The decision state as the database holds it (what was committed).
 
     ``fetch`` (default: read from ``conn``) is what the state reads envelopes with
     later; ``counted`` is given every minutes now counted, in ledger order (the
-    server rebuilds its tally from them without keeping them all at once)."""
+    server rebuilds its tally from them without keeping them all at once).
+    ``upto``: the state as it was just after that ledger entry (the start-up check
+    replays the entries after a checkpoint from there; not with ``counted``). Its
+    open alerts are then the caller's to set: a coalesced alert's count as it was
+    then is not in the table, the checkpoint has it."""
+    assert upto is None or counted is None
+    last = (1 << 62) if upto is None else upto
     state = LedgerState(election, fetch if fetch is not None else envelope_fetcher(conn))
     # One string object per station / area id across the keys, the accepted index and
     # the definition (~90,000 of each at national size), not one per row read.
@@ -600,7 +632,8 @@ def load_journal(
     one = texts.setdefault
     for fp, station_id, area_id, raw, index, revoked in conn.execute(
         "SELECT fingerprint, station_id, polling_area_id, public_key, enrolled_index, "
-        "revoked_index FROM keys ORDER BY enrolled_index"
+        "revoked_index FROM keys WHERE enrolled_index <= ? ORDER BY enrolled_index",
+        (last,),
     ):
         state.enroll(
             StationKey(
@@ -609,12 +642,13 @@ def load_journal(
                 one(area_id, area_id),
                 VerifyKey(bytes(raw)),
                 index,
-                revoked is not None,
+                revoked is not None and revoked <= last,
             )
         )
     for station_id, area_id, seq, digest, index in conn.execute(
         "SELECT station_id, polling_area_id, sequence, digest, ledger_index FROM batch_log "
-        "WHERE status = 'accepted'"
+        "WHERE status = 'accepted' AND ledger_index <= ?",
+        (last,),
     ):
         station_id, area_id = one(station_id, station_id), one(area_id, area_id)
         ref = AcceptedRef(station_id, area_id, seq, digest, index)
@@ -624,16 +658,18 @@ def load_journal(
             state.last_sequence[station_id] = seq
     del texts
     if counted is None:
-        for area_id, race_id, round_, index in conn.execute(
-            "SELECT polling_area_id, race_id, round, ledger_index FROM current"
-        ):
+        for area_id, race_id, round_, index in conn.execute(CURRENT_UPTO, (last,)):
             state.count(area_id, race_id, round_, index)
     else:
         for index, m in current_minutes(conn):
             state.count(m.polling_area_id, m.race_id, m.round, index)
             counted(m)
-    next_index, head = db.head(conn)
-    (max_alert,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM alerts").fetchone()
+    next_index, head = db.head(conn) if upto is None else db.head_at(conn, upto)
+    (max_alert,) = conn.execute(
+        "SELECT COALESCE(MAX(id), 0) FROM alerts"
+        + ("" if upto is None else " WHERE ledger_index <= ?"),
+        () if upto is None else (upto,),
+    ).fetchone()
     (max_event,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()
     journal = Journal(
         election,
@@ -644,6 +680,8 @@ def load_journal(
         next_alert_id=max_alert + 1,
         next_event_id=max_event + 1,
     )
+    if upto is not None:
+        return journal
     kinds = ",".join("?" * len(COALESCED))
     for alert_id, kind, station_id, codes, count, last_at in conn.execute(
         "SELECT id, kind, station_id, codes, count, COALESCE(last_at, at) FROM alerts "

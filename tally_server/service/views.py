@@ -1,7 +1,9 @@
 """What the read API shows: progress, results, polling areas, alerts, stations.
 
 Plain functions over the ingest service's published state and the database,
-returning JSON-able builtins; the web layer only encodes them.
+returning the read API's records (``schemas/read.py``); the web layer only
+encodes them. The large answers are encoded a slice at a time, in the same
+field order as their record, so what is sent decodes as that record.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ import hashlib
 import io
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import msgspec
 
-from schemas import codec
-from tally_server.core.tally import ConstituencyResult, Rollup
+from schemas import codec, read
+from schemas.models import Envelope, Finding
+from schemas.read import ConstituencyResult, Rollup
 from tally_server.service.codes import ServerError
 from tally_server.service.journal import minutes_at
 
@@ -26,70 +29,87 @@ if TYPE_CHECKING:
     from tally_server.service.ingest import Ingest
 
 
-def _rollup(r: Rollup, **extra: Any) -> dict[str, Any]:
-    out: dict[str, Any] = codec.to_builtins(r)
-    out.update(extra)
-    return out
-
-
-def _rollup_raw(r: Rollup, **extra: Any) -> msgspec.Raw:
-    """``_rollup`` already encoded: the record's fields, then the extra ones."""
+def _rollup_raw(r: Rollup, **extra: str) -> msgspec.Raw:
+    """A ``RaceRollup`` or ``CommitteeRollup`` already encoded: the record's fields,
+    then the extra ones (what the subclass adds, in its order)."""
     body = _plain_json.encode(r)
     if extra:
         body = body[:-1] + b"," + _plain_json.encode(extra)[1:]
     return msgspec.Raw(body)
 
 
-def progress(ingest: Ingest, *, full: bool = True) -> dict[str, Any]:
+def progress(ingest: Ingest, *, full: bool = True) -> read.Progress:
     """Where the count stands; ``full=False`` (the feed's progress event, once per
     write group) leaves out what costs more than the running totals."""
-    return _progress(ingest, full, _rollup)
+    t = ingest.tally
+    d = ingest.election.definition
+    out = _progress_head(ingest)
+    if not full:
+        return out
+    return msgspec.structs.replace(
+        out,
+        stations=_stations(ingest),
+        committees=[
+            read.CommitteeRollup(
+                **msgspec.structs.asdict(t.rollup(committee_id=cm.id)),
+                committee_id=cm.id,
+                name=cm.name,
+            )
+            for cm in d.committees
+        ],
+    )
 
 
 def progress_json(ingest: Ingest) -> bytes:
-    """``progress(ingest)`` as compact UTF-8 JSON, each rollup encoded straight from
-    its record (11,078 committees at national size: their dicts and ``json.dumps``
-    were ~30 MB at the peak of every dashboard refresh)."""
-    return _plain_json.encode(_progress(ingest, True, _rollup_raw))
+    """``progress(ingest)`` as compact UTF-8 JSON, each committee's rollup encoded
+    straight from the tally's record (11,078 committees at national size: their dicts
+    and ``json.dumps`` were ~30 MB at the peak of every dashboard refresh)."""
+    t = ingest.tally
+    head = msgspec.structs.replace(_progress_head(ingest), stations=_stations(ingest))
+    committees = [
+        _rollup_raw(t.rollup(committee_id=cm.id), committee_id=cm.id, name=cm.name)
+        for cm in ingest.election.definition.committees
+    ]
+    # ``committees``, the record's last field, is left out of ``head`` (None is its
+    # default, and defaults are omitted): its list goes at the end.
+    return _plain_json.encode(head)[:-1] + b',"committees":' + _plain_json.encode(committees) + b"}"
 
 
-def _progress(ingest: Ingest, full: bool, rollup: Callable[..., Any]) -> dict[str, Any]:
+def _progress_head(ingest: Ingest) -> read.Progress:
     t = ingest.tally
     d = ingest.election.definition
     c = ingest.counters
-    out: dict[str, Any] = {
-        "election_id": d.id,
-        "overall": rollup(t.rollup()),
-        "races": [rollup(t.rollup(race_id=r.id), race_id=r.id, name=r.name) for r in d.races],
-        "batches": {
-            "accepted": c.accepted,
-            "flagged": c.flagged,
-            "rejected": c.rejected,
-            "conflicts": c.conflicts,
-            "corrections": c.corrections,
-            # Unsigned refusals answered 429 and not recorded, since the server started.
-            "throttled": ingest.limiter.throttled,
-        },
-        "last_batch_at": c.last_batch_at,
-        "ledger": {"index": ingest.published_index, "head": ingest.published_hash},
-    }
-    if full:
-        # A station has at most one key not revoked (enrolment refuses a second).
-        enrolled = reporting = 0
-        for k in ingest.journal.state.keys.values():
-            if not k.revoked:
-                enrolled += 1
-                reporting += k.station_id in c.reporting
-        out["stations"] = {
-            "enrolled": enrolled,
-            "reporting": reporting,
-            "silent": enrolled - reporting,
-        }
-        out["committees"] = [
-            rollup(t.rollup(committee_id=cm.id), committee_id=cm.id, name=cm.name)
-            for cm in d.committees
-        ]
-    return out
+    return read.Progress(
+        election_id=d.id,
+        overall=t.rollup(),
+        races=[
+            read.RaceRollup(
+                **msgspec.structs.asdict(t.rollup(race_id=r.id)), race_id=r.id, name=r.name
+            )
+            for r in d.races
+        ],
+        batches=read.BatchCounts(
+            accepted=c.accepted,
+            flagged=c.flagged,
+            rejected=c.rejected,
+            conflicts=c.conflicts,
+            corrections=c.corrections,
+            throttled=ingest.limiter.throttled,
+        ),
+        last_batch_at=c.last_batch_at,
+        ledger=read.LedgerPoint(index=ingest.published_index, head=ingest.published_hash),
+    )
+
+
+def _stations(ingest: Ingest) -> read.StationCounts:
+    # A station has at most one key not revoked (enrolment refuses a second).
+    enrolled = reporting = 0
+    reporting_ids = ingest.counters.reporting
+    for k in ingest.journal.state.keys.values():
+        if not k.revoked:
+            enrolled += 1
+            reporting += k.station_id in reporting_ids
+    return read.StationCounts(enrolled=enrolled, reporting=reporting, silent=enrolled - reporting)
 
 
 def _under(ingest: Ingest, committee_id: str, wanted: str) -> bool:
@@ -106,51 +126,22 @@ def _under(ingest: Ingest, committee_id: str, wanted: str) -> bool:
     return False
 
 
-class _Winner(msgspec.Struct):
-    id: str
-    full_name: str
-    votes: int
-    pct: str
-
-
-class _Row(msgspec.Struct):
-    """One constituency round in the list (what the dashboard's table shows)."""
-
-    race_id: str
-    constituency_id: str
-    name: str
-    committee_id: str
-    round: str
-    seats: int
-    areas_reported: int
-    areas_total: int
-    turnout_pct: str
-    status: str
-    seats_filled: int
-    winners: list[_Winner]
-
-
-class _LedgerPoint(msgspec.Struct):
-    index: int
-    head: str
-
-
-def _compact(r: ConstituencyResult) -> _Row:
+def _compact(r: ConstituencyResult) -> read.ConstituencyRow:
     names = {c.id: c for c in r.candidates}
-    return _Row(
-        r.race_id,
-        r.constituency_id,
-        r.constituency_name,
-        r.committee_id,
-        r.round,
-        r.seats,
-        r.areas_reported,
-        r.areas_total,
-        r.turnout_pct,
-        r.status,
-        r.seats_filled,
-        [
-            _Winner(w, names[w].full_name, names[w].votes, names[w].pct)
+    return read.ConstituencyRow(
+        race_id=r.race_id,
+        constituency_id=r.constituency_id,
+        name=r.constituency_name,
+        committee_id=r.committee_id,
+        round=r.round,
+        seats=r.seats,
+        areas_reported=r.areas_reported,
+        areas_total=r.areas_total,
+        turnout_pct=r.turnout_pct,
+        status=r.status,
+        seats_filled=r.seats_filled,
+        winners=[
+            read.Winner(id=w, full_name=names[w].full_name, votes=names[w].votes, pct=names[w].pct)
             for w in r.winners
             if w in names
         ],
@@ -176,13 +167,14 @@ def constituencies(
         and (not committee or _under(ingest, r.committee_id, committee))
         and (not status or r.status == status)
     ]
-    point = _LedgerPoint(ingest.published_index, ingest.published_hash)
+    point = read.LedgerPoint(index=ingest.published_index, head=ingest.published_hash)
     return _constituency_pieces(chosen, point, size)
 
 
 def _constituency_pieces(
-    chosen: list[ConstituencyResult], point: _LedgerPoint, size: int
+    chosen: list[ConstituencyResult], point: read.LedgerPoint, size: int
 ) -> Iterator[bytes]:
+    """A ``read.ConstituencyList``, in pieces."""
     yield b'{"constituencies":['
     for start in range(0, len(chosen), size):
         part = _plain_json.encode([_compact(r) for r in chosen[start : start + size]])[1:-1]
@@ -192,7 +184,7 @@ def _constituency_pieces(
 
 def constituency(
     ingest: Ingest, race_id: str, constituency_id: str, round_: str = "main"
-) -> dict[str, Any]:
+) -> read.ConstituencyDetail:
     con = ingest.election.constituencies.get((race_id, constituency_id))
     if con is None or round_ not in ("main", "revote", "supplementary"):
         raise ServerError(
@@ -204,13 +196,14 @@ def constituency(
             figures={"race_id": race_id, "constituency_id": constituency_id},
         )
     r = ingest.tally.result(race_id, constituency_id, round_)  # type: ignore[arg-type]
-    out: dict[str, Any] = codec.to_builtins(r)
     missing = set(r.missing_area_ids)
-    out["reported_area_ids"] = [a for a in con.polling_area_ids if a not in missing]
-    # Whichever round is asked for, the result over all the constituency's rounds.
-    out["final"] = codec.to_builtins(ingest.tally.final(race_id, constituency_id))
-    out["ledger"] = {"index": ingest.published_index, "head": ingest.published_hash}
-    return out
+    return read.ConstituencyDetail(
+        **msgspec.structs.asdict(r),
+        reported_area_ids=[a for a in con.polling_area_ids if a not in missing],
+        # Whichever round is asked for, the result over all the constituency's rounds.
+        final=ingest.tally.final(race_id, constituency_id),
+        ledger=read.LedgerPoint(index=ingest.published_index, head=ingest.published_hash),
+    )
 
 
 _plain_json = msgspec.json.Encoder()
@@ -232,36 +225,38 @@ def results_sha256(results: list[ConstituencyResult]) -> str:
 class ResultsCache:
     """The results document of one tally state.
 
-    ``doc["results"]`` holds the tally's own (cached) result records, and the body
-    is encoded a slice at a time as it is sent: at national size a plain-Python copy
+    ``doc.results`` holds the tally's own (cached) result records, and the body is
+    encoded a slice at a time as it is sent: at national size a plain-Python copy
     of the document was ~400 MB at the peak of the request, and the encoded body
     alone is ~70 MB."""
 
     def __init__(self) -> None:
         self.key: tuple[int, int] | None = None
-        self.doc: dict[str, Any] = {}
+        self.doc = read.ResultsDocument(
+            election_id="", ledger_index=0, ledger_head="", results_sha256="", results=[]
+        )
 
-    def get(self, ingest: Ingest) -> dict[str, Any]:
+    def get(self, ingest: Ingest) -> read.ResultsDocument:
         key = (ingest.published_index, id(ingest.tally))
         if key != self.key:
             results = ingest.tally.results()
-            self.doc = {
-                "election_id": ingest.election.id,
-                "ledger_index": ingest.published_index,
-                "ledger_head": ingest.published_hash,
-                "results_sha256": results_sha256(results),
-                "results": results,
-            }
+            self.doc = read.ResultsDocument(
+                election_id=ingest.election.id,
+                ledger_index=ingest.published_index,
+                ledger_head=ingest.published_hash,
+                results_sha256=results_sha256(results),
+                results=results,
+            )
             self.key = key
         return self.doc
 
     @staticmethod
-    def chunks(doc: dict[str, Any], size: int = 1000) -> Iterator[bytes]:
+    def chunks(doc: read.ResultsDocument, size: int = 1000) -> Iterator[bytes]:
         """``doc`` as compact UTF-8 JSON in field order, in pieces that join to the
         bytes of encoding it whole."""
-        head = {k: v for k, v in doc.items() if k != "results"}
-        results: list[ConstituencyResult] = doc["results"]
-        yield _plain_json.encode(head)[:-1] + b',"results":['
+        results = doc.results
+        # ``results`` is the record's last field: ``..."results":[]}`` less ``]}``.
+        yield _plain_json.encode(msgspec.structs.replace(doc, results=[]))[:-2]
         for start in range(0, len(results), size):
             part = _plain_json.encode(results[start : start + size])[1:-1]
             yield part if start == 0 else b"," + part
@@ -296,36 +291,35 @@ CSV_COLUMNS = (
 )
 
 
-def results_csv(doc: dict[str, Any]) -> str:
+def results_csv(doc: read.ResultsDocument) -> str:
     """One row per candidate per constituency round (UTF-8, with a header)."""
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
-    for result in doc["results"]:
-        r = codec.to_builtins(result)
-        for c in r["candidates"]:
+    for r in doc.results:
+        for c in r.candidates:
             w.writerow(
                 [
-                    r["race_id"],
-                    r["constituency_id"],
-                    r["constituency_name"],
-                    r["round"],
-                    r["status"],
-                    r["seats"],
-                    r["areas_reported"],
-                    r["areas_total"],
-                    r["voters_on_list"],
-                    r["voters_voted"],
-                    r["turnout_pct"],
-                    r["valid_ballots"],
-                    r["invalid_ballots"],
-                    c["id"],
-                    c["full_name"],
-                    c["votes"],
-                    c["pct"],
-                    "1" if c["eligible"] else "0",
-                    "1" if c["elected"] else "0",
-                    c["rank"],
+                    r.race_id,
+                    r.constituency_id,
+                    r.constituency_name,
+                    r.round,
+                    r.status,
+                    r.seats,
+                    r.areas_reported,
+                    r.areas_total,
+                    r.voters_on_list,
+                    r.voters_voted,
+                    r.turnout_pct,
+                    r.valid_ballots,
+                    r.invalid_ballots,
+                    c.id,
+                    c.full_name,
+                    c.votes,
+                    c.pct,
+                    "1" if c.eligible else "0",
+                    "1" if c.elected else "0",
+                    c.rank,
                 ]
             )
     return out.getvalue()
@@ -334,11 +328,18 @@ def results_csv(doc: dict[str, Any]) -> str:
 # -- from the database (run in the reader thread) -----------------------------------------
 
 
-def _envelope_json(raw: bytes) -> Any:
-    return json.loads(raw) if raw else None
+class _Outcome(msgspec.Struct, frozen=True, kw_only=True):
+    """What the area's view reads of a batch's ledger outcome (the rest is ignored)."""
+
+    findings: list[Finding] = []
+    unexplained: list[str] = []
 
 
-def polling_area(conn: sqlite3.Connection, ingest: Ingest, area_id: str) -> dict[str, Any]:
+_outcome = msgspec.json.Decoder(_Outcome)
+_envelope = msgspec.json.Decoder(Envelope)
+
+
+def polling_area(conn: sqlite3.Connection, ingest: Ingest, area_id: str) -> read.PollingAreaView:
     area = ingest.election.polling_areas.get(area_id)
     if area is None:
         raise ServerError(
@@ -355,23 +356,24 @@ def polling_area(conn: sqlite3.Connection, ingest: Ingest, area_id: str) -> dict
         (area_id,),
     ).fetchall()
     sheets = minutes_at(conn, (r[2] for r in rows))
-    history = []
-    for race_id, round_, index, con_id, station, seq, digest, at, correction, reason, item in rows:
-        history.append(
-            {
-                "race_id": race_id,
-                "round": round_,
-                "constituency_id": con_id,
-                "ledger_index": index,
-                "at": at,
-                "station_id": station,
-                "sequence": seq,
-                "digest": digest,
-                "correction": bool(correction),
-                "reason": reason,
-                "minutes": codec.to_builtins(sheets[index][item]),
-            }
+    history = [
+        read.MinutesRecord(
+            race_id=race_id,
+            round=round_,
+            constituency_id=con_id,
+            ledger_index=index,
+            at=at,
+            station_id=station,
+            sequence=seq,
+            digest=digest,
+            correction=bool(correction),
+            reason=reason,
+            minutes=sheets[index][item],
         )
+        for race_id, round_, index, con_id, station, seq, digest, at, correction, reason, item in (
+            rows
+        )
+    ]
     current_index = {
         (r, rnd): i
         for r, rnd, i in conn.execute(
@@ -380,7 +382,7 @@ def polling_area(conn: sqlite3.Connection, ingest: Ingest, area_id: str) -> dict
         )
     }
     batches = []
-    findings_at: dict[int, dict[str, Any]] = {}
+    findings_at: dict[int, list[Finding]] = {}
     for (
         index,
         at,
@@ -402,67 +404,60 @@ def polling_area(conn: sqlite3.Connection, ingest: Ingest, area_id: str) -> dict
         "ORDER BY b.ledger_index",
         (area_id,),
     ):
-        o = json.loads(outcome)
-        findings_at[index] = o
+        o = _outcome.decode(outcome)
+        findings_at[index] = o.findings
+        receipt = bytes(rec)
         batches.append(
-            {
-                "ledger_index": index,
-                "at": at,
-                "kind": kind,
-                "station_id": station,
-                "sequence": seq,
-                "digest": digest,
-                "status": status,
-                "outcome": answered,
-                "code": code,
-                "correction": bool(corr),
-                "flagged": bool(flagged),
-                "findings": o.get("findings", []),
-                "unexplained": o.get("unexplained", []),
-                "receipt": _envelope_json(bytes(rec)),
-            }
+            read.BatchRecord(
+                ledger_index=index,
+                at=at,
+                kind=kind,
+                station_id=station,
+                sequence=seq,
+                digest=digest,
+                status=status,
+                outcome=answered,
+                code=code,
+                correction=bool(corr),
+                flagged=bool(flagged),
+                findings=o.findings,
+                unexplained=o.unexplained,
+                receipt=_envelope.decode(receipt) if receipt else None,
+            )
         )
     current = []
     warnings = []
     for h in history:
-        if current_index.get((h["race_id"], h["round"])) != h["ledger_index"]:
+        if current_index.get((h.race_id, h.round)) != h.ledger_index:
             continue
         current.append(h)
-        outcome = findings_at.get(h["ledger_index"], {})
-        explanations = h["minutes"].get("explanations", {})
-        for f in outcome.get("findings", []):
-            if f.get("severity") == "warning" and f.get("race_id") == h["race_id"]:
-                text = explanations.get(f["code"])
+        explanations = h.minutes.explanations
+        for f in findings_at.get(h.ledger_index, []):
+            if f.severity == "warning" and f.race_id == h.race_id:
+                text = explanations.get(f.code)
                 warnings.append(
-                    {
-                        **f,
-                        "ledger_index": h["ledger_index"],
-                        "explained": bool(text and text.strip()),
-                        "explanation": text,
-                    }
+                    read.AreaWarning(
+                        **msgspec.structs.asdict(f),
+                        ledger_index=h.ledger_index,
+                        explained=bool(text and text.strip()),
+                        explanation=text,
+                    )
                 )
-    return {
-        "polling_area": codec.to_builtins(area),
-        "races": [
-            {"race_id": s.race.id, "constituency_id": s.constituency.id}
+    return read.PollingAreaView(
+        polling_area=area,
+        races=[
+            read.AreaRace(race_id=s.race.id, constituency_id=s.constituency.id)
             for s in ingest.election.races_at(area_id)
         ],
-        "current": current,
-        "history": history,
-        "corrections": [h for h in history if h["correction"]],
-        "warnings": warnings,
-        "batches": batches,
-    }
+        current=current,
+        history=history,
+        corrections=[h for h in history if h.correction],
+        warnings=warnings,
+        batches=batches,
+    )
 
 
-ALERT_KINDS = (
-    "conflict",
-    "rejected",
-    "correction",
-    "warning",
-    "rollback_detected",
-    "silent_station",
-)
+ALERT_KINDS = read.ALERT_KINDS
 
 
 def alerts(
@@ -472,7 +467,7 @@ def alerts(
     reviewed: bool | None = None,
     limit: int = 1000,
     after: int = 0,
-) -> dict[str, Any]:
+) -> read.AlertsPage:
     if kind is not None and kind not in ALERT_KINDS:
         raise ServerError(
             f"kind must be one of {', '.join(ALERT_KINDS)}, not {kind!r}.",
@@ -486,7 +481,7 @@ def alerts(
         "reviewed_at, review_note, reviewed_by, review_index, count, COALESCE(last_at, at), "
         "COALESCE(last_index, ledger_index) FROM alerts WHERE id > ?"
     )
-    params: list[Any] = [after]
+    params: list[int | str] = [after]
     if kind is not None:
         sql += " AND kind = ?"
         params.append(kind)
@@ -498,24 +493,24 @@ def alerts(
     if kind != "silent_station":
         for r in conn.execute(sql, params):
             rows.append(
-                {
-                    "id": r[0],
-                    "kind": r[1],
-                    "at": r[2],
-                    "station_id": r[3],
-                    "polling_area_id": r[4],
-                    "ledger_index": r[5],
-                    "codes": [c for c in r[6].split(",") if c],
-                    "data": json.loads(r[7]),
-                    "reviewed": r[8] is not None,
-                    "reviewed_at": r[8],
-                    "review_note": r[9],
-                    "reviewed_by": r[10],
-                    "review_ledger_index": r[11],
-                    "count": r[12],
-                    "last_at": r[13],
-                    "last_ledger_index": r[14],
-                }
+                read.Alert(
+                    id=r[0],
+                    kind=r[1],
+                    at=r[2],
+                    station_id=r[3],
+                    polling_area_id=r[4],
+                    ledger_index=r[5],
+                    codes=[c for c in r[6].split(",") if c],
+                    data=json.loads(r[7]),
+                    reviewed=r[8] is not None,
+                    reviewed_at=r[8],
+                    review_note=r[9],
+                    reviewed_by=r[10],
+                    review_ledger_index=r[11],
+                    count=r[12],
+                    last_at=r[13],
+                    last_ledger_index=r[14],
+                )
             )
     silent = []
     if (kind is None or kind == "silent_station") and not reviewed:
@@ -526,17 +521,17 @@ def alerts(
         ):
             if st[0] not in reporting:
                 silent.append(
-                    {
-                        "station_id": st[0],
-                        "polling_area_id": st[1],
-                        "fingerprint": st[2],
-                        "enrolled_at": st[3],
-                    }
+                    read.SilentStation(
+                        station_id=st[0],
+                        polling_area_id=st[1],
+                        fingerprint=st[2],
+                        enrolled_at=st[3],
+                    )
                 )
-    return {"alerts": rows, "silent_stations": silent}
+    return read.AlertsPage(alerts=rows, silent_stations=silent)
 
 
-def stations(conn: sqlite3.Connection) -> dict[str, Any]:
+def stations(conn: sqlite3.Connection) -> read.StationList:
     last = {
         s: (seq, at)
         for s, seq, at in conn.execute(
@@ -551,17 +546,17 @@ def stations(conn: sqlite3.Connection) -> dict[str, Any]:
     ):
         seq, at = last.get(station, (None, None))
         out.append(
-            {
-                "station_id": station,
-                "polling_area_id": area,
-                "fingerprint": fp,
-                "public_key_b64": base64.b64encode(bytes(raw)).decode("ascii"),
-                "status": "revoked" if revoked_at else "active",
-                "enrolled_at": enrolled_at,
-                "enrolled_ledger_index": enrolled_index,
-                "revoked_at": revoked_at,
-                "last_sequence": seq,
-                "last_batch_at": at,
-            }
+            read.StationRecord(
+                station_id=station,
+                polling_area_id=area,
+                fingerprint=fp,
+                public_key_b64=base64.b64encode(bytes(raw)).decode("ascii"),
+                status="revoked" if revoked_at else "active",
+                enrolled_at=enrolled_at,
+                enrolled_ledger_index=enrolled_index,
+                revoked_at=revoked_at,
+                last_sequence=seq,
+                last_batch_at=at,
+            )
         )
-    return {"stations": out}
+    return read.StationList(stations=out)

@@ -317,3 +317,13 @@ def head(conn: sqlite3.Connection) -> tuple[int, str]:
     if row is None:
         return 0, GENESIS_PREV
     return int(row[0]) + 1, str(row[1])
+
+
+def head_at(conn: sqlite3.Connection, index: int) -> tuple[int, str]:
+    """(next index, hash) as the ledger stood just after entry ``index``."""
+    if index < 0:
+        return 0, GENESIS_PREV
+    row = conn.execute("SELECT hash FROM ledger WHERE idx = ?", (index,)).fetchone()
+    if row is None:
+        raise LookupError(f"the database has no ledger entry {index}")
+    return index + 1, str(row[0])

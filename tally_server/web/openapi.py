@@ -19,9 +19,32 @@ from tally_server.web.routes import ALERTS_LIMIT, ALERTS_MAX
 ERROR = {"$ref": "#/components/schemas/Error"}
 RECEIPT = {"$ref": "#/components/schemas/Envelope"}
 
+READ = (
+    "progress",
+    "constituencies",
+    "constituency",
+    "polling-area",
+    "alerts",
+    "stations",
+    "results",
+    "ledger-hashes",
+    "server-key",
+    "feed-event",
+    "error",
+)
+"""The read API's answers (``schemas/read.py``), each a file in ``schemas/json``."""
+
 
 def _schema(name: str) -> Any:
     return json.loads(resources.files("schemas").joinpath("json", name).read_text("utf-8"))
+
+
+def _answer(name: str) -> Any:
+    """A read answer's type (``schemas/json/<name>.v1.schema.json``), referring to
+    its definitions among the components."""
+    top = _schema(f"{name}.v1.schema.json")
+    top = {k: v for k, v in top.items() if k not in ("$schema", "$id", "$defs")}
+    return json.loads(json.dumps(top).replace('"#/$defs/', '"#/components/schemas/'))
 
 
 def _components(*names: str) -> dict[str, Any]:
@@ -160,18 +183,7 @@ def document() -> dict[str, Any]:
                 "The hash at each index asked and the head, from one snapshot",
                 None,
                 {
-                    "200": _resp(
-                        "Hashes",
-                        {
-                            "type": "object",
-                            "required": ["head_index", "head", "entries"],
-                            "properties": {
-                                "head_index": {"type": "integer"},
-                                "head": {"type": "string"},
-                                "entries": {"type": "array", "items": _OBJ},
-                            },
-                        },
-                    ),
+                    "200": _resp("Hashes", _answer("ledger-hashes")),
                     "400": _resp("at is not 1 to 64 indexes", ERROR),
                 },
                 params=[
@@ -183,7 +195,11 @@ def document() -> dict[str, Any]:
             )
         },
         "/api/v1/server-key": {
-            "get": _op("The key receipts are signed with", None, {"200": _resp("Key", _OBJ)})
+            "get": _op(
+                "The key receipts are signed with",
+                None,
+                {"200": _resp("Key", _answer("server-key"))},
+            )
         },
         "/api/v1/election": {
             "get": _op(
@@ -193,7 +209,11 @@ def document() -> dict[str, Any]:
             )
         },
         "/api/v1/stations": {
-            "get": _op("Stations with fingerprints", "operator", {"200": _resp("Stations", _OBJ)}),
+            "get": _op(
+                "Stations with fingerprints",
+                "operator",
+                {"200": _resp("Stations", _answer("stations"))},
+            ),
             "post": _op(
                 "Enroll a station's key",
                 "admin",
@@ -239,13 +259,15 @@ def document() -> dict[str, Any]:
             )
         },
         "/api/v1/progress": {
-            "get": _op("Progress", "viewer", {"200": _resp("Progress", _OBJ)}, public=True)
+            "get": _op(
+                "Progress", "viewer", {"200": _resp("Progress", _answer("progress"))}, public=True
+            )
         },
         "/api/v1/constituencies": {
             "get": _op(
                 "Every constituency, compact",
                 "viewer",
-                {"200": _resp("Constituencies", _OBJ)},
+                {"200": _resp("Constituencies", _answer("constituencies"))},
                 public=True,
                 params=[
                     _q("race", "race id"),
@@ -258,7 +280,10 @@ def document() -> dict[str, Any]:
             "get": _op(
                 "One constituency's full result",
                 "viewer",
-                {"200": _resp("Result", _OBJ), "404": _resp("No such constituency", ERROR)},
+                {
+                    "200": _resp("Result", _answer("constituency")),
+                    "404": _resp("No such constituency", ERROR),
+                },
                 public=True,
                 params=[
                     _p("race_id"),
@@ -271,7 +296,10 @@ def document() -> dict[str, Any]:
             "get": _op(
                 "A polling area: minutes, corrections, warnings, receipts",
                 "viewer",
-                {"200": _resp("Polling area", _OBJ), "404": _resp("No such area", ERROR)},
+                {
+                    "200": _resp("Polling area", _answer("polling-area")),
+                    "404": _resp("No such area", ERROR),
+                },
                 public=True,
                 params=[_p("polling_area_id")],
             )
@@ -280,7 +308,7 @@ def document() -> dict[str, Any]:
             "get": _op(
                 "Alerts and silent stations",
                 "operator",
-                {"200": _resp("Alerts", _OBJ)},
+                {"200": _resp("Alerts", _answer("alerts"))},
                 public=True,
                 params=[
                     _q("kind", "one kind of alert only", _enum(ALERT_KINDS)),
@@ -303,7 +331,7 @@ def document() -> dict[str, Any]:
             "get": _op(
                 "Every result with results_sha256 and the ledger head",
                 "viewer",
-                {"200": _resp("Results", _OBJ)},
+                {"200": _resp("Results", _answer("results"))},
                 public=True,
             )
         },
@@ -317,7 +345,7 @@ def document() -> dict[str, Any]:
         },
         "/api/v1/feed": {
             "get": _op(
-                "WebSocket feed of events {id, type, at, data}",
+                "WebSocket feed of events {id, type, at, data} (components/schemas/FeedEvent)",
                 "viewer",
                 {"101": _resp("Switching to WebSocket")},
                 public=True,
@@ -345,24 +373,14 @@ def document() -> dict[str, Any]:
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
-                "Error": {
-                    "type": "object",
-                    "required": ["error"],
-                    "properties": {
-                        "error": {
-                            "type": "object",
-                            "required": ["code", "message_vi", "message_en"],
-                            "properties": {
-                                "code": {"type": "string"},
-                                "message_vi": {"type": "string"},
-                                "message_en": {"type": "string"},
-                                "fields": {"type": "array", "items": {"type": "string"}},
-                                "figures": {"type": "object"},
-                            },
-                        }
-                    },
-                },
-                **_components("envelope.v1.schema.json", "election.v1.schema.json"),
+                "Error": _answer("error"),
+                # One text frame of the feed (GET /api/v1/feed), ``type`` naming its data.
+                "FeedEvent": _answer("feed-event"),
+                **_components(
+                    "envelope.v1.schema.json",
+                    "election.v1.schema.json",
+                    *(f"{name}.v1.schema.json" for name in READ),
+                ),
             },
         },
     }

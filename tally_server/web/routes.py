@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
+import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
+import msgspec
 from aiohttp import web
 
-from schemas import codec
+from schemas import codec, read
 from schemas.errors import DecodeError, KeyFileError
 from schemas.signing import VerifyKey, WeakKeyError
 from tally_server.core.tally import ROUNDS, STATUSES
@@ -38,12 +39,14 @@ ALERTS_MAX = 10_000
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    """``data`` (a read API record of ``schemas/read.py``, or plain builtins) as
+    compact UTF-8 JSON."""
     return web.Response(
-        status=status,
-        body=json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
-        content_type=JSON,
-        headers=headers,
+        status=status, body=_encoder.encode(data), content_type=JSON, headers=headers
     )
+
+
+_encoder = msgspec.json.Encoder()
 
 
 async def _stream(request: web.Request, pieces: Iterable[bytes]) -> web.StreamResponse:
@@ -148,7 +151,7 @@ async def ledger_hashes(request: web.Request) -> web.Response:
         )
     wanted = sorted({int(p) for p in parts})
 
-    def read(conn: Any) -> dict[str, Any]:
+    def hashes(conn: sqlite3.Connection) -> read.LedgerHashes:
         conn.execute("BEGIN")  # the hashes and the head from one snapshot
         try:
             head_index, head = db.head(conn)
@@ -158,13 +161,13 @@ async def ledger_hashes(request: web.Request) -> web.Response:
             )
         finally:
             conn.execute("COMMIT")
-        return {
-            "head_index": head_index - 1,
-            "head": head,
-            "entries": [{"index": i, "hash": found.get(i)} for i in wanted],
-        }
+        return read.LedgerHashes(
+            head_index=head_index - 1,
+            head=head,
+            entries=[read.LedgerHash(index=i, hash=found.get(i)) for i in wanted],
+        )
 
-    return _json(await request.app[INGEST].read(read))
+    return _json(await request.app[INGEST].read(hashes))
 
 
 @routes.get("/api/v1/server-key")
@@ -172,7 +175,7 @@ async def ledger_hashes(request: web.Request) -> web.Response:
 async def server_key(request: web.Request) -> web.Response:
     key = request.app[FOLDER].server_key.public
     return _json(
-        {"public_key_b64": key.b64, "fingerprint": key.fingerprint, "pem": key.pem().decode()}
+        read.ServerKey(public_key_b64=key.b64, fingerprint=key.fingerprint, pem=key.pem().decode())
     )
 
 
@@ -359,9 +362,9 @@ async def results_csv(request: web.Request) -> web.Response:
         content_type="text/csv",
         charset="utf-8",
         headers={
-            "X-Ledger-Index": str(doc["ledger_index"]),
-            "X-Ledger-Head": doc["ledger_head"],
-            "X-Results-Sha256": doc["results_sha256"],
+            "X-Ledger-Index": str(doc.ledger_index),
+            "X-Ledger-Head": doc.ledger_head,
+            "X-Results-Sha256": doc.results_sha256,
         },
     )
 

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient
@@ -88,15 +89,14 @@ async def test_progress_constituencies_and_results_follow_the_batches(
     }
     assert progress["stations"] == {"enrolled": 3, "reporting": 3, "silent": 0}
 
-    # the bytes sent are those of the plain-Python document (the feed's form)
+    # the bytes sent are those of the record (the feed's form), encoded whole
     from tally_server.service.views import progress as progress_doc
     from tally_server.web.keys import INGEST
 
     assert client.app is not None
     ingest = client.app[INGEST]
     resp = await client.get("/api/v1/progress", headers=bearer(viewer))
-    plain = json.dumps(progress_doc(ingest), ensure_ascii=False, separators=(",", ":"))
-    assert await resp.read() == plain.encode()
+    assert await resp.read() == msgspec.json.encode(progress_doc(ingest))
 
     listing = await get_json(client, "/api/v1/constituencies?race=QH", viewer)
     [qh] = listing["constituencies"]

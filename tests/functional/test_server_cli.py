@@ -146,7 +146,7 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     for args in (
         ["init"], ["serve"], ["station", "enroll"], ["station", "enroll-csv"],
         ["station", "revoke"], ["station", "list"], ["token", "create"], ["token", "revoke"],
-        ["token", "list"], ["ledger", "export"], ["verify"],
+        ["token", "list"], ["ledger", "export"], ["check"], ["rebuild"], ["verify"],
     ):  # fmt: skip
         with pytest.raises(SystemExit) as info:
             main([*args, "--help"])

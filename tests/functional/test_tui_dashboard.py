@@ -9,11 +9,13 @@ import json
 import sys
 from pathlib import Path
 
+import msgspec
 from msgspec import structs
-from serverkit import RunningServer, Station, example_minutes
+from serverkit import RunningServer, ServerFolder, Station, example_minutes
 from textual.widgets import DataTable
 from tuikit import screen_text, until
 
+from schemas import read
 from tui.app import DashboardApp
 from tui.screens.alerts import AlertsScreen
 from tui.screens.constituencies import ConstituenciesScreen
@@ -287,3 +289,36 @@ async def test_command_palette_opens_a_constituency_by_candidate_name(
         screen = app.screen
         assert isinstance(screen, ConstituencyScreen)
         assert (screen.race_id, screen.constituency_id) == ("HDND-XA", "TTH-1")
+
+
+async def test_live_changes_keep_the_winners_column_in_names(
+    tally_server: RunningServer, station: Station, server_folder: ServerFolder
+) -> None:
+    """Rows changed by batches sent while the app runs are read one by one (the full
+    result of each); their winners column names the deputies, as a fresh read does."""
+    app = DashboardApp(tally_server.url, tally_server.tokens["viewer"])
+    async with app.run_test(size=(160, 36)) as pilot:
+        await until(pilot, lambda: app.store.connection == "connected", "the feed")
+        await pilot.press("c")
+        screen = app.screen
+        assert isinstance(screen, ConstituenciesScreen)
+        await until(pilot, lambda: screen.table.row_count == 3, "three constituencies")
+
+        assert await post(tally_server, station.envelope(1)) == 200
+        for area in ("KV-02", "KV-03"):
+            other = server_folder.new_station(area)
+            assert tally_server.enroll(other)[0] == 201
+            assert await post(tally_server, other.envelope(1)) == 200
+        await until(pilot, lambda: app.store.rows["QH/QH-10"].status == "elected", "QH-10")
+
+        status, body = tally_server.request(
+            "GET", "/api/v1/constituencies/QH/QH-10", token=tally_server.tokens["viewer"]
+        )
+        qh10 = msgspec.json.decode(body, type=read.ConstituencyDetail)
+        names = {c.id: c.full_name for c in qh10.candidates}
+        elected = [names[w] for w in qh10.winners]
+        assert len(elected) == 3
+        assert app.store.rows["QH/QH-10"].winners == tuple(elected)
+        cell = screen.table.get_cell("QH/QH-10", "winners")
+        assert cell == ", ".join(elected)
+        assert not any(w in cell for w in qh10.winners)  # no candidate id

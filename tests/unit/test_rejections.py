@@ -32,6 +32,9 @@ NOT_ANSWERED = {
     "F409": "the folder's writer lock: the command line's",
     "L100": "an export line that is not an entry: verify's and the command line's",
     "L105": "a ledger of another format version: refused when the folder is opened",
+    "F500": "the start-up integrity check's base class: every error names F501 or F502",
+    "F501": "derived tables that disagree with the ledger: the server refuses to start",
+    "F502": "a broken or cut ledger: the server refuses to start",
 }
 """Codes in the scanned sources that no HTTP answer carries (V-codes are verify's own)."""
 

@@ -6,21 +6,45 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import msgspec
+
+from schemas import read
 from schemas._retry import Backoff
 from tally_server.core.definition import load_election
 from tui.bindings import bilingual, lang_allows
 from tui.model import (
     BatchCounters,
+    ConstituencyRow,
     RowFilter,
+    alerts_from,
     diff_rows,
     fold,
     majority_bar,
-    parse_alerts,
-    parse_progress,
-    parse_row,
+    progress_from,
+    row_from,
     since_text,
     sort_value,
 )
+
+
+def parse_row(doc: dict[str, object]) -> ConstituencyRow:
+    return row_from(msgspec.convert(doc, read.ConstituencyRow))
+
+
+def rollup(scope: str, **figures: object) -> dict[str, object]:
+    counts = ("areas_total", "areas_reported", "voters_on_list", "voters_voted", "seats")
+    return {
+        "scope": scope,
+        **dict.fromkeys(counts, 0),
+        "constituencies_total": 1,
+        "constituencies_complete": 0,
+        "valid_ballots": 0,
+        "invalid_ballots": 0,
+        "turnout_pct": "0.00",
+        "seats_filled": 0,
+        "by_status": {},
+        **figures,
+    }
 
 
 def row(cid: str, status: str = "partial", reported: int = 1, **kw: object) -> dict[str, object]:
@@ -35,13 +59,16 @@ def row(cid: str, status: str = "partial", reported: int = 1, **kw: object) -> d
         "areas_total": 3,
         "turnout_pct": "99.04",
         "status": status,
+        "seats_filled": 0,
         "winners": kw.get("winners", []),
     }
 
 
 def test_search_ignores_diacritics_and_case() -> None:
     assert fold("Nguyễn Thị Ánh — Đơn vị") == "nguyen thi anh — don vi"
-    r = parse_row(row("QH-10", winners=[{"id": "x", "full_name": "Võ Đức Ễnh"}]))
+    winner = {"id": "x", "full_name": "Võ Đức Ễnh", "votes": 900, "pct": "72.00"}
+    r = parse_row(row("QH-10", winners=[winner]))
+    assert r.winners == ("Võ Đức Ễnh",)
     assert RowFilter(text="vo duc").matches(r)
     assert RowFilter(text="ĐỨC enh").matches(r)
     assert not RowFilter(text="tran").matches(r)
@@ -82,31 +109,30 @@ def test_majority_bar_puts_the_line_at_half() -> None:
 
 
 def test_progress_reads_the_servers_document() -> None:
+    figures = {"areas_total": 3, "areas_reported": 1, "turnout_pct": "99.04"}
     doc = {
-        "overall": {
-            "scope": "election",
-            "areas_total": 3,
-            "areas_reported": 1,
-            "voters_on_list": 1250,
-            "voters_voted": 1238,
-            "turnout_pct": "99.04",
-        },
-        "races": [
+        "election_id": "HCM-2011",
+        "overall": rollup("election", voters_on_list=1250, voters_voted=1238, **figures),
+        "races": [{**rollup("race:QH", **figures), "race_id": "QH", "name": "Quốc hội"}],
+        "committees": [
             {
-                "scope": "race:QH",
-                "race_id": "QH",
-                "name": "Quốc hội",
-                "areas_total": 3,
-                "areas_reported": 1,
-                "turnout_pct": "99.04",
+                **rollup("committee:UBBC-HCM", areas_total=3),
+                "committee_id": "UBBC-HCM",
+                "name": "UB",
             }
         ],
-        "committees": [{"committee_id": "UBBC-HCM", "name": "UB", "areas_total": 3}],
-        "batches": {"accepted": 4, "flagged": 1, "rejected": 2, "conflicts": 1},
+        "batches": {
+            "accepted": 4,
+            "flagged": 1,
+            "rejected": 2,
+            "conflicts": 1,
+            "corrections": 0,
+            "throttled": 0,
+        },
         "last_batch_at": "2011-05-22T19:42:10Z",
         "ledger": {"index": 7, "head": "ab" * 32},
     }
-    p = parse_progress(doc)
+    p = progress_from(msgspec.convert(doc, read.Progress))
     assert (p.overall.areas_reported, p.overall.accepted, p.overall.rejected) == (1, 4, 2)
     assert p.overall.conflicts == 1 and p.overall.last_batch_at is not None
     assert str(p.overall.reported_pct) == "33.33"
@@ -117,18 +143,29 @@ def test_progress_reads_the_servers_document() -> None:
 def test_batches_are_counted_per_race_and_up_the_committee_chain(assets: Path) -> None:
     election = load_election(assets / "examples" / "election.json")
     counters = BatchCounters(election)
-    accepted = {
-        "polling_area_id": "KV-01",
-        "flagged": True,
-        "races": [
-            {"race_id": "QH", "constituency_id": "QH-10", "round": "main"},
-            {"race_id": "HDND-XA", "constituency_id": "TTH-1", "round": "main"},
+    accepted = read.BatchAccepted(
+        ledger_index=3,
+        station_id="KV-01",
+        polling_area_id="KV-01",
+        sequence=1,
+        digest="ab" * 32,
+        flagged=True,
+        correction=False,
+        races=[
+            read.RaceRound(race_id="QH", constituency_id="QH-10", round="main"),
+            read.RaceRound(race_id="HDND-XA", constituency_id="TTH-1", round="main"),
         ],
-    }
-    assert counters.apply("batch_accepted", "2011-05-22T19:42:10Z", accepted)
-    assert counters.apply("alert", "", {"kind": "rejected", "polling_area_id": "KV-02"})
-    assert counters.apply("alert", "", {"kind": "conflict", "polling_area_id": "KV-02"})
-    assert not counters.apply("alert", "", {"kind": "warning", "polling_area_id": "KV-02"})
+    )
+    at = "2011-05-22T19:42:10Z"
+    assert counters.apply(read.BatchAcceptedEvent(id=1, at=at, data=accepted))
+
+    def alert(kind: read.AlertKind, **more: object) -> read.AlertEvent:
+        news = read.AlertNews(alert_id=1, ledger_index=4, kind=kind, polling_area_id="KV-02")
+        return read.AlertEvent(id=2, at=at, data=msgspec.structs.replace(news, **more))
+
+    assert counters.apply(alert("rejected"))
+    assert counters.apply(alert("conflict"))
+    assert not counters.apply(alert("warning"))
     qh = counters.by_scope["race:QH"]
     assert (qh.accepted, qh.flagged, qh.rejected, qh.conflicts) == (1, 1, 1, 1)
     commune = counters.by_scope["committee:UBBC-TTH"]
@@ -138,38 +175,58 @@ def test_batches_are_counted_per_race_and_up_the_committee_chain(assets: Path) -
 
 
 def test_alerts_read_messages_and_list_silent_stations() -> None:
+    def finding(code: str, vi: str, en: str) -> dict[str, object]:
+        return {"code": code, "severity": "error", "message_vi": vi, "message_en": en}
+
+    def alert(**fields: object) -> dict[str, object]:
+        return {
+            "ledger_index": 9,
+            "reviewed_at": None,
+            "review_note": None,
+            "reviewed_by": None,
+            "review_ledger_index": None,
+            "count": 1,
+            "last_at": fields["at"],
+            "last_ledger_index": 9,
+            **fields,
+        }
+
     doc = {
         "alerts": [
-            {
-                "id": 3,
-                "kind": "rejected",
-                "at": "2011-05-22T20:00:00Z",
-                "station_id": "KV-01",
-                "polling_area_id": "KV-01",
-                "codes": ["E112"],
-                "data": {
-                    "findings": [
-                        {"code": "E112", "message_vi": "vi", "message_en": "en"},
-                        {"code": "W201", "message_vi": "v2", "message_en": "e2"},
-                    ]
+            alert(
+                id=3,
+                kind="rejected",
+                at="2011-05-22T20:00:00Z",
+                station_id="KV-01",
+                polling_area_id="KV-01",
+                codes=["E112"],
+                data={
+                    "findings": [finding("E112", "vi", "en"), finding("W201", "v2", "e2")],
                 },
-                "reviewed": False,
-            },
-            {
-                "id": 4,
-                "kind": "rejected",
-                "at": "2011-05-22T20:01:00Z",
-                "station_id": None,
-                "polling_area_id": None,
-                "codes": ["K401"],
-                "data": {"findings": [{"code": "K401", "message_vi": "v", "message_en": "e"}]},
-                "reviewed": False,
-                "count": 57,
-            },
+                reviewed=False,
+            ),
+            alert(
+                id=4,
+                kind="rejected",
+                at="2011-05-22T20:01:00Z",
+                station_id=None,
+                polling_area_id=None,
+                codes=["K401"],
+                data={"findings": [finding("K401", "v", "e")]},
+                reviewed=False,
+                count=57,
+            ),
         ],
-        "silent_stations": [{"station_id": "KV-03", "polling_area_id": "KV-03"}],
+        "silent_stations": [
+            {
+                "station_id": "KV-03",
+                "polling_area_id": "KV-03",
+                "fingerprint": "ABCD",
+                "enrolled_at": "2011-05-22T07:00:00Z",
+            }
+        ],
     }
-    rejected, junk, silent = parse_alerts(doc)
+    rejected, junk, silent = alerts_from(msgspec.convert(doc, read.AlertsPage))
     assert rejected.codes == ("E112", "W201") and rejected.message_en == "en · e2"
     assert (rejected.count, junk.count) == (1, 57)  # refusals of one sender, coalesced
     assert silent.id == "silent:KV-03" and silent.kind == "silent_station"

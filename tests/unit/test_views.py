@@ -7,6 +7,7 @@ from pathlib import Path
 
 import msgspec
 
+from schemas import read
 from tally_server.core.definition import load_election
 from tally_server.core.sample import sample_minutes
 from tally_server.core.tally import results_digest, tally_from_scratch
@@ -21,31 +22,35 @@ def test_results_are_hashed_and_sent_a_slice_at_a_time_as_if_whole() -> None:
     results = tally.results()
     assert len(results) == 3 and all(r.areas_reported for r in results)
     assert results_sha256(results) == results_digest(results)
-    doc = {
-        "election_id": ELECTION.id,
-        "ledger_index": 41,
-        "ledger_head": "ab" * 32,
-        "results_sha256": results_sha256(results),
-        "results": results,
-    }
+    doc = read.ResultsDocument(
+        election_id=ELECTION.id,
+        ledger_index=41,
+        ledger_head="ab" * 32,
+        results_sha256=results_sha256(results),
+        results=results,
+    )
     whole = msgspec.json.encode(doc)
+    # the bytes the document was sent as before it was a record
+    assert whole == msgspec.json.encode(msgspec.structs.asdict(doc))
     for size in (1, 2, len(results), len(results) + 5):
         assert b"".join(ResultsCache.chunks(doc, size)) == whole
-    assert json.loads(whole)["results"][0]["race_id"] == results[0].race_id
-    empty = {**doc, "results": [], "results_sha256": results_sha256([])}
+    assert msgspec.json.decode(whole, type=read.ResultsDocument) == doc
+    empty = msgspec.structs.replace(doc, results=[], results_sha256=results_sha256([]))
     assert b"".join(ResultsCache.chunks(empty)) == msgspec.json.encode(empty)
     assert results_sha256([]) == results_digest([])
 
 
 def test_the_constituency_list_is_the_same_text_in_any_slices() -> None:
-    from tally_server.service.views import _constituency_pieces, _LedgerPoint
+    from tally_server.service.views import _constituency_pieces
 
     tally = tally_from_scratch(ELECTION, sample_minutes(ELECTION, seed=3, warnings=0))
     results = tally.results()
-    point = _LedgerPoint(41, "ab" * 32)
+    point = read.LedgerPoint(index=41, head="ab" * 32)
     texts = {b"".join(_constituency_pieces(results, point, size)) for size in (1, 2, 1000)}
     assert len(texts) == 1
-    doc = json.loads(texts.pop())
+    text = texts.pop()
+    assert msgspec.json.decode(text, type=read.ConstituencyList).ledger == point
+    doc = json.loads(text)
     assert doc["ledger"] == {"index": 41, "head": "ab" * 32}
     assert [(r["race_id"], r["constituency_id"]) for r in doc["constituencies"]] == [
         (r.race_id, r.constituency_id) for r in results

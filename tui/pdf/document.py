@@ -7,7 +7,6 @@ import datetime as dt
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
@@ -57,8 +56,8 @@ def date_line(place: str, day: dt.date) -> str:
     return nfc(f"{place}, ngày {day.day} tháng {day.month} năm {day.year}")
 
 
-def _style(name: str, **kw: Any) -> ParagraphStyle:
-    base: dict[str, Any] = {"fontName": REGULAR, "fontSize": 11, "leading": 14.5}
+def _style(name: str, **kw: object) -> ParagraphStyle:
+    base: dict[str, object] = {"fontName": REGULAR, "fontSize": 11, "leading": 14.5}
     base.update(kw)
     return ParagraphStyle(name, **base)
 
@@ -223,9 +222,9 @@ class _NumberedCanvas(Canvas):  # type: ignore[misc]
 
     fingerprint: Fingerprint
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self._pages: list[dict[str, Any]] = []
+        self._pages: list[dict[str, object]] = []
 
     def showPage(self) -> None:  # noqa: N802 - reportlab's name
         self._pages.append(dict(self.__dict__))

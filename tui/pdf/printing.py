@@ -14,11 +14,8 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import msgspec
-
-from schemas import codec
+from schemas import codec, read
 from schemas.errors import KiemphieuError
 from schemas.models import CountingMinutes, ElectionDefinition, Envelope, ResultBatch
 from tally_server.core.definition import Election, load_election
@@ -62,66 +59,20 @@ class SheetSource:
 # --- from a server ----------------------------------------------------------------------
 
 
-def _results_list(doc: Any) -> list[ConstituencyResult]:
-    items = doc.get("results") if isinstance(doc, dict) else None
-    if not isinstance(items, list):
-        raise BadAnswer(
-            "results.json has no list of results.",
-            "results.json không có danh sách kết quả.",
-            fields=("results",),
-        )
-    try:
-        return [msgspec.convert(item, ConstituencyResult, strict=False) for item in items]
-    except msgspec.ValidationError as exc:
-        raise BadAnswer(
-            f"A result in results.json is not a constituency result: {exc}",
-            f"Một kết quả trong results.json không đúng dạng kết quả đơn vị bầu cử: {exc}",
-            fields=("results",),
-            figures={"detail": str(exc)},
-        ) from exc
-
-
-def _ledger_point(doc: Any) -> tuple[str, int]:
-    """The ledger head hash and entry index a results document names."""
-    if not isinstance(doc, dict):
-        doc = {}
-    ledger = doc.get("ledger") if isinstance(doc.get("ledger"), dict) else {}
-    assert isinstance(ledger, dict)
-    head = ledger.get("head", doc.get("ledger_head"))
-    index = ledger.get("index", doc.get("ledger_index"))
-    if isinstance(head, dict):
-        index = head.get("index", index)
-        head = head.get("hash")
-    if not (isinstance(head, str) and len(head) == 64 and isinstance(index, int)):
-        raise BadAnswer(
-            "The server's results do not name the ledger head (hash and index) they were "
-            "computed at; a sheet without it could not be matched to the record.",
-            "Kết quả của máy chủ không nêu đầu sổ cái (mã băm và số mục) đã dùng để tính; "
-            "không thể in biên bản thiếu dấu vân tay.",
-            fields=("ledger_head", "ledger_index"),
-        )
-    return head, index
-
-
 def source_from_results(
-    definition: ElectionDefinition, results_doc: Any, made_on: dt.date | None = None
+    definition: ElectionDefinition, doc: read.ResultsDocument, made_on: dt.date | None = None
 ) -> SheetSource:
     election = Election.from_definition(definition)
-    results = _results_list(results_doc)
-    head, index = _ledger_point(results_doc)
-    digest = results_doc.get("results_sha256") if isinstance(results_doc, dict) else None
-    fp = Fingerprint.from_ledger(
-        election.id, head, index, digest if isinstance(digest, str) else None
-    )
-    return SheetSource(election, results, fp, made_on=made_on or dt.date.today())
+    fp = Fingerprint.from_ledger(election.id, doc.ledger_head, doc.ledger_index, doc.results_sha256)
+    return SheetSource(election, doc.results, fp, made_on=made_on or dt.date.today())
 
 
 async def source_from_server(client: ApiClient) -> SheetSource:
     """The election and every result at one ledger head (``GET /results.json``)."""
-    election_doc = await client.election()
+    election_bytes = await client.election_bytes()
     results_doc = await client.results()
     try:
-        definition = codec.decode(json.dumps(election_doc), ElectionDefinition)
+        definition = codec.decode(election_bytes, ElectionDefinition)
     except KiemphieuError as exc:
         raise BadAnswer(
             f"The server's election definition does not decode: {exc.message_en}",
@@ -131,28 +82,15 @@ async def source_from_server(client: ApiClient) -> SheetSource:
     return source_from_results(definition, results_doc)
 
 
-def minutes_from_area_doc(doc: Any) -> list[CountingMinutes]:
-    """The current minutes in ``GET /polling-areas/{id}`` (its ``current`` list,
-    each item holding the accepted ``minutes``)."""
-    items: Any = doc.get("current", doc.get("minutes")) if isinstance(doc, dict) else None
-    if not isinstance(items, list):
-        raise BadAnswer(
-            "The polling area answer has no current minutes.",
-            "Câu trả lời về khu vực bỏ phiếu không có biên bản hiện hành.",
-            fields=("current",),
-        )
-    out = []
-    for item in items:
-        if isinstance(item, dict) and isinstance(item.get("minutes"), dict):
-            item = item["minutes"]
-        out.append(codec.decode(json.dumps(item, ensure_ascii=False), CountingMinutes))
-    return out
+def minutes_from_area(doc: read.PollingAreaView) -> list[CountingMinutes]:
+    """The current minutes of ``GET /polling-areas/{id}``."""
+    return [item.minutes for item in doc.current]
 
 
 # --- offline, from files -----------------------------------------------------------------
 
 
-def _minutes_in(doc: Any, where: str) -> list[CountingMinutes]:
+def _minutes_in(doc: object, where: str) -> list[CountingMinutes]:
     """Minutes in one JSON value: a minutes, a list, a batch, or a DSSE envelope."""
     if isinstance(doc, list):
         return [m for item in doc for m in _minutes_in(item, where)]

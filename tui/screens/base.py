@@ -3,7 +3,7 @@ labelled in the chosen language, and a subscription to the app's changes."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.binding import BindingType
 from textual.screen import Screen
@@ -20,8 +20,7 @@ class DashboardScreen(LangBindings, Screen[None]):
 
     @property
     def dash(self) -> DashboardApp:
-        app: Any = self.app
-        return app  # type: ignore[no-any-return]
+        return cast("DashboardApp", self.app)
 
     @property
     def lang(self) -> Lang:

@@ -3,7 +3,7 @@ status in words, polling areas reported and missing (Enter opens one)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -11,6 +11,7 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Label, Static
 
+from schemas import read
 from schemas.errors import KiemphieuError
 from tally_server.core.numbers import vn_int
 from tui.bindings import bilingual
@@ -38,7 +39,7 @@ class ConstituencyScreen(DashboardScreen):
         self.race_id = race_id
         self.constituency_id = constituency_id
         self.round = round_
-        self.doc: dict[str, Any] | None = None
+        self.doc: read.ConstituencyDetail | None = None
 
     @property
     def key(self) -> str:
@@ -71,7 +72,7 @@ class ConstituencyScreen(DashboardScreen):
             self.dash.post_message(WorkFailed("constituency", exc))
 
     def on_detail_loaded(self, message: DetailLoaded) -> None:
-        if message.key == self.key and isinstance(message.doc, dict):
+        if message.key == self.key and isinstance(message.doc, read.ConstituencyDetail):
             self.doc = message.doc
             self.refresh_all()
 
@@ -93,44 +94,42 @@ class ConstituencyScreen(DashboardScreen):
             self.query_one("#title", Label).update(f"{race_name} — {self.constituency_id}")
             self.query_one("#figures", Static).update(t("loading", lang))
             return
-        result = doc.get("result", doc)
-        name = result.get("constituency_name", self.constituency_id)
+        r = doc
         self.query_one("#title", Label).update(
-            f"[b]{name}[/b] ({self.constituency_id}) — {race_name}"
+            f"[b]{r.constituency_name}[/b] ({self.constituency_id}) — {race_name}"
         )
-        r = result
         self.query_one("#figures", Static).update(
-            f"{t('seats', lang)}: [b]{r.get('seats', 0)}[/]   "
-            f"{t('areas_reported', lang)}: [b]{vn_int(r.get('areas_reported', 0))}/"
-            f"{vn_int(r.get('areas_total', 0))}[/]\n"
-            f"{t('voters', lang)}: {vn_int(r.get('voters_on_list', 0))}   "
-            f"{t('voted', lang)}: {vn_int(r.get('voters_voted', 0))} "
-            f"([b]{pct_text(r.get('turnout_pct'))}[/])\n"
-            f"{t('issued', lang)}: {vn_int(r.get('ballots_issued', 0))}   "
-            f"{t('received', lang)}: {vn_int(r.get('ballots_received', 0))}   "
-            f"{t('valid', lang)}: {vn_int(r.get('valid_ballots', 0))} "
-            f"({pct_text(r.get('valid_pct'))})   "
-            f"{t('invalid', lang)}: {vn_int(r.get('invalid_ballots', 0))} "
-            f"({pct_text(r.get('invalid_pct'))})"
+            f"{t('seats', lang)}: [b]{r.seats}[/]   "
+            f"{t('areas_reported', lang)}: [b]{vn_int(r.areas_reported)}/"
+            f"{vn_int(r.areas_total)}[/]\n"
+            f"{t('voters', lang)}: {vn_int(r.voters_on_list)}   "
+            f"{t('voted', lang)}: {vn_int(r.voters_voted)} "
+            f"([b]{pct_text(r.turnout_pct)}[/])\n"
+            f"{t('issued', lang)}: {vn_int(r.ballots_issued)}   "
+            f"{t('received', lang)}: {vn_int(r.ballots_received)}   "
+            f"{t('valid', lang)}: {vn_int(r.valid_ballots)} "
+            f"({pct_text(r.valid_pct)})   "
+            f"{t('invalid', lang)}: {vn_int(r.invalid_ballots)} "
+            f"({pct_text(r.invalid_pct)})"
         )
-        notes = r.get("notes_vi" if lang == "vi" else "notes_en") or ""
-        status = status_label(str(r.get("status", "")), lang)
+        notes = r.notes_vi if lang == "vi" else r.notes_en
+        status = status_label(r.status, lang)
         self.query_one("#status", Static).update(
             f"{t('status', lang)}: [b reverse] {status} [/]  {notes}"
         )
-        self.query_one(CandidateTable).show(r.get("candidates", []), lang)
+        self.query_one(CandidateTable).show(r.candidates, lang)
         self._show_areas(r)
 
-    def _show_areas(self, r: dict[str, Any]) -> None:
+    def _show_areas(self, r: read.ConstituencyDetail) -> None:
         lang = self.lang
         table = self.query_one("#areas", DataTable)
         table.clear(columns=True)
         table.add_column(t("id", lang), key="id")
         table.add_column(t("name", lang), key="name")
         table.add_column(t("status", lang), key="state")
-        missing = set(r.get("missing_area_ids", []))
+        missing = set(r.missing_area_ids)
         election = self.dash.election
-        area_ids: list[str] = list(r.get("reported_area_ids", []))
+        area_ids = list(r.reported_area_ids)
         if election is not None:
             con = election.constituencies.get((self.race_id, self.constituency_id))
             if con is not None:

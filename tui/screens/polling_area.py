@@ -3,7 +3,7 @@ warnings with the team's explanations, and the signed receipts it was sent."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.markup import escape
 from textual import work
@@ -12,7 +12,9 @@ from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Label, Static, TabbedContent, TabPane
 
+from schemas import read
 from schemas.errors import KiemphieuError
+from schemas.models import CountingMinutes
 from tally_server.core.numbers import percent, vn_int
 from tui.bindings import bilingual
 from tui.labels import Lang, round_label, t
@@ -32,23 +34,20 @@ TABS = (
 )
 
 
-def minutes_text(m: dict[str, Any], names: dict[str, str], lang: Lang) -> str:
+def minutes_text(m: CountingMinutes, names: dict[str, str], lang: Lang) -> str:
     """One race's counting minutes as lines of figures."""
-    on_list, voted = int(m.get("voters_on_list", 0)), int(m.get("voters_voted", 0))
-    valid = int(m.get("valid_ballots", 0))
+    on_list, voted, valid = m.voters_on_list, m.voters_voted, m.valid_ballots
     lines = [
         f"{t('voters', lang)}: {vn_int(on_list)}   {t('voted', lang)}: {vn_int(voted)} "
         f"({pct_text(str(percent(voted, on_list)))})",
-        f"{t('issued', lang)}: {vn_int(int(m.get('ballots_issued', 0)))}   "
-        f"{t('received', lang)}: {vn_int(int(m.get('ballots_received', 0)))}   "
+        f"{t('issued', lang)}: {vn_int(m.ballots_issued)}   "
+        f"{t('received', lang)}: {vn_int(m.ballots_received)}   "
         f"{t('valid', lang)}: {vn_int(valid)}   "
-        f"{t('invalid', lang)}: {vn_int(int(m.get('invalid_ballots', 0)))}",
+        f"{t('invalid', lang)}: {vn_int(m.invalid_ballots)}",
     ]
-    for cid, votes in (m.get("candidate_votes") or {}).items():
+    for cid, votes in m.candidate_votes.items():
         name = escape(names.get(cid, cid))
-        lines.append(
-            f"  {name:<28} {vn_int(int(votes)):>9}  {pct_text(str(percent(int(votes), valid)))}"
-        )
+        lines.append(f"  {name:<28} {vn_int(votes):>9}  {pct_text(str(percent(votes, valid)))}")
     return "\n".join(lines)
 
 
@@ -62,7 +61,7 @@ class PollingAreaScreen(DashboardScreen):
     def __init__(self, polling_area_id: str) -> None:
         super().__init__()
         self.polling_area_id = polling_area_id
-        self.doc: dict[str, Any] | None = None
+        self.doc: read.PollingAreaView | None = None
 
     def compose(self) -> ComposeResult:
         yield ConnectionBar()
@@ -93,13 +92,16 @@ class PollingAreaScreen(DashboardScreen):
             self.dash.post_message(WorkFailed("polling_area", exc))
 
     def on_detail_loaded(self, message: DetailLoaded) -> None:
-        if message.key == self.polling_area_id and isinstance(message.doc, dict):
+        if message.key == self.polling_area_id and isinstance(message.doc, read.PollingAreaView):
             self.doc = message.doc
             self.refresh_all()
 
     def on_change(self, change: Change) -> None:
         event = change.event
-        if event is not None and event.data.get("polling_area_id") == self.polling_area_id:
+        if (
+            isinstance(event, read.BatchAcceptedEvent | read.CorrectionEvent | read.AlertEvent)
+            and event.data.polling_area_id == self.polling_area_id
+        ):
             self.load()
 
     def relabel(self) -> None:
@@ -133,18 +135,14 @@ class PollingAreaScreen(DashboardScreen):
             return election.races[race_id].name
         return race_id
 
-    def _minutes(self, doc: dict[str, Any], lang: Lang) -> None:
+    def _minutes(self, doc: read.PollingAreaView, lang: Lang) -> None:
         election = self.dash.election
         order = {r.id: i for i, r in enumerate(election.definition.races)} if election else {}
         blocks = []
-        current = sorted(
-            doc.get("current") or [],
-            key=lambda item: (order.get(str(item.get("race_id")), 99), str(item.get("round"))),
-        )
+        current = sorted(doc.current, key=lambda item: (order.get(item.race_id, 99), item.round))
         for item in current:
-            m = item.get("minutes") or {}
-            race_id = str(m.get("race_id", item.get("race_id", "")))
-            con_id = str(m.get("constituency_id", ""))
+            m = item.minutes
+            race_id, con_id = m.race_id, m.constituency_id
             names: dict[str, str] = {}
             if election is not None:
                 names = {
@@ -152,56 +150,50 @@ class PollingAreaScreen(DashboardScreen):
                     for cid, c in election.candidates.get((race_id, con_id), {}).items()
                 }
             head = f"[b]{escape(self._race_name(race_id))}[/b] — {con_id}"
-            if m.get("round", "main") != "main":
-                head += f" ({round_label(str(m.get('round')), lang)})"
-            head += f"  [dim]{t('ledger', lang)} #{item.get('ledger_index')}[/]"
+            if m.round != "main":
+                head += f" ({round_label(m.round, lang)})"
+            head += f"  [dim]{t('ledger', lang)} #{item.ledger_index}[/]"
             blocks.append(head + "\n" + minutes_text(m, names, lang))
         self.query_one("#minutes", Static).update("\n\n".join(blocks) or t("no_data", lang))
 
-    def _history(self, doc: dict[str, Any], lang: Lang) -> None:
+    def _history(self, doc: read.PollingAreaView, lang: Lang) -> None:
         table = self.query_one("#history", DataTable)
         table.clear(columns=True)
         for label in ("ledger", "time", "race", "kind", "detail"):
             table.add_column(t(label, lang))
-        for h in doc.get("history") or []:
+        for h in doc.history:
             table.add_row(
-                str(h.get("ledger_index")),
-                str(h.get("at", ""))[:19],
-                str(h.get("race_id", "")),
-                ("✎ " if h.get("correction") else "") + f"#{h.get('sequence')}",
-                escape(str(h.get("reason") or "")) + f" [dim]{str(h.get('digest', ''))[:12]}[/]",
+                str(h.ledger_index),
+                h.at[:19],
+                h.race_id,
+                ("✎ " if h.correction else "") + f"#{h.sequence}",
+                escape(h.reason or "") + f" [dim]{h.digest[:12]}[/]",
             )
 
-    def _warnings(self, doc: dict[str, Any], lang: Lang) -> None:
+    def _warnings(self, doc: read.PollingAreaView, lang: Lang) -> None:
         lines = []
-        for w in doc.get("warnings") or []:
-            message = w.get("message_vi" if lang == "vi" else "message_en", "")
-            explained = w.get("explanation")
-            mark = "[green]✓[/]" if w.get("explained") else "[red]✗[/]"
-            lines.append(
-                f"[b yellow]{w.get('code')}[/] {w.get('race_id', '')}: {escape(str(message))}"
-            )
-            lines.append(f"   {mark} {t('explanation', lang)}: {escape(str(explained or '—'))}")
+        for w in doc.warnings:
+            message = w.message_vi if lang == "vi" else w.message_en
+            mark = "[green]✓[/]" if w.explained else "[red]✗[/]"
+            lines.append(f"[b yellow]{w.code}[/] {w.race_id or ''}: {escape(message)}")
+            lines.append(f"   {mark} {t('explanation', lang)}: {escape(w.explanation or '—')}")
         self.query_one("#warnings", Static).update("\n".join(lines) or t("no_data", lang))
 
-    def _receipts(self, doc: dict[str, Any], lang: Lang) -> None:
+    def _receipts(self, doc: read.PollingAreaView, lang: Lang) -> None:
         table = self.query_one("#receipts", DataTable)
         table.clear(columns=True)
         for label in ("ledger", "time", "kind", "status", "detail"):
             table.add_column(t(label, lang))
-        for b in doc.get("batches") or []:
-            codes = " ".join(
-                str(f.get("code")) for f in b.get("findings") or [] if isinstance(f, dict)
-            )
-            status = str(b.get("status", ""))
-            colour = "green" if status == "accepted" else "red"
-            outcome = "" if status == "accepted" else str(b.get("outcome", ""))
+        for b in doc.batches:
+            codes = " ".join(f.code for f in b.findings)
+            colour = "green" if b.status == "accepted" else "red"
+            outcome = "" if b.status == "accepted" else b.outcome
             table.add_row(
-                str(b.get("ledger_index")),
-                str(b.get("at", ""))[:19],
-                f"#{b.get('sequence')} {b.get('station_id', '')}",
-                f"[{colour}]{status}[/] {outcome}",
-                f"{codes} [dim]{str(b.get('digest') or '')[:12]}[/]",
+                str(b.ledger_index),
+                b.at[:19],
+                f"#{b.sequence} {b.station_id or ''}",
+                f"[{colour}]{b.status}[/] {outcome}",
+                f"{codes} [dim]{(b.digest or '')[:12]}[/]",
             )
 
     def action_refresh(self, _lang: str = "") -> None:

@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from rich.markup import escape
 from textual.widgets import Static
 
 from tui.labels import t
 
+if TYPE_CHECKING:
+    from tui.app import DashboardApp
+
 
 class ConnectionBar(Static):
     DEFAULT_CLASSES = "connection-bar"
 
     def on_mount(self) -> None:
-        app: Any = self.app
+        app = cast("DashboardApp", self.app)
         app.changed.subscribe(self, lambda _change: self.update_text())
         self.update_text()
 
     def update_text(self) -> None:
-        app: Any = self.app
+        app = cast("DashboardApp", self.app)
         store = app.store
         lang = app.lang
         if store.connection == "connected":

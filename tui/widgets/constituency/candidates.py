@@ -4,10 +4,10 @@ majority line (more than 50% is needed), eligible, elected."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from textual.widgets import DataTable
 
+from schemas.read import CandidateResult
 from tally_server.core.numbers import vn_int
 from tui.labels import Lang, t
 from tui.model import majority_bar, pct_text
@@ -33,7 +33,7 @@ class CandidateTable(DataTable[str]):
     def __init__(self, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
 
-    def show(self, candidates: Sequence[dict[str, Any]], lang: Lang) -> None:
+    def show(self, candidates: Sequence[CandidateResult], lang: Lang) -> None:
         self.clear(columns=True)
         self.add_column("#", key="rank")
         self.add_column(t("candidate", lang), key="name")
@@ -42,14 +42,12 @@ class CandidateTable(DataTable[str]):
         self.add_column(f"{t('majority_line', lang)}", key="bar")
         self.add_column(t("elected", lang), key="elected")
         for i, c in enumerate(candidates, start=1):
-            eligible = bool(c.get("eligible"))
-            elected = bool(c.get("elected"))
             self.add_row(
                 str(i),
-                f"[b]{c.get('full_name', '')}[/]" if elected else str(c.get("full_name", "")),
-                vn_int(int(c.get("votes", 0))),
-                pct_text(str(c.get("pct", ""))),
-                bar_markup(str(c.get("pct", "0")), eligible),
-                ("[b green]★ " + t("elected", lang) + "[/]") if elected else "",
-                key=str(c.get("id", i)),
+                f"[b]{c.full_name}[/]" if c.elected else c.full_name,
+                vn_int(c.votes),
+                pct_text(c.pct),
+                bar_markup(c.pct, c.eligible),
+                ("[b green]★ " + t("elected", lang) + "[/]") if c.elected else "",
+                key=c.id,
             )
