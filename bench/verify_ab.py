@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import resource
 import subprocess
 import sys
 import time
@@ -84,6 +85,12 @@ def ledger_of(night: generate.Night) -> Path:
     return out
 
 
+def _children_cpu() -> float:
+    """User + system seconds of the waited-for children (verify and its workers)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--areas", type=int, default=20_000)
@@ -100,13 +107,14 @@ def main() -> int:
     if args.workers:
         cmd += ["--workers", str(args.workers)]
     for _ in range(args.runs):
-        start = time.perf_counter()
+        start, cpu0 = time.perf_counter(), _children_cpu()
         out = subprocess.run([*cmd, "--json"], capture_output=True, text=True)
-        wall = time.perf_counter() - start
+        wall, cpu = time.perf_counter() - start, _children_cpu() - cpu0
         report = json.loads(out.stdout)
         print(
             f"verify {night.areas:,} stations: {wall:.2f} s wall (in-command "
-            f"{report['seconds']:.2f} s, {report['workers']} workers), {report['entries']:,} "
+            f"{report['seconds']:.2f} s, {report['workers']} workers), CPU {cpu:.2f} s, "
+            f"{report['entries']:,} "
             f"entries, exit {out.returncode}, results_sha256 {report['results_sha256']}",
             flush=True,
         )

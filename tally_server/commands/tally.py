@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from schemas.models import CountingMinutes, Finding, ResultBatch
     from tally_server.core.definition import Election
-    from tally_server.core.tally import ConstituencyResult, FinalResult, Rollup, Tally
+    from tally_server.core.fasttally import Tally
+    from tally_server.core.tally import ConstituencyResult, FinalResult, Rollup
 
 HELP = "count minutes files offline and determine every constituency's result"
 DESCRIPTION = """\
@@ -373,8 +374,9 @@ def run_tally(args: argparse.Namespace) -> int:
     from schemas import codec
     from tally_server.commands.election import issue_lines
     from tally_server.core.definition import Election
+    from tally_server.core.fasttally import Tally
     from tally_server.core.roster import read_any
-    from tally_server.core.tally import Tally, results_digest
+    from tally_server.core.tally import results_digest
     from tally_server.core.validate import errors, validate_definition
 
     definition, normalised = read_any(Path(args.election))

@@ -29,7 +29,7 @@ from typing import Any
 from schemas.errors import KiemphieuError
 from schemas.read import Progress
 from schemas.signing import VerifyKey
-from tally_server.core.tally import Tally
+from tally_server.core.fasttally import Tally
 from tally_server.service import integrity, rollback
 from tally_server.service.checkers import Checked, Checkers
 from tally_server.service.codes import OutcomeKind, ServerError, outcome_of

@@ -19,8 +19,9 @@ from schemas import codec, read
 from schemas.errors import KiemphieuError
 from schemas.models import CountingMinutes, ElectionDefinition, Envelope, ResultBatch
 from tally_server.core.definition import Election, load_election
+from tally_server.core.fasttally import tally_from_scratch
 from tally_server.core.rules import check_minutes, has_errors
-from tally_server.core.tally import ConstituencyResult, results_digest, tally_from_scratch
+from tally_server.core.tally import ConstituencyResult, results_digest
 from tui.client import ApiClient
 from tui.errors import BadAnswer, SheetError
 from tui.pdf.document import write_pdf

@@ -16,7 +16,16 @@ from collections.abc import Generator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
 from tally_server.core.definition import Election
-from tally_server.service.verify.precheck import Packed, Precheck, pack, precheck, setup, unpack
+from tally_server.service.verify.precheck import (
+    Keys,
+    Packed,
+    Precheck,
+    pack,
+    precheck,
+    setup,
+    unpack,
+    use,
+)
 
 CHUNK = 256
 
@@ -24,12 +33,10 @@ _lines: Sequence[tuple[int, bytes]] = ()
 """A worker's copy of the export's lines (set by its initializer)."""
 
 
-def _start_worker(
-    lines: Sequence[tuple[int, bytes]], election: Election, keys: dict[str, bytes], server: bytes
-) -> None:
+def _start_worker(lines: Sequence[tuple[int, bytes]], keys: Keys) -> None:
     global _lines
     _lines = lines
-    setup(election, keys, server)
+    use(keys)
 
 
 def _precheck_chunk(start: int, size: int) -> bytes:
@@ -50,18 +57,19 @@ def prechecks(
 ) -> Generator[Precheck, None, None]:
     """Every line's precheck, in order: by ``workers`` other processes while this
     one replays the decisions (and helps when it catches up), or all here."""
-    setup(election, keys, server_key)
+    parsed = setup(election, keys, server_key)
     forks = "fork" in multiprocessing.get_all_start_methods()
     if workers <= 1 or len(lines) <= chunk or not forks:
         for n, line in lines:
             yield precheck(n, line, decode=True)
         return
-    # Initializer arguments are not pickled under fork: the workers share the pages.
+    # Under fork the initializer's arguments are not pickled: the workers share the
+    # pages of the lines and of the keys parsed here.
     pool = ProcessPoolExecutor(
         workers,
         mp_context=multiprocessing.get_context("fork"),
         initializer=_start_worker,
-        initargs=(lines, election, keys, server_key),
+        initargs=(lines, parsed),
     )
     try:
         starts = range(0, len(lines), chunk)

@@ -74,15 +74,22 @@ class Keys:
 _keys: Keys | None = None
 
 
-def setup(election: Election, keys: dict[str, bytes], server_key: bytes) -> None:
-    """This process's ``Keys`` (the pool's initializer, and the main process's)."""
-    global _keys
-    _keys = Keys(
+def setup(election: Election, keys: dict[str, bytes], server_key: bytes) -> Keys:
+    """The keys parsed, and made this process's."""
+    parsed = Keys(
         election,
         {fp: Ed25519PublicKey.from_public_bytes(raw) for fp, raw in keys.items()},
         Ed25519PublicKey.from_public_bytes(server_key),
         VerifyKey(server_key).fingerprint,
     )
+    use(parsed)
+    return parsed
+
+
+def use(keys: Keys) -> None:
+    """Make ``keys`` this process's (a worker's, parsed once before it forked)."""
+    global _keys
+    _keys = keys
 
 
 def _the_keys() -> Keys:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from schemas import codec
 from tally_server.core.definition import Election
-from tally_server.core.tally import Tally, results_digest, sheet_of
+from tally_server.core.fasttally import Tally, sheet_of
+from tally_server.core.tally import results_digest
 from tally_server.service.decide import LedgerState
 from tally_server.service.verify.entries import Bad, check_entry, check_rollback, genesis
 from tally_server.service.verify.pool import CHUNK, prechecks
