@@ -77,11 +77,11 @@ def check_ijson(data: bytes | str, value: Any, *, numbers: bool = True) -> None:
     ``numbers=False`` where the type decoded bounds every integer within 2^53 − 1
     itself (a larger one failed decoding, and ``refuse_non_ijson`` named it).
 
-    Fast path, ~3 µs on a batch: the text holds no run of 16 digits and is exactly
+    Fast path, for a batch: the text holds no run of 16 digits and is exactly
     what ``encode`` makes of the value (what our stations sign), or is that indented
     (an election.json). Then it has no duplicate key (the value, having lost one,
     would encode shorter) and no integer beyond 2^53 − 1. Anything else is read again
-    by ``ijson_error`` (~25 µs on a batch)."""
+    by ``ijson_error``, slower."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     if not numbers or _LONG_NUMBER not in raw.translate(_DIGIT):
         encoded = encode(value)
@@ -232,7 +232,7 @@ _CLEAN_CHARS: set[str] = set()
 def plain_text(data: bytes | str) -> bool:
     """Whether every string in this well-formed JSON text is NFC and free of control
     characters, judged on the whole text at once (what ``check_text`` would find,
-    ~50 times faster on a national definition); False means "look closer".
+    much faster on a national definition); False means "look closer".
 
     Sound because JSON strings sit between quotes, which never compose with a
     neighbour, so NFC of the whole text is NFC of every string; raw C0 control

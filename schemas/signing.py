@@ -90,7 +90,7 @@ def key_problem(raw: bytes) -> str | None:
     "small_order" (8·A is the identity: in any encoding, canonical or not),
     "non_canonical" (y ≥ p, or x = 0 with the sign bit set) or "not_on_curve".
 
-    The reference, in pure Python (~100 µs: a square root mod p), used at enrolment;
+    The reference, in pure Python (slow: a square root mod p), used at enrolment;
     ``weak_key`` is the fast check beside it, proven equal on every weak key."""
     if len(raw) != 32:
         return "length"
@@ -122,7 +122,7 @@ SMALL_ORDER_Y = frozenset(
 
 
 def weak_key(raw: bytes) -> str | None:
-    """``key_problem`` for the keys that matter, in ~0.3 µs: "small_order" or
+    """``key_problem`` for the keys that matter, quickly: "small_order" or
     "non_canonical" (a non-canonical key that is not of small order is one whose y
     is ≥ p: x = 0 happens only at small-order points). Not "not_on_curve": no
     signature verifies under bytes that are not a point."""

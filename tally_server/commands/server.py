@@ -609,8 +609,8 @@ def _verify(args: argparse.Namespace) -> int:
     from tally_server.service.verify import KeysAhead, load_election_source, verify_ledger
 
     keys = KeysAhead.start(args.ledger)  # read by another process while the election loads
-    # Millions of objects and no cycles to find while the definition is read (~1 s
-    # of collections at national size).
+    # Millions of objects and no cycles to find while the definition is read: the
+    # collector would walk them again and again.
     gc.disable()
     try:
         election = load_election_source(args.election)

@@ -52,8 +52,8 @@ _Sheet = tuple[tuple[str, ...], bytes]
 candidate ids named (one tuple shared by every sheet that names the same ones) and,
 packed as 64-bit integers, voters on the list, voted, ballots issued, received,
 valid, invalid, complaints received, resolved, forwarded, then each candidate's
-votes. A national night holds ~336,000 of these: ~200 bytes each, against ~3 kB
-for the decoded minutes."""
+votes. A national night holds hundreds of thousands of these, each a small
+fraction of the decoded minutes."""
 _REPORTED: _Sheet = ((), b"")
 """What stands for an area's figures when the tally does not keep them."""
 
@@ -120,8 +120,8 @@ class _Sums(Sums):
 
     def recount(self) -> None:
         """Work the sums out again from ``sheets``: each group of sheets naming the
-        same candidates is summed column by column at once (in bulk, ~4 times
-        faster than ``add`` one sheet at a time)."""
+        same candidates is summed column by column at once (in bulk, faster than
+        ``add`` one sheet at a time)."""
         groups: dict[tuple[str, ...], list[bytes]] = {}
         for ids, packed in self.sheets.values():
             groups.setdefault(ids, []).append(packed)
@@ -204,8 +204,8 @@ class _Scope:
     lead_race: str | None
     left: dict[str, int] = field(default_factory=dict)
     """Polling area -> how many races of this scope it has still to report. An area
-    leaves once it has reported them all, so a finished night holds none (a national
-    one had ~50 MB of expected and reported counts per scope)."""
+    leaves once it has reported them all, so a finished night holds none (counts
+    of expected and reported areas per scope were a national night's largest cost)."""
     areas_total: int = 0
     areas_reported: int = 0
     _left_at_copy: int = 0
@@ -285,10 +285,9 @@ class Tally:
     """Incremental sums and results of one election."""
 
     def __init__(self, election: Election, *, rollups: bool = True, sheets: bool = True) -> None:
-        """``rollups=False``: results only, no running totals kept (``verify``: a
-        national night without them is ~1.5 s less work). ``sheets=False``: each
-        polling area's figures are not kept, only that it reported (~70 MB less at
-        national size); whoever applies a correction then hands over the minutes it
+        """``rollups=False``: results only, no running totals kept (``verify``: less
+        work). ``sheets=False``: each polling area's figures are not kept, only that
+        it reported (less memory); whoever applies a correction then hands over the minutes it
         replaces (the server reads them back from its ledger to decide anyway)."""
         self.election = election
         self.keeps_rollups = rollups
@@ -692,7 +691,7 @@ _pct_texts: dict[str, str] = {}
 
 def _pct_text(part: int, whole: int) -> str:
     """``str(percent(part, whole))``, one string per value (at most 10,001 of them)
-    for the ~210,000 candidates of the cached national results."""
+    for every candidate of the cached results."""
     text = str(percent(part, whole))
     return _pct_texts.setdefault(text, text)
 

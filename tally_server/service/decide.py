@@ -165,8 +165,8 @@ class StationKey:
 
     def verify(self, opened: Opened) -> None:
         """``opened.verify(self.key)``, the same checks and errors."""
-        # Loaded per call (~1 µs): kept, the loaded keys of a national night's ~90,000
-        # stations hold ~32 MB, and a station mostly sends one batch.
+        # Loaded per call, which is cheap: kept, the loaded keys of a national night's
+        # stations would hold much memory, and a station mostly sends one batch.
         loaded = Ed25519PublicKey.from_public_bytes(self.key.raw)
         try:
             loaded.verify(opened.signature, pae(opened.payload_type, opened.payload))
@@ -276,7 +276,7 @@ class CountedIndex:
     """(area, race, round) -> the ledger index of the minutes counted there.
 
     The main round of every (polling area, race) of the definition has a slot in an
-    array (8 bytes each: ~3 MB at national size, where a dict of tuples took ~35 MB);
+    array (8 bytes each, a tenth of what a dict of tuples took);
     other rounds, rare, and anything outside the definition are kept in a dict."""
 
     _NONE = -1
@@ -458,8 +458,8 @@ def decide(
     if keyid is not None:
         key = state.keys.get(keyid)
         if key is None or key.revoked:
-            # Before the payload's base64 is decoded (~1.5 ms for 256 KiB): junk under a
-            # made-up key id costs the server little.
+            # Before the payload's base64 is decoded (the costly part of a large one):
+            # junk under a made-up key id costs the server little.
             return refuse_unsigned(state, keyid)
     try:
         opened = open_envelope(body, BATCH_TYPE)

@@ -56,7 +56,7 @@ class Folder:
     """Of the canonical JSON of the definition."""
     election_bytes: bytes | None = None
     """The canonical JSON, kept only when it could not be written to the folder
-    (a national definition is ~50 MB)."""
+    (a national definition is large)."""
 
     @property
     def db_path(self) -> Path:
@@ -85,7 +85,7 @@ def load_definition_source(source: Path) -> ElectionDefinition:
 
 def load_election_source(source: Path) -> Election:
     """``load_definition_source``, indexed: the check builds the ``Election`` anyway
-    (~1 s for a national definition), so it is built once."""
+    (a national definition takes a while), so it is built once."""
     from tally_server.core import roster, validate
 
     return validate.check_definition(roster.load_any(source))
@@ -143,7 +143,7 @@ def open_folder(path: Path) -> Folder:
     key = SigningKey.load(path / KEY_NAME)
     # election.json is the canonical JSON indented: taking the whitespace out gives the
     # canonical bytes without encoding the definition again (which would leave a UTF-8
-    # copy cached in every non-ASCII string: ~13 MB at national size). Trusted only
+    # copy cached in every non-ASCII string). Trusted only
     # when it is what the ledger was opened for.
     # The recorded digest is of bytes ``encode`` made at init, which hold each key once:
     # the same digest, the same I-JSON text. Any other text is checked.

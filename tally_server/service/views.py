@@ -62,8 +62,8 @@ def progress(ingest: Ingest, *, full: bool = True) -> read.Progress:
 
 def progress_json(ingest: Ingest) -> bytes:
     """``progress(ingest)`` as compact UTF-8 JSON, each committee's rollup encoded
-    straight from the tally's record (11,078 committees at national size: their dicts
-    and ``json.dumps`` were ~30 MB at the peak of every dashboard refresh)."""
+    straight from the tally's record (at national size, building dicts for
+    ``json.dumps`` raised the peak memory of every dashboard refresh)."""
     t = ingest.tally
     head = msgspec.structs.replace(_progress_head(ingest), stations=_stations(ingest))
     committees = [
@@ -157,8 +157,8 @@ def constituencies(
     size: int = 1000,
 ) -> Iterator[bytes]:
     """The constituency list as compact UTF-8 JSON, in pieces: encoded from small
-    records a slice at a time (35,697 rows at national size: dicts and ``json.dumps``
-    cost ~140 MB at the peak, the whole text is ~20 MB). What is listed is decided
+    records a slice at a time (at national size, dicts and ``json.dumps`` cost
+    several times the text's own size at the peak). What is listed is decided
     now, so the pieces describe one tally state however slowly they are sent."""
     chosen = [
         r
@@ -212,7 +212,7 @@ _plain_json = msgspec.json.Encoder()
 def results_sha256(results: list[ConstituencyResult]) -> str:
     """``results_digest(results)``, hashed a result at a time (the same bytes: the
     canonical JSON of a list is its items' joined by commas between brackets), so
-    the ~70 MB text never exists at once."""
+    the national text never exists at once."""
     h = hashlib.sha256(b"[")
     for i, r in enumerate(results):
         if i:
@@ -227,8 +227,8 @@ class ResultsCache:
 
     ``doc.results`` holds the tally's own (cached) result records, and the body is
     encoded a slice at a time as it is sent: at national size a plain-Python copy
-    of the document was ~400 MB at the peak of the request, and the encoded body
-    alone is ~70 MB."""
+    of the document took several times the encoded body at the peak of the
+    request."""
 
     def __init__(self) -> None:
         self.key: tuple[int, int] | None = None

@@ -185,7 +185,7 @@ async def election(request: web.Request) -> web.StreamResponse:
     folder = request.app[FOLDER]
     if folder.election_bytes is not None:
         return web.Response(body=folder.election_bytes, content_type=JSON)
-    # From the file: the canonical definition is ~50 MB at national size.
+    # From the file: at national size the canonical definition is too big to keep.
     return web.FileResponse(folder.canonical_path, headers={"Content-Type": JSON})
 
 
@@ -347,7 +347,7 @@ async def results_json(request: web.Request) -> web.StreamResponse:
     cache = request.app[RESULTS]
     doc = cache.get(ingest)
     await ingest.settled()
-    # Streamed: the national document is ~70 MB of text, encoded a slice at a time.
+    # Streamed: the national document is large, so it is encoded a slice at a time.
     return await _stream(request, cache.chunks(doc))
 
 
