@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, cast
 
 from textual.binding import Binding
 
-from tui.labels import UI
+from tui.labels import UI, Lang
 
 if TYPE_CHECKING:
     from tui.app import DashboardApp
 
-LANGS = ("vi", "en")
+LANGS: tuple[Lang, ...] = ("vi", "en")
 
 
 def _with_lang(action: str, lang: str) -> str:
@@ -31,10 +31,10 @@ def bilingual(
     key: str, action: str, label: str, *, show: bool = True, priority: bool = False
 ) -> list[Binding]:
     """Two bindings of ``key`` to ``action``, labelled ``UI[label]`` in each language."""
-    vi, en = UI[label]
+    words = UI[label]
     return [
-        Binding(key, _with_lang(action, "vi"), vi, show=show, priority=priority),
-        Binding(key, _with_lang(action, "en"), en, show=show, priority=priority),
+        Binding(key, _with_lang(action, lang), words.of(lang), show=show, priority=priority)
+        for lang in LANGS
     ]
 
 

@@ -606,6 +606,7 @@ def _rebuild(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     import gc
 
+    from tally_server.core.glossary import status_words
     from tally_server.service.verify import KeysAhead, load_election_source, verify_ledger
 
     keys = KeysAhead.start(args.ledger)  # read by another process while the election loads
@@ -667,7 +668,8 @@ def _verify(args: argparse.Namespace) -> int:
     for r in report.results:
         winners = ", ".join(c.full_name for c in r.candidates if c.elected)
         print(
-            f"  {r.race_id}/{r.constituency_id} [{r.round}] {r.status}: "
+            f"  {r.race_id}/{r.constituency_id} [{r.round}] "
+            f"{status_words(r.status).both()} [{r.status}]: "
             f"{r.areas_reported}/{r.areas_total} areas, turnout {r.turnout_pct}%"
             + (f" — {winners}" if winners else "")
         )

@@ -37,21 +37,6 @@ offline); check signatures with the server or `tally-server verify`.
 ACCEPTABLE = ("D102",)
 """Definition errors ``--accept`` may pass over: those the law leaves to a decision."""
 
-STATUS_LABELS: dict[str, tuple[str, str]] = {
-    "no_results": ("chưa có kết quả", "no results"),
-    "partial": ("đang nhận kết quả", "partial"),
-    "elected": ("đủ người trúng cử", "elected"),
-    "revote": ("phải bầu cử lại", "re-vote required"),
-    "supplementary_proposed": ("đề nghị bầu cử thêm", "supplementary election proposed"),
-    "seats_left_empty": ("để trống ghế còn thiếu", "seats left empty"),
-    "unresolved_tie": ("hoà phiếu chưa xác định", "unresolved tie"),
-}
-ROUND_LABELS = {
-    "main": "",
-    "revote": " — bầu cử lại / re-vote",
-    "supplementary": " — bầu cử thêm / supplementary",
-}
-
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
@@ -552,6 +537,7 @@ def _render(
     from decimal import Decimal
 
     from tally_server.core.fields import COUNTS
+    from tally_server.core.glossary import FIELD, ROUND, status_words
     from tally_server.core.numbers import vn_int, vn_percent
 
     def pct(text: str) -> str:
@@ -586,15 +572,15 @@ def _render(
         if r.race_id != current_race:
             current_race = r.race_id
             lines += ["", f"══ {r.race_id} — {race_names.get(r.race_id, '')} ══"]
-        vi, en = STATUS_LABELS[r.status]
         missing = ""
         if r.missing_area_ids and r.areas_reported:
             missing = f" (thiếu / missing: {', '.join(r.missing_area_ids)})"
         lines += [
             "",
-            f"{r.constituency_name} ({r.constituency_id}){ROUND_LABELS[r.round]} · "
-            f"{r.seats} ghế / seats · {r.committee_id}",
-            f"  Kết quả / status: {vi} / {en} [{r.status}]",
+            f"{r.constituency_name} ({r.constituency_id})"
+            + (f" — {ROUND[r.round].both()}" if r.round != "main" else "")
+            + f" · {r.seats} ghế / seats · {r.committee_id}",
+            f"  {FIELD['status'].both()}: {status_words(r.status).both()} [{r.status}]",
             f"  Khu vực bỏ phiếu / polling areas: "
             f"{vn_int(r.areas_reported)}/{vn_int(r.areas_total)}{missing}",
         ]
@@ -621,11 +607,11 @@ def _render(
         names = {c.id: c.full_name for c in r.candidates}
         if r.winners:
             lines.append(
-                "  Trúng cử / elected: " + ", ".join(f"{names[w]} ({w})" for w in r.winners)
+                f"  {FIELD['winners'].both()}: " + ", ".join(f"{names[w]} ({w})" for w in r.winners)
             )
         if r.unresolved_tie:
             lines.append(
-                "  Hoà chưa xác định / unresolved tie: "
+                f"  {FIELD['unresolved_tie'].both()}: "
                 + ", ".join(f"{names[w]} ({w})" for w in r.unresolved_tie)
             )
         lines.append(f"  {r.notes_vi}")
@@ -633,12 +619,11 @@ def _render(
         final = later.get((r.race_id, r.constituency_id))
         if final is not None and final.rounds[-1].round == r.round:
             # After the constituency's last round: who was elected in which round.
-            fvi, fen = STATUS_LABELS[final.status]
             lines += [
                 "",
                 f"{r.constituency_name} ({r.constituency_id}) — kết quả chung cuộc / "
                 f"final result: {final.seats_filled}/{final.seats} ghế / seats · "
-                f"{fvi} / {fen} [{final.status}]",
+                f"{status_words(final.status).both()} [{final.status}]",
                 f"  {final.notes_vi}",
                 f"  {final.notes_en}",
             ]

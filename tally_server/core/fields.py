@@ -1,10 +1,11 @@
 """The fields of a counting minutes in words, and the format check that names them.
 
-One table of labels (the law's words, Art. 75.2, and their English) for every
-surface that names a field: the rules' messages, the offline tally, and any form
-or sheet that wants them. ``format_findings`` says, field by field, why a minutes
-as received (JSON, not yet a ``CountingMinutes``) does not match the wire format:
-the schema's own types judge each value, so the two cannot drift.
+One table of labels (the law's words, Art. 75.2, and their English; the totals
+and rounds as ``glossary`` words them) for every surface that names a field: the
+rules' messages, the offline tally, and any form or sheet that wants them.
+``format_findings`` says, field by field, why a minutes as received (JSON, not
+yet a ``CountingMinutes``) does not match the wire format: the schema's own types
+judge each value, so the two cannot drift.
 
 Pure: no I/O.
 """
@@ -19,17 +20,22 @@ import msgspec
 
 from schemas.models import Constituency, Count, CountingMinutes, Finding, Id, Round
 from tally_server.core.definition import Election
+from tally_server.core.glossary import FIELD, ROUND
 from tally_server.core.numbers import vn_int
 
-COUNTS: tuple[tuple[str, str, str], ...] = (
-    ("voters_on_list", "tổng số cử tri", "voters on the list"),
-    ("voters_voted", "số cử tri đã tham gia bỏ phiếu", "voters who voted"),
-    ("ballots_issued", "số phiếu phát ra", "ballots issued"),
-    ("ballots_received", "số phiếu thu vào", "ballots received"),
-    ("valid_ballots", "số phiếu hợp lệ", "valid ballots"),
-    ("invalid_ballots", "số phiếu không hợp lệ", "invalid ballots"),
+COUNTS: tuple[tuple[str, str, str], ...] = tuple(
+    (name, FIELD[name].vi[:1].lower() + FIELD[name].vi[1:], FIELD[name].en.lower())
+    for name in (
+        "voters_on_list",
+        "voters_voted",
+        "ballots_issued",
+        "ballots_received",
+        "valid_ballots",
+        "invalid_ballots",
+    )
 )
-"""The six totals of a counting minutes, in the order of the form."""
+"""The six totals of a counting minutes, in the order of the form, worded by the
+glossary (as a sentence says them: 'số phiếu hợp lệ', 'valid ballots')."""
 
 COMPLAINTS: tuple[tuple[str, str, str], ...] = (
     ("received", "số khiếu nại, tố cáo nhận được", "complaints received"),
@@ -56,12 +62,6 @@ LABELS: dict[str, tuple[str, str]] = {
 }
 """Field path -> (Vietnamese, English) label; ``label`` adds the per-candidate and
 per-pile ones."""
-
-ROUNDS: dict[str, tuple[str, str]] = {
-    "main": ("bầu cử chính thức", "main round"),
-    "revote": ("bầu cử lại", "re-vote"),
-    "supplementary": ("bầu cử thêm", "supplementary round"),
-}
 
 _PILE = re.compile(r"ballots_by_names_kept\[(\d+)\]")
 _MAX_COUNT: int = next(
@@ -138,9 +138,9 @@ def where(source: str, ids: Mapping[str, str], election: Election) -> tuple[str,
         vi.append(f"cuộc bầu cử {race_id}" + (f" ({race.name})" if race else ""))
         en.append(f"race {race_id}")
     rnd = ids.get("round", "main")
-    if rnd != "main" and rnd in ROUNDS:
-        vi.append(ROUNDS[rnd][0])
-        en.append(ROUNDS[rnd][1])
+    if rnd != "main" and rnd in ROUND:
+        vi.append(ROUND[rnd].vi)
+        en.append(ROUND[rnd].en)
     return ", ".join(vi), ", ".join(en)
 
 

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from schemas.models import Constituency, CountingMinutes, Finding, ResultBatch, Round
+from tally_server.core.decision import Status
 from tally_server.core.definition import Election
 from tally_server.core.fields import COUNTS, count_finding
+from tally_server.core.glossary import NO_SUPPLEMENTARY, ROUND, RULE_TITLE, Words, status_words
 from tally_server.core.numbers import percent, vn_int, vn_percent
 
 
@@ -47,8 +49,8 @@ class FirstRound:
     cannot be judged before this round is complete."""
 
     round: Round
-    status: str
-    """The round's determination (``tally.Status``)."""
+    status: Status
+    """The round's determination."""
     seats: int
     """The constituency's seats."""
     elected: tuple[str, ...]
@@ -72,161 +74,23 @@ class FirstRound:
 class Rule:
     code: str
     severity: Literal["error", "warning"]
-    title_vi: str
-    title_en: str
+    title: Words
+
+    @property
+    def title_vi(self) -> str:
+        return self.title.vi
+
+    @property
+    def title_en(self) -> str:
+        return self.title.en
 
 
-def _rules(*rows: tuple[str, str, str]) -> dict[str, Rule]:
-    return {
-        code: Rule(code, "error" if code[0] == "E" else "warning", vi, en) for code, vi, en in rows
-    }
-
-
-RULES: dict[str, Rule] = _rules(
-    (
-        "E100",
-        "Mọi số liệu là số nguyên không âm",
-        "Every figure is a non-negative whole number",
-    ),
-    ("E101", "Cuộc bầu cử có trong định nghĩa", "The race is in the election definition"),
-    (
-        "E102",
-        "Đơn vị bầu cử thuộc cuộc bầu cử đó",
-        "The constituency is one of that race's constituencies",
-    ),
-    (
-        "E103",
-        "Khu vực bỏ phiếu có trong định nghĩa",
-        "The polling area is in the election definition",
-    ),
-    (
-        "E104",
-        "Cuộc bầu cử được tổ chức tại khu vực bỏ phiếu",
-        "The race is held at the polling area",
-    ),
-    (
-        "E105",
-        "Khu vực bỏ phiếu thuộc đơn vị bầu cử ghi trong biên bản",
-        "The polling area votes in the constituency the minutes name",
-    ),
-    (
-        "E106",
-        "Danh sách người ứng cử đúng danh sách của đơn vị bầu cử "
-        "(bầu cử thêm: một phần của danh sách)",
-        "Candidates are exactly the constituency's list "
-        "(supplementary round: a non-empty part of it)",
-    ),
-    (
-        "E107",
-        "Phiếu hợp lệ theo số tên giữ lại: một nhóm cho mỗi ghế "
-        "(bầu cử thêm: không phiếu nào giữ nhiều tên hơn số ghế còn thiếu)",
-        "Valid ballots by names kept: one pile per seat "
-        "(supplementary round: no ballot keeps more names than the seats still open)",
-    ),
-    (
-        "E108",
-        "Bầu cử thêm chỉ có những người ứng cử không trúng cử ở vòng đầu",
-        "A supplementary round lists only candidates the first round did not elect",
-    ),
-    (
-        "E109",
-        "Bầu cử thêm chỉ khi vòng đầu còn thiếu người trúng cử và đề nghị bầu cử thêm",
-        "A supplementary round follows only a first round that proposes one (seats still open)",
-    ),
-    ("E110", "Số cử tri đã bỏ phiếu ≤ tổng số cử tri", "Voters who voted ≤ voters on the list"),
-    ("E111", "Số phiếu thu vào ≤ số phiếu phát ra", "Ballots received ≤ ballots issued"),
-    (
-        "E112",
-        "Phiếu hợp lệ + phiếu không hợp lệ = phiếu thu vào",
-        "Valid + invalid ballots = ballots received",
-    ),
-    (
-        "E113",
-        "Số phiếu bầu của mỗi người ≤ số phiếu hợp lệ",
-        "Each candidate's votes ≤ valid ballots",
-    ),
-    (
-        "E114",
-        "Số phiếu hợp lệ ≤ tổng số phiếu bầu cho các ứng cử viên",
-        "Valid ballots ≤ sum of all candidates' votes",
-    ),
-    (
-        "E115",
-        "Tổng số phiếu bầu cho các ứng cử viên ≤ số ghế × số phiếu hợp lệ "
-        "(bầu cử thêm: số ghế còn thiếu)",
-        "Sum of all candidates' votes ≤ seats × valid ballots "
-        "(supplementary round: the seats still open)",
-    ),
-    (
-        "E116",
-        "Tổng các nhóm phiếu theo số tên = số phiếu hợp lệ",
-        "Sum of the by-names piles = valid ballots",
-    ),
-    (
-        "E117",
-        "Σ k × (phiếu giữ k tên) = tổng số phiếu bầu cho các ứng cử viên",
-        "Σ k × (ballots keeping k names) = sum of all candidates' votes",
-    ),
-    (
-        "E118",
-        "Biên bản bầu cử thêm được kiểm khi vòng đầu đã nhận đủ biên bản",
-        "Supplementary minutes are checked once the first round has every polling area in",
-    ),
-    (
-        "E120",
-        "Khu vực bỏ phiếu của biên bản trùng với của lô",
-        "Each minutes' polling area is the batch's",
-    ),
-    (
-        "E121",
-        "Mỗi cuộc bầu cử (và vòng) chỉ một biên bản trong một lô",
-        "At most one minutes per race and round in a batch",
-    ),
-    (
-        "E122",
-        "Cuộc bầu cử được tổ chức tại khu vực bỏ phiếu của lô",
-        "The race is held at the batch's polling area",
-    ),
-    ("E123", "Lô thuộc cuộc bầu cử này", "The batch belongs to this election"),
-    (
-        "E124",
-        "Một biên bản cho mỗi khu vực, cuộc bầu cử và vòng (kiểm phiếu ngoại tuyến)",
-        "One minutes per polling area, race and round (offline tally)",
-    ),
-    (
-        "W200",
-        "Số phiếu phát ra khác số cử tri đã bỏ phiếu",
-        "Ballots issued differ from voters who voted",
-    ),
-    (
-        "W201",
-        "Số phiếu thu vào khác số cử tri đã bỏ phiếu",
-        "Ballots received differ from voters who voted",
-    ),
-    (
-        "W202",
-        "Khu vực bỏ phiếu có số cử tri ngoài khoảng thông thường",
-        "Polling area outside the usual number of voters",
-    ),
-    (
-        "W203",
-        "Số cử tri giữa các cuộc bầu cử không theo thứ tự (Quốc hội ≥ tỉnh ≥ huyện ≥ xã)",
-        "Voters on the list out of order across races (NA ≥ province ≥ district ≥ commune)",
-    ),
-    (
-        "W204",
-        "Tổng số cử tri khác số trong định nghĩa",
-        "Voters on the list differ from the election definition",
-    ),
-    ("W205", "Tỷ lệ cử tri đi bầu rất cao", "Turnout very high"),
-    ("W206", "Tỷ lệ cử tri đi bầu thấp", "Turnout low"),
-    ("W207", "Tỷ lệ phiếu không hợp lệ cao", "High share of invalid ballots"),
-    (
-        "W208",
-        "Biên bản đính chính làm thay đổi số liệu",
-        "A correction changes the figures",
-    ),
-)
+RULES: dict[str, Rule] = {
+    code: Rule(code, "error" if code[0] == "E" else "warning", title)
+    for code, title in RULE_TITLE.items()
+    if code[0] in "EW"
+}
+"""Every rule on counting minutes, titled by the glossary."""
 
 _LEVEL_ORDER = {"national_assembly": 0, "province": 1, "district": 2, "commune": 3}
 
@@ -380,36 +244,13 @@ def _candidate_list(minutes: CountingMinutes, con: Constituency) -> list[Finding
     return []
 
 
-_ROUND_WORDS = {
-    "main": ("vòng đầu", "main round"),
-    "revote": ("bầu cử lại", "re-vote"),
-    "supplementary": ("bầu cử thêm", "supplementary round"),
-}
-_NO_SUPPLEMENTARY = {
-    "elected": ("đã bầu đủ số đại biểu", "every seat is filled"),
-    "revote": (
-        "số cử tri đi bầu chưa quá một nửa: phải bầu cử lại",
-        "turnout was not more than half: a re-vote is required",
-    ),
-    "seats_left_empty": (
-        "đã đạt hai phần ba số đại biểu: để trống ghế còn thiếu",
-        "at least two thirds of the seats are filled: the rest stay empty",
-    ),
-    "unresolved_tie": (
-        "còn hoà phiếu chưa xác định ở ghế cuối",
-        "a tie for the last seat is unresolved",
-    ),
-    "supplementary_proposed": ("không còn ghế trống", "no seat is open"),
-}
-
-
 def _later_round(
     m: CountingMinutes, con: Constituency, first: FirstRound
 ) -> tuple[list[Finding], int | None]:
     """The checks of a supplementary minutes that need the first round's result, and
     the seats its ballots may fill (None while that is not known)."""
     r = m.race_id
-    rvi, ren = _ROUND_WORDS.get(first.round, (first.round, first.round))
+    rvi, ren = ROUND[first.round].vi, ROUND[first.round].en
     base: dict[str, int | str] = {
         "constituency_id": con.id,
         "first_round": first.round,
@@ -438,7 +279,7 @@ def _later_round(
         ], None
     filled = len(first.elected)
     if not first.proposes_supplementary:
-        why_vi, why_en = _NO_SUPPLEMENTARY.get(first.status, (first.status, first.status))
+        why = NO_SUPPLEMENTARY.get(first.status, status_words(first.status))
         return [
             _f(
                 "E109",
@@ -446,9 +287,9 @@ def _later_round(
                 ["round"],
                 {**base, "first_round_status": first.status, "seats_filled": filled},
                 f"{rvi} của đơn vị bầu cử {con.id} bầu được {filled}/{con.seats} đại biểu, "
-                f"{why_vi}: không có bầu cử thêm",
+                f"{why.vi}: không có bầu cử thêm",
                 f"the {ren} of constituency {con.id} filled {filled} of {con.seats} seat(s); "
-                f"{why_en}: there is no supplementary round",
+                f"{why.en}: there is no supplementary round",
             )
         ], None
     out: list[Finding] = []

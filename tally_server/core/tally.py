@@ -31,8 +31,11 @@ from schemas.read import FinalResult as FinalResult
 from schemas.read import Rollup as Rollup
 from schemas.read import RoundSummary as RoundSummary
 from schemas.read import Status as Status
+from tally_server.core import glossary
+from tally_server.core.decision import Determination as Determination
+from tally_server.core.decision import Follows, Reason, Shortfall, ShortfallRule, Tie
 from tally_server.core.definition import Election
-from tally_server.core.numbers import percent, shares, vn_int, vn_percent
+from tally_server.core.numbers import percent, shares
 from tally_server.core.rules import FirstRound
 
 ROUNDS: tuple[Round, ...] = ("main", "revote", "supplementary")
@@ -45,27 +48,6 @@ class TallyError(KiemphieuError):
 
 
 # --- determination -------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Determination:
-    status: Status
-    seats: int
-    winners: tuple[str, ...]
-    unresolved_tie: tuple[str, ...]
-    eligible: tuple[str, ...]
-    """In the definition's order (a tuple: ~8 MB less than sets at national size)."""
-    ranks: Mapping[str, int]
-    notes_vi: str
-    notes_en: str
-
-
-def _who(c: Candidate) -> str:
-    return f"{c.full_name} ({c.id})"
-
-
-def _born(c: Candidate) -> str:
-    return c.birth_date.strftime("%d/%m/%Y")
 
 
 def determine(
@@ -86,6 +68,7 @@ def determine(
     ``seats`` is what this round fills: the constituency's seats, or for a
     supplementary round those the first round left empty. The comparisons are
     the law's strict "more than half", in integers: 2·T > V and 2·votes > B.
+    The reasons come in the order the notes word them (``glossary.notes``).
     """
     v, t, b = voters_on_list, voters_voted, valid_ballots
 
@@ -102,159 +85,95 @@ def determine(
             (),
             (),
             {c.id: 0 for c in candidates},
-            "Chưa có biên bản kiểm phiếu nào.",
-            "No counting minutes yet.",
+            (Reason("no_minutes", {}),),
         )
     ranks: dict[str, int] = {}
     for i, c in enumerate(ranked):
         same = i > 0 and key(ranked[i - 1]) == key(c)
         ranks[c.id] = ranks[ranked[i - 1].id] if same else i + 1
+    reasons: list[Reason] = []
 
     def done(
         status: Status,
-        vi: list[str],
-        en: list[str],
         winners: Sequence[Candidate] = (),
-        tie: Sequence[Candidate] = (),
+        tie: Tie | None = None,
+        shortfall: Shortfall | None = None,
     ) -> Determination:
         return Determination(
             status,
             seats,
             tuple(c.id for c in winners),
-            tuple(c.id for c in tie),
+            tie.tied if tie is not None and tie.resolved_by == "unresolved" else (),
             eligible,
             ranks,
-            " ".join(vi),
-            " ".join(en),
+            tuple(reasons),
+            tie,
+            shortfall,
         )
 
-    turnout = f"{vn_int(t)}/{vn_int(v)} = {vn_percent(percent(t, v))}"
+    turnout = {"voters_voted": t, "voters_on_list": v}
     if areas_reported < areas_total:
-        return done(
-            "partial",
-            [
-                f"Đã nhận {vn_int(areas_reported)}/{vn_int(areas_total)} khu vực bỏ phiếu; "
-                "số liệu tạm tính, chưa xác định người trúng cử."
-            ],
-            [
-                f"{vn_int(areas_reported)} of {vn_int(areas_total)} polling areas reported; "
-                "provisional figures, no winners declared."
-            ],
+        reasons.append(
+            Reason("areas_missing", {"areas_reported": areas_reported, "areas_total": areas_total})
         )
-    vi: list[str] = []
-    en: list[str] = []
+        return done("partial")
     if not 2 * t > v:
         if round != "revote":
-            return done(
-                "revote",
-                [
-                    f"Số cử tri đi bầu ({turnout}) chưa quá một nửa tổng số cử tri: "
-                    "không có người trúng cử, phải bầu cử lại."
-                ],
-                [
-                    f"Turnout ({turnout}) is not more than half of the voters on the list: "
-                    "no one is elected and a re-vote is required."
-                ],
-            )
-        vi.append(
-            f"Bầu cử lại có số cử tri đi bầu ({turnout}) vẫn chưa quá một nửa: "
-            "kết quả được công nhận, không bầu cử lại lần thứ hai."
-        )
-        en.append(
-            f"The re-vote's turnout ({turnout}) is still not more than half: "
-            "its result stands; there is no second re-vote."
-        )
+            reasons.append(Reason("turnout_not_over_half", turnout))
+            return done("revote")
+        # A re-vote's result stands whatever its turnout: there is no second re-vote.
+        reasons.append(Reason("revote_turnout_stands", turnout))
     el = [c for c in ranked if c.id in eligible]
-    tie: list[Candidate] = []
+    tie: Tie | None = None
     if seats <= 0:
         winners: list[Candidate] = []
     elif len(el) > seats and key(el[seats - 1]) == key(el[seats]):
+        # Equal votes and the same birth date across the seat line: the law has no rule.
         line = key(el[seats])
-        tie = [c for c in el if key(c) == line]
+        tied = [c for c in el if key(c) == line]
+        tie = Tie(-line[0], tuple(c.id for c in tied), "unresolved", ())
         winners = [c for c in el[:seats] if key(c) != line]
     else:
         winners = el[:seats]
         if len(el) > seats and key(el[seats - 1])[0] == key(el[seats])[0]:
             # Equal votes across the seat line: the older win (dates differ here).
             edge = key(el[seats])[0]
-            inside = [c for c in winners if key(c)[0] == edge]
-            outside = [c for c in el[seats:] if key(c)[0] == edge]
-            n = vn_int(-edge)
-            names = ", ".join(f"{_who(c)} (sinh {_born(c)})" for c in inside + outside)
-            names_en = ", ".join(f"{_who(c)} (born {_born(c)})" for c in inside + outside)
-            won = ", ".join(_who(c) for c in inside)
-            vi.append(
-                f"Bằng phiếu ({n}) ở ghế cuối: {names}; người nhiều tuổi hơn trúng cử: {won}."
+            inside = [c.id for c in winners if key(c)[0] == edge]
+            outside = [c.id for c in el[seats:] if key(c)[0] == edge]
+            tie = Tie(-edge, (*inside, *outside), "older", tuple(inside))
+            reasons.append(
+                Reason("tie_older_elected", {"votes": -edge, "tied": len(inside) + len(outside)})
             )
-            en.append(f"Tied on {n} votes for the last seat(s): {names_en}; the older win: {won}.")
     if winners:
-        vi.append("Trúng cử: " + ", ".join(_who(c) for c in winners) + ".")
-        en.append("Elected: " + ", ".join(_who(c) for c in winners) + ".")
-    extra = len(el) - len(winners) - len(tie)
-    if extra > 0 and not tie:
-        vi.append(
-            f"{extra} người khác được quá một nửa số phiếu hợp lệ nhưng không trúng cử "
-            "vì đã đủ số đại biểu."
-        )
-        en.append(
-            f"{extra} more candidate(s) had over half the valid ballots but all seats are filled."
-        )
-    if tie:
-        born = _born(tie[0])
-        n = vn_int(votes.get(tie[0].id, 0))
-        vi.append(
-            f"Bằng phiếu ({n}) và cùng ngày sinh ({born}) ở ghế cuối: "
-            + ", ".join(_who(c) for c in tie)
-            + "; luật không quy định cách xác định, cần cơ quan có thẩm quyền quyết định."
-        )
-        en.append(
-            f"Tied on {n} votes with the same birth date ({born}) for the last seat(s): "
-            + ", ".join(_who(c) for c in tie)
-            + "; the law has no rule for this, the competent body must decide."
-        )
-        return done("unresolved_tie", vi, en, winners, tie)
+        reasons.append(Reason("elected", {"elected": len(winners)}))
+    if tie is not None and tie.resolved_by == "unresolved":
+        reasons.append(Reason("tie_same_birth_date", {"votes": tie.votes, "tied": len(tie.tied)}))
+        return done("unresolved_tie", winners, tie)
+    extra = len(el) - len(winners)
+    if extra > 0:
+        reasons.append(Reason("majority_not_seated", {"candidates": extra}))
     filled, empty = len(winners), seats - len(winners)
     if empty <= 0:
-        vi.insert(0, f"Bầu đủ {filled}/{seats} đại biểu.")
-        en.insert(0, f"All {seats} seat(s) filled.")
-        return done("elected", vi, en, winners)
-    short_vi = f"Mới bầu được {filled}/{seats} đại biểu, còn thiếu {empty}."
-    short_en = f"Only {filled} of {seats} seat(s) filled; {empty} short."
-    if round == "supplementary":
-        return done(
-            "seats_left_empty",
-            [short_vi, *vi, "Không bầu cử thêm lần thứ hai: để trống số ghế còn thiếu."],
-            [short_en, *en, "There is no second supplementary election: the seats stay empty."],
-            winners,
-        )
-    if level == "national_assembly":
-        return done(
-            "supplementary_proposed",
-            [short_vi, *vi, "Đề nghị Hội đồng bầu cử quốc gia xem xét tổ chức bầu cử thêm."],
-            [
-                short_en,
-                *en,
-                "A supplementary election is proposed; the National Election Council decides.",
-            ],
-            winners,
-        )
-    if 3 * filled < 2 * seats:
-        return done(
-            "supplementary_proposed",
-            [short_vi, *vi, "Số người trúng cử chưa đạt hai phần ba số đại biểu: bầu cử thêm."],
-            [short_en, *en, "Fewer than two thirds of the seats filled: a supplementary election."],
-            winners,
-        )
-    return done(
-        "seats_left_empty",
-        [
-            short_vi,
-            *vi,
-            "Đã đạt hai phần ba số đại biểu: không bầu cử thêm, để trống ghế còn thiếu.",
-        ],
-        [short_en, *en, "At least two thirds of the seats filled: the rest stay empty."],
-        winners,
+        reasons.insert(0, Reason("all_seats_filled", {"seats_filled": filled, "seats": seats}))
+        return done("elected", winners, tie)
+    reasons.insert(
+        0, Reason("seats_short", {"seats_filled": filled, "seats": seats, "seats_empty": empty})
     )
+    follows: Follows
+    rule: ShortfallRule
+    if round == "supplementary":
+        follows, rule = "seats_left_empty", "no_second_supplementary"
+    elif level == "national_assembly":
+        follows, rule = "supplementary_proposed", "council_decides"
+    elif 3 * filled < 2 * seats:
+        follows, rule = "supplementary_proposed", "under_two_thirds"
+    else:
+        follows, rule = "seats_left_empty", "two_thirds_reached"
+    if rule in ("under_two_thirds", "two_thirds_reached"):
+        reasons.append(Reason(rule, {"seats_filled": filled, "seats": seats}))
+    else:
+        reasons.append(Reason(rule, {"seats_empty": empty}))
+    return done(follows, winners, tie, Shortfall(seats, filled, empty, follows, rule))
 
 
 def first_round(
@@ -350,6 +269,7 @@ def build_result(
     ``reported``, the determination, and each candidate's figures."""
     valid_pct, invalid_pct = shares([sums.valid_ballots, sums.invalid_ballots])
     winners = set(det.winners)
+    notes = glossary.notes(det, candidates)
     return ConstituencyResult(
         race_id=race_id,
         constituency_id=con.id,
@@ -389,8 +309,8 @@ def build_result(
         complaints_received=sums.complaints_received,
         complaints_resolved=sums.complaints_resolved,
         complaints_forwarded=sums.complaints_forwarded,
-        notes_vi=det.notes_vi,
-        notes_en=det.notes_en,
+        notes_vi=notes.vi,
+        notes_en=notes.en,
     )
 
 
@@ -419,13 +339,7 @@ def final_result(
         ]
     latest = counting[-1]
     filled = len(elected)
-    words = {
-        "main": ("vòng đầu", "main round"),
-        "revote": ("bầu cử lại", "re-vote"),
-        "supplementary": ("bầu cử thêm", "supplementary round"),
-    }
-    who_vi = ", ".join(f"{e.full_name} ({e.id}, {words[e.round][0]})" for e in elected)
-    who_en = ", ".join(f"{e.full_name} ({e.id}, {words[e.round][1]})" for e in elected)
+    notes = glossary.final_notes(elected, con.seats)
     return FinalResult(
         race_id=race_id,
         constituency_id=con.id,
@@ -451,10 +365,8 @@ def final_result(
             )
             for r in rounds
         ],
-        notes_vi=f"Kết quả chung cuộc: {filled}/{con.seats} đại biểu"
-        + (f": {who_vi}." if elected else "."),
-        notes_en=f"Final result: {filled} of {con.seats} seat(s) filled"
-        + (f": {who_en}." if elected else "."),
+        notes_vi=notes.vi,
+        notes_en=notes.en,
     )
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from schemas.errors import DefinitionError
 from schemas.models import Candidate, ElectionDefinition, Finding, RaceLevel
 from tally_server.core.definition import Election
+from tally_server.core.glossary import RULE_TITLE
 from tally_server.core.numbers import vn_int
 from tally_server.core.rules import Rule
 
@@ -45,102 +46,11 @@ class ValidationConfig:
 DEFAULT_VALIDATION = ValidationConfig()
 
 
-def _rules(*rows: tuple[str, str, str]) -> dict[str, Rule]:
-    return {
-        code: Rule(code, "error" if code.startswith("D1") else "warning", vi, en)
-        for code, vi, en in rows
-    }
-
-
-RULES: dict[str, Rule] = _rules(
-    (
-        "D101",
-        "Số đại biểu được bầu của đơn vị bầu cử trong giới hạn (Quốc hội ≤ 3, HĐND ≤ 5, ≥ 1)",
-        "Seats of a constituency within the limit (NA ≤ 3, councils ≤ 5, at least 1)",
-    ),
-    (
-        "D102",
-        "Số người ứng cử nhiều hơn số đại biểu được bầu theo luật",
-        "More candidates than seats by the margin the law requires",
-    ),
-    (
-        "D103",
-        "Khu vực bỏ phiếu có cử tri của cuộc bầu cử thuộc một đơn vị bầu cử của cuộc đó",
-        "A polling area with voters for a race is in a constituency of that race",
-    ),
-    (
-        "D104",
-        "Khu vực bỏ phiếu chỉ thuộc một đơn vị bầu cử của mỗi cuộc bầu cử",
-        "A polling area is in only one constituency of each race",
-    ),
-    (
-        "D105",
-        "Khu vực bỏ phiếu của đơn vị bầu cử có trong định nghĩa",
-        "A constituency's polling areas exist",
-    ),
-    (
-        "D106",
-        "Khu vực bỏ phiếu của đơn vị bầu cử có số cử tri cho cuộc bầu cử đó",
-        "A constituency's polling areas have a voters figure for its race",
-    ),
-    ("D107", "Mã cuộc bầu cử không trùng", "Race ids are unique"),
-    (
-        "D108",
-        "Mã đơn vị bầu cử không trùng trong một cuộc bầu cử",
-        "Constituency ids are unique within a race",
-    ),
-    ("D109", "Mã người ứng cử không trùng", "Candidate ids are unique in the election"),
-    ("D110", "Mã khu vực bỏ phiếu không trùng", "Polling area ids are unique"),
-    ("D111", "Mã ủy ban bầu cử không trùng", "Committee ids are unique"),
-    (
-        "D112",
-        "Ủy ban bầu cử của đơn vị bầu cử có trong định nghĩa",
-        "A constituency's committee exists",
-    ),
-    (
-        "D113",
-        "Ủy ban cấp trên có trong định nghĩa",
-        "A committee's parent exists (and is not itself)",
-    ),
-    ("D114", "Người ứng cử đủ tuổi vào ngày bầu cử", "Candidates are old enough on election day"),
-    (
-        "D115",
-        "Ngày sinh của người ứng cử hợp lý",
-        "Candidates' birth dates are plausible",
-    ),
-    ("D116", "Đơn vị bầu cử có ít nhất một khu vực bỏ phiếu", "A constituency has polling areas"),
-    (
-        "D117",
-        "Số cử tri chỉ ghi cho cuộc bầu cử có trong định nghĩa",
-        "Voters figures name races of the definition",
-    ),
-    ("D118", "Cuộc bầu cử có ít nhất một đơn vị bầu cử", "A race has constituencies"),
-    (
-        "D201",
-        "Khu vực bỏ phiếu có số cử tri ngoài khoảng thông thường",
-        "Polling area outside the usual number of voters",
-    ),
-    (
-        "D202",
-        "Số cử tri giữa các cuộc bầu cử theo thứ tự (Quốc hội ≥ tỉnh ≥ huyện ≥ xã)",
-        "Voters on the lists in order across races (NA ≥ province ≥ district ≥ commune)",
-    ),
-    (
-        "D203",
-        "Cấp của ủy ban bầu cử phù hợp với cuộc bầu cử",
-        "The committee's level fits the race",
-    ),
-    (
-        "D204",
-        "Khu vực bỏ phiếu có ít nhất một cuộc bầu cử",
-        "A polling area holds at least one race",
-    ),
-    (
-        "D205",
-        "Người ứng cử không bị ghi hai lần trong một đơn vị bầu cử",
-        "No candidate is listed twice in one constituency",
-    ),
-)
+RULES: dict[str, Rule] = {
+    code: Rule(code, "error" if code.startswith("D1") else "warning", title)
+    for code, title in RULE_TITLE.items()
+    if code.startswith("D")
+}
 
 LEVEL_ORDER: dict[str, int] = {"national_assembly": 0, "province": 1, "district": 2, "commune": 3}
 _LEVEL_VI = {

@@ -66,7 +66,7 @@ def test_the_table_shows_totals_shares_and_winners(three_areas: list[Path]) -> N
     assert "Biên bản được kiểm / minutes tallied: 9; bị loại / rejected: 0" in out
     assert "Đơn vị bầu cử số 10 (QH-10) · 3 ghế / seats" in out
     qh = out.split("(QH-10)")[1].split("══")[0]
-    assert "đủ người trúng cử / elected [elected]" in qh
+    assert "Tình trạng / Status: Đã bầu đủ / All seats filled [elected]" in qh
     assert "3.750" in qh and "99,04%" in qh  # voters on the list, turnout
     assert "98,55%" in qh and "1,45%" in qh  # valid and invalid of received
     row = next(line for line in qh.splitlines() if "(QH-10-1)" in line and "12/03/1965" in line)
@@ -74,7 +74,7 @@ def test_the_table_shows_totals_shares_and_winners(three_areas: list[Path]) -> N
     row = next(line for line in qh.splitlines() if "(QH-10-4)" in line and "30/01/1975" in line)
     assert "1.365" in row and "37,30%" in row and "elected" not in row
     assert (
-        "Trúng cử / elected: Nguyễn Thị Ánh (QH-10-1), Trần Văn Bảo (QH-10-2), "
+        "Người trúng cử / Elected: Nguyễn Thị Ánh (QH-10-1), Trần Văn Bảo (QH-10-2), "
         "Lê Hoàng Cường (QH-10-3)" in qh
     )
     assert "Đơn vị bầu cử số 1 xã Tân Thông Hội (TTH-1)" in out
@@ -322,7 +322,7 @@ def test_a_lawful_supplementary_round_fills_the_open_seat(tmp_path: Path) -> Non
     table = tally("--election", election, path).stdout
     assert (
         "Đơn vị bầu cử số 1 (C) — kết quả chung cuộc / final result: 3/3 ghế / seats · "
-        "đủ người trúng cử / elected [elected]" in table
+        "Đã bầu đủ / All seats filled [elected]" in table
     )
     assert "Ứng cử viên 3 (C-3, supplementary round)." in table
 

@@ -86,11 +86,11 @@ async def test_a_batch_moves_the_overview_and_drill_down_reaches_the_polling_are
         await pilot.press("enter")
         area = app.screen
         assert isinstance(area, PollingAreaScreen)
-        await until(pilot, lambda: "Phiếu hợp lệ: 1.220" in screen_text(app), "the minutes")
+        await until(pilot, lambda: "Số phiếu hợp lệ: 1.220" in screen_text(app), "the minutes")
         text = screen_text(app)
         assert "Khu vực bỏ phiếu số 1 (KV-01)" in text
         assert "Đại biểu Quốc hội khoá XIII — QH-10" in text
-        assert "Phiếu hợp lệ: 1.220" in text
+        assert "Số phiếu hợp lệ: 1.220" in text
 
         await pilot.press("escape", "escape")
         assert isinstance(app.screen, ConstituenciesScreen)

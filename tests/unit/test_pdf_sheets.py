@@ -169,7 +169,7 @@ def test_low_turnout_proposes_a_revote(election: Election, tmp_path: Path) -> No
     ]
     path = print_constituency(source(election, low), "QH", "QH-10", tmp_path)
     text = one_line(pdf_text(path))
-    assert "Tình trạng: Bầu cử lại." in text
+    assert "Tình trạng: Phải bầu cử lại." in text
     assert "(1.800, 48,23%) chưa quá một nửa tổng số cử tri (3.732)" in text
     assert "đề nghị tổ chức bầu cử lại" in text
 

@@ -23,10 +23,10 @@ from reportlab.platypus import Flowable, Spacer
 
 from schemas.models import CountingMinutes, Race
 from tally_server.core.definition import Election
+from tally_server.core.glossary import FIELD, ROUND, status_words
 from tally_server.core.numbers import percent, shares, vn_int, vn_percent
 from tally_server.core.tally import CandidateResult, ConstituencyResult
 from tui.errors import SheetError
-from tui.labels import STATUS
 from tui.pdf.document import (
     CONTENT_WIDTH,
     Styles,
@@ -43,7 +43,7 @@ from tui.pdf.document import (
 )
 
 SIGN_HINT = "(Ký, ghi rõ họ tên)"
-ROUND_TITLE = {"revote": "BẦU CỬ LẠI", "supplementary": "BẦU CỬ THÊM"}
+ROUND_TITLE = {r: upper(ROUND[r].vi) for r in ("revote", "supplementary")}
 
 
 def _pct(value: str | Decimal) -> str:
@@ -127,28 +127,28 @@ def constituency_sheet(
     story.append(
         figures_table(
             [
-                ("Số đại biểu được bầu ở đơn vị bầu cử", vn_int(r.seats), ""),
-                ("Số người ứng cử", vn_int(len(r.candidates)), ""),
+                (f"{FIELD['seats'].vi} ở đơn vị bầu cử", vn_int(r.seats), ""),
+                (FIELD["candidates"].vi, vn_int(len(r.candidates)), ""),
                 (
-                    "Số khu vực bỏ phiếu đã có biên bản",
+                    FIELD["areas_reported"].vi,
                     f"{vn_int(r.areas_reported)}/{vn_int(r.areas_total)}",
                     "",
                 ),
-                ("Tổng số cử tri của đơn vị bầu cử", vn_int(r.voters_on_list), ""),
+                (f"{FIELD['voters_on_list'].vi} của đơn vị bầu cử", vn_int(r.voters_on_list), ""),
                 (
-                    "Số cử tri đã tham gia bỏ phiếu",
+                    FIELD["voters_voted"].vi,
                     vn_int(r.voters_voted),
                     f"đạt {_pct(r.turnout_pct)} so với tổng số cử tri",
                 ),
-                ("Số phiếu phát ra", vn_int(r.ballots_issued), ""),
-                ("Số phiếu thu vào", vn_int(r.ballots_received), ""),
+                (FIELD["ballots_issued"].vi, vn_int(r.ballots_issued), ""),
+                (FIELD["ballots_received"].vi, vn_int(r.ballots_received), ""),
                 (
-                    "Số phiếu hợp lệ",
+                    FIELD["valid_ballots"].vi,
                     vn_int(r.valid_ballots),
                     f"bằng {_pct(valid_pct)} so với số phiếu thu vào",
                 ),
                 (
-                    "Số phiếu không hợp lệ",
+                    FIELD["invalid_ballots"].vi,
                     vn_int(r.invalid_ballots),
                     f"bằng {_pct(invalid_pct)} so với số phiếu thu vào",
                 ),
@@ -243,8 +243,7 @@ def constituency_sheet(
 def _outcome_lines(
     election: Election, race: Race, r: ConstituencyResult, by_id: Mapping[str, CandidateResult]
 ) -> list[str]:
-    status_vi = STATUS.get(r.status, (r.status, r.status))[0]
-    lines = [f"Tình trạng: {status_vi}."]
+    lines = [f"{FIELD['status'].vi}: {status_words(r.status).vi}."]
     missing = r.seats - r.seats_filled
     if r.status == "no_results":
         lines.append("Chưa có biên bản kết quả kiểm phiếu nào của các Tổ bầu cử.")
@@ -335,21 +334,25 @@ def polling_area_sheet(
     story.append(
         figures_table(
             [
-                ("Tổng số cử tri của khu vực bỏ phiếu", vn_int(m.voters_on_list), ""),
                 (
-                    "Số cử tri đã tham gia bỏ phiếu",
+                    f"{FIELD['voters_on_list'].vi} của khu vực bỏ phiếu",
+                    vn_int(m.voters_on_list),
+                    "",
+                ),
+                (
+                    FIELD["voters_voted"].vi,
                     vn_int(m.voters_voted),
                     f"đạt {_pct(percent(m.voters_voted, m.voters_on_list))} so với tổng số cử tri",
                 ),
-                ("Số phiếu phát ra", vn_int(m.ballots_issued), ""),
-                ("Số phiếu thu vào", vn_int(m.ballots_received), ""),
+                (FIELD["ballots_issued"].vi, vn_int(m.ballots_issued), ""),
+                (FIELD["ballots_received"].vi, vn_int(m.ballots_received), ""),
                 (
-                    "Số phiếu hợp lệ",
+                    FIELD["valid_ballots"].vi,
                     vn_int(m.valid_ballots),
                     f"bằng {_pct(valid_pct)} so với số phiếu thu vào",
                 ),
                 (
-                    "Số phiếu không hợp lệ",
+                    FIELD["invalid_ballots"].vi,
                     vn_int(m.invalid_ballots),
                     f"bằng {_pct(invalid_pct)} so với số phiếu thu vào",
                 ),
@@ -500,21 +503,21 @@ def _summary_for_race(
                     f"{vn_int(total('areas_reported'))}/{vn_int(total('areas_total'))}",
                     "",
                 ),
-                ("Tổng số cử tri", vn_int(on_list), ""),
+                (FIELD["voters_on_list"].vi, vn_int(on_list), ""),
                 (
-                    "Số cử tri đã tham gia bỏ phiếu",
+                    FIELD["voters_voted"].vi,
                     vn_int(voted),
                     f"đạt {_pct(percent(voted, on_list))} so với tổng số cử tri",
                 ),
-                ("Số phiếu phát ra", vn_int(total("ballots_issued")), ""),
-                ("Số phiếu thu vào", vn_int(received), ""),
+                (FIELD["ballots_issued"].vi, vn_int(total("ballots_issued")), ""),
+                (FIELD["ballots_received"].vi, vn_int(received), ""),
                 (
-                    "Số phiếu hợp lệ",
+                    FIELD["valid_ballots"].vi,
                     vn_int(valid),
                     f"bằng {_pct(valid_pct)} so với số phiếu thu vào",
                 ),
                 (
-                    "Số phiếu không hợp lệ",
+                    FIELD["invalid_ballots"].vi,
                     vn_int(invalid),
                     f"bằng {_pct(invalid_pct)} so với số phiếu thu vào",
                 ),
@@ -525,7 +528,7 @@ def _summary_for_race(
     story.append(para("Kết quả ở từng đơn vị bầu cử", Styles.section))
     story.append(
         grid_table(
-            ["Đơn vị bầu cử", "Số ghế", "Cử tri", "Tỷ lệ đi bầu", "Trúng cử", "Tình trạng"],
+            ["Đơn vị bầu cử", "Số ghế", "Cử tri", "Tỷ lệ đi bầu", "Trúng cử", FIELD["status"].vi],
             [
                 [
                     r.constituency_name
@@ -534,7 +537,7 @@ def _summary_for_race(
                     vn_int(r.voters_on_list),
                     _pct(r.turnout_pct),
                     f"{r.seats_filled}/{r.seats}",
-                    STATUS.get(r.status, (r.status, r.status))[0],
+                    status_words(r.status).vi,
                 ]
                 for r in results
             ],

@@ -13,8 +13,9 @@ from textual.binding import BindingType
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
 
+from tally_server.core.decision import STATUSES
 from tui.bindings import bilingual
-from tui.labels import STATUS, status_label, t
+from tui.labels import status_label, t
 from tui.model import SORT_KEYS, split_key
 from tui.screens.base import DashboardScreen
 from tui.widgets.common.connection_bar import ConnectionBar
@@ -102,7 +103,7 @@ class ConstituenciesScreen(DashboardScreen):
         self.refresh_all()
 
     def action_cycle_status(self, _lang: str = "") -> None:
-        options: list[str | None] = [None, *STATUS]
+        options: list[str | None] = [None, *STATUSES]
         current = options.index(self.table.row_filter.status)
         nxt = options[(current + 1) % len(options)]
         self.table.row_filter = replace(self.table.row_filter, status=nxt)
