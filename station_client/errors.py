@@ -22,6 +22,13 @@ class StationFolderError(ClientError):
     code = "P101"
 
 
+class OutboxVersionError(ClientError):
+    """An outbox file this version must not open: not an outbox, newer, or of an
+    unknown version."""
+
+    code = "P112"
+
+
 class ReceiptError(ClientError):
     """A receipt that does not prove what it should: wrong key, wrong batch."""
 

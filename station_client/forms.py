@@ -24,20 +24,12 @@ from typing import Literal
 from schemas.models import Complaints, CountingMinutes, Signatory
 from station_client.errors import EntryError
 from tally_server.core.definition import Seat
+from tally_server.core.fields import COUNT_NAMES
 from tally_server.core.glossary import FIELD
 from tally_server.core.numbers import vn_int
 
 Kind = Literal["count", "pile", "optional_count", "name"]
 
-_COUNTS = (
-    "voters_on_list",
-    "voters_voted",
-    "ballots_issued",
-    "ballots_received",
-    "valid_ballots",
-    "invalid_ballots",
-)
-"""Labelled as the law's glossary labels them, as on the sheets and the dashboard."""
 _COMPLAINTS = (
     ("complaints.received", "Khiếu nại, tố cáo nhận được", "Complaints received"),
     ("complaints.resolved", "Khiếu nại đã giải quyết tại Tổ", "Complaints resolved by the team"),
@@ -64,7 +56,7 @@ class FormField:
 
 
 def form_fields(seat: Seat) -> list[FormField]:
-    fields = [FormField(k, FIELD[k].vi, FIELD[k].en, "count") for k in _COUNTS]
+    fields = [FormField(k, FIELD[k].vi, FIELD[k].en, "count") for k in COUNT_NAMES]
     for c in seat.constituency.candidates:
         vi, en = f"Số phiếu bầu cho {c.full_name}", f"Votes for {c.full_name}"
         fields.append(FormField(f"votes:{c.id}", vi, en, "count"))
@@ -168,7 +160,7 @@ def minutes_from_values(
             return 0
         return value
 
-    figures = {k: count(k) for k in _COUNTS}
+    figures = {k: count(k) for k in COUNT_NAMES}
     votes = {c.id: count(f"votes:{c.id}") for c in seat.constituency.candidates}
     pile_keys = [f.key for f in fields if f.kind == "pile"]
     given = [k for k in pile_keys if values.get(k, "").strip()]
@@ -226,7 +218,7 @@ def minutes_from_values(
 
 def values_from_minutes(minutes: CountingMinutes) -> dict[str, str]:
     """The form values of a record (for corrections and the CSV round trip)."""
-    values = {k: str(getattr(minutes, k)) for k in _COUNTS}
+    values = {k: str(getattr(minutes, k)) for k in COUNT_NAMES}
     for cid, n in minutes.candidate_votes.items():
         values[f"votes:{cid}"] = str(n)
     for k, n in enumerate(minutes.ballots_by_names_kept or [], start=1):

@@ -6,6 +6,11 @@ restart resends exactly the stored bytes. Sequence numbers are allocated in
 the same transaction that stores the envelope, from a counter that only grows.
 Every table has a station column, so the simulator can keep many stations in
 one file.
+
+The file's schema version is SQLite's ``PRAGMA user_version`` (``OUTBOX_VERSION``),
+checked on every open before anything is written. Writes use plain ``sqlite3``
+(one explicit transaction each, measured on the send path); looking at an
+older file's tables goes through sqlite-utils.
 """
 
 from __future__ import annotations
@@ -19,7 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import sqlite_utils
+
 from schemas.models import Receipt
+from station_client.errors import OutboxVersionError
 
 State = Literal["pending", "delivered", "rejected", "conflict", "refused"]
 """pending: not yet answered; delivered: accepted receipt; rejected: a receipt
@@ -27,6 +35,19 @@ with findings; conflict: the server holds other bytes for this sequence;
 refused: the server answered an error without a receipt (key, station, size)."""
 
 FINAL_STATES: frozenset[str] = frozenset({"delivered", "rejected", "conflict"})
+
+OUTBOX_VERSION = 1
+"""``PRAGMA user_version`` of an outbox. 1: the tables below. 0: a new file, or one
+made before the version was kept (upgraded: ``lost_receipts`` and ``lineage``
+are created where missing)."""
+_OURS = frozenset({"sequences", "batches", "drafts"})
+"""Tables every outbox has had: a file at version 0 with other tables is not one."""
+_NOT_OURS = (
+    "Signed batches live in the station's own outbox: give its folder (--dir), or restore "
+    "its outbox.sqlite from a backup; do not delete or replace that file.",
+    "Các gói đã ký nằm trong hộp thư đi của chính trạm: hãy chỉ đúng thư mục của trạm "
+    "(--dir), hoặc khôi phục tệp outbox.sqlite của trạm từ bản sao lưu; đừng xoá hay thay tệp đó.",
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sequences (
@@ -200,15 +221,85 @@ class Outbox:
         self.path = path
         # Autocommit mode: every write below opens its own explicit transaction.
         self._db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # FULL: a committed batch survives power loss. The simulator may trade
-        # that for speed (NORMAL keeps the file consistent, may lose the tail).
-        self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-        self._db.execute("PRAGMA busy_timeout=10000")
-        with self._write():
+        try:
+            self._db.execute("PRAGMA busy_timeout=10000")
+            if self._check_version() != OUTBOX_VERSION:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._create()
+            # FULL: a committed batch survives power loss. The simulator may trade
+            # that for speed (NORMAL keeps the file consistent, may lose the tail).
+            self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _check_version(self) -> int:
+        """The version found (``OUTBOX_VERSION``, or 0 to create or upgrade), or a
+        refusal naming the file, the version found and the one expected. Reads only."""
+        try:
+            (found,) = self._db.execute("PRAGMA user_version").fetchone()
+        except sqlite3.DatabaseError as exc:
+            if exc.sqlite_errorname != "SQLITE_NOTADB":
+                raise
+            raise self._refusal(
+                "P112", None, ("is not a SQLite database", "không phải tệp SQLite"), _NOT_OURS
+            ) from None
+        if found == OUTBOX_VERSION:
+            return OUTBOX_VERSION
+        if found > OUTBOX_VERSION:
+            raise self._refusal(
+                "P113",
+                found,
+                (
+                    "was made by a newer station-client than this one",
+                    "do phiên bản station-client mới hơn phiên bản này tạo",
+                ),
+                (
+                    "Open it with that version or a later one; nothing was changed.",
+                    "Hãy mở bằng phiên bản đó hoặc mới hơn; chưa có gì bị thay đổi.",
+                ),
+            )
+        tables = set(
+            sqlite_utils.Database(
+                self._db, recursive_triggers=False, execute_plugins=False
+            ).table_names()
+        )
+        if found != 0 or (tables and not _OURS <= tables):
+            raise self._refusal(
+                "P114",
+                found,
+                (
+                    "is not a station outbox of a version station-client knows",
+                    "không phải hộp thư đi của trạm ở phiên bản mà station-client biết",
+                ),
+                _NOT_OURS,
+            )
+        return 0
+
+    def _refusal(
+        self, code: str, found: int | None, why: tuple[str, str], todo: tuple[str, str]
+    ) -> OutboxVersionError:
+        shown = "-" if found is None else found
+        return OutboxVersionError(
+            f"{self.path}: {why[0]} (schema version found {shown}, expected "
+            f"{OUTBOX_VERSION}). {todo[0]}",
+            f"{self.path}: {why[1]} (phiên bản lược đồ tìm thấy {shown}, cần "
+            f"{OUTBOX_VERSION}). {todo[1]}",
+            code=code,
+            fields=("schema_version",),
+            figures={"file": str(self.path), "found": found, "expected": OUTBOX_VERSION},
+        )
+
+    def _create(self) -> None:
+        """Make the tables a new or pre-version outbox lacks, and mark the version."""
+        with self._write() as db:
+            (found,) = db.execute("PRAGMA user_version").fetchone()
+            if found == OUTBOX_VERSION:  # another process did it meanwhile
+                return
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
-                    self._db.execute(statement)
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {OUTBOX_VERSION}")
 
     def close(self) -> None:
         self._db.close()

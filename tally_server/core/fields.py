@@ -23,16 +23,19 @@ from tally_server.core.definition import Election
 from tally_server.core.glossary import FIELD, ROUND
 from tally_server.core.numbers import vn_int
 
+COUNT_NAMES = (
+    "voters_on_list",
+    "voters_voted",
+    "ballots_issued",
+    "ballots_received",
+    "valid_ballots",
+    "invalid_ballots",
+)
+"""The minutes' six counts, in the order of the form (Art. 75.2)."""
+
 COUNTS: tuple[tuple[str, str, str], ...] = tuple(
     (name, FIELD[name].vi[:1].lower() + FIELD[name].vi[1:], FIELD[name].en.lower())
-    for name in (
-        "voters_on_list",
-        "voters_voted",
-        "ballots_issued",
-        "ballots_received",
-        "valid_ballots",
-        "invalid_ballots",
-    )
+    for name in COUNT_NAMES
 )
 """The six totals of a counting minutes, in the order of the form, worded by the
 glossary (as a sentence says them: 'số phiếu hợp lệ', 'valid ballots')."""

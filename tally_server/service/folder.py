@@ -67,11 +67,17 @@ class Folder:
         return self.path / CANONICAL_NAME
 
     def connect(self, *, readonly: bool = False) -> sqlite3.Connection:
-        conn = db.connect(self.db_path, readonly=readonly)
+        """The database; opened to write, one of an older version is upgraded first
+        (opened to read, it is refused: see ``db.check_version``)."""
+        conn = db.connect(self.db_path, readonly=readonly, older=not readonly)
         if not readonly:
             date = self.election.definition.date
             expiry = tokens.format_time(tokens.default_expiry(date))
-            db.upgrade(conn, date.isoformat(), expiry)
+            try:
+                db.upgrade(conn, date.isoformat(), expiry)
+            except BaseException:
+                conn.close()
+                raise
         return conn
 
     def journal(self, conn: sqlite3.Connection) -> Journal:
@@ -157,9 +163,12 @@ def open_folder(path: Path) -> Folder:
 
 
 def _recorded_sha256(path: Path) -> str | None:
-    """The digest of the definition the ledger was opened for, once the ledger is
-    known to be of this version (``ledger.format_error``)."""
-    conn = db.connect(path / DB_NAME, readonly=True)
+    """The digest of the definition the ledger was opened for, once the database is
+    known to be of a schema this code reads or upgrades (``db.check_version``) and
+    the ledger of this format (``ledger.format_error``)."""
+    # Every schema version keeps the digest in ``meta`` and entry 0 in ``ledger``: an
+    # older one is read as it is here, and upgraded (or refused) when a command connects.
+    conn = db.connect(path / DB_NAME, readonly=True, older=True)
     try:
         row = conn.execute("SELECT outcome FROM ledger WHERE idx = 0").fetchone()
         if row is not None:

@@ -1,8 +1,17 @@
-"""The server's SQLite file: schema, connections, and one transaction per write group.
+"""The server's SQLite file: schema, version, connections, and one transaction per
+write group.
 
 The ledger table is the record; every other table is derived from it and
 kept in the same transaction so the two never disagree. The hot path uses
-plain ``sqlite3`` (executemany in one transaction, one fsync per group).
+plain ``sqlite3`` (executemany in one transaction, one fsync per group);
+looking at a file's tables and adding columns to an older one goes through
+sqlite-utils.
+
+The schema's version is the ``meta`` row ``schema_version`` (there since the
+first version; ``PRAGMA user_version`` is left at 0). Every open checks it
+(``check_version``): a file that is not ours, newer or of an unknown version is
+refused; an older one is upgraded when opened to write, refused when opened to
+read.
 """
 
 from __future__ import annotations
@@ -12,12 +21,25 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import sqlite_utils
+
+from schemas.errors import KiemphieuError
 from tally_server.store.ledger import GENESIS_PREV, Entry
 
 SCHEMA_VERSION = "2"
 """2: tokens expire (``expires_at``); ``meta`` holds the election's date. (``batch_log``
 has held ``outcome`` for ``http`` since the ledger's format v2: a database from before
 holds a v1 ledger, which ``open_folder`` refuses before reading any table.)"""
+UPGRADES = frozenset({"1"})
+"""Older versions ``upgrade`` brings to ``SCHEMA_VERSION`` (1: the first)."""
+
+
+class DatabaseVersionError(KiemphieuError):
+    """A server database this code must not open: not ours, newer, of an unknown
+    version, or older and opened only to read."""
+
+    code = "F110"
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -156,32 +178,151 @@ REVIEW_ALERT = (
 INSERT_EVENT = "INSERT INTO events (id, type, at, data) VALUES (?, ?, ?, ?)"
 
 
-def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
-    """A connection in WAL mode with synchronous=FULL: a commit is on disk when it returns."""
+def connect(path: Path, *, readonly: bool = False, older: bool = False) -> sqlite3.Connection:
+    """A connection in WAL mode with synchronous=FULL: a commit is on disk when it returns.
+
+    The file's version is checked first (``check_version``), before anything is
+    written to it. ``older``: accept a version ``upgrade`` knows (the caller upgrades
+    it, or reads only ``meta``); else only ``SCHEMA_VERSION``."""
+    conn = _open(path, readonly=readonly)
+    try:
+        check_version(conn, path, older=older)
+        _settings(conn, readonly=readonly)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def utils(conn: sqlite3.Connection) -> sqlite_utils.Database:
+    """sqlite-utils over ``conn``, leaving the connection's settings as they are."""
+    return sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
+
+
+def _open(path: Path, *, readonly: bool) -> sqlite3.Connection:
     if readonly:
         conn = sqlite3.connect(
             f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
         )
     else:
         conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        conn.execute("PRAGMA journal_mode = WAL")
-        _upgrade(conn)
-    conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA busy_timeout = 5000")
     return conn
 
 
-def _upgrade(conn: sqlite3.Connection) -> None:
-    """Columns added since a database was made (alerts coalesced with a count)."""
-    columns = {r[1] for r in conn.execute("PRAGMA table_info(alerts)")}
-    if columns and "count" not in columns:
-        conn.execute("ALTER TABLE alerts ADD COLUMN count INTEGER NOT NULL DEFAULT 1")
-        conn.execute("ALTER TABLE alerts ADD COLUMN last_at TEXT")
-        conn.execute("ALTER TABLE alerts ADD COLUMN last_index INTEGER")
+def _settings(conn: sqlite3.Connection, *, readonly: bool) -> None:
+    if not readonly:
+        conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+
+
+def _refusal(
+    path: Path, code: str, found: str | None, why: tuple[str, str], todo: tuple[str, str]
+) -> DatabaseVersionError:
+    shown = "-" if found is None else found
+    return DatabaseVersionError(
+        f"{path}: {why[0]} (schema version found {shown}, expected {SCHEMA_VERSION}). {todo[0]}",
+        f"{path}: {why[1]} (phiên bản lược đồ tìm thấy {shown}, cần {SCHEMA_VERSION}). {todo[1]}",
+        code=code,
+        fields=("schema_version",),
+        figures={"file": str(path), "found": found, "expected": SCHEMA_VERSION},
+    )
+
+
+_NOT_OURS = (
+    "Give the folder `tally-server init` made (--dir), or make a new one with it.",
+    "Hãy chỉ đúng thư mục do `tally-server init` tạo (--dir), hoặc tạo thư mục mới bằng lệnh đó.",
+)
+
+
+def check_version(conn: sqlite3.Connection, path: Path, *, older: bool = False) -> str:
+    """The schema version of the server database open on ``conn``, or a refusal
+    (``DatabaseVersionError``) naming the file, the version found and the one
+    expected, and what to do. Reads only."""
+    try:
+        tables = set(utils(conn).table_names())
+    except sqlite3.DatabaseError as exc:
+        if exc.sqlite_errorname != "SQLITE_NOTADB":
+            raise
+        raise _refusal(
+            path,
+            "F110",
+            None,
+            ("is not a SQLite database", "không phải tệp cơ sở dữ liệu SQLite"),
+            _NOT_OURS,
+        ) from None
+    found = meta(conn, "schema_version") if "meta" in tables else None
+    if found is None or "ledger" not in tables:
+        raise _refusal(
+            path,
+            "F110",
+            found,
+            (
+                "is not a tally-server database (no ledger, or no schema version)",
+                "không phải cơ sở dữ liệu của tally-server (không có sổ cái hoặc "
+                "phiên bản lược đồ)",
+            ),
+            _NOT_OURS,
+        )
+    if found == SCHEMA_VERSION or (older and found in UPGRADES):
+        return found
+    if found in UPGRADES:
+        raise _refusal(
+            path,
+            "F113",
+            found,
+            (
+                "was made by an older tally-server; it is upgraded when opened to write, "
+                "and this command only reads",
+                "do phiên bản tally-server cũ hơn tạo; nó được nâng cấp khi mở để ghi, "
+                "còn lệnh này chỉ đọc",
+            ),
+            (
+                f"Open it once with a command that writes: `tally-server serve --dir "
+                f"{path.parent}`, or `tally-server token list --dir {path.parent}` which "
+                "returns at once (the upgrade is one transaction and keeps every entry); "
+                "then run this again.",
+                f"Hãy mở nó một lần bằng một lệnh có ghi: `tally-server serve --dir "
+                f"{path.parent}`, hoặc `tally-server token list --dir {path.parent}` (xong "
+                "ngay; việc nâng cấp là một giao dịch và giữ nguyên mọi mục); rồi chạy lại "
+                "lệnh này.",
+            ),
+        )
+    if found.isdigit() and int(found) > int(SCHEMA_VERSION):
+        raise _refusal(
+            path,
+            "F111",
+            found,
+            (
+                "was made by a newer tally-server than this one",
+                "do phiên bản tally-server mới hơn phiên bản này tạo",
+            ),
+            (
+                "Open it with that version or a later one; nothing was changed.",
+                "Hãy mở bằng phiên bản đó hoặc mới hơn; chưa có gì bị thay đổi.",
+            ),
+        )
+    raise _refusal(
+        path,
+        "F112",
+        found,
+        (
+            "has a schema version no tally-server made",
+            "có phiên bản lược đồ mà không phiên bản tally-server nào tạo ra",
+        ),
+        (
+            "Its meta table was changed by hand or by another program: do not count from it; "
+            "restore the folder from a backup.",
+            "Bảng meta đã bị sửa tay hoặc bởi chương trình khác: đừng kiểm phiếu từ nó; "
+            "hãy khôi phục thư mục từ bản sao lưu.",
+        ),
+    )
 
 
 def create(path: Path) -> sqlite3.Connection:
-    conn = connect(path)
+    """A new database at ``path`` (which does not exist yet), at ``SCHEMA_VERSION``."""
+    conn = _open(path, readonly=False)
+    _settings(conn, readonly=False)
     conn.executescript(SCHEMA)
     conn.execute(
         "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,)
@@ -191,15 +332,21 @@ def create(path: Path) -> sqlite3.Connection:
 
 def upgrade(conn: sqlite3.Connection, election_date: str, token_expiry: str) -> None:
     """Bring a database made by an older version up to ``SCHEMA_VERSION``, in one
-    transaction. From 1: the election's date goes into ``meta``, and every token
-    gets an expiry (``token_expiry``: the default as of now)."""
+    transaction. From 1: the election's date goes into ``meta``, every token gets an
+    expiry (``token_expiry``: the default as of now), and alerts a count (if made
+    before they were coalesced)."""
     if meta(conn, "schema_version") == SCHEMA_VERSION:
         return
+    db = utils(conn)
     conn.execute("BEGIN IMMEDIATE")
     try:
         if meta(conn, "schema_version") == "1":  # looked again: another process may have done it
-            conn.execute("ALTER TABLE tokens ADD COLUMN expires_at TEXT")
+            db.table("tokens").add_column("expires_at", str)
             conn.execute("UPDATE tokens SET expires_at = ?", (token_expiry,))
+            if "count" not in db.table("alerts").columns_dict:
+                db.table("alerts").add_column("count", int, not_null_default=1)
+                db.table("alerts").add_column("last_at", str)
+                db.table("alerts").add_column("last_index", int)
             set_meta(conn, "election_date", election_date)
             set_meta(conn, "schema_version", SCHEMA_VERSION)
         conn.execute("COMMIT")

@@ -13,7 +13,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
+from tally_server.store import db
 
 ROLES = ("viewer", "operator", "admin")
 RANK = {role: i for i, role in enumerate(ROLES)}
@@ -78,8 +78,7 @@ def default_expiry(election_date: dt.date | None, now: dt.datetime | None = None
 
 
 def _table(conn: sqlite3.Connection) -> Any:
-    db = sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
-    return db["tokens"]
+    return db.utils(conn)["tokens"]
 
 
 def _token(row: dict[str, Any]) -> Token:

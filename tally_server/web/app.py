@@ -91,6 +91,8 @@ def create_app(
     if limiter is not None:
         app[LIMITER] = limiter
     if workers > 0:
+        # The workers only read: an older database is upgraded before they open it.
+        app[FOLDER].connect().close()
         app[CHECKERS] = Checkers.fork(app[FOLDER].election, app[FOLDER].db_path, workers)
     feeds: set[web.WebSocketResponse] = set()
     app[FEEDS] = feeds

@@ -56,10 +56,17 @@ async def held(
     sender = asyncio.create_task(dribble())
     try:
         answer = await asyncio.wait_for(reader.read(), TIMEOUT + SLACK + 5)
+    except ConnectionResetError:
+        # The server closed while bytes it will never read were still coming: the
+        # kernel answers those with a reset, which may overtake what it had sent.
+        answer = RESET
     finally:
         sender.cancel()
         writer.close()
     return time.monotonic() - started, answer
+
+
+RESET = b"<reset>"
 
 
 def test_slow_and_silent_connections_are_closed_in_time(
@@ -100,7 +107,10 @@ def test_slow_and_silent_connections_are_closed_in_time(
         figures.append(f"{name} closed after ≤ {slowest:.2f} s")
         for took, answer in outcomes:
             assert TIMEOUT - 0.1 <= took <= TIMEOUT + SLACK, (name, took)
-            if name.startswith("a body"):
+            if answer == RESET:
+                # only where the client was still sending when the server closed
+                assert name in ("a header byte by byte", "a body byte by byte"), name
+            elif name.startswith("a body"):
                 head_, _, body = answer.partition(b"\r\n\r\n")
                 assert head_.startswith(b"HTTP/1.1 408 "), (name, answer[:200])
                 assert json.loads(body)["error"]["code"] == "H408"
