@@ -186,8 +186,8 @@ def _expand(doc: Any, source: str, file: str, election: Election, out: Loaded) -
     try:
         if not isinstance(doc, dict):
             raise DecodeError(
-                "Expected a minutes, a batch, an envelope or a list of them.",
-                "Cần một biên bản, một lô, một phong bì hoặc danh sách các thứ đó.",
+                en="Expected a minutes, a batch, an envelope or a list of them.",
+                vi="Cần một biên bản, một lô, một phong bì hoặc danh sách các thứ đó.",
             )
         batch: ResultBatch | None = None
         if "payloadType" in doc:
@@ -217,8 +217,8 @@ def _expand(doc: Any, source: str, file: str, election: Election, out: Loaded) -
             return
         else:
             raise DecodeError(
-                f"Unknown document schema {doc.get('schema')!r}.",
-                f"Lược đồ tài liệu không rõ {doc.get('schema')!r}.",
+                en=f"Unknown document schema {doc.get('schema')!r}.",
+                vi=f"Lược đồ tài liệu không rõ {doc.get('schema')!r}.",
                 fields=("schema",),
             )
     except KiemphieuError as exc:

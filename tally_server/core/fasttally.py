@@ -395,9 +395,9 @@ class Tally:
         if reported != (replaced is not None) or (replaced is not None and not same):
             # A bug of the caller's, not the minutes': the sums would go wrong.
             raise TallyError(
-                f"The minutes replaced in polling area {m.polling_area_id} (race "
+                en=f"The minutes replaced in polling area {m.polling_area_id} (race "
                 f"{m.race_id}, round {m.round}) were not handed over with the new ones.",
-                f"Biên bản bị thay thế ở khu vực bỏ phiếu {m.polling_area_id} (cuộc bầu cử "
+                vi=f"Biên bản bị thay thế ở khu vực bỏ phiếu {m.polling_area_id} (cuộc bầu cử "
                 f"{m.race_id}, vòng {m.round}) không được chuyển kèm biên bản mới.",
                 fields=("polling_area_id", "race_id", "round"),
                 figures={
@@ -414,8 +414,8 @@ class Tally:
         seat = self.election.seats.get((a, r))
         if seat is None or seat.constituency.id != c:
             raise TallyError(
-                f"Polling area {a} does not vote in constituency {c} of race {r}.",
-                f"Khu vực bỏ phiếu {a} không bầu ở đơn vị bầu cử {c} của cuộc bầu cử {r}.",
+                en=f"Polling area {a} does not vote in constituency {c} of race {r}.",
+                vi=f"Khu vực bỏ phiếu {a} không bầu ở đơn vị bầu cử {c} của cuộc bầu cử {r}.",
                 fields=("polling_area_id", "race_id", "constituency_id"),
                 figures={"polling_area_id": a, "race_id": r, "constituency_id": c},
             )
@@ -593,8 +593,8 @@ class Tally:
         con = self.election.constituencies.get((race_id, constituency_id))
         if con is None or round not in ROUNDS:
             raise TallyError(
-                f"No constituency {constituency_id} in race {race_id} (round {round}).",
-                f"Không có đơn vị bầu cử {constituency_id} trong cuộc bầu cử {race_id} "
+                en=f"No constituency {constituency_id} in race {race_id} (round {round}).",
+                vi=f"Không có đơn vị bầu cử {constituency_id} trong cuộc bầu cử {race_id} "
                 f"(vòng {round}).",
                 fields=("race_id", "constituency_id", "round"),
                 figures={"race_id": race_id, "constituency_id": constituency_id, "round": round},
@@ -632,8 +632,8 @@ class Tally:
         self._need_rollups()
         if race_id is not None and committee_id is not None:
             raise TallyError(
-                "Ask for a race or a committee, not both.",
-                "Chỉ chọn một cuộc bầu cử hoặc một ủy ban bầu cử.",
+                en="Ask for a race or a committee, not both.",
+                vi="Chỉ chọn một cuộc bầu cử hoặc một ủy ban bầu cử.",
                 fields=("race_id", "committee_id"),
             )
         if race_id is not None:
@@ -648,8 +648,8 @@ class Tally:
                 f"cuộc bầu cử {race_id}" if race_id is not None else f"ủy ban bầu cử {committee_id}"
             )
             raise TallyError(
-                f"No {what} in the election.",
-                f"Không có {what_vi} trong cuộc bầu cử.",
+                en=f"No {what} in the election.",
+                vi=f"Không có {what_vi} trong cuộc bầu cử.",
                 fields=("race_id" if race_id is not None else "committee_id",),
             )
         return scope.rollup()
@@ -666,8 +666,8 @@ class Tally:
     def _need_rollups(self) -> None:
         if not self.keeps_rollups:
             raise TallyError(
-                "This tally was made for results only and keeps no running totals.",
-                "Bảng kiểm này chỉ tính kết quả, không giữ số tổng hợp.",
+                en="This tally was made for results only and keeps no running totals.",
+                vi="Bảng kiểm này chỉ tính kết quả, không giữ số tổng hợp.",
             )
 
     def state(self) -> object:

@@ -101,8 +101,8 @@ def init_folder(path: Path, source: Path) -> Folder:
     """Make a new server folder for one election; refuses a folder already in use."""
     if path.exists() and any(path.iterdir()):
         raise FolderError(
-            f"{path} is not empty; give a new folder for the server.",
-            f"{path} không trống; hãy chọn một thư mục mới cho máy chủ.",
+            en=f"{path} is not empty; give a new folder for the server.",
+            vi=f"{path} không trống; hãy chọn một thư mục mới cho máy chủ.",
             fields=("dir",),
             figures={"dir": str(path)},
         )
@@ -136,9 +136,9 @@ def election_sha256(election_bytes: bytes) -> str:
 def open_folder(path: Path) -> Folder:
     if not (path / DB_NAME).is_file():
         raise FolderError(
-            f"{path} is not a server folder (no {DB_NAME}); make one with "
+            en=f"{path} is not a server folder (no {DB_NAME}); make one with "
             f"`tally-server init --dir {path} --election FILE`.",
-            f"{path} không phải thư mục máy chủ (không có {DB_NAME}); hãy tạo bằng "
+            vi=f"{path} không phải thư mục máy chủ (không có {DB_NAME}); hãy tạo bằng "
             f"`tally-server init --dir {path} --election FILE`.",
             fields=("dir",),
             figures={"dir": str(path)},
@@ -212,10 +212,10 @@ def writer_lock(path: Path, what: str) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise FolderError(
-                f"Another process is writing to {path} (a running `tally-server serve`?). "
+                en=f"Another process is writing to {path} (a running `tally-server serve`?). "
                 f"Stop it, or do this through its API (POST /api/v1/stations with an "
                 f"admin token), to {what}.",
-                f"Một tiến trình khác đang ghi vào {path} (máy chủ đang chạy?). Hãy dừng nó, "
+                vi=f"Một tiến trình khác đang ghi vào {path} (máy chủ đang chạy?). Hãy dừng nó, "
                 f"hoặc dùng API của máy chủ (POST /api/v1/stations với mã admin), để {what}.",
                 code="F409",
                 fields=("dir",),

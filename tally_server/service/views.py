@@ -188,8 +188,8 @@ def constituency(
     con = ingest.election.constituencies.get((race_id, constituency_id))
     if con is None or round_ not in ("main", "revote", "supplementary"):
         raise ServerError(
-            f"No constituency {constituency_id} in race {race_id} (round {round_}).",
-            f"Không có đơn vị bầu cử {constituency_id} trong cuộc bầu cử {race_id} "
+            en=f"No constituency {constituency_id} in race {race_id} (round {round_}).",
+            vi=f"Không có đơn vị bầu cử {constituency_id} trong cuộc bầu cử {race_id} "
             f"(vòng {round_}).",
             code="A404",
             fields=("race_id", "constituency_id"),
@@ -343,8 +343,8 @@ def polling_area(conn: sqlite3.Connection, ingest: Ingest, area_id: str) -> read
     area = ingest.election.polling_areas.get(area_id)
     if area is None:
         raise ServerError(
-            f"No polling area {area_id} in the election.",
-            f"Không có khu vực bỏ phiếu {area_id} trong cuộc bầu cử.",
+            en=f"No polling area {area_id} in the election.",
+            vi=f"Không có khu vực bỏ phiếu {area_id} trong cuộc bầu cử.",
             code="A404",
             fields=("polling_area_id",),
             figures={"polling_area_id": area_id},
@@ -470,8 +470,8 @@ def alerts(
 ) -> read.AlertsPage:
     if kind is not None and kind not in ALERT_KINDS:
         raise ServerError(
-            f"kind must be one of {', '.join(ALERT_KINDS)}, not {kind!r}.",
-            f"kind phải là một trong {', '.join(ALERT_KINDS)}, không phải {kind!r}.",
+            en=f"kind must be one of {', '.join(ALERT_KINDS)}, not {kind!r}.",
+            vi=f"kind phải là một trong {', '.join(ALERT_KINDS)}, không phải {kind!r}.",
             code="A400",
             fields=("kind",),
             figures={"kind": kind},

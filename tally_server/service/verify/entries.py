@@ -35,7 +35,7 @@ from tally_server.store.ledger import Entry
 class Bad(Exception):
     """The first entry that does not check out: the rule it breaks, in both languages."""
 
-    def __init__(self, code: str, en: str, vi: str) -> None:
+    def __init__(self, code: str, *, en: str, vi: str) -> None:
         super().__init__(en)
         self.code, self.en, self.vi = code, en, vi
 
@@ -44,40 +44,40 @@ def genesis(entry: Entry, election: Election, election_sha: str) -> VerifyKey:
     if entry.kind != ledger.LEDGER_OPENED or entry.index != 0:
         raise Bad(
             "V101",
-            "the first entry must open the ledger (kind ledger_opened)",
-            "mục đầu tiên phải là mục mở sổ cái (ledger_opened)",
+            en="the first entry must open the ledger (kind ledger_opened)",
+            vi="mục đầu tiên phải là mục mở sổ cái (ledger_opened)",
         )
     try:
         opened = _outcome_json(entry)
     except (ValueError, KiemphieuError) as exc:
         raise Bad(
             "V102",
-            f"the opening entry is unreadable: {exc}",
-            f"mục mở sổ cái không đọc được: {exc}",
+            en=f"the opening entry is unreadable: {exc}",
+            vi=f"mục mở sổ cái không đọc được: {exc}",
         ) from exc
     problem = ledger.format_error(opened)
     if problem is not None:  # before anything else: its hashes are of another framing
-        raise Bad("V105", problem.message_en, problem.message_vi)
+        raise Bad("V105", en=problem.message_en, vi=problem.message_vi)
     try:
         key = VerifyKey.from_text(opened["server_public_key"])
     except (ValueError, KeyError, KiemphieuError) as exc:
         raise Bad(
             "V102",
-            f"the opening entry does not name the server key: {exc}",
-            f"mục mở sổ cái không ghi khoá của máy chủ: {exc}",
+            en=f"the opening entry does not name the server key: {exc}",
+            vi=f"mục mở sổ cái không ghi khoá của máy chủ: {exc}",
         ) from exc
     if opened.get("election_id") != election.id:
         raise Bad(
             "V103",
-            f"the ledger is for election {opened.get('election_id')}, not {election.id}",
-            f"sổ cái của cuộc bầu cử {opened.get('election_id')}, không phải {election.id}",
+            en=f"the ledger is for election {opened.get('election_id')}, not {election.id}",
+            vi=f"sổ cái của cuộc bầu cử {opened.get('election_id')}, không phải {election.id}",
         )
     if opened.get("election_sha256") != election_sha:
         raise Bad(
             "V104",
-            f"the ledger was opened for another definition of election {election.id} "
+            en=f"the ledger was opened for another definition of election {election.id} "
             f"(sha256 {opened.get('election_sha256')}, this file {election_sha})",
-            f"sổ cái được mở cho một định nghĩa khác của cuộc bầu cử {election.id} "
+            vi=f"sổ cái được mở cho một định nghĩa khác của cuộc bầu cử {election.id} "
             f"(sha256 {opened.get('election_sha256')}, tệp này {election_sha})",
         )
     return key
@@ -105,8 +105,8 @@ def check_rollback(
     except rollback.Mismatch as exc:
         raise Bad(
             "V140",
-            f"rollback entry {position}: {exc.message_en}",
-            f"mục phát hiện khôi phục {position}: {exc.message_vi}",
+            en=f"rollback entry {position}: {exc.message_en}",
+            vi=f"mục phát hiện khôi phục {position}: {exc.message_vi}",
         ) from exc
 
 
@@ -126,25 +126,25 @@ def check_entry(
     if entry.index != expected_index:
         raise Bad(
             "V110",
-            f"entry index {entry.index} where {expected_index} belongs: an entry was removed, "
+            en=f"entry index {entry.index} where {expected_index} belongs: an entry was removed, "
             f"inserted or moved",
-            f"mục số {entry.index} ở vị trí của mục {expected_index}: có mục bị xoá, chèn "
+            vi=f"mục số {entry.index} ở vị trí của mục {expected_index}: có mục bị xoá, chèn "
             "hoặc đổi chỗ",
         )
     if entry.prev != prev:
         raise Bad(
             "V111",
-            f"entry {position} does not follow the entry before it (prev {entry.prev[:16]}…, "
+            en=f"entry {position} does not follow the entry before it (prev {entry.prev[:16]}…, "
             f"the hash before is {prev[:16]}…)",
-            f"mục {position} không nối tiếp mục trước (prev {entry.prev[:16]}…, "
+            vi=f"mục {position} không nối tiếp mục trước (prev {entry.prev[:16]}…, "
             f"hash của mục trước là {prev[:16]}…)",
         )
     if pre.hash != entry.hash:
         raise Bad(
             "V112",
-            f"entry {position} was altered: its contents hash to {pre.hash[:16]}…, "
+            en=f"entry {position} was altered: its contents hash to {pre.hash[:16]}…, "
             f"it records {entry.hash[:16]}…",
-            f"mục {position} đã bị sửa: nội dung có hash {pre.hash[:16]}…, "
+            vi=f"mục {position} đã bị sửa: nội dung có hash {pre.hash[:16]}…, "
             f"mục ghi {entry.hash[:16]}…",
         )
     kind = entry.kind
@@ -152,8 +152,8 @@ def check_entry(
         if position != 0:
             raise Bad(
                 "V101",
-                f"entry {position} opens a second ledger",
-                f"mục {position} mở sổ cái lần thứ hai",
+                en=f"entry {position} opens a second ledger",
+                vi=f"mục {position} mở sổ cái lần thứ hai",
             )
         _no_receipt(entry)
         return None
@@ -168,33 +168,33 @@ def check_entry(
             en, vi = WEAK_KEY_REASONS[exc.figures["reason"]]
             raise Bad(
                 "V126",
-                f"enrolment entry {position} enrolls a weak public key (S320): {en}",
-                f"mục đăng ký {position} đăng ký một khoá công khai yếu (S320): {vi}",
+                en=f"enrolment entry {position} enrolls a weak public key (S320): {en}",
+                vi=f"mục đăng ký {position} đăng ký một khoá công khai yếu (S320): {vi}",
             ) from exc
         except (ValueError, KeyError, TypeError, KiemphieuError) as exc:
             raise Bad(
                 "V120",
-                f"enrolment entry {position} is unreadable: {exc}",
-                f"mục đăng ký {position} không đọc được: {exc}",
+                en=f"enrolment entry {position} is unreadable: {exc}",
+                vi=f"mục đăng ký {position} không đọc được: {exc}",
             ) from exc
         real = fingerprints.get(key.raw) or key.fingerprint
         if fp != real or entry.station != station_id:
             raise Bad(
                 "V121",
-                f"enrolment entry {position} names fingerprint {fp} for key {real}",
-                f"mục đăng ký {position} ghi dấu vân tay {fp} cho khoá {real}",
+                en=f"enrolment entry {position} names fingerprint {fp} for key {real}",
+                vi=f"mục đăng ký {position} ghi dấu vân tay {fp} cho khoá {real}",
             )
         if fp in state.keys or state.active_key(station_id) is not None:
             raise Bad(
                 "V122",
-                f"enrolment entry {position} enrolls a key or station already enrolled",
-                f"mục đăng ký {position} đăng ký khoá hoặc điểm gửi đã đăng ký",
+                en=f"enrolment entry {position} enrolls a key or station already enrolled",
+                vi=f"mục đăng ký {position} đăng ký khoá hoặc điểm gửi đã đăng ký",
             )
         if area_id not in election.polling_areas:
             raise Bad(
                 "V123",
-                f"enrolment entry {position} names unknown polling area {area_id}",
-                f"mục đăng ký {position} ghi khu vực bỏ phiếu không có {area_id}",
+                en=f"enrolment entry {position} names unknown polling area {area_id}",
+                vi=f"mục đăng ký {position} ghi khu vực bỏ phiếu không có {area_id}",
             )
         state.enroll(StationKey(fp, station_id, area_id, key, entry.index))
         return None
@@ -207,14 +207,14 @@ def check_entry(
         except (ValueError, KeyError, TypeError, KiemphieuError) as exc:
             raise Bad(
                 "V124",
-                f"revocation entry {position} is unreadable: {exc}",
-                f"mục thu hồi {position} không đọc được: {exc}",
+                en=f"revocation entry {position} is unreadable: {exc}",
+                vi=f"mục thu hồi {position} không đọc được: {exc}",
             ) from exc
         if fp not in state.keys or state.keys[fp].revoked:
             raise Bad(
                 "V124",
-                f"revocation entry {position} revokes key {fp}, which is not active",
-                f"mục thu hồi {position} thu hồi khoá {fp} không còn hiệu lực",
+                en=f"revocation entry {position} revokes key {fp}, which is not active",
+                vi=f"mục thu hồi {position} thu hồi khoá {fp} không còn hiệu lực",
             )
         state.revoke(fp)
         return None
@@ -228,8 +228,8 @@ def check_entry(
         except (ValueError, KeyError, TypeError) as exc:
             raise Bad(
                 "V125",
-                f"review entry {position} is unreadable: {exc}",
-                f"mục xem xét cảnh báo {position} không đọc được: {exc}",
+                en=f"review entry {position} is unreadable: {exc}",
+                vi=f"mục xem xét cảnh báo {position} không đọc được: {exc}",
             ) from exc
         return None
     if kind == ledger.ROLLBACK_DETECTED:
@@ -237,8 +237,8 @@ def check_entry(
     if kind not in ledger.BATCH_KINDS:
         raise Bad(
             "V102",
-            f"entry {position} has unknown kind {kind!r}",
-            f"mục {position} loại lạ {kind!r}",
+            en=f"entry {position} has unknown kind {kind!r}",
+            vi=f"mục {position} loại lạ {kind!r}",
         )
     if pre.opened is None and unsigned_entry(entry):
         _check_unsigned(position, entry, pre, state)
@@ -262,9 +262,9 @@ def check_entry(
     if decision.outcome is None:
         raise Bad(
             "V130",
-            f"entry {position} records an envelope the server would not have recorded "
+            en=f"entry {position} records an envelope the server would not have recorded "
             f"({decision.kind})",
-            f"mục {position} ghi một phong bì mà máy chủ không ghi ({decision.kind})",
+            vi=f"mục {position} ghi một phong bì mà máy chủ không ghi ({decision.kind})",
         )
     expected = decision.outcome.encode()
     if (
@@ -275,18 +275,19 @@ def check_entry(
     ):
         raise Bad(
             "V131",
-            f"entry {position}: re-checking the batch gives {decision.kind} "
+            en=f"entry {position}: re-checking the batch gives {decision.kind} "
             f"{expected.decode()[:300]}; the ledger records {kind} "
             f"{entry.outcome.decode(errors='replace')[:300]}",
-            f"mục {position}: kiểm tra lại lô cho kết quả {decision.kind}; sổ cái ghi {kind}",
+            vi=f"mục {position}: kiểm tra lại lô cho kết quả {decision.kind}; sổ cái ghi {kind}",
         )
     # The outcome is the recorded one, so the worker's receipt check applies to it.
     if not pre.receipt_ok:
         raise Bad(
             "V132",
-            f"entry {position}: the receipt is not the server's signature over this "
+            en=f"entry {position}: the receipt is not the server's signature over this "
             f"entry's receipt",
-            f"mục {position}: biên nhận không phải chữ ký của máy chủ trên biên nhận của mục này",
+            vi=f"mục {position}: biên nhận không phải chữ "
+            "ký của máy chủ trên biên nhận của mục này",
         )
     state.record(decision, entry.index)
     if decision.outcome.status == "accepted":
@@ -313,15 +314,15 @@ def _check_unsigned(position: int, entry: Entry, pre: Precheck, state: LedgerSta
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise Bad(
             "V134",
-            f"entry {position} records no envelope and no readable refusal: {exc}",
-            f"mục {position} không ghi phong bì và không ghi lời từ chối đọc được: {exc}",
+            en=f"entry {position} records no envelope and no readable refusal: {exc}",
+            vi=f"mục {position} không ghi phong bì và không ghi lời từ chối đọc được: {exc}",
         ) from exc
     if o.code not in UNSIGNED_CODES:
         raise Bad(
             "V134",
-            f"entry {position} records no envelope, but {o.code} is decided only after a "
+            en=f"entry {position} records no envelope, but {o.code} is decided only after a "
             f"valid signature, whose bytes the ledger must keep",
-            f"mục {position} không ghi phong bì, nhưng {o.code} chỉ được quyết định sau khi "
+            vi=f"mục {position} không ghi phong bì, nhưng {o.code} chỉ được quyết định sau khi "
             f"chữ ký hợp lệ, nên sổ cái phải giữ phong bì",
         )
     flaw = o.code if o.code in ("S202", "S203") else None
@@ -331,15 +332,15 @@ def _check_unsigned(position: int, entry: Entry, pre: Precheck, state: LedgerSta
     if expected != entry.outcome or decision.station != entry.station:
         raise Bad(
             "V131",
-            f"entry {position}: re-checking the refusal gives {expected.decode()[:300]}; the "
+            en=f"entry {position}: re-checking the refusal gives {expected.decode()[:300]}; the "
             f"ledger records {entry.outcome.decode(errors='replace')[:300]}",
-            f"mục {position}: kiểm tra lại lời từ chối cho kết quả khác với sổ cái",
+            vi=f"mục {position}: kiểm tra lại lời từ chối cho kết quả khác với sổ cái",
         )
     if not pre.receipt_ok:
         raise Bad(
             "V132",
-            f"entry {position}: a refusal without a valid signature has no receipt",
-            f"mục {position}: lời từ chối khi chưa có chữ ký hợp lệ không có biên nhận",
+            en=f"entry {position}: a refusal without a valid signature has no receipt",
+            vi=f"mục {position}: lời từ chối khi chưa có chữ ký hợp lệ không có biên nhận",
         )
 
 
@@ -354,6 +355,6 @@ def _no_receipt(entry: Entry) -> None:
     if entry.receipt:  # a receipt only ever answers a batch
         raise Bad(
             "V133",
-            f"entry {entry.index} carries a receipt it should not have",
-            f"mục {entry.index} có biên nhận không đúng chỗ",
+            en=f"entry {entry.index} carries a receipt it should not have",
+            vi=f"mục {entry.index} có biên nhận không đúng chỗ",
         )

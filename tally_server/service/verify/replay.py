@@ -70,11 +70,11 @@ def verify_ledger(
     """The index the next entry must have."""
     try:
         if not lines:
-            raise Bad("V100", "the ledger is empty", "sổ cái trống")
+            raise Bad("V100", en="the ledger is empty", vi="sổ cái trống")
         first = Entry.from_export_line(lines[0][1], lines[0][0])
         server_key = genesis(first, election, election_sha)
     except (Bad, LedgerFormatError) as exc:
-        bad = exc if isinstance(exc, Bad) else Bad(exc.code, exc.message_en, exc.message_vi)
+        bad = exc if isinstance(exc, Bad) else Bad(exc.code, en=exc.message_en, vi=exc.message_vi)
         report.bad = BadEntry(0, lines[0][0] if lines else 0, bad.code, bad.en, bad.vi)
         report.seconds = time.perf_counter() - started
         return report
@@ -91,7 +91,8 @@ def verify_ledger(
             try:
                 if pre.entry is None:
                     assert pre.error is not None
-                    raise Bad(*pre.error)
+                    code, en, vi = pre.error
+                    raise Bad(code, en=en, vi=vi)
                 entry = pre.entry
                 if entry.kind == ledger.ROLLBACK_DETECTED:
                     check_rollback(entry, position, server_key, election, expected, line_at)

@@ -1,0 +1,59 @@
+"""Vietnamese and English are named, never two positional strings that can be swapped.
+
+Every error takes its two messages as ``en=`` and ``vi=``; and across the code, no
+``en=`` carries Vietnamese letters and no ``vi=`` of any length is plain English.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from schemas.errors import KiemphieuError
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("schemas", "tally_server", "station_client", "tui")
+VIETNAMESE = re.compile(
+    r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹáàãéèíìóòõúùýĐ]", re.I
+)
+
+
+def test_an_error_refuses_its_messages_by_position() -> None:
+    with pytest.raises(TypeError):
+        KiemphieuError("The key is weak.", "Khoá yếu.")  # type: ignore[misc]
+    error = KiemphieuError(en="The key is weak.", vi="Khoá yếu.", code="S320")
+    assert (error.message_en, error.message_vi) == ("The key is weak.", "Khoá yếu.")
+    assert str(error) == "[S320] Khoá yếu. / The key is weak."
+
+
+def _literal(node: ast.expr) -> str:
+    """The constant text of a string or f-string argument (its placeholders left out)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(_literal(v) for v in node.values if isinstance(v, ast.Constant))
+    if isinstance(node, ast.BinOp):
+        return _literal(node.left) + _literal(node.right)
+    return ""
+
+
+def test_no_message_is_in_the_other_language() -> None:
+    crossed = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.Call):
+                    continue
+                for arg in node.keywords:
+                    text = _literal(arg.value)
+                    english_in_vi = (
+                        arg.arg == "vi" and len(text) > 24 and not VIETNAMESE.search(text)
+                    )
+                    if (arg.arg == "en" and VIETNAMESE.search(text)) or english_in_vi:
+                        crossed.append(
+                            f"{path.relative_to(ROOT)}:{node.lineno} {arg.arg}={text[:50]!r}"
+                        )
+    assert crossed == []
