@@ -256,12 +256,12 @@ def _malformed(
     findings = format_findings(doc, election, source) if what == "minutes" else []
     if isinstance(exc, KiemphieuError) and exc.code in codec.IJSON_CODES:
         # Not I-JSON: the bytes read two ways, so no field can be trusted; the code says why.
-        at_vi, at_en = where(source, ids, election)
+        place = where(source, ids, election)
         findings = [
             msgspec.structs.replace(
                 _finding_of(exc),
-                message_vi=f"{exc.code}: {at_vi}: {exc.message_vi}",
-                message_en=f"{exc.code}: {at_en}: {exc.message_en}",
+                message_vi=f"{exc.code}: {place.vi}: {exc.message_vi}",
+                message_en=f"{exc.code}: {place.en}: {exc.message_en}",
             )
         ]
     if not findings:
@@ -272,7 +272,7 @@ def _malformed(
         vi_what, en_what = (
             ("biên bản", "counting minutes") if what == "minutes" else ("lô", "batch")
         )
-        at_vi, at_en = where(source, ids, election)
+        place = where(source, ids, election)
         findings = [
             Finding(
                 code="S100",
@@ -282,8 +282,8 @@ def _malformed(
                     "field": at,
                     "detail": str(getattr(exc, "figures", {}).get("detail", exc)),
                 },
-                message_vi=f"S100: {at_vi}: {vi_what} không đúng định dạng tại {at}",
-                message_en=f"S100: {at_en}: the {en_what} does not match its format at {at}",
+                message_vi=f"S100: {place.vi}: {vi_what} không đúng định dạng tại {at}",
+                message_en=f"S100: {place.en}: the {en_what} does not match its format at {at}",
             )
         ]
     return _rejected(source, ids, findings)
@@ -589,8 +589,8 @@ def _render(
             "valid_ballots": pct(r.valid_pct),
             "invalid_ballots": pct(r.invalid_pct),
         }
-        for name, vi, en in COUNTS:
-            label = f"{vi[:1].upper()}{vi[1:]} / {en}"
+        for name, words in COUNTS:
+            label = f"{words.vi[:1].upper()}{words.vi[1:]} / {words.en}"
             n = getattr(r, name)
             lines.append(f"  {label:<50} {vn_int(n):>12} {shares.get(name, ''):>8}".rstrip())
         lines.append(

@@ -1,6 +1,6 @@
 """Vietnamese and English are named, never two positional strings that can be swapped.
 
-Every error takes its two messages as ``en=`` and ``vi=``; and across the code, no
+Every error and every glossary wording takes its two languages as ``en=`` and ``vi=``; and across the code, no
 ``en=`` carries Vietnamese letters and no ``vi=`` of any length is plain English.
 """
 
@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from schemas.errors import KiemphieuError
+from tally_server.core.glossary import Words
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("schemas", "tally_server", "station_client", "tui")
@@ -27,6 +28,9 @@ def test_an_error_refuses_its_messages_by_position() -> None:
     error = KiemphieuError(en="The key is weak.", vi="Khoá yếu.", code="S320")
     assert (error.message_en, error.message_vi) == ("The key is weak.", "Khoá yếu.")
     assert str(error) == "[S320] Khoá yếu. / The key is weak."
+    with pytest.raises(TypeError):
+        Words("Bầu cử thêm", "Supplementary election")  # type: ignore[misc]
+    assert Words(vi="Bầu cử thêm", en="Supplementary election").of("en") == "Supplementary election"
 
 
 def _literal(node: ast.expr) -> str:
