@@ -1,7 +1,8 @@
 """Vietnamese and English are named, never two positional strings that can be swapped.
 
-Every error and every glossary wording takes its two languages as ``en=`` and ``vi=``; and across the code, no
-``en=`` carries Vietnamese letters and no ``vi=`` of any length is plain English.
+Every error and every glossary wording takes its two languages as ``en=`` and
+``vi=``; and across the code, no ``en=`` carries Vietnamese letters (but for the
+names that stay Vietnamese in English) and no ``vi=`` of any length is plain English.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ PACKAGES = ("schemas", "tally_server", "station_client", "tui")
 VIETNAMESE = re.compile(
     r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹáàãéèíìóòõúùýĐ]", re.I
 )
+
+PROPER_NAMES = ("Kiểm phiếu", "Tiếng Việt")
+"""Names an English text keeps in Vietnamese: the product, and the language's own name
+on the language switch."""
 
 
 def test_an_error_refuses_its_messages_by_position() -> None:
@@ -53,6 +58,9 @@ def test_no_message_is_in_the_other_language() -> None:
                     continue
                 for arg in node.keywords:
                     text = _literal(arg.value)
+                    if arg.arg == "en":
+                        for name in PROPER_NAMES:
+                            text = text.replace(name, "")
                     english_in_vi = (
                         arg.arg == "vi" and len(text) > 24 and not VIETNAMESE.search(text)
                     )
