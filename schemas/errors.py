@@ -17,17 +17,18 @@ class KiemphieuError(Exception):
 
     def __init__(
         self,
-        message_en: str,
-        message_vi: str | None = None,
         *,
+        en: str,
+        vi: str,
         code: str | None = None,
         fields: tuple[str, ...] = (),
         figures: Mapping[str, Any] | None = None,
     ) -> None:
         if code is not None:
             self.code = code
-        self.message_en = message_en
-        self.message_vi = message_vi or message_en
+        # Named, never positional: the two languages cannot be swapped unnoticed.
+        self.message_en = en
+        self.message_vi = vi
         self.fields = fields
         self.figures = dict(figures or {})
         super().__init__(f"[{self.code}] {self.message_vi} / {self.message_en}")

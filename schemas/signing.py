@@ -90,7 +90,7 @@ def key_problem(raw: bytes) -> str | None:
     "small_order" (8·A is the identity: in any encoding, canonical or not),
     "non_canonical" (y ≥ p, or x = 0 with the sign bit set) or "not_on_curve".
 
-    The reference, in pure Python (~100 µs: a square root mod p), used at enrolment;
+    The reference, in pure Python (slow: a square root mod p), used at enrolment;
     ``weak_key`` is the fast check beside it, proven equal on every weak key."""
     if len(raw) != 32:
         return "length"
@@ -122,7 +122,7 @@ SMALL_ORDER_Y = frozenset(
 
 
 def weak_key(raw: bytes) -> str | None:
-    """``key_problem`` for the keys that matter, in ~0.3 µs: "small_order" or
+    """``key_problem`` for the keys that matter, quickly: "small_order" or
     "non_canonical" (a non-canonical key that is not of small order is one whose y
     is ≥ p: x = 0 happens only at small-order points). Not "not_on_curve": no
     signature verifies under bytes that are not a point."""
@@ -169,8 +169,8 @@ def weak_key_error(raw: bytes, reason: str, field: str = "public_key") -> WeakKe
         todo_en = "no batch is accepted under it; revoke it and enrol a new key"
         todo_vi = "không lô nào được nhận theo khoá này; hãy thu hồi và đăng ký khoá mới"
     return WeakKeyError(
-        f"Weak public key ({field}): {en}; {todo_en}.",
-        f"Khoá công khai yếu ({field}): {vi}; {todo_vi}.",
+        en=f"Weak public key ({field}): {en}; {todo_en}.",
+        vi=f"Khoá công khai yếu ({field}): {vi}; {todo_vi}.",
         fields=(field,),
         figures={"reason": reason, "public_key_hex": raw.hex()},
     )
@@ -195,11 +195,11 @@ class VerifyKey:
             key = serialization.load_pem_public_key(data)
         except ValueError as exc:
             raise KeyFileError(
-                f"Not a PEM public key: {exc}", f"Không phải khoá công khai PEM: {exc}"
+                en=f"Not a PEM public key: {exc}", vi=f"Không phải khoá công khai PEM: {exc}"
             ) from exc
         if not isinstance(key, Ed25519PublicKey):
             raise KeyFileError(
-                "The public key is not Ed25519.", "Khoá công khai không phải Ed25519."
+                en="The public key is not Ed25519.", vi="Khoá công khai không phải Ed25519."
             )
         return cls.checked(
             key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
@@ -219,8 +219,8 @@ class VerifyKey:
             if len(raw) == 32:
                 return cls.checked(raw)
         raise KeyFileError(
-            "A public key must be PEM, or 32 bytes in base64 or hex.",
-            "Khoá công khai phải ở dạng PEM, hoặc 32 byte base64 hay hex.",
+            en="A public key must be PEM, or 32 bytes in base64 or hex.",
+            vi="Khoá công khai phải ở dạng PEM, hoặc 32 byte base64 hay hex.",
         )
 
     @property
@@ -268,11 +268,13 @@ class SigningKey:
             key = serialization.load_pem_private_key(data, password=passphrase)
         except (ValueError, TypeError) as exc:
             raise KeyFileError(
-                f"Cannot read the private key (wrong passphrase or not PEM): {exc}",
-                f"Không đọc được khoá bí mật (sai mật khẩu hoặc không phải PEM): {exc}",
+                en=f"Cannot read the private key (wrong passphrase or not PEM): {exc}",
+                vi=f"Không đọc được khoá bí mật (sai mật khẩu hoặc không phải PEM): {exc}",
             ) from exc
         if not isinstance(key, Ed25519PrivateKey):
-            raise KeyFileError("The private key is not Ed25519.", "Khoá bí mật không phải Ed25519.")
+            raise KeyFileError(
+                en="The private key is not Ed25519.", vi="Khoá bí mật không phải Ed25519."
+            )
         return cls(key)
 
     @classmethod
@@ -340,8 +342,8 @@ class Opened:
     def verify(self, key: VerifyKey) -> None:
         if not key.verify(self.signature, pae(self.payload_type, self.payload)):
             raise SignatureError(
-                "The signature does not match the payload and the enrolled key.",
-                "Chữ ký không khớp với nội dung và khoá đã đăng ký.",
+                en="The signature does not match the payload and the enrolled key.",
+                vi="Chữ ký không khớp với nội dung và khoá đã đăng ký.",
                 code="S201",
                 figures={"keyid": self.keyid},
             )
@@ -358,15 +360,15 @@ def open_envelope(data: bytes, expected_type: str, *, ijson: bool = True) -> Ope
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         codec.refuse_non_ijson(data, exc)
         raise DecodeError(
-            f"Not a DSSE envelope: {exc}", f"Không phải phong bì DSSE: {exc}"
+            en=f"Not a DSSE envelope: {exc}", vi=f"Không phải phong bì DSSE: {exc}"
         ) from exc
     if ijson:
         # Two "payload" keys would be two batches under one signature, for two readers.
         codec.check_ijson(data, envelope, numbers=False)  # strings only: no number decodes
     if envelope.payloadType != expected_type:
         raise SignatureError(
-            f"Payload type {envelope.payloadType!r} where {expected_type!r} was expected.",
-            f"Loại nội dung {envelope.payloadType!r}, cần {expected_type!r}.",
+            en=f"Payload type {envelope.payloadType!r} where {expected_type!r} was expected.",
+            vi=f"Loại nội dung {envelope.payloadType!r}, cần {expected_type!r}.",
             code="S202",
             fields=("payloadType",),
         )
@@ -376,11 +378,13 @@ def open_envelope(data: bytes, expected_type: str, *, ijson: bool = True) -> Ope
         signature = _b64(sig.sig)
     except (ValueError, binascii.Error) as exc:
         raise DecodeError(
-            f"Envelope payload or signature is not base64: {exc}",
-            f"Nội dung hoặc chữ ký của phong bì không phải base64: {exc}",
+            en=f"Envelope payload or signature is not base64: {exc}",
+            vi=f"Nội dung hoặc chữ ký của phong bì không phải base64: {exc}",
         ) from exc
     if len(signature) != 64:
         raise SignatureError(
-            "An Ed25519 signature is 64 bytes.", "Chữ ký Ed25519 phải dài 64 byte.", code="S203"
+            en="An Ed25519 signature is 64 bytes.",
+            vi="Chữ ký Ed25519 phải dài 64 byte.",
+            code="S203",
         )
     return Opened(envelope.payloadType, payload, sig.keyid, signature)

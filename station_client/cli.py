@@ -73,7 +73,7 @@ def _read_passphrase(args: argparse.Namespace, *, confirm: bool = False) -> byte
             from station_client.errors import StationFolderError
 
             raise StationFolderError(
-                "The two passphrases differ.", "Hai mật khẩu không khớp.", code="P105"
+                en="The two passphrases differ.", vi="Hai mật khẩu không khớp.", code="P105"
             )
         return unicodedata.normalize("NFC", first).encode("utf-8") or None
     return None
@@ -116,9 +116,9 @@ def _init(args: argparse.Namespace) -> int:
 
     if args.server_key is None and not args.fetch_server_key:
         raise StationFolderError(
-            "Pin the server key: --server-key FILE_OR_TEXT, or --fetch-server-key and compare "
+            en="Pin the server key: --server-key FILE_OR_TEXT, or --fetch-server-key and compare "
             "its fingerprint with the committee's.",
-            "Cần ghim khoá máy chủ: --server-key TỆP_HOẶC_CHUỖI, hoặc --fetch-server-key rồi so "
+            vi="Cần ghim khoá máy chủ: --server-key TỆP_HOẶC_CHUỖI, hoặc --fetch-server-key rồi so "
             "dấu vân tay với Ủy ban bầu cử.",
             code="P110",
             fields=("server_key",),
@@ -136,9 +136,9 @@ def _init(args: argparse.Namespace) -> int:
             given = args.server_fingerprint.strip().upper()
             if given != server_key.fingerprint:
                 raise StationFolderError(
-                    f"The server's key fingerprint is {server_key.fingerprint}, not {given}: "
+                    en=f"The server's key fingerprint is {server_key.fingerprint}, not {given}: "
                     "do not use this server.",
-                    f"Dấu vân tay khoá máy chủ là {server_key.fingerprint}, không phải {given}: "
+                    vi=f"Dấu vân tay khoá máy chủ là {server_key.fingerprint}, không phải {given}: "
                     "không dùng máy chủ này.",
                     code="P111",
                     fields=("server_fingerprint",),
@@ -158,8 +158,8 @@ def _init(args: argparse.Namespace) -> int:
         given = args.server_fingerprint.strip().upper()
         if given != server_key.fingerprint:
             raise StationFolderError(
-                f"The server key's fingerprint is {server_key.fingerprint}, not {given}.",
-                f"Dấu vân tay khoá máy chủ là {server_key.fingerprint}, không phải {given}.",
+                en=f"The server key's fingerprint is {server_key.fingerprint}, not {given}.",
+                vi=f"Dấu vân tay khoá máy chủ là {server_key.fingerprint}, không phải {given}.",
                 code="P111",
                 fields=("server_fingerprint",),
             )

@@ -124,7 +124,7 @@ def _error_body(status: int, body: bytes) -> dict[str, Any]:
     }
 
 
-def _transient(code: str, en: str, vi: str, **figures: Any) -> Outcome:
+def _transient(code: str, *, en: str, vi: str, **figures: Any) -> Outcome:
     return Outcome(
         "retry",
         error={"code": code, "message_en": en, "message_vi": vi, "fields": [], "figures": figures},
@@ -161,8 +161,9 @@ def interpret(
         expected = "accepted" if status == 200 else "rejected"
         if receipt.status != expected:
             raise ReceiptError(
-                f"HTTP {status} with a receipt saying {receipt.status!r}; the batch stays pending.",
-                f"HTTP {status} kèm biên nhận ghi {receipt.status!r}; lô vẫn chờ gửi.",
+                en=f"HTTP {status} with a receipt saying "
+                f"{receipt.status!r}; the batch stays pending.",
+                vi=f"HTTP {status} kèm biên nhận ghi {receipt.status!r}; lô vẫn chờ gửi.",
                 code="P203",
                 fields=("status",),
                 figures={"http_status": status, "receipt_status": receipt.status},
@@ -211,20 +212,22 @@ class Deliverer:
         except aiohttp.ClientSSLError as exc:
             return _transient(
                 "P302",
-                f"TLS: the server's certificate is not the pinned one or does not verify: {exc}",
-                f"TLS: chứng chỉ của máy chủ không phải chứng chỉ đã ghim hoặc không hợp lệ: {exc}",
+                en=f"TLS: the server's certificate is not the pinned one or does not verify: {exc}",
+                vi="TLS: chứng chỉ của máy chủ không phải "
+                f"chứng chỉ đã ghim hoặc không hợp lệ: {exc}",
             )
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             return _transient(
                 "P303",
-                f"No answer within {self.transport.timeout:g} s ({type(exc).__name__}).",
-                f"Không có trả lời trong {self.transport.timeout:g} giây ({type(exc).__name__}).",
+                en=f"No answer within {self.transport.timeout:g} s ({type(exc).__name__}).",
+                vi=f"Không có trả lời trong {self.transport.timeout:g} "
+                f"giây ({type(exc).__name__}).",
             )
         except aiohttp.ClientError as exc:
             return _transient(
                 "P304",
-                f"Connection failed: {exc or type(exc).__name__}",
-                f"Lỗi kết nối: {exc or type(exc).__name__}",
+                en=f"Connection failed: {exc or type(exc).__name__}",
+                vi=f"Lỗi kết nối: {exc or type(exc).__name__}",
             )
         return interpret(status, body, batch, self.server_key, self.election_id)
 
@@ -300,15 +303,15 @@ async def fetch_server_key(transport: Transport) -> VerifyKey:
             status = response.status
     except (TimeoutError, aiohttp.ClientError) as exc:
         raise DeliveryError(
-            f"Cannot fetch the server key from {transport.base_url}: {exc}",
-            f"Không lấy được khoá máy chủ từ {transport.base_url}: {exc}",
+            en=f"Cannot fetch the server key from {transport.base_url}: {exc}",
+            vi=f"Không lấy được khoá máy chủ từ {transport.base_url}: {exc}",
             code="P305",
             figures={"server": transport.base_url},
         ) from exc
     if status != 200:
         raise DeliveryError(
-            f"The server answered HTTP {status} for its key.",
-            f"Máy chủ trả lời HTTP {status} khi hỏi khoá.",
+            en=f"The server answered HTTP {status} for its key.",
+            vi=f"Máy chủ trả lời HTTP {status} khi hỏi khoá.",
             code="P305",
             figures={"http_status": status},
         )
@@ -317,14 +320,14 @@ async def fetch_server_key(transport: Transport) -> VerifyKey:
         key = VerifyKey.from_text(str(data["public_key_b64"]))
     except (ValueError, KeyError, TypeError) as exc:
         raise DeliveryError(
-            f"The server's key answer is not understood: {exc}",
-            f"Không hiểu câu trả lời khoá của máy chủ: {exc}",
+            en=f"The server's key answer is not understood: {exc}",
+            vi=f"Không hiểu câu trả lời khoá của máy chủ: {exc}",
             code="P305",
         ) from exc
     if data.get("fingerprint") not in (None, key.fingerprint):
         raise DeliveryError(
-            "The server's key and the fingerprint it names differ.",
-            "Khoá máy chủ và dấu vân tay nó ghi không khớp nhau.",
+            en="The server's key and the fingerprint it names differ.",
+            vi="Khoá máy chủ và dấu vân tay nó ghi không khớp nhau.",
             code="P305",
             figures={"fingerprint": str(data.get("fingerprint")), "computed": key.fingerprint},
         )

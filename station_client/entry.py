@@ -66,8 +66,8 @@ class StdTerminal:
         except EOFError:
             print()
             raise EntryAborted(
-                "Input ended; everything typed so far is saved. Run the same command to resume.",
-                "Hết dữ liệu nhập; mọi thứ đã gõ đều được lưu. Chạy lại lệnh để tiếp tục.",
+                en="Input ended; everything typed so far is saved. Run the same command to resume.",
+                vi="Hết dữ liệu nhập; mọi thứ đã gõ đều được lưu. Chạy lại lệnh để tiếp tục.",
             ) from None
         return unicodedata.normalize("NFC", answer)
 
@@ -121,9 +121,9 @@ def plan_entry(
     unknown = [r for r in race_ids if r not in known]
     if unknown:
         raise EntryError(
-            f"Race(s) {', '.join(unknown)} are not held at polling area "
+            en=f"Race(s) {', '.join(unknown)} are not held at polling area "
             f"{station.polling_area_id}; held here: {', '.join(sorted(known))}.",
-            f"Cuộc bầu cử {', '.join(unknown)} không tổ chức tại khu vực "
+            vi=f"Cuộc bầu cử {', '.join(unknown)} không tổ chức tại khu vực "
             f"{station.polling_area_id}; tại đây có: {', '.join(sorted(known))}.",
             code="P404",
             fields=("race",),
@@ -153,8 +153,8 @@ def plan_entry(
     missing = [s.race.id for s in seats if s.race.id not in signed]
     if missing or not seats:
         raise EntryError(
-            f"Nothing signed to correct for race(s) {', '.join(missing) or '—'}; use enter.",
-            f"Chưa có biên bản đã ký để đính chính cho {', '.join(missing) or '—'}; "
+            en=f"Nothing signed to correct for race(s) {', '.join(missing) or '—'}; use enter.",
+            vi=f"Chưa có biên bản đã ký để đính chính cho {', '.join(missing) or '—'}; "
             "hãy dùng enter.",
             code="P405",
             fields=("race",),
@@ -162,9 +162,9 @@ def plan_entry(
     digests = {signed[s.race.id].batch.digest for s in seats}
     if len(digests) > 1:
         raise EntryError(
-            "These races were signed in different batches; correct one batch at a time "
+            en="These races were signed in different batches; correct one batch at a time "
             "(choose with --race).",
-            "Các cuộc bầu cử này được ký trong các lô khác nhau; hãy đính chính từng lô "
+            vi="Các cuộc bầu cử này được ký trong các lô khác nhau; hãy đính chính từng lô "
             "(chọn bằng --race).",
             code="P406",
             fields=("race",),

@@ -191,8 +191,8 @@ def minutes_from_values(
     }
     if problems:
         raise EntryError(
-            f"Race {seat.race.id}: these fields are not usable: {'; '.join(problems)}",
-            f"Cuộc bầu cử {seat.race.id}: các ô sau không dùng được: {'; '.join(problems)}",
+            en=f"Race {seat.race.id}: these fields are not usable: {'; '.join(problems)}",
+            vi=f"Cuộc bầu cử {seat.race.id}: các ô sau không dùng được: {'; '.join(problems)}",
             code="P403",
             fields=tuple(bad),
             figures={"race_id": seat.race.id},

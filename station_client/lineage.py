@@ -71,9 +71,9 @@ class Lineage:
                 status = resp.status
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise DeliveryError(
-                f"Could not ask the server whether its ledger still holds our receipts: "
+                en=f"Could not ask the server whether its ledger still holds our receipts: "
                 f"{exc or type(exc).__name__}",
-                f"Không hỏi được máy chủ sổ cái còn giữ các biên nhận của trạm không: "
+                vi=f"Không hỏi được máy chủ sổ cái còn giữ các biên nhận của trạm không: "
                 f"{exc or type(exc).__name__}",
                 code="P211",
             ) from exc
@@ -85,8 +85,8 @@ class Lineage:
             return int(data["head_index"]), found
         except (ValueError, KeyError, TypeError) as exc:
             raise DeliveryError(
-                f"The server's answer about its ledger is not understood: {exc}",
-                f"Không hiểu câu trả lời của máy chủ về sổ cái: {exc}",
+                en=f"The server's answer about its ledger is not understood: {exc}",
+                vi=f"Không hiểu câu trả lời của máy chủ về sổ cái: {exc}",
                 code="P211",
                 figures={"http_status": status},
             ) from exc

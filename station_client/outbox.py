@@ -281,9 +281,9 @@ class Outbox:
     ) -> OutboxVersionError:
         shown = "-" if found is None else found
         return OutboxVersionError(
-            f"{self.path}: {why[0]} (schema version found {shown}, expected "
+            en=f"{self.path}: {why[0]} (schema version found {shown}, expected "
             f"{OUTBOX_VERSION}). {todo[0]}",
-            f"{self.path}: {why[1]} (phiên bản lược đồ tìm thấy {shown}, cần "
+            vi=f"{self.path}: {why[1]} (phiên bản lược đồ tìm thấy {shown}, cần "
             f"{OUTBOX_VERSION}). {todo[1]}",
             code=code,
             fields=("schema_version",),

@@ -28,10 +28,10 @@ def verify_receipt(
         opened.verify(server_key)
     except (SignatureError, DecodeError) as exc:
         raise ReceiptError(
-            "The receipt is not signed by the pinned server key "
+            en="The receipt is not signed by the pinned server key "
             f"({server_key.fingerprint}): {exc.message_en} Do not trust this answer; "
             "the batch stays pending. Check the server address and tell the committee.",
-            "Biên nhận không được ký bằng khoá máy chủ đã ghim "
+            vi="Biên nhận không được ký bằng khoá máy chủ đã ghim "
             f"({server_key.fingerprint}): {exc.message_vi} Không tin câu trả lời này; "
             "lô vẫn chờ gửi. Kiểm tra địa chỉ máy chủ và báo Ủy ban bầu cử.",
             code="P201",
@@ -49,9 +49,9 @@ def verify_receipt(
         got = getattr(receipt, name)
         if got != want:
             raise ReceiptError(
-                f"The receipt is for another batch: {name} is {got!r}, ours is {want!r}. "
+                en=f"The receipt is for another batch: {name} is {got!r}, ours is {want!r}. "
                 "The batch stays pending.",
-                f"Biên nhận dành cho lô khác: {name} là {got!r}, của trạm là {want!r}. "
+                vi=f"Biên nhận dành cho lô khác: {name} là {got!r}, của trạm là {want!r}. "
                 "Lô vẫn chờ gửi.",
                 code="P202",
                 fields=(name,),

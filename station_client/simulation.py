@@ -217,8 +217,8 @@ class Simulation:
         status, data = await self._json(session, "GET", "/api/v1/server-key")
         if status != 200 or not isinstance(data, dict):
             raise SimulationError(
-                f"The server did not give its key (HTTP {status}).",
-                f"Máy chủ không trả khoá (HTTP {status}).",
+                en=f"The server did not give its key (HTTP {status}).",
+                vi=f"Máy chủ không trả khoá (HTTP {status}).",
                 figures={"http_status": status},
             )
         return VerifyKey.from_text(str(data["public_key_b64"]))
@@ -230,8 +230,8 @@ class Simulation:
             raw = await response.read()
             if response.status != 200:
                 raise SimulationError(
-                    f"The server did not give the election (HTTP {response.status}).",
-                    f"Máy chủ không trả định nghĩa cuộc bầu cử (HTTP {response.status}).",
+                    en=f"The server did not give the election (HTTP {response.status}).",
+                    vi=f"Máy chủ không trả định nghĩa cuộc bầu cử (HTTP {response.status}).",
                 )
         return Election.from_definition(codec.decode(raw, ElectionDefinition))
 
@@ -298,8 +298,8 @@ class Simulation:
             if rules.has_errors(findings):
                 codes = ",".join(f.code for f in checks.errors(findings))
                 raise SimulationError(
-                    f"{station_id}: sample minutes break the law's checks ({codes}).",
-                    f"{station_id}: biên bản mẫu vi phạm kiểm tra ({codes}).",
+                    en=f"{station_id}: sample minutes break the law's checks ({codes}).",
+                    vi=f"{station_id}: biên bản mẫu vi phạm kiểm tra ({codes}).",
                 )
             missing = rules.unexplained(findings, {m.race_id: m for m in minutes})
             if missing:
@@ -448,8 +448,8 @@ class Simulation:
         unknown = set(self.config.faults) - set(FAULTS)
         if unknown:
             raise SimulationError(
-                f"Unknown fault(s): {', '.join(sorted(unknown))}; known: {', '.join(FAULTS)}.",
-                f"Lỗi giả lập không có: {', '.join(sorted(unknown))}; có: {', '.join(FAULTS)}.",
+                en=f"Unknown fault(s): {', '.join(sorted(unknown))}; known: {', '.join(FAULTS)}.",
+                vi=f"Lỗi giả lập không có: {', '.join(sorted(unknown))}; có: {', '.join(FAULTS)}.",
                 fields=("faults",),
             )
         self._started = time.monotonic()

@@ -81,17 +81,17 @@ class Station:
     def signing_key(self, passphrase: bytes | None) -> SigningKey:
         if self.config.key_encrypted and not passphrase:
             raise StationFolderError(
-                "The station key is protected by a passphrase: give --passphrase-file or "
+                en="The station key is protected by a passphrase: give --passphrase-file or "
                 "--ask-passphrase.",
-                "Khoá của trạm có mật khẩu: dùng --passphrase-file hoặc --ask-passphrase.",
+                vi="Khoá của trạm có mật khẩu: dùng --passphrase-file hoặc --ask-passphrase.",
                 code="P105",
                 fields=("passphrase",),
             )
         key = SigningKey.load(self.folder / KEY_FILE, passphrase or None)
         if key.public.fingerprint != self.config.fingerprint:
             raise StationFolderError(
-                "The key file does not match the fingerprint recorded at init.",
-                "Tệp khoá không khớp dấu vân tay đã ghi khi khởi tạo.",
+                en="The key file does not match the fingerprint recorded at init.",
+                vi="Tệp khoá không khớp dấu vân tay đã ghi khi khởi tạo.",
                 code="P106",
                 figures={"file": key.public.fingerprint, "recorded": self.config.fingerprint},
             )
@@ -110,8 +110,8 @@ def open_station(folder: Path, *, durable: bool = True) -> Station:
     config_path = folder / CONFIG_FILE
     if not config_path.is_file():
         raise StationFolderError(
-            f"{folder} is not a station folder (no {CONFIG_FILE}); run station-client init.",
-            f"{folder} không phải thư mục trạm (thiếu {CONFIG_FILE}); hãy chạy "
+            en=f"{folder} is not a station folder (no {CONFIG_FILE}); run station-client init.",
+            vi=f"{folder} không phải thư mục trạm (thiếu {CONFIG_FILE}); hãy chạy "
             "station-client init.",
             code="P101",
             fields=("dir",),
@@ -121,8 +121,8 @@ def open_station(folder: Path, *, durable: bool = True) -> Station:
     server_key = VerifyKey.from_pem((folder / SERVER_KEY_FILE).read_bytes())
     if server_key.fingerprint != config.server_fingerprint:
         raise StationFolderError(
-            "server.pub.pem does not match the server fingerprint pinned at init.",
-            "server.pub.pem không khớp dấu vân tay máy chủ đã ghim khi khởi tạo.",
+            en="server.pub.pem does not match the server fingerprint pinned at init.",
+            vi="server.pub.pem không khớp dấu vân tay máy chủ đã ghim khi khởi tạo.",
             code="P107",
             figures={"file": server_key.fingerprint, "pinned": config.server_fingerprint},
         )
@@ -167,15 +167,16 @@ def init_station(
     polling_area_id = unicodedata.normalize("NFC", polling_area_id.strip())
     if (folder / CONFIG_FILE).exists() or (folder / KEY_FILE).exists():
         raise StationFolderError(
-            f"{folder} already holds a station; a second key would break its enrolment.",
-            f"{folder} đã có một trạm; tạo khoá thứ hai sẽ làm hỏng việc đăng ký.",
+            en=f"{folder} already holds a station; a second key would break its enrolment.",
+            vi=f"{folder} đã có một trạm; tạo khoá thứ hai sẽ làm hỏng việc đăng ký.",
             code="P102",
             fields=("dir",),
         )
     if not _ID.fullmatch(station_id):
         raise StationFolderError(
-            f"Station id {station_id!r}: use ASCII letters, digits, '.', '_' or '-' (at most 64).",
-            f"Mã trạm {station_id!r}: chỉ dùng chữ cái ASCII, chữ số, '.', '_' hoặc '-' "
+            en=f"Station id {station_id!r}: use ASCII letters, "
+            "digits, '.', '_' or '-' (at most 64).",
+            vi=f"Mã trạm {station_id!r}: chỉ dùng chữ cái ASCII, chữ số, '.', '_' hoặc '-' "
             "(tối đa 64).",
             code="P109",
             fields=("station_id",),
@@ -183,8 +184,8 @@ def init_station(
     election = load_election(election_file)
     if polling_area_id not in election.polling_areas:
         raise StationFolderError(
-            f"Polling area {polling_area_id!r} is not in election {election.id}.",
-            f"Khu vực bỏ phiếu {polling_area_id!r} không có trong cuộc bầu cử {election.id}.",
+            en=f"Polling area {polling_area_id!r} is not in election {election.id}.",
+            vi=f"Khu vực bỏ phiếu {polling_area_id!r} không có trong cuộc bầu cử {election.id}.",
             code="P103",
             fields=("polling_area_id",),
             figures={"polling_area_id": polling_area_id, "election_id": election.id},
@@ -192,15 +193,16 @@ def init_station(
     seats = election.races_at(polling_area_id)
     if not seats:
         raise StationFolderError(
-            f"No race is held at polling area {polling_area_id}.",
-            f"Không có cuộc bầu cử nào tại khu vực bỏ phiếu {polling_area_id}.",
+            en=f"No race is held at polling area {polling_area_id}.",
+            vi=f"Không có cuộc bầu cử nào tại khu vực bỏ phiếu {polling_area_id}.",
             code="P104",
             fields=("polling_area_id",),
         )
     if not server_url.startswith(("http://", "https://")):
         raise StationFolderError(
-            f"The server address must start with http:// or https://, not {server_url!r}.",
-            f"Địa chỉ máy chủ phải bắt đầu bằng http:// hoặc https://, không phải {server_url!r}.",
+            en=f"The server address must start with http:// or https://, not {server_url!r}.",
+            vi="Địa chỉ máy chủ phải bắt đầu bằng http:// "
+            f"hoặc https://, không phải {server_url!r}.",
             code="P108",
             fields=("server",),
         )

@@ -33,8 +33,8 @@ def read_minutes(path: Path, station: Station) -> list[CountingMinutes]:
         text = unicodedata.normalize("NFC", raw.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise EntryError(
-            f"{path.name} is not UTF-8 text: {exc}",
-            f"{path.name} không phải văn bản UTF-8: {exc}",
+            en=f"{path.name} is not UTF-8 text: {exc}",
+            vi=f"{path.name} không phải văn bản UTF-8: {exc}",
             code="P410",
             fields=("file",),
         ) from exc
@@ -59,8 +59,8 @@ def _from_csv(text: str, name: str, station: Station) -> list[CountingMinutes]:
             continue
         if len(row) != 3:
             raise EntryError(
-                f"{name} line {line}: expected 3 columns race_id,field,value, found {len(row)}.",
-                f"{name} dòng {line}: cần 3 cột race_id,field,value, có {len(row)}.",
+                en=f"{name} line {line}: expected 3 columns race_id,field,value, found {len(row)}.",
+                vi=f"{name} dòng {line}: cần 3 cột race_id,field,value, có {len(row)}.",
                 code="P410",
                 fields=(f"{name}:{line}",),
             )
@@ -68,9 +68,9 @@ def _from_csv(text: str, name: str, station: Station) -> list[CountingMinutes]:
         seat = seats.get(race_id)
         if seat is None:
             raise EntryError(
-                f"{name} line {line}: race {race_id!r} is not held at polling area "
+                en=f"{name} line {line}: race {race_id!r} is not held at polling area "
                 f"{station.polling_area_id}.",
-                f"{name} dòng {line}: cuộc bầu cử {race_id!r} không tổ chức tại khu vực "
+                vi=f"{name} dòng {line}: cuộc bầu cử {race_id!r} không tổ chức tại khu vực "
                 f"{station.polling_area_id}.",
                 code="P410",
                 fields=(f"{name}:{line}", "race_id"),
@@ -78,16 +78,16 @@ def _from_csv(text: str, name: str, station: Station) -> list[CountingMinutes]:
         known = {f.key for f in form_fields(seat)}
         if key not in known and not key.startswith("explain:"):
             raise EntryError(
-                f"{name} line {line}: unknown field {key!r} for race {race_id}.",
-                f"{name} dòng {line}: không có ô {key!r} cho cuộc bầu cử {race_id}.",
+                en=f"{name} line {line}: unknown field {key!r} for race {race_id}.",
+                vi=f"{name} dòng {line}: không có ô {key!r} cho cuộc bầu cử {race_id}.",
                 code="P410",
                 fields=(f"{name}:{line}", "field"),
             )
         race_values = values.setdefault(race_id, {})
         if key in race_values:
             raise EntryError(
-                f"{name} line {line}: field {key!r} of race {race_id} given twice.",
-                f"{name} dòng {line}: ô {key!r} của cuộc bầu cử {race_id} xuất hiện hai lần.",
+                en=f"{name} line {line}: field {key!r} of race {race_id} given twice.",
+                vi=f"{name} dòng {line}: ô {key!r} của cuộc bầu cử {race_id} xuất hiện hai lần.",
                 code="P410",
                 fields=(f"{name}:{line}", "field"),
             )
@@ -106,17 +106,17 @@ class FindingsError(ChecksFailed):
         codes = ", ".join(f"{f.code}[{f.race_id}]" for f in self.findings)
         if unexplained:
             super().__init__(
-                f"Warnings without an explanation: {codes}. Add an explanation for each in "
+                en=f"Warnings without an explanation: {codes}. Add an explanation for each in "
                 "the minutes' explanations (JSON) or as explain:<code> rows (CSV).",
-                f"Cảnh báo chưa có giải thích: {codes}. Thêm lời giải thích cho từng cảnh báo "
+                vi=f"Cảnh báo chưa có giải thích: {codes}. Thêm lời giải thích cho từng cảnh báo "
                 "vào explanations (JSON) hoặc dòng explain:<mã> (CSV).",
                 code="P408",
                 fields=tuple(f"{f.race_id}.explanations.{f.code}" for f in self.findings),
             )
         else:
             super().__init__(
-                f"The law's checks found errors: {codes}. Nothing was signed.",
-                f"Kiểm tra theo Luật phát hiện lỗi: {codes}. Chưa ký gì.",
+                en=f"The law's checks found errors: {codes}. Nothing was signed.",
+                vi=f"Kiểm tra theo Luật phát hiện lỗi: {codes}. Chưa ký gì.",
                 code="P407",
                 fields=tuple(sorted({x for f in self.findings for x in f.fields})),
             )
@@ -132,13 +132,16 @@ def submit(
 ) -> tuple[StoredBatch, list[Finding]]:
     """Check and sign minutes read from a file; raise with the findings otherwise."""
     if not minutes:
-        raise EntryError("The file holds no minutes.", "Tệp không có biên bản nào.", code="P411")
+        raise EntryError(
+            en="The file holds no minutes.", vi="Tệp không có biên bản nào.", code="P411"
+        )
     for m in minutes:
         if m.polling_area_id != station.polling_area_id:
             raise EntryError(
-                f"Minutes for polling area {m.polling_area_id}; this station is "
+                en=f"Minutes for polling area {m.polling_area_id}; this station is "
                 f"{station.polling_area_id}.",
-                f"Biên bản của khu vực {m.polling_area_id}; trạm này là {station.polling_area_id}.",
+                vi=f"Biên bản của khu vực {m.polling_area_id}; "
+                f"trạm này là {station.polling_area_id}.",
                 code="P412",
                 fields=("polling_area_id",),
             )
@@ -146,15 +149,15 @@ def submit(
     plan, notes = plan_entry(station, race_ids=race_ids, correction=correction)
     if not correction and len(plan.races) != len(set(race_ids)):
         raise EntryError(
-            "Already signed: " + "; ".join(notes),
-            "Đã ký: " + "; ".join(notes),
+            en="Already signed: " + "; ".join(notes),
+            vi="Đã ký: " + "; ".join(notes),
             code="P413",
             fields=("race_id",),
         )
     if correction and not (reason and reason.strip()):
         raise EntryError(
-            "A correction needs a reason (--reason).",
-            "Đính chính phải có lý do (--reason).",
+            en="A correction needs a reason (--reason).",
+            vi="Đính chính phải có lý do (--reason).",
             code="P414",
             fields=("reason",),
         )

@@ -85,8 +85,8 @@ def _print(args: argparse.Namespace) -> int:
     if args.election:
         if args.server:
             raise SheetError(
-                "Give either --server or --election with --minutes, not both.",
-                "Chỉ dùng --server hoặc --election cùng --minutes, không dùng cả hai.",
+                en="Give either --server or --election with --minutes, not both.",
+                vi="Chỉ dùng --server hoặc --election cùng --minutes, không dùng cả hai.",
                 fields=("server", "election"),
             )
         source = printing.source_offline(
@@ -112,8 +112,8 @@ def _print(args: argparse.Namespace) -> int:
             source.made_on = made_on
     else:
         raise SheetError(
-            "Say where the results come from: --server URL, or --election FILE --minutes FILES.",
-            "Cần nêu nguồn kết quả: --server URL, hoặc --election TỆP --minutes TỆP...",
+            en="Say where the results come from: --server URL, or --election FILE --minutes FILES.",
+            vi="Cần nêu nguồn kết quả: --server URL, hoặc --election TỆP --minutes TỆP...",
             fields=("server", "election"),
         )
 
@@ -121,8 +121,8 @@ def _print(args: argparse.Namespace) -> int:
         race_id, _, constituency_id = args.constituency.partition("/")
         if not constituency_id:
             raise SheetError(
-                f"--constituency is RACE/ID (for example QH/QH-10), not {args.constituency!r}.",
-                f"--constituency có dạng CUỘC/MÃ (ví dụ QH/QH-10), không phải "
+                en=f"--constituency is RACE/ID (for example QH/QH-10), not {args.constituency!r}.",
+                vi=f"--constituency có dạng CUỘC/MÃ (ví dụ QH/QH-10), không phải "
                 f"{args.constituency!r}.",
                 fields=("constituency",),
             )

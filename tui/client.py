@@ -35,8 +35,8 @@ def decode(data: bytes, kind: type[T], what: str) -> T:
         return msgspec.json.decode(data, type=kind)
     except msgspec.DecodeError as exc:
         raise BadAnswer(
-            f"{what} does not match its type (schemas/read.py): {exc}",
-            f"{what} không khớp kiểu của nó (schemas/read.py): {exc}",
+            en=f"{what} does not match its type (schemas/read.py): {exc}",
+            vi=f"{what} không khớp kiểu của nó (schemas/read.py): {exc}",
             fields=(what,),
             figures={"detail": str(exc)},
         ) from exc
@@ -51,8 +51,8 @@ def parse_event(raw: bytes | str) -> read.FeedEvent:
         return _event.decode(raw)
     except msgspec.DecodeError as exc:
         raise BadAnswer(
-            f"The feed sent something that is not an event: {exc}: {str(raw)[:200]}",
-            f"Luồng sự kiện gửi dữ liệu không phải sự kiện: {exc}: {str(raw)[:200]}",
+            en=f"The feed sent something that is not an event: {exc}: {str(raw)[:200]}",
+            vi=f"Luồng sự kiện gửi dữ liệu không phải sự kiện: {exc}: {str(raw)[:200]}",
             fields=("feed",),
             figures={"detail": str(exc)},
         ) from exc
@@ -107,9 +107,10 @@ class ApiClient:
                 status = resp.status
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise ServerUnreachable(
-                f"The server at {self.base_url} did not answer {method} {path}: {exc or type(exc)}."
+                en=f"The server at {self.base_url} did not "
+                f"answer {method} {path}: {exc or type(exc)}."
                 " Check the address and that the server runs.",
-                f"Máy chủ {self.base_url} không trả lời {method} {path}: {exc or type(exc)}."
+                vi=f"Máy chủ {self.base_url} không trả lời {method} {path}: {exc or type(exc)}."
                 " Kiểm tra địa chỉ và máy chủ đang chạy.",
                 fields=("server",),
                 figures={"url": url},
@@ -120,13 +121,13 @@ class ApiClient:
             err = msgspec.json.decode(data, type=read.ErrorBody).error
         except msgspec.DecodeError as exc:
             raise BadAnswer(
-                f"{method} {path} answered {status} without an error body.",
-                f"{method} {path} trả lời {status} không kèm nội dung lỗi.",
+                en=f"{method} {path} answered {status} without an error body.",
+                vi=f"{method} {path} trả lời {status} không kèm nội dung lỗi.",
                 figures={"status": status},
             ) from exc
         raise ServerRefused(
-            f"{method} {path} was refused ({status} {err.code}): {err.message_en}",
-            f"{method} {path} bị từ chối ({status} {err.code}): {err.message_vi}",
+            en=f"{method} {path} was refused ({status} {err.code}): {err.message_en}",
+            vi=f"{method} {path} bị từ chối ({status} {err.code}): {err.message_vi}",
             fields=tuple(err.fields),
             figures={"status": status, "server_code": err.code, "path": path},
         )

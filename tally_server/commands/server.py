@@ -288,9 +288,9 @@ def _check_fingerprint(key: Any, expected: str | None) -> None:
 
     if expected is not None and expected.strip().upper() != key.fingerprint:
         raise KeyFileError(
-            f"The key's fingerprint is {key.fingerprint}, not {expected.strip()}: this is not "
+            en=f"The key's fingerprint is {key.fingerprint}, not {expected.strip()}: this is not "
             f"the key that was read out. Nothing was enrolled.",
-            f"Dấu vân tay của khoá là {key.fingerprint}, không phải {expected.strip()}: đây "
+            vi=f"Dấu vân tay của khoá là {key.fingerprint}, không phải {expected.strip()}: đây "
             f"không phải khoá đã được đọc. Chưa đăng ký gì.",
             code="S310",
             fields=("fingerprint",),
@@ -353,8 +353,8 @@ def _station_enroll_csv(args: argparse.Namespace) -> int:
                 p = journal.enroll(station_id, area_id, key, _now(), by=_cli_actor())
             except KiemphieuError as exc:
                 raise type(exc)(
-                    f"line {n}: {exc.message_en} Nothing was enrolled.",
-                    f"dòng {n}: {exc.message_vi} Chưa đăng ký gì.",
+                    en=f"line {n}: {exc.message_en} Nothing was enrolled.",
+                    vi=f"dòng {n}: {exc.message_vi} Chưa đăng ký gì.",
                     code=exc.code,
                     fields=exc.fields,
                     figures={**exc.figures, "line": n},
@@ -610,8 +610,8 @@ def _verify(args: argparse.Namespace) -> int:
     from tally_server.service.verify import KeysAhead, load_election_source, verify_ledger
 
     keys = KeysAhead.start(args.ledger)  # read by another process while the election loads
-    # Millions of objects and no cycles to find while the definition is read (~1 s
-    # of collections at national size).
+    # Millions of objects and no cycles to find while the definition is read: the
+    # collector would walk them again and again.
     gc.disable()
     try:
         election = load_election_source(args.election)

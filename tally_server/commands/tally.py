@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from schemas.models import CountingMinutes, Finding, ResultBatch
     from tally_server.core.definition import Election
-    from tally_server.core.tally import ConstituencyResult, FinalResult, Rollup, Tally
+    from tally_server.core.fasttally import Tally
+    from tally_server.core.tally import ConstituencyResult, FinalResult, Rollup
 
 HELP = "count minutes files offline and determine every constituency's result"
 DESCRIPTION = """\
@@ -185,8 +186,8 @@ def _expand(doc: Any, source: str, file: str, election: Election, out: Loaded) -
     try:
         if not isinstance(doc, dict):
             raise DecodeError(
-                "Expected a minutes, a batch, an envelope or a list of them.",
-                "Cần một biên bản, một lô, một phong bì hoặc danh sách các thứ đó.",
+                en="Expected a minutes, a batch, an envelope or a list of them.",
+                vi="Cần một biên bản, một lô, một phong bì hoặc danh sách các thứ đó.",
             )
         batch: ResultBatch | None = None
         if "payloadType" in doc:
@@ -216,8 +217,8 @@ def _expand(doc: Any, source: str, file: str, election: Election, out: Loaded) -
             return
         else:
             raise DecodeError(
-                f"Unknown document schema {doc.get('schema')!r}.",
-                f"Lược đồ tài liệu không rõ {doc.get('schema')!r}.",
+                en=f"Unknown document schema {doc.get('schema')!r}.",
+                vi=f"Lược đồ tài liệu không rõ {doc.get('schema')!r}.",
                 fields=("schema",),
             )
     except KiemphieuError as exc:
@@ -255,12 +256,12 @@ def _malformed(
     findings = format_findings(doc, election, source) if what == "minutes" else []
     if isinstance(exc, KiemphieuError) and exc.code in codec.IJSON_CODES:
         # Not I-JSON: the bytes read two ways, so no field can be trusted; the code says why.
-        at_vi, at_en = where(source, ids, election)
+        place = where(source, ids, election)
         findings = [
             msgspec.structs.replace(
                 _finding_of(exc),
-                message_vi=f"{exc.code}: {at_vi}: {exc.message_vi}",
-                message_en=f"{exc.code}: {at_en}: {exc.message_en}",
+                message_vi=f"{exc.code}: {place.vi}: {exc.message_vi}",
+                message_en=f"{exc.code}: {place.en}: {exc.message_en}",
             )
         ]
     if not findings:
@@ -271,7 +272,7 @@ def _malformed(
         vi_what, en_what = (
             ("biên bản", "counting minutes") if what == "minutes" else ("lô", "batch")
         )
-        at_vi, at_en = where(source, ids, election)
+        place = where(source, ids, election)
         findings = [
             Finding(
                 code="S100",
@@ -281,8 +282,8 @@ def _malformed(
                     "field": at,
                     "detail": str(getattr(exc, "figures", {}).get("detail", exc)),
                 },
-                message_vi=f"S100: {at_vi}: {vi_what} không đúng định dạng tại {at}",
-                message_en=f"S100: {at_en}: the {en_what} does not match its format at {at}",
+                message_vi=f"S100: {place.vi}: {vi_what} không đúng định dạng tại {at}",
+                message_en=f"S100: {place.en}: the {en_what} does not match its format at {at}",
             )
         ]
     return _rejected(source, ids, findings)
@@ -358,8 +359,9 @@ def run_tally(args: argparse.Namespace) -> int:
     from schemas import codec
     from tally_server.commands.election import issue_lines
     from tally_server.core.definition import Election
+    from tally_server.core.fasttally import Tally
     from tally_server.core.roster import read_any
-    from tally_server.core.tally import Tally, results_digest
+    from tally_server.core.tally import results_digest
     from tally_server.core.validate import errors, validate_definition
 
     definition, normalised = read_any(Path(args.election))
@@ -587,8 +589,8 @@ def _render(
             "valid_ballots": pct(r.valid_pct),
             "invalid_ballots": pct(r.invalid_pct),
         }
-        for name, vi, en in COUNTS:
-            label = f"{vi[:1].upper()}{vi[1:]} / {en}"
+        for name, words in COUNTS:
+            label = f"{words.vi[:1].upper()}{words.vi[1:]} / {words.en}"
             n = getattr(r, name)
             lines.append(f"  {label:<50} {vn_int(n):>12} {shares.get(name, ''):>8}".rstrip())
         lines.append(

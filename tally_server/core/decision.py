@@ -108,7 +108,8 @@ class Determination:
     winners: tuple[str, ...]
     unresolved_tie: tuple[str, ...]
     eligible: tuple[str, ...]
-    """In the definition's order (a tuple: ~8 MB less than sets at national size)."""
+    """In the definition's order (a tuple: smaller than a set, and there is one per
+    constituency and round)."""
     ranks: Mapping[str, int]
     reasons: tuple[Reason, ...]
     """In the order the notes give them."""

@@ -30,7 +30,7 @@ class Seat:
 
 class Seats(Mapping[tuple[str, str], Seat]):
     """(polling area id, race id) -> the seat, kept as one dict per race: a national
-    definition has ~336,000 of them, whose tuple keys alone took ~17 MB."""
+    definition has hundreds of thousands, whose tuple keys alone took much memory."""
 
     __slots__ = ("_by_race", "_len")
 
@@ -88,7 +88,7 @@ class Election:
     @classmethod
     def from_definition(cls, definition: ElectionDefinition, *, shared: bool = False) -> Election:
         """``shared``: the definition's equal values are one object already
-        (``decode_definition``), so they are not shared again (~0.16 s nationally)."""
+        (``decode_definition``), so they are not shared again."""
         self = cls(definition)
         self.committees = {c.id: c for c in definition.committees}
         self.polling_areas = areas = {p.id: p for p in definition.polling_areas}
@@ -125,8 +125,8 @@ class Election:
 def _share_values(definition: ElectionDefinition) -> None:
     """Make equal values one object: names, administrative units, birth dates, the
     race ids keying each area's voters and the voter counts. A national definition
-    repeats them across ~90,000 polling areas and ~210,000 candidates (~60 MB as
-    decoded); every value is unchanged (all are immutable), so no reader can tell."""
+    repeats them across every polling area and candidate; every value is unchanged
+    (all are immutable), so no reader can tell."""
     seen: dict[object, object] = {race.id: race.id for race in definition.races}
     one = seen.setdefault
     for area in definition.polling_areas:
@@ -191,7 +191,7 @@ def decode_definition(raw: bytes, *, ijson: bool = True) -> ElectionDefinition:
     """``codec.decode(raw, ElectionDefinition)``, with equal values shared as each
     polling area and constituency is decoded rather than afterwards: the copies are
     freed while the next are made, so their memory is used again (decoding the whole
-    national definition first, then sharing, left ~90 MB of holes the process kept).
+    national definition first, then sharing, left holes the process kept).
     Anything wrong is reported by ``codec.decode`` itself, in its words. ``ijson``:
     refuse a key given twice or an integer beyond 2^53 − 1 (``codec.check_ijson``;
     a caller that knows these very bytes passed the check may leave it out)."""

@@ -20,7 +20,7 @@ import msgspec
 
 from schemas.models import Constituency, Count, CountingMinutes, Finding, Id, Round
 from tally_server.core.definition import Election
-from tally_server.core.glossary import FIELD, ROUND
+from tally_server.core.glossary import FIELD, ROUND, Words
 from tally_server.core.numbers import vn_int
 
 COUNT_NAMES = (
@@ -33,37 +33,41 @@ COUNT_NAMES = (
 )
 """The minutes' six counts, in the order of the form (Art. 75.2)."""
 
-COUNTS: tuple[tuple[str, str, str], ...] = tuple(
-    (name, FIELD[name].vi[:1].lower() + FIELD[name].vi[1:], FIELD[name].en.lower())
+COUNTS: tuple[tuple[str, Words], ...] = tuple(
+    (name, Words(vi=FIELD[name].vi[:1].lower() + FIELD[name].vi[1:], en=FIELD[name].en.lower()))
     for name in COUNT_NAMES
 )
 """The six totals of a counting minutes, in the order of the form, worded by the
 glossary (as a sentence says them: 'số phiếu hợp lệ', 'valid ballots')."""
 
-COMPLAINTS: tuple[tuple[str, str, str], ...] = (
-    ("received", "số khiếu nại, tố cáo nhận được", "complaints received"),
-    ("resolved", "số khiếu nại, tố cáo đã giải quyết", "complaints resolved by the team"),
-    ("forwarded", "số khiếu nại, tố cáo chuyển lên cấp trên", "complaints forwarded"),
+COMPLAINTS: tuple[tuple[str, Words], ...] = (
+    ("received", Words(vi="số khiếu nại, tố cáo nhận được", en="complaints received")),
+    (
+        "resolved",
+        Words(vi="số khiếu nại, tố cáo đã giải quyết", en="complaints resolved by the team"),
+    ),
+    ("forwarded", Words(vi="số khiếu nại, tố cáo chuyển lên cấp trên", en="complaints forwarded")),
 )
 
-LABELS: dict[str, tuple[str, str]] = {
-    "schema": ("lược đồ tài liệu", "document schema"),
-    "race_id": ("mã cuộc bầu cử", "race id"),
-    "constituency_id": ("mã đơn vị bầu cử", "constituency id"),
-    "polling_area_id": ("mã khu vực bỏ phiếu", "polling area id"),
-    "round": ("vòng bầu cử", "round"),
-    **{name: (vi, en) for name, vi, en in COUNTS},
-    "candidate_votes": ("số phiếu bầu cho từng người ứng cử", "votes for each candidate"),
-    "ballots_by_names_kept": (
-        "số phiếu hợp lệ theo số tên giữ lại",
-        "valid ballots by the number of names kept",
+LABELS: dict[str, Words] = {
+    "schema": Words(vi="lược đồ tài liệu", en="document schema"),
+    "race_id": Words(vi="mã cuộc bầu cử", en="race id"),
+    "constituency_id": Words(vi="mã đơn vị bầu cử", en="constituency id"),
+    "polling_area_id": Words(vi="mã khu vực bỏ phiếu", en="polling area id"),
+    "round": Words(vi="vòng bầu cử", en="round"),
+    **dict(COUNTS),
+    "candidate_votes": Words(
+        vi="số phiếu bầu cho từng người ứng cử", en="votes for each candidate"
     ),
-    "complaints": ("khiếu nại, tố cáo", "complaints and denunciations"),
-    **{f"complaints.{name}": (vi, en) for name, vi, en in COMPLAINTS},
-    "signatories": ("người ký biên bản", "signatories"),
-    "explanations": ("giải trình cảnh báo", "explanations of warnings"),
+    "ballots_by_names_kept": Words(
+        vi="số phiếu hợp lệ theo số tên giữ lại", en="valid ballots by the number of names kept"
+    ),
+    "complaints": Words(vi="khiếu nại, tố cáo", en="complaints and denunciations"),
+    **{f"complaints.{name}": words for name, words in COMPLAINTS},
+    "signatories": Words(vi="người ký biên bản", en="signatories"),
+    "explanations": Words(vi="giải trình cảnh báo", en="explanations of warnings"),
 }
-"""Field path -> (Vietnamese, English) label; ``label`` adds the per-candidate and
+"""Field path -> its label in both languages; ``label`` adds the per-candidate and
 per-pile ones."""
 
 _PILE = re.compile(r"ballots_by_names_kept\[(\d+)\]")
@@ -72,26 +76,28 @@ _MAX_COUNT: int = next(
 )
 
 
-def label(path: str, con: Constituency | None = None) -> tuple[str, str]:
+def label(path: str, con: Constituency | None = None) -> Words:
     """The field at ``path`` in words: ``candidate_votes.X`` names the candidate
     (from ``con``'s list when it is there), ``ballots_by_names_kept[k]`` its pile."""
     if path.startswith("candidate_votes."):
         cid = path.removeprefix("candidate_votes.")
         name = next((c.full_name for c in con.candidates if c.id == cid), None) if con else None
         if name is None:
-            return f"số phiếu bầu cho người ứng cử {cid}", f"votes for candidate {cid}"
-        return f"số phiếu bầu cho {name} ({cid})", f"votes for {name} ({cid})"
+            return Words(vi=f"số phiếu bầu cho người ứng cử {cid}", en=f"votes for candidate {cid}")
+        return Words(vi=f"số phiếu bầu cho {name} ({cid})", en=f"votes for {name} ({cid})")
     if m := _PILE.fullmatch(path):
         k = int(m[1]) + 1
-        return f"số phiếu hợp lệ giữ {k} tên", f"valid ballots keeping {k} name{'s' * (k > 1)}"
-    return LABELS.get(path, (path, path))
+        return Words(
+            vi=f"số phiếu hợp lệ giữ {k} tên", en=f"valid ballots keeping {k} name{'s' * (k > 1)}"
+        )
+    return LABELS.get(path, Words(vi=path, en=path))
 
 
 def count_finding(
     path: str, value: object, con: Constituency | None, race_id: str | None
 ) -> Finding:
     """E100 for a figure that is not a count, naming the field in words."""
-    vi, en = label(path, con)
+    field = label(path, con)
     shown = _json(value)
     return Finding(
         code="E100",
@@ -99,8 +105,8 @@ def count_finding(
         race_id=race_id,
         fields=[path],
         figures={"field": path, "value": shown},
-        message_vi=f"E100: {vi} là {shown}: không phải số nguyên không âm",
-        message_en=f"E100: {en} is {shown}: not a non-negative whole number",
+        message_vi=f"E100: {field.vi} là {shown}: không phải số nguyên không âm",
+        message_en=f"E100: {field.en} is {shown}: not a non-negative whole number",
     )
 
 
@@ -121,7 +127,7 @@ def raw_ids(doc: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def where(source: str, ids: Mapping[str, str], election: Election) -> tuple[str, str]:
+def where(source: str, ids: Mapping[str, str], election: Election) -> Words:
     """Where a minutes is from, in Vietnamese (file, polling area and race, with
     their names) and in English (their ids only: the names are Vietnamese words)."""
     vi, en = [f"tệp {source}"], [f"file {source}"]
@@ -144,10 +150,10 @@ def where(source: str, ids: Mapping[str, str], election: Election) -> tuple[str,
     if rnd != "main" and rnd in ROUND:
         vi.append(ROUND[rnd].vi)
         en.append(ROUND[rnd].en)
-    return ", ".join(vi), ", ".join(en)
+    return Words(vi=", ".join(vi), en=", ".join(en))
 
 
-_COUNT_NAMES = frozenset(name for name, _, _ in COUNTS)
+_COUNT_NAMES = frozenset(COUNT_NAMES)
 _FIELDS = {f.encode_name: f for f in msgspec.structs.fields(CountingMinutes)}
 
 
@@ -157,13 +163,13 @@ def format_findings(doc: Mapping[str, Any], election: Election, source: str) -> 
     in words, in Vietnamese and in English apart. Empty when every field is right
     (what is wrong is then the whole, and the caller says so)."""
     ids = raw_ids(doc)
-    at_vi, at_en = where(source, ids, election)
+    at = where(source, ids, election)
     con = election.constituencies.get((ids.get("race_id", ""), ids.get("constituency_id", "")))
     race_id = ids.get("race_id")
     out: list[Finding] = []
 
-    def bad(code: str, path: str, value: object, vi: str, en: str) -> None:
-        lvi, len_ = label(path, con)
+    def bad(code: str, path: str, value: object, *, vi: str, en: str) -> None:
+        field = label(path, con)
         figures: dict[str, int | str] = {"field": path, **ids}
         if value is not _MISSING:
             figures["value"] = _json(value)
@@ -176,8 +182,8 @@ def format_findings(doc: Mapping[str, Any], election: Election, source: str) -> 
                 race_id=race_id,
                 fields=[path],
                 figures=figures,
-                message_vi=f"{code}: {at_vi}: {lvi} {vi}",
-                message_en=f"{code}: {at_en}: {len_} {en}",
+                message_vi=f"{code}: {at.vi}: {field.vi} {vi}",
+                message_en=f"{code}: {at.en}: {field.en} {en}",
             )
         )
 
@@ -188,8 +194,8 @@ def format_findings(doc: Mapping[str, Any], election: Election, source: str) -> 
                 "E100",
                 path,
                 value,
-                f"là {shown}: phải là số nguyên từ 0 đến {vn_int(_MAX_COUNT)}",
-                f"is {shown}: must be a whole number from 0 to {vn_int(_MAX_COUNT)}",
+                vi=f"là {shown}: phải là số nguyên từ 0 đến {vn_int(_MAX_COUNT)}",
+                en=f"is {shown}: must be a whole number from 0 to {vn_int(_MAX_COUNT)}",
             )
 
     for name in doc:
@@ -198,13 +204,13 @@ def format_findings(doc: Mapping[str, Any], election: Election, source: str) -> 
                 "S100",
                 name,
                 _MISSING,
-                "không có trong định dạng biên bản",
-                "is not a field of the counting minutes",
+                vi="không có trong định dạng biên bản",
+                en="is not a field of the counting minutes",
             )
     for name, f in _FIELDS.items():
         if name not in doc:
             if f.required:
-                bad("S100", name, _MISSING, "bị thiếu", "is missing")
+                bad("S100", name, _MISSING, vi="bị thiếu", en="is missing")
             continue
         value = doc[name]
         if name in ("race_id", "constituency_id", "polling_area_id"):
@@ -213,8 +219,8 @@ def format_findings(doc: Mapping[str, Any], election: Election, source: str) -> 
                     "S100",
                     name,
                     value,
-                    f"“{_json(value)}” không hợp lệ (chữ cái không dấu, chữ số, . _ -)",
-                    f"“{_json(value)}” is not valid (ASCII letters, digits, . _ -)",
+                    vi=f"“{_json(value)}” không hợp lệ (chữ cái không dấu, chữ số, . _ -)",
+                    en=f"“{_json(value)}” is not valid (ASCII letters, digits, . _ -)",
                 )
         elif name == "round":
             if not _fits(value, Round):
@@ -222,8 +228,8 @@ def format_findings(doc: Mapping[str, Any], election: Election, source: str) -> 
                     "S100",
                     name,
                     value,
-                    f"là {_json(value)}: phải là main, revote hoặc supplementary",
-                    f"is {_json(value)}: must be main, revote or supplementary",
+                    vi=f"là {_json(value)}: phải là main, revote hoặc supplementary",
+                    en=f"is {_json(value)}: must be main, revote or supplementary",
                 )
         elif name in _COUNT_NAMES:
             count(name, value)
@@ -236,8 +242,8 @@ def format_findings(doc: Mapping[str, Any], election: Election, source: str) -> 
                         "S100",
                         name,
                         cid,
-                        f"có mã người ứng cử “{cid}” không hợp lệ",
-                        f"has a candidate id “{cid}” that is not valid",
+                        vi=f"có mã người ứng cử “{cid}” không hợp lệ",
+                        en=f"has a candidate id “{cid}” that is not valid",
                     )
         elif name == "ballots_by_names_kept" and isinstance(value, list):
             for i, pile in enumerate(value):
@@ -252,16 +258,16 @@ def format_findings(doc: Mapping[str, Any], election: Election, source: str) -> 
                         "S100",
                         path,
                         _MISSING,
-                        "không có trong định dạng biên bản",
-                        "is not a field of the counting minutes",
+                        vi="không có trong định dạng biên bản",
+                        en="is not a field of the counting minutes",
                     )
         elif not _fits(value, f.type):
             bad(
                 "S100",
                 name,
                 value,
-                "không đúng định dạng biên bản",
-                "does not match the format of the counting minutes",
+                vi="không đúng định dạng biên bản",
+                en="does not match the format of the counting minutes",
             )
     return out
 

@@ -78,8 +78,8 @@ class RosterError(KiemphieuError):
             vi += f"\n  … và {more} lỗi khác"
             en += f"\n  … and {more} more"
         super().__init__(
-            f"The roster has {len(problems)} problem(s):\n{en}",
-            f"Danh sách (CSV) có {len(problems)} lỗi:\n{vi}",
+            en=f"The roster has {len(problems)} problem(s):\n{en}",
+            vi=f"Danh sách (CSV) có {len(problems)} lỗi:\n{vi}",
             code=problems[0].code if len(problems) == 1 else "R100",
             fields=tuple(p.where() for p in shown),
             figures={"problems": len(problems)},
@@ -466,8 +466,8 @@ def read_roster(folder: Path) -> tuple[ElectionDefinition, dict[str, int]]:
         )
     except msgspec.ValidationError as exc:  # a check above is missing: say what failed
         raise DecodeError(
-            f"The roster does not make an election definition: {exc}",
-            f"Danh sách không tạo được định nghĩa cuộc bầu cử: {exc}",
+            en=f"The roster does not make an election definition: {exc}",
+            vi=f"Danh sách không tạo được định nghĩa cuộc bầu cử: {exc}",
         ) from exc
     return definition, r.normalised
 

@@ -120,7 +120,7 @@ def _is_count(value: object) -> bool:
 
 def _figures(minutes: CountingMinutes) -> list[tuple[str, object]]:
     """Every figure of the minutes with the field path it sits at."""
-    out: list[tuple[str, object]] = [(name, getattr(minutes, name)) for name, _, _ in COUNTS]
+    out: list[tuple[str, object]] = [(name, getattr(minutes, name)) for name, _ in COUNTS]
     out += [(f"candidate_votes.{cid}", v) for cid, v in minutes.candidate_votes.items()]
     for k, pile in enumerate(minutes.ballots_by_names_kept or (), start=1):
         out.append((f"ballots_by_names_kept[{k - 1}]", pile))
@@ -650,7 +650,7 @@ def check_minutes(
 
 def _changed(old: CountingMinutes, new: CountingMinutes) -> list[tuple[str, str, str]]:
     diffs: list[tuple[str, str, str]] = []
-    for name, _, _ in COUNTS:
+    for name, _ in COUNTS:
         a, b = getattr(old, name), getattr(new, name)
         if a != b:
             diffs.append((name, str(a), str(b)))

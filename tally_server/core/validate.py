@@ -489,8 +489,8 @@ class InvalidDefinition(DefinitionError):
         lines_vi = "\n".join(f"  {i.message_vi}" for i in bad)
         lines_en = "\n".join(f"  {i.message_en}" for i in bad)
         super().__init__(
-            f"The election definition has {len(bad)} error(s):\n{lines_en}",
-            f"Định nghĩa cuộc bầu cử có {len(bad)} lỗi:\n{lines_vi}",
+            en=f"The election definition has {len(bad)} error(s):\n{lines_en}",
+            vi=f"Định nghĩa cuộc bầu cử có {len(bad)} lỗi:\n{lines_vi}",
             code=bad[0].code if len(bad) == 1 else "D100",
             fields=tuple(f for i in bad for f in i.fields),
             figures={"errors": len(bad), "codes": ", ".join(sorted({i.code for i in bad}))},

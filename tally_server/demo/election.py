@@ -31,9 +31,9 @@ def demo_election(areas: int | None = None) -> ElectionDefinition:
         return full
     if areas < MIN_AREAS:
         raise DemoError(
-            f"--stations must be at least {MIN_AREAS} (the demo's own {SCRIPTED} stations "
+            en=f"--stations must be at least {MIN_AREAS} (the demo's own {SCRIPTED} stations "
             f"and some for the simulator), or at most {total}; got {areas}.",
-            f"--stations phải từ {MIN_AREAS} (gồm {SCRIPTED} trạm của bản trình diễn và "
+            vi=f"--stations phải từ {MIN_AREAS} (gồm {SCRIPTED} trạm của bản trình diễn và "
             f"vài trạm mô phỏng) đến {total}; đã nhập {areas}.",
             code="X101",
             fields=("stations",),

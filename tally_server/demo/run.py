@@ -87,9 +87,9 @@ def prepare_folder(wanted: Path | None) -> Path:
     if path.exists():
         if not path.is_dir() or (any(path.iterdir()) and not (path / MARKER).exists()):
             raise DemoError(
-                f"{path} exists and is not a demo folder (no {MARKER} in it); it was left "
+                en=f"{path} exists and is not a demo folder (no {MARKER} in it); it was left "
                 "alone. Choose another --dir or remove it.",
-                f"{path} đã có và không phải thư mục demo (không có {MARKER}); không đụng "
+                vi=f"{path} đã có và không phải thư mục demo (không có {MARKER}); không đụng "
                 "đến. Chọn --dir khác hoặc tự xoá nó.",
                 code="X102",
                 fields=("dir",),
@@ -114,8 +114,9 @@ def _command(*args: str | Path) -> str:
     done = run_command(*args)
     if done.returncode != 0:
         raise DemoError(
-            f"tally-server {args[0]} failed (exit {done.returncode}): {done.stderr.strip()}",
-            f"tally-server {args[0]} thất bại (mã thoát {done.returncode}): {done.stderr.strip()}",
+            en=f"tally-server {args[0]} failed (exit {done.returncode}): {done.stderr.strip()}",
+            vi=f"tally-server {args[0]} thất bại (mã thoát "
+            f"{done.returncode}): {done.stderr.strip()}",
             code="X103",
             figures={"command": " ".join(map(str, args[:2])), "exit": done.returncode},
         )
@@ -399,8 +400,8 @@ MAX_DURATION = 3600.0
 def run_demo(options: DemoOptions) -> int:
     if not 0 < options.duration <= MAX_DURATION:
         raise DemoError(
-            f"--duration is seconds between 0 and {MAX_DURATION:g}, not {options.duration:g}.",
-            f"--duration là số giây trong khoảng 0 đến {MAX_DURATION:g}, không phải "
+            en=f"--duration is seconds between 0 and {MAX_DURATION:g}, not {options.duration:g}.",
+            vi=f"--duration là số giây trong khoảng 0 đến {MAX_DURATION:g}, không phải "
             f"{options.duration:g}.",
             code="X104",
             fields=("duration",),
@@ -429,9 +430,9 @@ def run_demo(options: DemoOptions) -> int:
         return 130
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise DemoError(
-            f"Lost the server at {setup.url}: {type(exc).__name__}: {exc}. Its log is "
+            en=f"Lost the server at {setup.url}: {type(exc).__name__}: {exc}. Its log is "
             f"{setup.server.log_path}.",
-            f"Mất kết nối với máy chủ {setup.url}: {type(exc).__name__}: {exc}. Xem nhật ký "
+            vi=f"Mất kết nối với máy chủ {setup.url}: {type(exc).__name__}: {exc}. Xem nhật ký "
             f"{setup.server.log_path}.",
             code="X201",
             figures={"url": setup.url, "log": str(setup.server.log_path)},

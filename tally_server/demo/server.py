@@ -72,8 +72,8 @@ class ServerProcess:
             timer.cancel()
         code = self.process.wait()
         raise DemoError(
-            f"The server did not start (exit {code}); its log is {self.log_path}.",
-            f"Máy chủ không khởi động được (mã thoát {code}); xem nhật ký {self.log_path}.",
+            en=f"The server did not start (exit {code}); its log is {self.log_path}.",
+            vi=f"Máy chủ không khởi động được (mã thoát {code}); xem nhật ký {self.log_path}.",
             code="X200",
             figures={"exit": code, "log": str(self.log_path)},
         )

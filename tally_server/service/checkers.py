@@ -75,7 +75,8 @@ class _Checker:
 
     def key(self, keyid: str) -> tuple[bytes, Ed25519PublicKey] | None:
         # Read for each batch, not cached: a station sends a batch or two a night, and
-        # a parsed key held for each of 90,000 stations took ~36 MB in every worker. A
+        # a parsed key held for each station of a national night costs every worker
+        # memory (bench/RESULTS.md). A
         # key enrolled after the start is found once it is on disk; until then the main
         # process decides that station's batches itself.
         row = self.conn.execute(

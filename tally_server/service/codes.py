@@ -219,14 +219,14 @@ class ServerError(KiemphieuError):
 
     def __init__(
         self,
-        message_en: str,
-        message_vi: str,
         *,
+        en: str,
+        vi: str,
         code: str,
         fields: tuple[str, ...] = (),
         figures: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(message_en, message_vi, code=code, fields=fields, figures=figures)
+        super().__init__(en=en, vi=vi, code=code, fields=fields, figures=figures)
 
 
 def finding_of(error: KiemphieuError) -> Finding:

@@ -165,8 +165,8 @@ class StationKey:
 
     def verify(self, opened: Opened) -> None:
         """``opened.verify(self.key)``, the same checks and errors."""
-        # Loaded per call (~1 µs): kept, the loaded keys of a national night's ~90,000
-        # stations hold ~32 MB, and a station mostly sends one batch.
+        # Loaded per call, which is cheap: kept, the loaded keys of a national night's
+        # stations would hold much memory, and a station mostly sends one batch.
         loaded = Ed25519PublicKey.from_public_bytes(self.key.raw)
         try:
             loaded.verify(opened.signature, pae(opened.payload_type, opened.payload))
@@ -276,7 +276,7 @@ class CountedIndex:
     """(area, race, round) -> the ledger index of the minutes counted there.
 
     The main round of every (polling area, race) of the definition has a slot in an
-    array (8 bytes each: ~3 MB at national size, where a dict of tuples took ~35 MB);
+    array (8 bytes each, a tenth of what a dict of tuples took);
     other rounds, rare, and anything outside the definition are kept in a dict."""
 
     _NONE = -1
@@ -458,8 +458,8 @@ def decide(
     if keyid is not None:
         key = state.keys.get(keyid)
         if key is None or key.revoked:
-            # Before the payload's base64 is decoded (~1.5 ms for 256 KiB): junk under a
-            # made-up key id costs the server little.
+            # Before the payload's base64 is decoded (the costly part of a large one):
+            # junk under a made-up key id costs the server little.
             return refuse_unsigned(state, keyid)
     try:
         opened = open_envelope(body, BATCH_TYPE)
@@ -492,27 +492,29 @@ def refuse_unsigned(state: LedgerState, keyid: str | None, flaw: str | None = No
     error: KiemphieuError
     if flaw is not None:
         en, vi, fields = _FLAWS[flaw]
-        error = SignatureError(en, vi, code=flaw, fields=fields, figures={"keyid": keyid or ""})
+        error = SignatureError(
+            en=en, vi=vi, code=flaw, fields=fields, figures={"keyid": keyid or ""}
+        )
     elif key is None:
         error = KiemphieuError(
-            f"No station is enrolled with key {keyid}.",
-            f"Không có điểm gửi nào đăng ký khoá {keyid}.",
+            en=f"No station is enrolled with key {keyid}.",
+            vi=f"Không có điểm gửi nào đăng ký khoá {keyid}.",
             code="K401",
             fields=("signatures[0].keyid",),
             figures={"keyid": keyid or ""},
         )
     elif key.revoked:
         error = KiemphieuError(
-            f"The key {key.fingerprint} of station {key.station_id} has been revoked.",
-            f"Khoá {key.fingerprint} của điểm gửi {key.station_id} đã bị thu hồi.",
+            en=f"The key {key.fingerprint} of station {key.station_id} has been revoked.",
+            vi=f"Khoá {key.fingerprint} của điểm gửi {key.station_id} đã bị thu hồi.",
             code="K402",
             fields=("signatures[0].keyid",),
             figures={"keyid": key.fingerprint, "station_id": key.station_id},
         )
     else:
         error = SignatureError(
-            "The signature does not match the payload and the enrolled key.",
-            "Chữ ký không khớp với nội dung và khoá đã đăng ký.",
+            en="The signature does not match the payload and the enrolled key.",
+            vi="Chữ ký không khớp với nội dung và khoá đã đăng ký.",
             code="S201",
             figures={"keyid": key.fingerprint},
         )
@@ -603,8 +605,9 @@ def _decide_batch(
     if batch.election_id != election.id:
         return _reject(
             KiemphieuError(
-                f"The batch is for election {batch.election_id}; this server counts {election.id}.",
-                f"Lô thuộc cuộc bầu cử {batch.election_id}; máy chủ này kiểm {election.id}.",
+                en=f"The batch is for election {batch.election_id}; "
+                f"this server counts {election.id}.",
+                vi=f"Lô thuộc cuộc bầu cử {batch.election_id}; máy chủ này kiểm {election.id}.",
                 code="C403",
                 fields=("election_id",),
                 figures={"election_id": batch.election_id, "expected": election.id},
@@ -614,9 +617,9 @@ def _decide_batch(
     if batch.station_id != key.station_id:
         return _reject(
             KiemphieuError(
-                f"The batch names station {batch.station_id}, but key {key.fingerprint} "
+                en=f"The batch names station {batch.station_id}, but key {key.fingerprint} "
                 f"is enrolled for station {key.station_id}.",
-                f"Lô ghi điểm gửi {batch.station_id}, nhưng khoá {key.fingerprint} "
+                vi=f"Lô ghi điểm gửi {batch.station_id}, nhưng khoá {key.fingerprint} "
                 f"đăng ký cho điểm gửi {key.station_id}.",
                 code="C404",
                 fields=("station_id",),
@@ -627,9 +630,9 @@ def _decide_batch(
     if batch.polling_area_id != key.polling_area_id:
         return _reject(
             KiemphieuError(
-                f"The batch names polling area {batch.polling_area_id}, but station "
+                en=f"The batch names polling area {batch.polling_area_id}, but station "
                 f"{key.station_id} is enrolled for {key.polling_area_id}.",
-                f"Lô ghi khu vực bỏ phiếu {batch.polling_area_id}, nhưng điểm gửi "
+                vi=f"Lô ghi khu vực bỏ phiếu {batch.polling_area_id}, nhưng điểm gửi "
                 f"{key.station_id} đăng ký cho khu vực {key.polling_area_id}.",
                 code="C405",
                 fields=("polling_area_id",),

@@ -56,7 +56,7 @@ class Folder:
     """Of the canonical JSON of the definition."""
     election_bytes: bytes | None = None
     """The canonical JSON, kept only when it could not be written to the folder
-    (a national definition is ~50 MB)."""
+    (a national definition is large)."""
 
     @property
     def db_path(self) -> Path:
@@ -91,7 +91,7 @@ def load_definition_source(source: Path) -> ElectionDefinition:
 
 def load_election_source(source: Path) -> Election:
     """``load_definition_source``, indexed: the check builds the ``Election`` anyway
-    (~1 s for a national definition), so it is built once."""
+    (a national definition takes a while), so it is built once."""
     from tally_server.core import roster, validate
 
     return validate.check_definition(roster.load_any(source))
@@ -101,8 +101,8 @@ def init_folder(path: Path, source: Path) -> Folder:
     """Make a new server folder for one election; refuses a folder already in use."""
     if path.exists() and any(path.iterdir()):
         raise FolderError(
-            f"{path} is not empty; give a new folder for the server.",
-            f"{path} không trống; hãy chọn một thư mục mới cho máy chủ.",
+            en=f"{path} is not empty; give a new folder for the server.",
+            vi=f"{path} không trống; hãy chọn một thư mục mới cho máy chủ.",
             fields=("dir",),
             figures={"dir": str(path)},
         )
@@ -136,9 +136,9 @@ def election_sha256(election_bytes: bytes) -> str:
 def open_folder(path: Path) -> Folder:
     if not (path / DB_NAME).is_file():
         raise FolderError(
-            f"{path} is not a server folder (no {DB_NAME}); make one with "
+            en=f"{path} is not a server folder (no {DB_NAME}); make one with "
             f"`tally-server init --dir {path} --election FILE`.",
-            f"{path} không phải thư mục máy chủ (không có {DB_NAME}); hãy tạo bằng "
+            vi=f"{path} không phải thư mục máy chủ (không có {DB_NAME}); hãy tạo bằng "
             f"`tally-server init --dir {path} --election FILE`.",
             fields=("dir",),
             figures={"dir": str(path)},
@@ -149,7 +149,7 @@ def open_folder(path: Path) -> Folder:
     key = SigningKey.load(path / KEY_NAME)
     # election.json is the canonical JSON indented: taking the whitespace out gives the
     # canonical bytes without encoding the definition again (which would leave a UTF-8
-    # copy cached in every non-ASCII string: ~13 MB at national size). Trusted only
+    # copy cached in every non-ASCII string). Trusted only
     # when it is what the ledger was opened for.
     # The recorded digest is of bytes ``encode`` made at init, which hold each key once:
     # the same digest, the same I-JSON text. Any other text is checked.
@@ -212,10 +212,10 @@ def writer_lock(path: Path, what: str) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise FolderError(
-                f"Another process is writing to {path} (a running `tally-server serve`?). "
+                en=f"Another process is writing to {path} (a running `tally-server serve`?). "
                 f"Stop it, or do this through its API (POST /api/v1/stations with an "
                 f"admin token), to {what}.",
-                f"Một tiến trình khác đang ghi vào {path} (máy chủ đang chạy?). Hãy dừng nó, "
+                vi=f"Một tiến trình khác đang ghi vào {path} (máy chủ đang chạy?). Hãy dừng nó, "
                 f"hoặc dùng API của máy chủ (POST /api/v1/stations với mã admin), để {what}.",
                 code="F409",
                 fields=("dir",),

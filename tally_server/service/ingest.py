@@ -29,7 +29,7 @@ from typing import Any
 from schemas.errors import KiemphieuError
 from schemas.read import Progress
 from schemas.signing import VerifyKey
-from tally_server.core.tally import Tally
+from tally_server.core.fasttally import Tally
 from tally_server.service import integrity, rollback
 from tally_server.service.checkers import Checked, Checkers
 from tally_server.service.codes import OutcomeKind, ServerError, outcome_of
@@ -86,9 +86,9 @@ def throttled(decision: Decision, wait: int) -> ServerError:
     assert decision.outcome is not None and decision.outcome.code is not None
     code = decision.outcome.code
     return ServerError(
-        f"Too many refused envelopes from this address or under this key id ({code}); "
+        en=f"Too many refused envelopes from this address or under this key id ({code}); "
         f"this one was not recorded. Try again in {wait} s.",
-        f"Quá nhiều phong bì bị từ chối từ địa chỉ này hoặc với mã khoá này ({code}); "
+        vi=f"Quá nhiều phong bì bị từ chối từ địa chỉ này hoặc với mã khoá này ({code}); "
         f"phong bì này không được ghi. Hãy thử lại sau {wait} giây.",
         code="H429",
         figures={"retry_after": wait, "refused_code": code},
@@ -424,16 +424,16 @@ class Ingest:
         ).fetchone()
         if row is None:
             raise ServerError(
-                f"There is no alert {alert_id}.",
-                f"Không có cảnh báo {alert_id}.",
+                en=f"There is no alert {alert_id}.",
+                vi=f"Không có cảnh báo {alert_id}.",
                 code="A404",
                 fields=("alert_id",),
                 figures={"alert_id": alert_id},
             )
         if row[0] is not None:
             raise ServerError(
-                f"Alert {alert_id} was already reviewed at {row[0]}.",
-                f"Cảnh báo {alert_id} đã được xem xét lúc {row[0]}.",
+                en=f"Alert {alert_id} was already reviewed at {row[0]}.",
+                vi=f"Cảnh báo {alert_id} đã được xem xét lúc {row[0]}.",
                 code="A409",
                 fields=("alert_id",),
                 figures={"alert_id": alert_id, "reviewed_at": row[0]},
@@ -525,12 +525,12 @@ class Ingest:
         full = getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL"
         full = full or (isinstance(exc, OSError) and exc.errno == errno.ENOSPC)
         error = StorageError(
-            "The server could not store the batch (disk full); nothing was recorded. "
+            en="The server could not store the batch (disk full); nothing was recorded. "
             "Send it again later."
             if full
             else f"The server could not store the batch ({exc}); nothing was recorded. "
             "Send it again later.",
-            "Máy chủ không lưu được lô (đĩa đầy); chưa có gì được ghi. Hãy gửi lại sau."
+            vi="Máy chủ không lưu được lô (đĩa đầy); chưa có gì được ghi. Hãy gửi lại sau."
             if full
             else f"Máy chủ không lưu được lô ({exc}); chưa có gì được ghi. Hãy gửi lại sau.",
             code="H507" if full else "H503",

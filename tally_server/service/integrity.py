@@ -251,8 +251,8 @@ class Findings:
                 f"mất: khôi phục từ bản sao lưu, hoặc để các điểm gửi gửi lại)."
             )
         return IntegrityError(
-            f"{what_en}; {refused_en}.\n  {details}\n{how_en}",
-            f"{what_vi}; {refused_vi}.\n  {details}\n{how_vi}",
+            en=f"{what_en}; {refused_en}.\n  {details}\n{how_en}",
+            vi=f"{what_vi}; {refused_vi}.\n  {details}\n{how_vi}",
             code="F502" if broken else "F501",
             fields=("dir",),
             figures={
@@ -373,7 +373,7 @@ def read_checkpoint(
 
 
 class _Broken(Exception):
-    def __init__(self, en: str, vi: str) -> None:
+    def __init__(self, *, en: str, vi: str) -> None:
         super().__init__(en)
         self.en, self.vi = en, vi
 
@@ -450,20 +450,20 @@ class Replay:
             e.kind == ledger.ROLLBACK_DETECTED and e.index > j.next_index
         ):
             raise _Broken(
-                f"entry {j.next_index} is missing (the next entry stored is {e.index})",
-                f"thiếu mục {j.next_index} (mục tiếp theo được lưu là {e.index})",
+                en=f"entry {j.next_index} is missing (the next entry stored is {e.index})",
+                vi=f"thiếu mục {j.next_index} (mục tiếp theo được lưu là {e.index})",
             )
         if e.prev != j.head:
             raise _Broken(
-                f"entry {e.index} does not follow the entry before it (prev {e.prev[:16]}…, "
+                en=f"entry {e.index} does not follow the entry before it (prev {e.prev[:16]}…, "
                 f"the hash before is {j.head[:16]}…)",
-                f"mục {e.index} không nối tiếp mục trước (prev {e.prev[:16]}…, hash của mục "
+                vi=f"mục {e.index} không nối tiếp mục trước (prev {e.prev[:16]}…, hash của mục "
                 f"trước là {j.head[:16]}…)",
             )
         if e.recomputed_hash() != e.hash:
             raise _Broken(
-                f"entry {e.index} was altered: its contents do not hash to {e.hash[:16]}…",
-                f"mục {e.index} đã bị sửa: nội dung không cho hash {e.hash[:16]}…",
+                en=f"entry {e.index} was altered: its contents do not hash to {e.hash[:16]}…",
+                vi=f"mục {e.index} đã bị sửa: nội dung không cho hash {e.hash[:16]}…",
             )
 
     def _again(self, e: Entry) -> Prepared:
@@ -477,8 +477,8 @@ class Replay:
                 decision = decide(j.state, e.envelope)
                 if decision.outcome is None:
                     raise _Broken(
-                        f"entry {e.index} records an envelope the server does not record",
-                        f"mục {e.index} ghi một phong bì mà máy chủ không ghi",
+                        en=f"entry {e.index} records an envelope the server does not record",
+                        vi=f"mục {e.index} ghi một phong bì mà máy chủ không ghi",
                     )
                 p = j.batch(decision, e.envelope, ledger.parse_time(e.time))
             elif e.kind == ledger.ROLLBACK_DETECTED:
@@ -495,32 +495,33 @@ class Replay:
                     p = j.review(o["alert_id"], o["note"], o["by"], e.time)
                 else:
                     raise _Broken(
-                        f"entry {e.index} has kind {e.kind!r} here",
-                        f"mục {e.index} có loại {e.kind!r} ở đây",
+                        en=f"entry {e.index} has kind {e.kind!r} here",
+                        vi=f"mục {e.index} có loại {e.kind!r} ở đây",
                     )
         except WeakKeyError as exc:
             en, vi = WEAK_KEY_REASONS[exc.figures["reason"]]
             raise _Broken(
-                f"entry {e.index} enrolls a weak public key (S320; verify says V126): {en}; "
+                en=f"entry {e.index} enrolls a weak public key (S320; verify says V126): {en}; "
                 f"no batch signed with it can be trusted",
-                f"mục {e.index} đăng ký một khoá công khai yếu (S320; verify báo V126): {vi}; "
+                vi=f"mục {e.index} đăng ký một khoá công khai yếu (S320; verify báo V126): {vi}; "
                 f"không lô nào ký bằng khoá đó đáng tin",
             ) from exc
         except (KiemphieuError, ValueError, KeyError, TypeError, LookupError) as exc:
             raise _Broken(
-                f"entry {e.index} ({e.kind}) cannot be replayed: {exc}",
-                f"không thể ghi lại mục {e.index} ({e.kind}): {exc}",
+                en=f"entry {e.index} ({e.kind}) cannot be replayed: {exc}",
+                vi=f"không thể ghi lại mục {e.index} ({e.kind}): {exc}",
             ) from exc
         if p is not None and p.entry.index != e.index:
             raise _Broken(
-                f"entry {e.index} ({e.kind}) is at index {e.index}, where {p.entry.index} belongs",
-                f"mục {e.index} ({e.kind}) ở số {e.index}, đúng ra ở số {p.entry.index}",
+                en=f"entry {e.index} ({e.kind}) is at index "
+                f"{e.index}, where {p.entry.index} belongs",
+                vi=f"mục {e.index} ({e.kind}) ở số {e.index}, đúng ra ở số {p.entry.index}",
             )
         if p is None or p.entry.hash != e.hash or p.entry.receipt != e.receipt:
             raise _Broken(
-                f"entry {e.index} ({e.kind}) is not what the server records for it (run "
+                en=f"entry {e.index} ({e.kind}) is not what the server records for it (run "
                 f"`tally-server verify` on an export)",
-                f"mục {e.index} ({e.kind}) không phải điều máy chủ ghi cho nó (chạy "
+                vi=f"mục {e.index} ({e.kind}) không phải điều máy chủ ghi cho nó (chạy "
                 f"`tally-server verify` trên bản xuất)",
             )
         return p
@@ -531,9 +532,9 @@ class Replay:
         o = decode_unsigned(e.outcome)
         if o.code not in UNSIGNED_CODES:
             raise _Broken(
-                f"entry {e.index} records no envelope, but {o.code} is decided only after a "
+                en=f"entry {e.index} records no envelope, but {o.code} is decided only after a "
                 f"valid signature, whose bytes the ledger must keep",
-                f"mục {e.index} không ghi phong bì, nhưng {o.code} chỉ được quyết định sau khi "
+                vi=f"mục {e.index} không ghi phong bì, nhưng {o.code} chỉ được quyết định sau khi "
                 f"chữ ký hợp lệ, nên sổ cái phải giữ phong bì",
             )
         flaw = o.code if o.code in ("S202", "S203") else None
@@ -556,8 +557,8 @@ class Replay:
             rollback.check_entry(e, server_key, election_id, j.next_index, hash_at)
         except rollback.Mismatch as exc:
             raise _Broken(
-                f"rollback entry {e.index}: {exc.message_en}",
-                f"mục phát hiện khôi phục {e.index}: {exc.message_vi}",
+                en=f"rollback entry {e.index}: {exc.message_en}",
+                vi=f"mục phát hiện khôi phục {e.index}: {exc.message_vi}",
             ) from exc
         receipt = rollback.open_receipt(e.envelope, server_key, election_id)
         held = hash_at(receipt.ledger_index) if receipt.ledger_index < j.next_index else None
@@ -595,9 +596,9 @@ class Replay:
                     old = self._alert(p, k)
                     if old[11] is not None:
                         raise _Broken(
-                            f"entry {p.entry.index} reviews alert {r[4]}, already reviewed by "
+                            en=f"entry {p.entry.index} reviews alert {r[4]}, already reviewed by "
                             f"entry {old[11]}",
-                            f"mục {p.entry.index} xem xét cảnh báo {r[4]}, đã được xem xét ở "
+                            vi=f"mục {p.entry.index} xem xét cảnh báo {r[4]}, đã được xem xét ở "
                             f"mục {old[11]}",
                         )
                     rows["alerts"][k] = (*old[:8], r[0], r[1], r[2], r[3], *old[_VOLATILE:])
@@ -608,8 +609,8 @@ class Replay:
         old = self.rows["alerts"].get(key) or self.base("alerts", key)
         if old is None:
             raise _Broken(
-                f"entry {p.entry.index} names alert {key[0]}, which no entry raised",
-                f"mục {p.entry.index} ghi cảnh báo {key[0]} mà không mục nào tạo",
+                en=f"entry {p.entry.index} names alert {key[0]}, which no entry raised",
+                vi=f"mục {p.entry.index} ghi cảnh báo {key[0]} mà không mục nào tạo",
             )
         return old
 
@@ -831,9 +832,9 @@ def rebuild(folder: Folder) -> Rebuilt:
             replay.run(db.ledger_entries(old))
         except _Broken as exc:
             raise IntegrityError(
-                f"The ledger itself is broken: {exc.en}. Rebuilding the tables from it would "
+                en=f"The ledger itself is broken: {exc.en}. Rebuilding the tables from it would "
                 f"keep that; nothing was changed. Restore the folder from a backup.",
-                f"Chính sổ cái bị hỏng: {exc.vi}. Dựng lại các bảng từ nó sẽ giữ nguyên lỗi; "
+                vi=f"Chính sổ cái bị hỏng: {exc.vi}. Dựng lại các bảng từ nó sẽ giữ nguyên lỗi; "
                 f"chưa thay đổi gì. Hãy khôi phục thư mục từ bản sao lưu.",
                 code="F502",
                 fields=("dir",),

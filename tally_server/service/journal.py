@@ -427,8 +427,8 @@ class Journal:
             raise weak_key_error(key.raw, reason)
         if polling_area_id not in self.election.polling_areas:
             raise ServerError(
-                f"Polling area {polling_area_id} is not in election {self.election.id}.",
-                f"Khu vực bỏ phiếu {polling_area_id} không có trong cuộc bầu cử "
+                en=f"Polling area {polling_area_id} is not in election {self.election.id}.",
+                vi=f"Khu vực bỏ phiếu {polling_area_id} không có trong cuộc bầu cử "
                 f"{self.election.id}.",
                 code="A404",
                 fields=("polling_area_id",),
@@ -439,8 +439,8 @@ class Journal:
         if known is not None:
             if known.revoked:
                 raise ServerError(
-                    f"Key {fp} was revoked; make a new key for station {station_id}.",
-                    f"Khoá {fp} đã bị thu hồi; hãy tạo khoá mới cho điểm gửi {station_id}.",
+                    en=f"Key {fp} was revoked; make a new key for station {station_id}.",
+                    vi=f"Khoá {fp} đã bị thu hồi; hãy tạo khoá mới cho điểm gửi {station_id}.",
                     code="A409",
                     fields=("public_key",),
                     figures={"fingerprint": fp},
@@ -448,9 +448,9 @@ class Journal:
             if known.station_id == station_id and known.polling_area_id == polling_area_id:
                 return None
             raise ServerError(
-                f"Key {fp} is already enrolled for station {known.station_id} "
+                en=f"Key {fp} is already enrolled for station {known.station_id} "
                 f"(polling area {known.polling_area_id}).",
-                f"Khoá {fp} đã được đăng ký cho điểm gửi {known.station_id} "
+                vi=f"Khoá {fp} đã được đăng ký cho điểm gửi {known.station_id} "
                 f"(khu vực {known.polling_area_id}).",
                 code="A409",
                 fields=("public_key",),
@@ -459,9 +459,9 @@ class Journal:
         active = self.state.active_key(station_id)
         if active is not None:
             raise ServerError(
-                f"Station {station_id} already has key {active.fingerprint}; revoke it "
+                en=f"Station {station_id} already has key {active.fingerprint}; revoke it "
                 f"before enrolling another.",
-                f"Điểm gửi {station_id} đã có khoá {active.fingerprint}; hãy thu hồi khoá đó "
+                vi=f"Điểm gửi {station_id} đã có khoá {active.fingerprint}; hãy thu hồi khoá đó "
                 f"trước khi đăng ký khoá khác.",
                 code="A409",
                 fields=("station_id",),
@@ -489,8 +489,8 @@ class Journal:
         active = self.state.active_key(station_id)
         if active is None:
             raise ServerError(
-                f"Station {station_id} has no key to revoke.",
-                f"Điểm gửi {station_id} không có khoá nào để thu hồi.",
+                en=f"Station {station_id} has no key to revoke.",
+                vi=f"Điểm gửi {station_id} không có khoá nào để thu hồi.",
                 code="A404",
                 fields=("station_id",),
                 figures={"station_id": station_id},
@@ -571,8 +571,9 @@ def _check_id(value: str, name: str) -> None:
 
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", value):
         raise ServerError(
-            f"{name} {value!r} is not an identifier (letters, digits, '.', '_', '-', at most 64).",
-            f"{name} {value!r} không phải mã hợp lệ (chữ, số, '.', '_', '-', tối đa 64 ký tự).",
+            en=f"{name} {value!r} is not an identifier "
+            "(letters, digits, '.', '_', '-', at most 64).",
+            vi=f"{name} {value!r} không phải mã hợp lệ (chữ, số, '.', '_', '-', tối đa 64 ký tự).",
             code="A400",
             fields=(name,),
             figures={name: value},

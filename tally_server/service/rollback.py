@@ -37,9 +37,9 @@ def open_receipt(body: bytes, server_key: VerifyKey, election_id: str) -> Receip
         opened = open_envelope(body, RECEIPT_TYPE)
         if opened.keyid != server_key.fingerprint:
             raise SignatureError(
-                f"The receipt names key {opened.keyid}, not this server's "
+                en=f"The receipt names key {opened.keyid}, not this server's "
                 f"{server_key.fingerprint}.",
-                f"Biên nhận ghi khoá {opened.keyid}, không phải khoá {server_key.fingerprint} "
+                vi=f"Biên nhận ghi khoá {opened.keyid}, không phải khoá {server_key.fingerprint} "
                 "của máy chủ này.",
                 code="S201",
             )
@@ -47,16 +47,16 @@ def open_receipt(body: bytes, server_key: VerifyKey, election_id: str) -> Receip
         receipt = codec.decode(opened.payload, Receipt)
     except (DecodeError, SignatureError) as exc:
         raise ServerError(
-            f"Not a receipt this server signed: {exc.message_en}",
-            f"Không phải biên nhận do máy chủ này ký: {exc.message_vi}",
+            en=f"Not a receipt this server signed: {exc.message_en}",
+            vi=f"Không phải biên nhận do máy chủ này ký: {exc.message_vi}",
             code="L401",
             fields=("receipt",),
             figures={"cause": exc.code, "server_fingerprint": server_key.fingerprint},
         ) from exc
     if receipt.election_id != election_id:
         raise ServerError(
-            f"The receipt is for election {receipt.election_id}, not {election_id}.",
-            f"Biên nhận của cuộc bầu cử {receipt.election_id}, không phải {election_id}.",
+            en=f"The receipt is for election {receipt.election_id}, not {election_id}.",
+            vi=f"Biên nhận của cuộc bầu cử {receipt.election_id}, không phải {election_id}.",
             code="L401",
             fields=("election_id",),
             figures={"election_id": receipt.election_id, "expected": election_id},
@@ -140,27 +140,27 @@ def check_entry(
     try:
         receipt = open_receipt(entry.envelope, server_key, election_id)
     except ServerError as exc:
-        raise Mismatch(exc.message_en, exc.message_vi) from exc
+        raise Mismatch(en=exc.message_en, vi=exc.message_vi) from exc
     held = hash_at(receipt.ledger_index) if receipt.ledger_index < expected_index else None
     if held == receipt.ledger_head:
         raise Mismatch(
-            f"the ledger holds entry {receipt.ledger_index} as the receipt names it: "
+            en=f"the ledger holds entry {receipt.ledger_index} as the receipt names it: "
             "nothing was lost",
-            f"sổ cái vẫn giữ mục {receipt.ledger_index} đúng như biên nhận: không mất gì",
+            vi=f"sổ cái vẫn giữ mục {receipt.ledger_index} đúng như biên nhận: không mất gì",
         )
     want_index = evidence_index(expected_index, receipt)
     if entry.index != want_index:
         raise Mismatch(
-            f"the evidence is at index {entry.index}, where {want_index} belongs",
-            f"bằng chứng ở số {entry.index}, đúng ra ở số {want_index}",
+            en=f"the evidence is at index {entry.index}, where {want_index} belongs",
+            vi=f"bằng chứng ở số {entry.index}, đúng ra ở số {want_index}",
         )
     if entry.station != receipt.station_id or entry.receipt:
         raise Mismatch(
-            "the entry's station or receipt field is not the receipt's",
-            "trạm hoặc biên nhận của mục không khớp biên nhận",
+            en="the entry's station or receipt field is not the receipt's",
+            vi="trạm hoặc biên nhận của mục không khớp biên nhận",
         )
     if entry.outcome != outcome(receipt, held, expected_index - 1):
         raise Mismatch(
-            "the recorded outcome is not what the receipt and this ledger give",
-            "kết quả ghi không khớp biên nhận và sổ cái",
+            en="the recorded outcome is not what the receipt and this ledger give",
+            vi="kết quả ghi không khớp biên nhận và sổ cái",
         )

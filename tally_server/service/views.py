@@ -62,8 +62,8 @@ def progress(ingest: Ingest, *, full: bool = True) -> read.Progress:
 
 def progress_json(ingest: Ingest) -> bytes:
     """``progress(ingest)`` as compact UTF-8 JSON, each committee's rollup encoded
-    straight from the tally's record (11,078 committees at national size: their dicts
-    and ``json.dumps`` were ~30 MB at the peak of every dashboard refresh)."""
+    straight from the tally's record (at national size, building dicts for
+    ``json.dumps`` raised the peak memory of every dashboard refresh)."""
     t = ingest.tally
     head = msgspec.structs.replace(_progress_head(ingest), stations=_stations(ingest))
     committees = [
@@ -172,8 +172,8 @@ def constituencies(
     size: int = 1000,
 ) -> Iterator[bytes]:
     """The constituency list as compact UTF-8 JSON, in pieces: encoded from small
-    records a slice at a time (35,697 rows at national size: dicts and ``json.dumps``
-    cost ~140 MB at the peak, the whole text is ~20 MB). What is listed is decided
+    records a slice at a time (at national size, dicts and ``json.dumps`` cost
+    several times the text's own size at the peak). What is listed is decided
     now, so the pieces describe one tally state however slowly they are sent."""
     chosen = [
         r
@@ -216,8 +216,8 @@ def constituency(
     con = ingest.election.constituencies.get((race_id, constituency_id))
     if con is None or round_ not in ("main", "revote", "supplementary"):
         raise ServerError(
-            f"No constituency {constituency_id} in race {race_id} (round {round_}).",
-            f"Không có đơn vị bầu cử {constituency_id} trong cuộc bầu cử {race_id} "
+            en=f"No constituency {constituency_id} in race {race_id} (round {round_}).",
+            vi=f"Không có đơn vị bầu cử {constituency_id} trong cuộc bầu cử {race_id} "
             f"(vòng {round_}).",
             code="A404",
             fields=("race_id", "constituency_id"),
@@ -240,7 +240,7 @@ _plain_json = msgspec.json.Encoder()
 def results_sha256(results: list[ConstituencyResult]) -> str:
     """``results_digest(results)``, hashed a result at a time (the same bytes: the
     canonical JSON of a list is its items' joined by commas between brackets), so
-    the ~70 MB text never exists at once."""
+    the national text never exists at once."""
     h = hashlib.sha256(b"[")
     for i, r in enumerate(results):
         if i:
@@ -255,8 +255,8 @@ class ResultsCache:
 
     ``doc.results`` holds the tally's own (cached) result records, and the body is
     encoded a slice at a time as it is sent: at national size a plain-Python copy
-    of the document was ~400 MB at the peak of the request, and the encoded body
-    alone is ~70 MB."""
+    of the document took several times the encoded body at the peak of the
+    request."""
 
     def __init__(self) -> None:
         self.key: tuple[int, int] | None = None
@@ -371,8 +371,8 @@ def polling_area(conn: sqlite3.Connection, ingest: Ingest, area_id: str) -> read
     area = ingest.election.polling_areas.get(area_id)
     if area is None:
         raise ServerError(
-            f"No polling area {area_id} in the election.",
-            f"Không có khu vực bỏ phiếu {area_id} trong cuộc bầu cử.",
+            en=f"No polling area {area_id} in the election.",
+            vi=f"Không có khu vực bỏ phiếu {area_id} trong cuộc bầu cử.",
             code="A404",
             fields=("polling_area_id",),
             figures={"polling_area_id": area_id},
@@ -498,8 +498,8 @@ def alerts(
 ) -> read.AlertsPage:
     if kind is not None and kind not in ALERT_KINDS:
         raise ServerError(
-            f"kind must be one of {', '.join(ALERT_KINDS)}, not {kind!r}.",
-            f"kind phải là một trong {', '.join(ALERT_KINDS)}, không phải {kind!r}.",
+            en=f"kind must be one of {', '.join(ALERT_KINDS)}, not {kind!r}.",
+            vi=f"kind phải là một trong {', '.join(ALERT_KINDS)}, không phải {kind!r}.",
             code="A400",
             fields=("kind",),
             figures={"kind": kind},

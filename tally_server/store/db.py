@@ -221,8 +221,9 @@ def _refusal(
 ) -> DatabaseVersionError:
     shown = "-" if found is None else found
     return DatabaseVersionError(
-        f"{path}: {why[0]} (schema version found {shown}, expected {SCHEMA_VERSION}). {todo[0]}",
-        f"{path}: {why[1]} (phiên bản lược đồ tìm thấy {shown}, cần {SCHEMA_VERSION}). {todo[1]}",
+        en=f"{path}: {why[0]} (schema version found {shown}, expected {SCHEMA_VERSION}). {todo[0]}",
+        vi=f"{path}: {why[1]} (phiên bản lược đồ tìm thấy "
+        f"{shown}, cần {SCHEMA_VERSION}). {todo[1]}",
         code=code,
         fields=("schema_version",),
         figures={"file": str(path), "found": found, "expected": SCHEMA_VERSION},

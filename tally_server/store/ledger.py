@@ -82,10 +82,10 @@ def format_error(opened: Any) -> LedgerVersionError | None:
         return None
     shown = found if isinstance(found, str) else "no format named"
     return LedgerVersionError(
-        f"The ledger is {shown}; this version of kiemphieu reads {FORMAT} only. No "
+        en=f"The ledger is {shown}; this version of kiemphieu reads {FORMAT} only. No "
         f"earlier ledger is migrated: make a new server folder with `tally-server init`, "
         f"or check that ledger with the version of kiemphieu that wrote it.",
-        f"Sổ cái có định dạng {shown}; phiên bản kiemphieu này chỉ đọc {FORMAT}. Sổ cái "
+        vi=f"Sổ cái có định dạng {shown}; phiên bản kiemphieu này chỉ đọc {FORMAT}. Sổ cái "
         f"cũ không được chuyển đổi: hãy tạo thư mục máy chủ mới bằng `tally-server init`, "
         f"hoặc kiểm tra sổ cái đó bằng phiên bản kiemphieu đã ghi nó.",
         fields=("format",),
@@ -195,8 +195,8 @@ class Entry:
             )
         except (ValueError, KeyError, TypeError, binascii.Error) as exc:
             raise LedgerFormatError(
-                f"Ledger line {line_no} is not a ledger entry: {exc}",
-                f"Dòng {line_no} của sổ cái không phải một mục sổ cái: {exc}",
+                en=f"Ledger line {line_no} is not a ledger entry: {exc}",
+                vi=f"Dòng {line_no} của sổ cái không phải một mục sổ cái: {exc}",
                 figures={"line": line_no},
             ) from exc
 

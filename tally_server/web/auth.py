@@ -56,9 +56,9 @@ def _bearer(request: web.Request) -> str | None:
     # Tokens are ASCII; other bytes arrive as lone surrogates that cannot even be hashed.
     if secret is not None and not (secret.isascii() and secret.isprintable()):
         raise ServerError(
-            f"The {field} token must be printable ASCII text, as `tally-server token create` "
+            en=f"The {field} token must be printable ASCII text, as `tally-server token create` "
             f"prints it.",
-            f"Mã truy cập trong {field} phải là văn bản ASCII in được, như "
+            vi=f"Mã truy cập trong {field} phải là văn bản ASCII in được, như "
             f"`tally-server token create` in ra.",
             code="A400",
             fields=(field,),
@@ -80,9 +80,9 @@ def authorize(request: web.Request) -> None:
     token = tokens.lookup(request.app[INGEST].auth_conn, secret) if secret else None
     if token is None:
         raise ServerError(
-            "A valid access token is needed: send 'Authorization: Bearer <token>' "
+            en="A valid access token is needed: send 'Authorization: Bearer <token>' "
             "(made with `tally-server token create`).",
-            "Cần mã truy cập hợp lệ: gửi 'Authorization: Bearer <mã>' "
+            vi="Cần mã truy cập hợp lệ: gửi 'Authorization: Bearer <mã>' "
             "(tạo bằng `tally-server token create`).",
             code="A401",
             fields=("Authorization",),
@@ -90,10 +90,10 @@ def authorize(request: web.Request) -> None:
     if token.expired():
         local = tokens.parse_time(token.expires_at).astimezone(tokens.VIETNAM)
         raise ServerError(
-            f"Access token {token.id} expired at {token.expires_at} ({local:%d/%m/%Y %H:%M} "
+            en=f"Access token {token.id} expired at {token.expires_at} ({local:%d/%m/%Y %H:%M} "
             f"Vietnam time): ask an administrator for a new one "
             f"(`tally-server token create`).",
-            f"Mã truy cập {token.id} đã hết hạn lúc {local:%H:%M %d/%m/%Y} (giờ Việt Nam): "
+            vi=f"Mã truy cập {token.id} đã hết hạn lúc {local:%H:%M %d/%m/%Y} (giờ Việt Nam): "
             f"hãy xin quản trị viên mã mới (`tally-server token create`).",
             code="A402",
             fields=("Authorization",),
@@ -101,8 +101,8 @@ def authorize(request: web.Request) -> None:
         )
     if tokens.RANK[token.role] < tokens.RANK[needed.role]:
         raise ServerError(
-            f"This needs the {needed.role} role; token {token.id} is {token.role}.",
-            f"Việc này cần quyền {needed.role}; mã {token.id} chỉ có quyền {token.role}.",
+            en=f"This needs the {needed.role} role; token {token.id} is {token.role}.",
+            vi=f"Việc này cần quyền {needed.role}; mã {token.id} chỉ có quyền {token.role}.",
             code="A403",
             fields=("Authorization",),
             figures={"needed": needed.role, "role": token.role, "token_id": token.id},
@@ -146,7 +146,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         figures: dict[str, Any] = {"path": request.path, "method": request.method}
         if exc.status == 413:
             figures["limit_bytes"] = request.app._client_max_size
-        error = KiemphieuError(en, vi, code=code, figures=figures)
+        error = KiemphieuError(en=en, vi=vi, code=code, figures=figures)
         resp = error_response(error, None if rejection(code) else exc.status)
         if exc.status == 405:
             allow = exc.headers.get("Allow")

@@ -36,8 +36,8 @@ def _one(values: MultiMapping[str], name: str) -> str | None:
     found = values.getall(name, [])
     if len(found) > 1:
         raise ServerError(
-            f"{name} is given {len(found)} times; give it once.",
-            f"{name} được gửi {len(found)} lần; chỉ gửi một lần.",
+            en=f"{name} is given {len(found)} times; give it once.",
+            vi=f"{name} được gửi {len(found)} lần; chỉ gửi một lần.",
             code="A400",
             fields=(name,),
             figures={"parameter": name, "count": len(found)},
@@ -52,8 +52,8 @@ def whole_number(text: str | None, name: str, default: int, lo: int, hi: int = I
     value = int(text) if _INTEGER.fullmatch(text) else None
     if value is None or not lo <= value <= hi:
         raise ServerError(
-            f"{name} must be a whole number from {lo} to {hi}, not {text[:40]!r}.",
-            f"{name} phải là số nguyên từ {lo} đến {hi}, không phải {text[:40]!r}.",
+            en=f"{name} must be a whole number from {lo} to {hi}, not {text[:40]!r}.",
+            vi=f"{name} phải là số nguyên từ {lo} đến {hi}, không phải {text[:40]!r}.",
             code="A400",
             fields=(name,),
             figures={"parameter": name, "value": text[:40], "min": lo, "max": hi},
@@ -80,8 +80,8 @@ def choice_query(request: web.Request, name: str, allowed: Iterable[str]) -> str
     if text not in options:
         listed = ", ".join(options)
         raise ServerError(
-            f"{name} must be one of {listed}, not {text[:40]!r}.",
-            f"{name} phải là một trong {listed}, không phải {text[:40]!r}.",
+            en=f"{name} must be one of {listed}, not {text[:40]!r}.",
+            vi=f"{name} phải là một trong {listed}, không phải {text[:40]!r}.",
             code="A400",
             fields=(name,),
             figures={"parameter": name, "value": text[:40], "allowed": listed},
@@ -114,8 +114,8 @@ def check_depth(raw: bytes, field: str = "body") -> None:
     depth = json_depth(raw)
     if depth > MAX_DEPTH:
         raise ServerError(
-            f"The JSON nests {depth} levels deep; at most {MAX_DEPTH} are allowed.",
-            f"JSON lồng nhau {depth} cấp; tối đa {MAX_DEPTH} cấp.",
+            en=f"The JSON nests {depth} levels deep; at most {MAX_DEPTH} are allowed.",
+            vi=f"JSON lồng nhau {depth} cấp; tối đa {MAX_DEPTH} cấp.",
             code="A400",
             fields=(field,),
             figures={"depth": depth, "max_depth": MAX_DEPTH},
@@ -136,8 +136,8 @@ async def body_in_time(request: web.Request, handler: Handler) -> web.StreamResp
                 await request.read()  # kept by aiohttp: the handler's read() gets it
         except TimeoutError:
             too_slow = ServerError(
-                f"The body did not arrive within {timeout:g} s of the headers.",
-                f"Nội dung không đến trong vòng {timeout:g} giây sau phần đầu.",
+                en=f"The body did not arrive within {timeout:g} s of the headers.",
+                vi=f"Nội dung không đến trong vòng {timeout:g} giây sau phần đầu.",
                 code="H408",
                 fields=("body",),
                 figures={"timeout_s": timeout},
@@ -150,8 +150,8 @@ async def body_in_time(request: web.Request, handler: Handler) -> web.StreamResp
             encoding = request.headers.get("Content-Encoding", "")[:40]
             detail = " ".join(str(exc).split())[:200]
             refusal = ServerError(
-                f"The body cannot be read as sent (Content-Encoding {encoding!r}): {detail}",
-                f"Không đọc được nội dung như đã gửi (Content-Encoding {encoding!r}): {detail}",
+                en=f"The body cannot be read as sent (Content-Encoding {encoding!r}): {detail}",
+                vi=f"Không đọc được nội dung như đã gửi (Content-Encoding {encoding!r}): {detail}",
                 code="A400",
                 fields=("Content-Encoding" if encoding else "body",),
                 figures={"content_encoding": encoding},

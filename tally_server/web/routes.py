@@ -59,8 +59,8 @@ async def _stream(request: web.Request, pieces: Iterable[bytes]) -> web.StreamRe
     return resp
 
 
-def _bad(message_en: str, message_vi: str, field: str, **figures: Any) -> ServerError:
-    return ServerError(message_en, message_vi, code="A400", fields=(field,), figures=figures)
+def _bad(*, en: str, vi: str, field: str, **figures: Any) -> ServerError:
+    return ServerError(en=en, vi=vi, code="A400", fields=(field,), figures=figures)
 
 
 async def _body_json(request: web.Request) -> dict[str, Any]:
@@ -72,12 +72,16 @@ async def _body_json(request: web.Request) -> dict[str, Any]:
         if exc.code != DecodeError.code:
             raise  # S101-S103, naming where
         raise _bad(
-            f"The body is not JSON: {exc.message_en}",
-            f"Nội dung không phải JSON: {exc.message_vi}",
-            "body",
+            en=f"The body is not JSON: {exc.message_en}",
+            vi=f"Nội dung không phải JSON: {exc.message_vi}",
+            field="body",
         ) from exc
     if not isinstance(data, dict):
-        raise _bad("The body must be a JSON object.", "Nội dung phải là đối tượng JSON.", "body")
+        raise _bad(
+            en="The body must be a JSON object.",
+            vi="Nội dung phải là đối tượng JSON.",
+            field="body",
+        )
     return codec.nfc(data)  # type: ignore[no-any-return]
 
 
@@ -86,7 +90,9 @@ def _text(data: dict[str, Any], name: str, *, required: bool = True) -> str:
     if value is None and not required:
         return ""
     if not isinstance(value, str) or (required and not value.strip()):
-        raise _bad(f"'{name}' must be a non-empty string.", f"'{name}' phải là chuỗi.", name)
+        raise _bad(
+            en=f"'{name}' must be a non-empty string.", vi=f"'{name}' phải là chuỗi.", field=name
+        )
     return value.strip()
 
 
@@ -144,9 +150,10 @@ async def ledger_hashes(request: web.Request) -> web.Response:
         p.isascii() and p.isdigit() and len(p) <= 15 for p in parts
     ):
         raise _bad(
-            f"at is 1 to {MAX_HASHES} ledger indexes separated by commas, such as at=12,40.",
-            f"at là 1 đến {MAX_HASHES} số thứ tự sổ cái cách nhau bằng dấu phẩy, ví dụ at=12,40.",
-            "at",
+            en=f"at is 1 to {MAX_HASHES} ledger indexes separated by commas, such as at=12,40.",
+            vi=f"at là 1 đến {MAX_HASHES} số thứ tự sổ cái "
+            "cách nhau bằng dấu phẩy, ví dụ at=12,40.",
+            field="at",
             given=text[:100],
         )
     wanted = sorted({int(p) for p in parts})
@@ -185,7 +192,7 @@ async def election(request: web.Request) -> web.StreamResponse:
     folder = request.app[FOLDER]
     if folder.election_bytes is not None:
         return web.Response(body=folder.election_bytes, content_type=JSON)
-    # From the file: the canonical definition is ~50 MB at national size.
+    # From the file: at national size the canonical definition is too big to keep.
     return web.FileResponse(folder.canonical_path, headers={"Content-Type": JSON})
 
 
@@ -204,14 +211,14 @@ async def enroll_station(request: web.Request) -> web.Response:
         raise  # its own code (S320) and reason
     except KeyFileError as exc:
         raise ServerError(
-            exc.message_en, exc.message_vi, code="A400", fields=("public_key",)
+            en=exc.message_en, vi=exc.message_vi, code="A400", fields=("public_key",)
         ) from exc
     expected = data.get("fingerprint")
     if expected is not None and str(expected).strip().upper() != key.fingerprint:
         raise ServerError(
-            f"The key's fingerprint is {key.fingerprint}, not {expected}: it is not the key "
+            en=f"The key's fingerprint is {key.fingerprint}, not {expected}: it is not the key "
             f"that was read out.",
-            f"Dấu vân tay của khoá là {key.fingerprint}, không phải {expected}: đây không "
+            vi=f"Dấu vân tay của khoá là {key.fingerprint}, không phải {expected}: đây không "
             f"phải khoá đã đọc.",
             code="A409",
             fields=("fingerprint",),
@@ -347,7 +354,7 @@ async def results_json(request: web.Request) -> web.StreamResponse:
     cache = request.app[RESULTS]
     doc = cache.get(ingest)
     await ingest.settled()
-    # Streamed: the national document is ~70 MB of text, encoded a slice at a time.
+    # Streamed: the national document is large, so it is encoded a slice at a time.
     return await _stream(request, cache.chunks(doc))
 
 

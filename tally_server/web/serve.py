@@ -177,8 +177,8 @@ async def _run(
     gc.freeze()
     gc.set_threshold(10_000, 50, 100)
     # The ledger writer thread takes the GIL back after every SQLite step: with the
-    # event loop busy, a write group of 64 batches (640 rows) took a median 20 ms at
-    # the default 5 ms switch interval, 10-12 ms at 0.5 ms.
+    # event loop busy, a shorter switch interval roughly halves a write group's time
+    # (bench/RESULTS.md).
     sys.setswitchinterval(SWITCH_INTERVAL)
     context = None
     if tls_cert is not None and tls_key is not None:

@@ -35,8 +35,9 @@ from schemas.models import (
     Race,
 )
 from tally_server.core.definition import Election
+from tally_server.core.fasttally import Tally
 from tally_server.core.rules import check_minutes, has_errors
-from tally_server.core.tally import Tally, results_digest
+from tally_server.core.tally import recount, results_digest
 
 ASSET = Path(__file__).resolve().parents[1] / "assets" / "law" / "na2016-results.json"
 UNITS: list[dict[str, Any]] = json.loads(ASSET.read_text(encoding="utf-8"))["units"]
@@ -192,6 +193,7 @@ def test_the_2016_national_assembly_results(end: str) -> None:
     assert len(UNITS) == 186
     election, minutes, ids = rebuild(end)
     t = tally_of(election, minutes)
+    assert t.results() == recount(election, minutes)  # the fast tally is the reference's
     elected = 0
     short = set()
     for u in UNITS:

@@ -8,8 +8,9 @@ from lawkit import make_election, sheet
 
 from schemas.models import Candidate, CountingMinutes, Round
 from tally_server.core.definition import Election
+from tally_server.core.fasttally import Tally
 from tally_server.core.rules import check_minutes, has_errors
-from tally_server.core.tally import ConstituencyResult, Determination, Tally, determine
+from tally_server.core.tally import ConstituencyResult, Determination, determine
 
 
 def run(election: Election, *sheets: CountingMinutes, round: Round = "main") -> ConstituencyResult:

@@ -19,8 +19,9 @@ from schemas import codec
 from schemas.models import CountingMinutes
 from tally_server.core import glossary, rules, validate
 from tally_server.core.decision import REASON_CODES, STATUSES, Determination, ReasonCode, Status
+from tally_server.core.fasttally import Tally
 from tally_server.core.glossary import Words
-from tally_server.core.tally import Tally, determine
+from tally_server.core.tally import determine
 from tui.labels import status_label
 from tui.model import ConstituencyRow
 from tui.pdf import Fingerprint
@@ -64,9 +65,11 @@ def test_each_status_is_worded_once_across_the_statuses() -> None:
     vi = [w.vi for w in glossary.STATUS.values()]
     en = [w.en for w in glossary.STATUS.values()]
     assert len(set(vi)) == len(vi) and len(set(en)) == len(en)
-    assert glossary.STATUS["unresolved_tie"] == Words("Bằng phiếu chưa xác định", "Unresolved tie")
+    assert glossary.STATUS["unresolved_tie"] == Words(
+        vi="Bằng phiếu chưa xác định", en="Unresolved tie"
+    )
     assert glossary.status_words("from_a_newer_server") == Words(
-        "from_a_newer_server", "from_a_newer_server"
+        vi="from_a_newer_server", en="from_a_newer_server"
     )
 
 

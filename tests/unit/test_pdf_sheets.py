@@ -16,7 +16,7 @@ from pdfkit import pdf_text, qr_payloads
 
 from schemas.models import Complaints, CountingMinutes, Signatory
 from tally_server.core.definition import Election, load_election
-from tally_server.core.tally import tally_from_scratch
+from tally_server.core.fasttally import tally_from_scratch
 from tui.errors import SheetError
 from tui.pdf import Fingerprint, files_digest
 from tui.pdf.document import write_pdf

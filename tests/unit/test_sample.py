@@ -16,6 +16,7 @@ from schemas import codec
 from schemas.models import CountingMinutes, ElectionDefinition
 from tally_server.core import rules
 from tally_server.core.definition import Election
+from tally_server.core.fasttally import tally_from_scratch
 from tally_server.core.names import FAMILY_NAMES, sort_key
 from tally_server.core.sample import (
     BUNDLED_FILE,
@@ -30,7 +31,6 @@ from tally_server.core.sample import (
     sample_minutes,
     sample_plan,
 )
-from tally_server.core.tally import tally_from_scratch
 from tally_server.core.validate import validate_definition
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,15 +15,9 @@ from lawkit import make_election, make_multi_election, replace, sheet, valid_min
 from schemas import codec
 from schemas.models import CountingMinutes, ResultBatch, Round
 from tally_server.core.definition import load_election
+from tally_server.core.fasttally import Tally, tally_from_scratch
 from tally_server.core.rules import check_minutes, has_errors
-from tally_server.core.tally import (
-    ConstituencyResult,
-    Tally,
-    TallyError,
-    first_round_of,
-    results_digest,
-    tally_from_scratch,
-)
+from tally_server.core.tally import ConstituencyResult, TallyError, first_round_of, results_digest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "assets" / "examples"
 MULTI = make_multi_election()

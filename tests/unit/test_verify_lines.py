@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tally_server.service.verify import _entry
+from tally_server.service.verify.reading import entry_of
 from tally_server.store.ledger import Entry, LedgerFormatError
 
 FIELDS = ["index", "prev", "hash", "time", "kind", "station", "envelope", "outcome", "receipt"]
@@ -39,7 +39,7 @@ def outcome(line: bytes) -> Any:
 
 def fast(line: bytes) -> Any:
     try:
-        return _entry(line, 3)
+        return entry_of(line, 3)
     except LedgerFormatError as exc:
         return ("refused", exc.code)
 

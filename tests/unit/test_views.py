@@ -11,8 +11,9 @@ import msgspec
 
 from schemas import read
 from tally_server.core.definition import load_election
+from tally_server.core.fasttally import tally_from_scratch
 from tally_server.core.sample import sample_minutes
-from tally_server.core.tally import results_digest, tally_from_scratch
+from tally_server.core.tally import results_digest
 from tally_server.service.views import ResultsCache, constituencies, results_sha256
 
 ROOT = Path(__file__).resolve().parents[2]

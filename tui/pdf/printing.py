@@ -19,13 +19,9 @@ from schemas import codec, read
 from schemas.errors import KiemphieuError
 from schemas.models import CountingMinutes, ElectionDefinition, Envelope, ResultBatch
 from tally_server.core.definition import Election, load_election
+from tally_server.core.fasttally import tally_from_scratch
 from tally_server.core.rules import check_minutes, has_errors
-from tally_server.core.tally import (
-    ConstituencyResult,
-    final_of,
-    results_digest,
-    tally_from_scratch,
-)
+from tally_server.core.tally import ConstituencyResult, final_of, results_digest
 from tui.client import ApiClient
 from tui.errors import BadAnswer, SheetError
 from tui.pdf.document import write_pdf
@@ -54,8 +50,8 @@ class SheetSource:
             if (r.race_id, r.constituency_id, r.round) == (race_id, constituency_id, round_):
                 return r
         raise SheetError(
-            f"No result for constituency {race_id}/{constituency_id} (round {round_}).",
-            f"Không có kết quả của đơn vị bầu cử {race_id}/{constituency_id} (vòng {round_}).",
+            en=f"No result for constituency {race_id}/{constituency_id} (round {round_}).",
+            vi=f"Không có kết quả của đơn vị bầu cử {race_id}/{constituency_id} (vòng {round_}).",
             fields=("constituency",),
             figures={"race_id": race_id, "constituency_id": constituency_id, "round": round_},
         )
@@ -80,8 +76,8 @@ async def source_from_server(client: ApiClient) -> SheetSource:
         definition = codec.decode(election_bytes, ElectionDefinition)
     except KiemphieuError as exc:
         raise BadAnswer(
-            f"The server's election definition does not decode: {exc.message_en}",
-            f"Định nghĩa cuộc bầu cử của máy chủ không đọc được: {exc.message_vi}",
+            en=f"The server's election definition does not decode: {exc.message_en}",
+            vi=f"Định nghĩa cuộc bầu cử của máy chủ không đọc được: {exc.message_vi}",
             fields=("election",),
         ) from exc
     return source_from_results(definition, results_doc)
@@ -101,8 +97,8 @@ def _minutes_in(doc: object, where: str) -> list[CountingMinutes]:
         return [m for item in doc for m in _minutes_in(item, where)]
     if not isinstance(doc, dict):
         raise SheetError(
-            f"{where}: not counting minutes, a batch or an envelope.",
-            f"{where}: không phải biên bản kiểm phiếu, gói kết quả hay phong bì ký.",
+            en=f"{where}: not counting minutes, a batch or an envelope.",
+            vi=f"{where}: không phải biên bản kiểm phiếu, gói kết quả hay phong bì ký.",
             fields=("file",),
             figures={"file": where},
         )
@@ -148,8 +144,9 @@ def source_offline(
             continue
         if key in seen:
             raise SheetError(
-                f"Two minutes for polling area {key[0]}, race {key[1]}, round {key[2]}.",
-                f"Hai biên bản cho khu vực bỏ phiếu {key[0]}, cuộc bầu cử {key[1]}, vòng {key[2]}.",
+                en=f"Two minutes for polling area {key[0]}, race {key[1]}, round {key[2]}.",
+                vi=f"Hai biên bản cho khu vực bỏ phiếu {key[0]}, "
+                f"cuộc bầu cử {key[1]}, vòng {key[2]}.",
                 fields=("polling_area_id", "race_id", "round"),
                 figures={"polling_area_id": key[0], "race_id": key[1], "round": key[2]},
             )
@@ -207,9 +204,9 @@ def print_polling_area(
     ]
     if not chosen:
         raise SheetError(
-            f"No counting minutes for polling area {polling_area_id}"
+            en=f"No counting minutes for polling area {polling_area_id}"
             + (f", race {race_id}." if race_id else "."),
-            f"Không có biên bản kết quả kiểm phiếu của khu vực bỏ phiếu {polling_area_id}"
+            vi=f"Không có biên bản kết quả kiểm phiếu của khu vực bỏ phiếu {polling_area_id}"
             + (f", cuộc bầu cử {race_id}." if race_id else "."),
             fields=("polling_area_id", "race_id"),
             figures={"polling_area_id": polling_area_id, "race_id": race_id or ""},

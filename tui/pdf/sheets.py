@@ -59,8 +59,8 @@ def _race(election: Election, race_id: str) -> Race:
         return election.races[race_id]
     except KeyError:
         raise SheetError(
-            f"Race {race_id} is not in election {election.id}.",
-            f"Cuộc bầu cử {race_id} không có trong định nghĩa {election.id}.",
+            en=f"Race {race_id} is not in election {election.id}.",
+            vi=f"Cuộc bầu cử {race_id} không có trong định nghĩa {election.id}.",
             fields=("race_id",),
             figures={"race_id": race_id, "election_id": election.id},
         ) from None
@@ -94,9 +94,9 @@ def constituency_sheet(
     key = (result.race_id, result.constituency_id)
     if key not in election.constituencies:
         raise SheetError(
-            f"Constituency {result.race_id}/{result.constituency_id} is not in election "
+            en=f"Constituency {result.race_id}/{result.constituency_id} is not in election "
             f"{election.id}.",
-            f"Đơn vị bầu cử {result.race_id}/{result.constituency_id} không có trong định "
+            vi=f"Đơn vị bầu cử {result.race_id}/{result.constituency_id} không có trong định "
             f"nghĩa {election.id}.",
             fields=("constituency_id",),
             figures={"race_id": result.race_id, "constituency_id": result.constituency_id},
@@ -378,9 +378,9 @@ def polling_area_sheet(
     con = election.constituencies.get((m.race_id, m.constituency_id))
     if area is None or con is None:
         raise SheetError(
-            f"Polling area {m.polling_area_id} or constituency {m.race_id}/"
+            en=f"Polling area {m.polling_area_id} or constituency {m.race_id}/"
             f"{m.constituency_id} is not in election {election.id}.",
-            f"Khu vực bỏ phiếu {m.polling_area_id} hoặc đơn vị bầu cử {m.race_id}/"
+            vi=f"Khu vực bỏ phiếu {m.polling_area_id} hoặc đơn vị bầu cử {m.race_id}/"
             f"{m.constituency_id} không có trong định nghĩa {election.id}.",
             fields=("polling_area_id", "constituency_id"),
             figures={"polling_area_id": m.polling_area_id, "constituency_id": m.constituency_id},
@@ -504,16 +504,16 @@ def summary_sheets(
     committee = election.committees.get(committee_id)
     if committee is None:
         raise SheetError(
-            f"Committee {committee_id} is not in election {election.id}.",
-            f"Ủy ban bầu cử {committee_id} không có trong định nghĩa {election.id}.",
+            en=f"Committee {committee_id} is not in election {election.id}.",
+            vi=f"Ủy ban bầu cử {committee_id} không có trong định nghĩa {election.id}.",
             fields=("committee_id",),
             figures={"committee_id": committee_id},
         )
     mine = [r for r in results if r.committee_id == committee_id]
     if not mine:
         raise SheetError(
-            f"Committee {committee_id} runs no constituency with results.",
-            f"Ủy ban bầu cử {committee_id} không phụ trách đơn vị bầu cử nào có kết quả.",
+            en=f"Committee {committee_id} runs no constituency with results.",
+            vi=f"Ủy ban bầu cử {committee_id} không phụ trách đơn vị bầu cử nào có kết quả.",
             fields=("committee_id",),
             figures={"committee_id": committee_id},
         )

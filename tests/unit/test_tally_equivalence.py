@@ -1,6 +1,9 @@
-"""The bulk tally (``tally_of_sheets``, behind ``tally_from_scratch`` and ``verify``):
-the whole night in one go, corrections included, leaves what ``apply`` one by one
-leaves, and the tally goes on from there."""
+"""The equivalence tests of the fast tally (core/fasttally.py): it gives the
+results of the law's plain reference (``tally.recount``) however it is fed, and
+its bulk path (``tally_of_sheets``, behind ``tally_from_scratch`` and ``verify``:
+the whole night in one go, corrections included) leaves what ``apply`` one by
+one leaves, and the tally goes on from there. The lean tallies (no rollups, no
+sheets) give the same results."""
 
 from __future__ import annotations
 
@@ -10,14 +13,20 @@ from lawkit import replace, valid_minutes
 from test_tally import MULTI, sheets
 
 from schemas.models import CountingMinutes
-from tally_server.core.tally import (
-    Tally,
-    TallyError,
-    results_digest,
-    sheet_of,
-    tally_from_scratch,
-    tally_of_sheets,
-)
+from tally_server.core.fasttally import Tally, sheet_of, tally_from_scratch, tally_of_sheets
+from tally_server.core.tally import TallyError, recount, results_digest
+
+
+@settings(max_examples=150, deadline=None)
+@given(sheets())
+def test_the_fast_tally_gives_the_reference_results(night: list[CountingMinutes]) -> None:
+    reference = recount(MULTI, night)
+    assert tally_from_scratch(MULTI, night).results() == reference
+    one_by_one = Tally(MULTI)
+    for m in night:
+        one_by_one.apply(m)
+    assert one_by_one.results() == reference
+    assert results_digest(one_by_one.results()) == results_digest(reference)
 
 
 @settings(max_examples=120, deadline=None)
