@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 # The statuses are the read API's (schemas/read.py): one list for the wire and the law.
 from schemas.read import STATUSES as STATUSES
@@ -43,22 +43,7 @@ ReasonCode = Literal[
 - ``under_two_thirds``, ``two_thirds_reached``: seats_filled, seats
 """
 
-REASON_CODES: tuple[ReasonCode, ...] = (
-    "no_minutes",
-    "areas_missing",
-    "turnout_not_over_half",
-    "revote_turnout_stands",
-    "all_seats_filled",
-    "seats_short",
-    "tie_older_elected",
-    "elected",
-    "majority_not_seated",
-    "tie_same_birth_date",
-    "no_second_supplementary",
-    "council_decides",
-    "under_two_thirds",
-    "two_thirds_reached",
-)
+REASON_CODES: tuple[ReasonCode, ...] = get_args(ReasonCode)
 
 
 @dataclass(frozen=True, slots=True)

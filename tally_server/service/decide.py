@@ -36,6 +36,7 @@ from schemas.signing import (
 )
 from tally_server.core import rules
 from tally_server.core.definition import Election
+from tally_server.core.fields import COUNT_NAMES
 from tally_server.core.numbers import vn_int
 from tally_server.core.tally import first_round_of
 from tally_server.service.codes import (
@@ -255,12 +256,7 @@ def outcome_has_receipt(o: Outcome) -> bool:
 
 _FIGURE_FIELDS = (
     "constituency_id",
-    "voters_on_list",
-    "voters_voted",
-    "ballots_issued",
-    "ballots_received",
-    "valid_ballots",
-    "invalid_ballots",
+    *COUNT_NAMES,
     "candidate_votes",
     "ballots_by_names_kept",
     "complaints",
