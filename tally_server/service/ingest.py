@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import errno
-import functools
 import json
 import logging
 import sqlite3
@@ -199,20 +198,19 @@ class Ingest:
 
     async def _checkpoints(self) -> None:
         """Every ``integrity.CHECKPOINT_SECONDS``, a checkpoint at the durable head (the
-        digests taken by the reader thread in one snapshot, while the writer goes on)."""
+        digests taken by a child process in one snapshot, while the writer goes on)."""
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(integrity.CHECKPOINT_SECONDS)
             if self.head_index == self._checkpointed:
                 continue
             try:
-                at, value = await self.read(
-                    functools.partial(integrity.make_checkpoint, folder=self.folder)
-                )
+                at, payload = await integrity.checkpoint_payload_apart(self.folder.db_path)
+                _, value = integrity.seal_checkpoint(self.folder, at, payload)
                 await loop.run_in_executor(
                     self._executor, integrity.store_checkpoint, self._conn, value
                 )
-            except (sqlite3.Error, OSError) as exc:
+            except (sqlite3.Error, OSError, ValueError) as exc:
                 log.warning("checkpoint not written", extra={"error": str(exc)})
                 continue
             self._checkpointed = at

@@ -29,11 +29,13 @@ keeps the old one beside it.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
 import os
 import sqlite3
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -301,10 +303,10 @@ def kind_counts(conn: sqlite3.Connection, upto: int) -> dict[str, int]:
     }
 
 
-def make_checkpoint(conn: sqlite3.Connection, folder: Folder) -> tuple[int, str]:
-    """(its entry, the signed checkpoint as stored in meta) at the ledger's last entry,
-    read in one snapshot: the rows written with later entries are not seen, and the
-    open alerts' counts are the ones at that entry."""
+def checkpoint_payload(conn: sqlite3.Connection) -> tuple[int, bytes]:
+    """(its entry, the checkpoint's payload) at the ledger's last entry, read in one
+    snapshot: the rows written with later entries are not seen, and the open alerts'
+    counts are the ones at that entry."""
     began = not conn.in_transaction
     if began:
         conn.execute("BEGIN")
@@ -323,10 +325,44 @@ def make_checkpoint(conn: sqlite3.Connection, folder: Folder) -> tuple[int, str]
     finally:
         if began:
             conn.execute("COMMIT")
+    return upto, payload
+
+
+def seal_checkpoint(folder: Folder, upto: int, payload: bytes) -> tuple[int, str]:
+    """(its entry, the checkpoint signed by the server, as stored in meta)."""
     signature = folder.server_key.sign(pae(CHECKPOINT_TYPE, payload))
     return upto, json.dumps(
         {"payload": payload.decode(), "signature": base64.b64encode(signature).decode()}
     )
+
+
+def make_checkpoint(conn: sqlite3.Connection, folder: Folder) -> tuple[int, str]:
+    return seal_checkpoint(folder, *checkpoint_payload(conn))
+
+
+async def checkpoint_payload_apart(db_path: Path) -> tuple[int, bytes]:
+    """``checkpoint_payload`` in a child process on its own read-only connection: at
+    national size the digests are seconds of Python that would hold the serving
+    process's GIL (bench/RESULTS.md)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tally_server.service.checkpointer",
+        str(db_path),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await proc.communicate()
+    except BaseException:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        raise
+    if proc.returncode != 0:
+        raise OSError(f"the checkpoint process ended with {proc.returncode}: {err[-500:]!r}")
+    upto, _, payload = out.partition(b"\n")
+    return int(upto), payload
 
 
 def store_checkpoint(conn: sqlite3.Connection, value: str) -> None:

@@ -5,6 +5,7 @@ publishes what ``tally-server verify`` computes from the export."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import sqlite3
@@ -16,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tally_server.service import integrity
+from tally_server.store import db
 
 from .kit import (
     ROOT,
@@ -482,3 +486,20 @@ def test_an_old_ledger_enrolling_a_weak_key_is_refused_clearly(tmp_path: Path) -
     assert "khoá công khai yếu" in message
     done = tally_cli("rebuild", "--dir", str(folder))
     assert done.returncode == 1 and "S320" in done.stderr, done.stderr
+
+
+def test_the_running_servers_checkpoint_taken_apart_is_the_one_taken_in_process(
+    recorded: Recorded,
+) -> None:
+    """The periodic checkpoint's digests come from a child process (the GIL stays with
+    the stations): the same entry and the same bytes as the in-process reading."""
+    path = recorded.folder / "tally.db"
+    conn = db.connect(path, readonly=True)
+    try:
+        here = integrity.checkpoint_payload(conn)
+    finally:
+        conn.close()
+    apart = asyncio.run(integrity.checkpoint_payload_apart(path))
+    assert apart == here
+    assert here[0] == len(recorded.entries) - 1
+    assert json.loads(here[1])["tables"]["batch_log"][0] > 0
