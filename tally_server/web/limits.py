@@ -129,7 +129,10 @@ def check_depth(raw: bytes, field: str = "body") -> None:
 async def body_in_time(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Read a request's whole body before its handler runs, within ``serve --body-timeout``
     of its headers; a body that cannot be decoded (``Content-Encoding``) is a 400."""
-    if request.body_exists:
+    content = request.content
+    # A small body mostly comes in with its headers: then nothing is left to wait for.
+    arrived = content.is_eof() and content.exception() is None
+    if request.body_exists and not arrived:
         timeout = request.app[BODY_TIMEOUT]
         try:
             async with asyncio.timeout(timeout):
