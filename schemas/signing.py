@@ -352,16 +352,26 @@ class Opened:
 _envelope_decoder = msgspec.json.Decoder(Envelope, strict=True)
 
 
-def open_envelope(data: bytes, expected_type: str, *, ijson: bool = True) -> Opened:
-    """Parse the envelope only; the payload stays as the bytes that were signed.
-    ``ijson=False`` only to read back what a ledger recorded as accepted."""
+def read_envelope(data: bytes) -> Envelope:
+    """The envelope's fields, not yet checked (see ``open_read``)."""
     try:
-        envelope = _envelope_decoder.decode(data)
+        return _envelope_decoder.decode(data)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         codec.refuse_non_ijson(data, exc)
         raise DecodeError(
             en=f"Not a DSSE envelope: {exc}", vi=f"Không phải phong bì DSSE: {exc}"
         ) from exc
+
+
+def open_envelope(data: bytes, expected_type: str, *, ijson: bool = True) -> Opened:
+    """Parse the envelope only; the payload stays as the bytes that were signed.
+    ``ijson=False`` only to read back what a ledger recorded as accepted."""
+    return open_read(data, read_envelope(data), expected_type, ijson=ijson)
+
+
+def open_read(data: bytes, envelope: Envelope, expected_type: str, *, ijson: bool = True) -> Opened:
+    """``open_envelope`` of an envelope already read from ``data`` (the server reads
+    the key id first, to refuse junk under an unknown key before any more work)."""
     if ijson:
         # Two "payload" keys would be two batches under one signature, for two readers.
         codec.check_ijson(data, envelope, numbers=False)  # strings only: no number decodes

@@ -24,13 +24,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from schemas import codec
 from schemas.errors import DecodeError, KiemphieuError, SignatureError
-from schemas.models import CountingMinutes, Envelope, Finding, Receipt, ResultBatch
+from schemas.models import CountingMinutes, Finding, Receipt, ResultBatch
 from schemas.signing import (
     BATCH_TYPE,
     Opened,
     VerifyKey,
     open_envelope,
+    open_read,
     pae,
+    read_envelope,
     weak_key,
     weak_key_error,
 )
@@ -138,17 +140,6 @@ def shown_keyid(keyid: str | None) -> str | None:
     text = unicodedata.normalize("NFC", keyid)
     text = "".join(c if c.isprintable() else "\ufffd" for c in text)
     return text if len(text) <= KEYID_SHOWN else text[: KEYID_SHOWN - 1] + "…"
-
-
-_envelope_decoder = msgspec.json.Decoder(Envelope)
-
-
-def sent_keyid(body: bytes) -> str | None:
-    """The key id an envelope names, if it is an envelope at all (for refusals only)."""
-    try:
-        return _envelope_decoder.decode(body).signatures[0].keyid
-    except (msgspec.ValidationError, msgspec.DecodeError):
-        return None
 
 
 def decode_outcome(data: bytes) -> Outcome:
@@ -450,15 +441,18 @@ def decide(
     may be worked out beforehand in parallel, as ``verify`` does; they are used
     only where they cannot differ from what this function would compute.
     """
-    keyid = sent_keyid(body)
-    if keyid is not None:
-        key = state.keys.get(keyid)
-        if key is None or key.revoked:
-            # Before the payload's base64 is decoded (the costly part of a large one):
-            # junk under a made-up key id costs the server little.
-            return refuse_unsigned(state, keyid)
     try:
-        opened = open_envelope(body, BATCH_TYPE)
+        envelope = read_envelope(body)
+    except DecodeError as exc:
+        return Decision(answer=outcome_of(exc.code), kind="invalid", error=exc)
+    keyid = envelope.signatures[0].keyid
+    key = state.keys.get(keyid)
+    if key is None or key.revoked:
+        # Before the payload's base64 is decoded (the costly part of a large one):
+        # junk under a made-up key id costs the server little.
+        return refuse_unsigned(state, keyid)
+    try:
+        opened = open_read(body, envelope, BATCH_TYPE)
     except DecodeError as exc:
         return Decision(answer=outcome_of(exc.code), kind="invalid", error=exc)
     except SignatureError as exc:
