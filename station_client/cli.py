@@ -109,6 +109,7 @@ def _transport(args: argparse.Namespace, station: Station) -> Transport:
 def _init(args: argparse.Namespace) -> int:
     import asyncio
 
+    from schemas.signing import read_fingerprint
     from station_client.banner import fingerprint_banner
     from station_client.delivery import Transport, fetch_server_key, make_ssl_context
     from station_client.errors import StationFolderError
@@ -133,7 +134,7 @@ def _init(args: argparse.Namespace) -> int:
         _out("Khoá máy chủ lấy về / server key fetched:")
         _out(f"    {server_key.fingerprint}")
         if args.server_fingerprint:
-            given = args.server_fingerprint.strip().upper()
+            given = read_fingerprint(args.server_fingerprint)
             if given != server_key.fingerprint:
                 raise StationFolderError(
                     en=f"The server's key fingerprint is {server_key.fingerprint}, not {given}: "
@@ -155,7 +156,7 @@ def _init(args: argparse.Namespace) -> int:
         else:
             _out("    So với dấu vân tay của Ủy ban / compare with the committee's fingerprint.")
     if args.server_key is not None and args.server_fingerprint:
-        given = args.server_fingerprint.strip().upper()
+        given = read_fingerprint(args.server_fingerprint)
         if given != server_key.fingerprint:
             raise StationFolderError(
                 en=f"The server key's fingerprint is {server_key.fingerprint}, not {given}.",

@@ -285,8 +285,9 @@ def offline_commit(dir_: Path, what: str, fn: Any) -> Any:
 
 def _check_fingerprint(key: Any, expected: str | None) -> None:
     from schemas.errors import KeyFileError
+    from schemas.signing import read_fingerprint
 
-    if expected is not None and expected.strip().upper() != key.fingerprint:
+    if expected is not None and read_fingerprint(expected) != key.fingerprint:
         raise KeyFileError(
             en=f"The key's fingerprint is {key.fingerprint}, not {expected.strip()}: this is not "
             f"the key that was read out. Nothing was enrolled.",

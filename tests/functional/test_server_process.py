@@ -75,14 +75,14 @@ def test_openssl_signed_batch_posted_with_curl_to_a_running_server(
     wrong = cli(
         "station", "enroll", "--dir", str(server_folder.path), "KV-01",
         "--polling-area", "KV-01", "--public-key", str(work / "station.pub.pem"),
-        "--fingerprint", "AAAA-BBBB-CCCC-DDDD",
+        "--fingerprint", "1111-2222-3333-4444-5555-6666",
     )  # fmt: skip
     assert wrong.returncode == 1
     assert fingerprint in wrong.stderr
     enrolled = cli(
         "station", "enroll", "--dir", str(server_folder.path), "KV-01",
         "--polling-area", "KV-01", "--public-key", str(work / "station.pub.pem"),
-        "--fingerprint", fingerprint,
+        "--fingerprint", " ".join(fingerprint.split("-")),  # as written down from the phone
     )  # fmt: skip
     assert enrolled.returncode == 0, enrolled.stderr
     listed = cli("station", "list", "--dir", str(server_folder.path))
