@@ -36,8 +36,8 @@ from schemas.signing import (
     VerifyKey,
     fingerprint,
     open_envelope,
-    read_fingerprint,
     pae,
+    read_fingerprint,
     seal,
     sha256_hex,
 )
