@@ -398,6 +398,20 @@ def _correct(args: argparse.Namespace) -> int:
     return _enter(args)
 
 
+def _copy(args: argparse.Namespace) -> int:
+    from station_client.printout import write_copy
+    from station_client.station import open_station
+
+    station = open_station(args.dir)
+    try:
+        path = write_copy(station, args.batch, args.out)
+    finally:
+        station.close()
+    _out(f"Bản sao đã in ra tệp / copy written: {path}")
+    _out("In ra giấy, Tổ bầu cử ký và giữ cùng biên bản / print it; the team signs and keeps it.")
+    return 0
+
+
 # --- delivery ----------------------------------------------------------------------
 
 
@@ -776,6 +790,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="send again batches the server refused (for example before the key was enrolled)",
     )
     p.set_defaults(handler=_sync)
+
+    p = sub.add_parser(
+        "copy",
+        help="a PDF copy of a signed batch and the server's answer, to sign and keep",
+        description="Write a PDF of exactly what was signed (every figure, the batch code "
+        "and a QR code of its digest) and the server's receipt, with lines for the team's "
+        "signatures, to keep with the paper minutes. Print it again after delivery if it "
+        "says not delivered yet.",
+    )
+    _dir(p)
+    p.add_argument("--batch", type=int, help="the batch number (default: the latest)")
+    p.add_argument("--out", type=Path, help="the PDF to write (default: DIR/copies/batch-N.pdf)")
+    p.set_defaults(handler=_copy)
 
     p = sub.add_parser("status", help="every race: drafted, signed, delivered or rejected")
     _dir(p)
