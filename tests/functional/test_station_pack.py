@@ -67,6 +67,13 @@ def test_pack_init_enrol_list_revoke_against_a_running_server(
 
     admin = ["--server", tally_server.url, "--token", tally_server.tokens["admin"]]
     public = str(folder / "station.pub.pem")
+    # The folder is the running server's: --dir is refused, and the refusal says what to do.
+    offline = tally(
+        "station", "enroll", "--dir", str(server_folder.path), "KV-02",
+        "--polling-area", "KV-02", "--public-key", public,
+    )  # fmt: skip
+    assert offline.returncode == 1 and "F409" in offline.stderr
+    assert "--server URL --token ADMIN_TOKEN" in offline.stderr
     # A fingerprint misheard on the phone: refused, with both figures, nothing enrolled.
     wrong = tally(
         "station", "enroll", *admin, "KV-02", "--polling-area", "KV-02",
