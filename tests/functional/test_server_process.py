@@ -159,7 +159,7 @@ def test_serve_refuses_a_second_writer_on_the_same_folder(
             "--polling-area", "KV-02", "--public-key", str(key),
         )  # fmt: skip
         assert busy.returncode == 1
-        assert "POST /api/v1/stations" in busy.stderr
+        assert "--server URL --token ADMIN_TOKEN in place of --dir" in busy.stderr
         # tokens and exports work while it runs
         made = cli("token", "create", "--dir", str(server_folder.path), "--role", "viewer")
         assert made.returncode == 0
