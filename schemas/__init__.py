@@ -37,6 +37,7 @@ from schemas.signing import (
     fingerprint,
     open_envelope,
     pae,
+    read_fingerprint,
     seal,
     sha256_hex,
 )
@@ -79,6 +80,7 @@ __all__ = [
     "nfc",
     "open_envelope",
     "pae",
+    "read_fingerprint",
     "seal",
     "sha256_hex",
     "to_builtins",

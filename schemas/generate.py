@@ -1,6 +1,6 @@
 """Writes the JSON Schemas (2020-12) of the wire contract from the typed models:
-what stations send (``schemas/models.py``) and what the server answers
-(``schemas/read.py``).
+what stations send (``schemas/models.py``), what the server answers
+(``schemas/read.py``) and the committee's station pack (``schemas/pack.py``).
 
 Run ``python -m schemas`` after changing either; the test suite
 fails while the committed files differ from what this writes. ``--check`` only
@@ -20,12 +20,13 @@ from typing import Any
 import msgspec
 
 from schemas.models import WIRE_TYPES
+from schemas.pack import PACK_TYPES
 from schemas.read import READ_TYPES
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "json"
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 VERSION = "v1"
-TYPES: dict[str, object] = {**WIRE_TYPES, **READ_TYPES}
+TYPES: dict[str, object] = {**WIRE_TYPES, **READ_TYPES, **PACK_TYPES}
 """Every schema file's name and the type it is written from."""
 
 

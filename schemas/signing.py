@@ -41,10 +41,28 @@ def sha256_hex(data: bytes) -> str:
 
 
 def fingerprint(public_raw: bytes) -> str:
-    """A key's name to read aloud: 80 bits of SHA-256 in base32, four groups of four."""
-    digest = hashlib.sha256(b"kiemphieu-key-v1" + public_raw).digest()[:10]
-    text = base64.b32encode(digest).decode("ascii")
-    return "-".join(text[i : i + 4] for i in range(0, 16, 4))
+    """A key's name to read aloud: 24 digits (about 80 bits of SHA-256) in six groups
+    of four, e.g. ``0417-2295-8830-1164-5092-7718``.
+
+    Digits only: letters such as F, J, W, Z are not in the Vietnamese alphabet and are
+    misheard on the phone. Each 4-byte word of the digest gives eight digits (mod 10^8:
+    the bias, under 3 % on some values, costs nothing), so a shell can work it out with
+    od and printf (docs/signing.md). Every surface shows a key through this function.
+    """
+    digest = hashlib.sha256(b"kiemphieu-key-v1" + public_raw).digest()[:12]
+    words = (int.from_bytes(digest[i : i + 4], "big") % 10**8 for i in range(0, 12, 4))
+    text = "".join(f"{w:08d}" for w in words)
+    return "-".join(text[i : i + 4] for i in range(0, 24, 4))
+
+
+def read_fingerprint(text: str) -> str:
+    """A fingerprint as typed or read back (spaces, dots, dashes, or none): its digits,
+    grouped as ``fingerprint`` writes them, to compare. Anything else is kept, so a
+    wrong or old-style fingerprint still differs instead of matching by accident."""
+    kept = "".join(c for c in text.strip().upper() if c not in " .-_\t")
+    if not kept.isdigit() or len(kept) != 24:
+        return text.strip().upper()
+    return "-".join(kept[i : i + 4] for i in range(0, 24, 4))
 
 
 # -- weak public keys ---------------------------------------------------------------------

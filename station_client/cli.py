@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from schemas.signing import SigningKey
     from station_client.delivery import Outcome, Transport
     from station_client.outbox import StoredBatch
-    from station_client.station import Station
+    from station_client.station import Initialised, Station
 
 EXIT_PENDING = 3
 """sync: some batches are still unanswered (the server could not be reached in time)."""
@@ -109,11 +109,30 @@ def _transport(args: argparse.Namespace, station: Station) -> Transport:
 def _init(args: argparse.Namespace) -> int:
     import asyncio
 
-    from station_client.banner import fingerprint_banner
+    from schemas.signing import read_fingerprint
     from station_client.delivery import Transport, fetch_server_key, make_ssl_context
     from station_client.errors import StationFolderError
-    from station_client.station import PUBLIC_FILE, init_station, read_key_text
+    from station_client.station import init_station, read_key_text
 
+    if args.pack is not None:
+        return _init_from_pack(args)
+    missing = [
+        o
+        for o, v in (
+            ("--station-id", args.station_id),
+            ("--polling-area", args.polling_area),
+            ("--election", args.election),
+            ("--server", args.server),
+        )
+        if v is None
+    ]
+    if missing:
+        raise StationFolderError(
+            en=f"Give --pack FILE (the committee's station pack), or {', '.join(missing)}.",
+            vi=f"Cần --pack TỆP (gói trạm của Ủy ban bầu cử), hoặc {', '.join(missing)}.",
+            code="P118",
+            fields=tuple(m.lstrip("-").replace("-", "_") for m in missing),
+        )
     if args.server_key is None and not args.fetch_server_key:
         raise StationFolderError(
             en="Pin the server key: --server-key FILE_OR_TEXT, or --fetch-server-key and compare "
@@ -133,7 +152,7 @@ def _init(args: argparse.Namespace) -> int:
         _out("Khoá máy chủ lấy về / server key fetched:")
         _out(f"    {server_key.fingerprint}")
         if args.server_fingerprint:
-            given = args.server_fingerprint.strip().upper()
+            given = read_fingerprint(args.server_fingerprint)
             if given != server_key.fingerprint:
                 raise StationFolderError(
                     en=f"The server's key fingerprint is {server_key.fingerprint}, not {given}: "
@@ -155,7 +174,7 @@ def _init(args: argparse.Namespace) -> int:
         else:
             _out("    So với dấu vân tay của Ủy ban / compare with the committee's fingerprint.")
     if args.server_key is not None and args.server_fingerprint:
-        given = args.server_fingerprint.strip().upper()
+        given = read_fingerprint(args.server_fingerprint)
         if given != server_key.fingerprint:
             raise StationFolderError(
                 en=f"The server key's fingerprint is {server_key.fingerprint}, not {given}.",
@@ -175,11 +194,87 @@ def _init(args: argparse.Namespace) -> int:
         server_cert=args.server_cert,
         ca_file=args.ca_file,
     )
+    return _initialised(done, args.server, ())
+
+
+def _init_from_pack(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from schemas.signing import read_fingerprint
+    from station_client.errors import StationFolderError
+    from station_client.station import init_station, load_pack
+
+    given = [
+        o
+        for o, v in (
+            ("--station-id", args.station_id),
+            ("--polling-area", args.polling_area),
+            ("--election", args.election),
+            ("--server-key", args.server_key),
+            ("--fetch-server-key", args.fetch_server_key or None),
+            ("--server-cert", args.server_cert),
+        )
+        if v is not None
+    ]
+    if given:
+        # The pack is the committee's word on these; a second source could disagree.
+        raise StationFolderError(
+            en=f"--pack already gives {', '.join(given)}; leave them out.",
+            vi=f"--pack đã có {', '.join(given)}; đừng ghi thêm.",
+            code="P118",
+            fields=tuple(g.lstrip("-").replace("-", "_") for g in given),
+        )
+    loaded = load_pack(args.pack)
+    pack = loaded.pack
+    if args.server_fingerprint and read_fingerprint(args.server_fingerprint) != (
+        loaded.server_key.fingerprint
+    ):
+        raise StationFolderError(
+            en=f"The pack's server key fingerprint is {loaded.server_key.fingerprint}, not "
+            f"{args.server_fingerprint}: do not use this pack.",
+            vi=f"Dấu vân tay khoá máy chủ trong gói là {loaded.server_key.fingerprint}, không "
+            f"phải {args.server_fingerprint}: không dùng gói này.",
+            code="P111",
+            fields=("server_fingerprint",),
+        )
+    server = args.server or pack.server_urls[0]
+    passphrase = _read_passphrase(args, confirm=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        cert = None
+        if pack.server_cert is not None:
+            cert = Path(tmp) / "server.crt"
+            cert.write_text(pack.server_cert, encoding="ascii")
+        done = init_station(
+            args.dir,
+            station_id=pack.station_id,
+            polling_area_id=pack.polling_area_id,
+            election_file=loaded.election_file,
+            server_url=server,
+            server_key=loaded.server_key,
+            passphrase=passphrase,
+            server_cert=cert,
+            ca_file=args.ca_file,
+        )
+    _out(
+        f"Gói trạm / station pack: {pack.station_id} · {pack.polling_area_name} "
+        f"({pack.polling_area_id})"
+    )
+    others = [u for u in pack.server_urls if u != server]
+    return _initialised(done, server, others)
+
+
+def _initialised(done: Initialised, server: str, others: Sequence[str]) -> int:
+    from station_client.banner import fingerprint_banner
+    from station_client.station import PUBLIC_FILE
+
     _out(f"Đã tạo trạm / station created in {done.folder}")
     _out(
         "Cuộc bầu cử tại khu vực / races held here: "
         + ", ".join(f"{s.race.id} ({s.constituency.id})" for s in done.races)
     )
+    _out(f"Máy chủ / server: {server}")
+    for url in others:
+        _out(f"  địa chỉ khác / other address (sync --server {url})")
     _out(f"Khoá máy chủ đã ghim / pinned server key: {done.server_fingerprint}")
     _out()
     for line in fingerprint_banner(
@@ -192,9 +287,9 @@ def _init(args: argparse.Namespace) -> int:
     _out()
     _out("Đăng ký với Ủy ban / enrol with the committee (read the fingerprint aloud):")
     _out(
-        f"  tally-server station enroll --dir SERVER_DIR {args.station_id} "
-        f"--polling-area {args.polling_area} --public-key station.pub.pem "
-        f"--fingerprint {done.fingerprint}"
+        f"  tally-server station enroll --server {server} --token ADMIN_TOKEN "
+        f"{done.station_id} --polling-area {done.polling_area_id} "
+        f"--public-key station.pub.pem --fingerprint {done.fingerprint}"
     )
     return 0
 
@@ -301,6 +396,20 @@ def _correct(args: argparse.Namespace) -> int:
         return _submit(args)
     args.correction = True
     return _enter(args)
+
+
+def _copy(args: argparse.Namespace) -> int:
+    from station_client.printout import write_copy
+    from station_client.station import open_station
+
+    station = open_station(args.dir)
+    try:
+        path = write_copy(station, args.batch, args.out)
+    finally:
+        station.close()
+    _out(f"Bản sao đã in ra tệp / copy written: {path}")
+    _out("In ra giấy, Tổ bầu cử ký và giữ cùng biên bản / print it; the team signs and keeps it.")
+    return 0
 
 
 # --- delivery ----------------------------------------------------------------------
@@ -578,10 +687,18 @@ def build_parser() -> argparse.ArgumentParser:
         "election and create the outbox; print the fingerprint for enrolment.",
     )
     _dir(p)
-    p.add_argument("--station-id", required=True, help="the station's id (as enrolled)")
-    p.add_argument("--polling-area", required=True, help="polling area id (khu vực bỏ phiếu)")
-    p.add_argument("--election", required=True, type=Path, help="election definition (JSON)")
-    p.add_argument("--server", required=True, help="server address, http(s)://HOST:PORT")
+    p.add_argument(
+        "--pack",
+        type=Path,
+        help="the committee's station pack (from `tally-server station pack`): gives the "
+        "station id, polling area, election, server address and server key in one step",
+    )
+    p.add_argument("--station-id", help="the station's id (as enrolled); without --pack")
+    p.add_argument("--polling-area", help="polling area id (khu vực bỏ phiếu); without --pack")
+    p.add_argument("--election", type=Path, help="election definition (JSON); without --pack")
+    p.add_argument(
+        "--server", help="server address, http(s)://HOST:PORT (with --pack: instead of its own)"
+    )
     key = p.add_mutually_exclusive_group()
     key.add_argument("--server-key", help="the server's public key: a PEM file, or its text")
     key.add_argument(
@@ -673,6 +790,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="send again batches the server refused (for example before the key was enrolled)",
     )
     p.set_defaults(handler=_sync)
+
+    p = sub.add_parser(
+        "copy",
+        help="a PDF copy of a signed batch and the server's answer, to sign and keep",
+        description="Write a PDF of exactly what was signed (every figure, the batch code "
+        "and a QR code of its digest) and the server's receipt, with lines for the team's "
+        "signatures, to keep with the paper minutes. Print it again after delivery if it "
+        "says not delivered yet.",
+    )
+    _dir(p)
+    p.add_argument("--batch", type=int, help="the batch number (default: the latest)")
+    p.add_argument("--out", type=Path, help="the PDF to write (default: DIR/copies/batch-N.pdf)")
+    p.set_defaults(handler=_copy)
 
     p = sub.add_parser("status", help="every race: drafted, signed, delivered or rejected")
     _dir(p)

@@ -42,6 +42,8 @@ from tally_server.core.numbers import vn_int
 DONE = "_done"
 BATCH_RACE = "*"
 """Draft rows that belong to the whole batch (the correction's reason)."""
+SUPERSEDES = "supersedes"
+"""The batch draft's row naming the signed batch a correction was begun against."""
 
 _YES = {"ký", "ky", "sign", "y", "yes", "có", "co", "c"}
 _QUIT = {"q", "quit", "thoát", "thoat"}
@@ -417,6 +419,32 @@ class DoubleEntry:
         self._save(BATCH_RACE, "R", "reason", reason)
         return reason
 
+    # --- a correction's draft belongs to one signed batch ----------------------------
+
+    def forget_stale_draft(self) -> bool:
+        """Set aside a correction draft begun against another batch than the one it
+        would now replace (a newer batch was signed meanwhile, say from a file): its
+        entries and reason were about figures no longer current, and signing them
+        would silently undo the newer batch. True when one was set aside."""
+        if not self.plan.correction or self.plan.supersedes is None:
+            return False
+        sid = self.station.station_id
+        keys = [(r.id, self.round) for r in self.plan.races] + [(BATCH_RACE, self.round)]
+        begun = self._draft(BATCH_RACE, "R").get(SUPERSEDES)
+        drafted = self.outbox.drafted_races(sid)
+        stale = begun != self.plan.supersedes and any(k in drafted for k in keys)
+        if stale:
+            self.outbox.clear_drafts(sid, keys)
+            old = paper_digest(begun) if begun else "?"
+            new = paper_digest(self.plan.supersedes)
+            self.term.say(
+                f"Bản đang nhập dở để đính chính lô {old} đã bỏ: lô {new} đã được ký sau đó. "
+                "Nhập lại từ đầu. / The correction begun against batch "
+                f"{old} is set aside: batch {new} was signed since. Enter it again."
+            )
+        self._save(BATCH_RACE, "R", SUPERSEDES, self.plan.supersedes)
+        return stale
+
     # --- the whole flow ------------------------------------------------------------
 
     def summary(self, minutes: Sequence[CountingMinutes]) -> None:
@@ -442,6 +470,7 @@ class DoubleEntry:
     def run(self, load_key: Callable[[], SigningKey]) -> StoredBatch | None:
         sid = self.station.station_id
         if self.plan.correction:
+            self.forget_stale_draft()
             self.term.say(
                 "ĐÍNH CHÍNH: lô mới thay thế lô "
                 f"{(self.plan.supersedes or '')[:16]} / CORRECTION: a new batch replacing it"

@@ -22,8 +22,10 @@ from typing import Literal
 import msgspec
 
 from schemas import codec
+from schemas.errors import KiemphieuError
 from schemas.models import Id, Signatory
-from schemas.signing import SigningKey, VerifyKey
+from schemas.pack import StationPack
+from schemas.signing import SigningKey, VerifyKey, read_fingerprint, sha256_hex
 from station_client.errors import StationFolderError
 from station_client.outbox import Outbox
 from tally_server.core.definition import Election, Seat, load_election
@@ -134,6 +136,8 @@ def open_station(folder: Path, *, durable: bool = True) -> Station:
 @dataclass(frozen=True, slots=True)
 class Initialised:
     folder: Path
+    station_id: str
+    polling_area_id: str
     fingerprint: str
     public_pem: bytes
     server_fingerprint: str
@@ -234,4 +238,75 @@ def init_station(
     tmp = folder / (CONFIG_FILE + ".tmp")
     tmp.write_bytes(codec.encode_pretty(config) + b"\n")
     os.replace(tmp, folder / CONFIG_FILE)
-    return Initialised(folder, key.public.fingerprint, public_pem, server_key.fingerprint, seats)
+    return Initialised(
+        folder,
+        station_id,
+        polling_area_id,
+        key.public.fingerprint,
+        public_pem,
+        server_key.fingerprint,
+        seats,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Pack:
+    """A station pack as read and checked: what ``init --pack`` sets up from."""
+
+    pack: StationPack
+    election_file: Path
+    server_key: VerifyKey
+
+
+def load_pack(path: Path) -> Pack:
+    """The committee's pack, refused unless it holds together: the election file beside
+    it is the one it names, the server key is the one its fingerprint names, and the
+    races it lists are those the election holds at its polling area."""
+    try:
+        pack = codec.decode(path.read_bytes(), StationPack)
+    except KiemphieuError as exc:
+        raise StationFolderError(
+            en=f"{path} is not a station pack: {exc.message_en}",
+            vi=f"{path} không phải gói trạm: {exc.message_vi}",
+            code="P115",
+            fields=("pack",),
+        ) from exc
+    election_file = path.parent / pack.election_file
+    if not election_file.is_file() or sha256_hex(election_file.read_bytes()) != (
+        pack.election_sha256
+    ):
+        raise StationFolderError(
+            en=f"The pack names an election file {pack.election_file} (SHA-256 "
+            f"{pack.election_sha256[:16]}…) that is not beside it as made: copy the pack's "
+            "whole folder, or ask the committee for it again.",
+            vi=f"Gói trạm cần tệp cuộc bầu cử {pack.election_file} (SHA-256 "
+            f"{pack.election_sha256[:16]}…) đặt cạnh nó, nhưng tệp đó thiếu hoặc đã khác: "
+            "hãy chép cả thư mục gói, hoặc xin lại Ủy ban bầu cử.",
+            code="P116",
+            fields=("election_file",),
+            figures={"election_sha256": pack.election_sha256},
+        )
+    server_key = VerifyKey.from_text(pack.server_public_key)
+    if server_key.fingerprint != read_fingerprint(pack.server_fingerprint):
+        raise StationFolderError(
+            en=f"The pack's server key has fingerprint {server_key.fingerprint}, but the pack "
+            f"names {pack.server_fingerprint}: do not use this pack.",
+            vi=f"Khoá máy chủ trong gói có dấu vân tay {server_key.fingerprint}, nhưng gói ghi "
+            f"{pack.server_fingerprint}: không dùng gói này.",
+            code="P111",
+            fields=("server_fingerprint",),
+            figures={"key": server_key.fingerprint, "named": pack.server_fingerprint},
+        )
+    election = load_election(election_file)
+    held = [(s.race.id, s.constituency.id) for s in election.races_at(pack.polling_area_id)]
+    listed = [(r.race_id, r.constituency_id) for r in pack.races]
+    if election.id != pack.election_id or held != listed:
+        raise StationFolderError(
+            en=f"The pack lists races {listed} at polling area {pack.polling_area_id}, but "
+            f"election {election.id} holds {held} there.",
+            vi=f"Gói ghi các cuộc bầu cử {listed} tại khu vực {pack.polling_area_id}, nhưng "
+            f"cuộc bầu cử {election.id} tổ chức {held} ở đó.",
+            code="P117",
+            fields=("races",),
+        )
+    return Pack(pack, election_file, server_key)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tally_server.commands.stations import add_remote_options, register_pack
 from tally_server.service.limits import DEFAULT_PER_KEYID, DEFAULT_PER_SOURCE
 
 
@@ -88,10 +89,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.set_defaults(handler=_serve)
 
-    station = sub.add_parser("station", help="enroll, revoke and list polling stations' keys")
+    station = sub.add_parser(
+        "station", help="enroll, revoke and list polling stations' keys; write their packs"
+    )
     ss = station.add_subparsers(dest="station_command", metavar="COMMAND")
     p = ss.add_parser("enroll", help="enroll one station's public key")
-    p.add_argument("--dir", required=True, type=Path)
+    add_remote_options(p)
     p.add_argument("station_id")
     p.add_argument("--polling-area", required=True, help="polling area id")
     p.add_argument("--public-key", required=True, help="PEM file, or the key as PEM/base64/hex")
@@ -106,13 +109,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.set_defaults(handler=_station_enroll_csv)
     p = ss.add_parser("revoke", help="revoke a station's key")
-    p.add_argument("--dir", required=True, type=Path)
+    add_remote_options(p)
     p.add_argument("station_id")
     p.set_defaults(handler=_station_revoke)
     p = ss.add_parser("list", help="stations with fingerprints")
-    p.add_argument("--dir", required=True, type=Path)
+    add_remote_options(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_station_list)
+    register_pack(ss)
 
     token = sub.add_parser("token", help="access tokens for the committee")
     ts = token.add_subparsers(dest="token_command", metavar="COMMAND")
@@ -285,8 +289,9 @@ def offline_commit(dir_: Path, what: str, fn: Any) -> Any:
 
 def _check_fingerprint(key: Any, expected: str | None) -> None:
     from schemas.errors import KeyFileError
+    from schemas.signing import read_fingerprint
 
-    if expected is not None and expected.strip().upper() != key.fingerprint:
+    if expected is not None and read_fingerprint(expected) != key.fingerprint:
         raise KeyFileError(
             en=f"The key's fingerprint is {key.fingerprint}, not {expected.strip()}: this is not "
             f"the key that was read out. Nothing was enrolled.",
@@ -307,6 +312,10 @@ def _station_enroll(args: argparse.Namespace) -> int:
     _check_fingerprint(key, args.fingerprint)
     station_id = unicodedata.normalize("NFC", args.station_id)
     area_id = unicodedata.normalize("NFC", args.polling_area)
+    if args.server:
+        from tally_server.commands.stations import enroll_remote
+
+        return enroll_remote(args, key, station_id, area_id)
 
     def go(folder: Any, journal: Any) -> Any:
         p = journal.enroll(station_id, area_id, key, _now(), by=_cli_actor())
@@ -371,6 +380,11 @@ def _station_enroll_csv(args: argparse.Namespace) -> int:
 
 
 def _station_revoke(args: argparse.Namespace) -> int:
+    if args.server:
+        from tally_server.commands.stations import revoke_remote
+
+        return revoke_remote(args)
+
     def go(folder: Any, journal: Any) -> Any:
         p = journal.revoke(args.station_id, _now(), by=_cli_actor())
         return [p], _fp_of(p)
@@ -394,12 +408,17 @@ def _station_list(args: argparse.Namespace) -> int:
     from tally_server.service.folder import open_folder
     from tally_server.service.views import stations
 
-    folder = open_folder(args.dir)
-    conn = folder.connect(readonly=True)
-    try:
-        doc = stations(conn)
-    finally:
-        conn.close()
+    if args.server:
+        from tally_server.commands.stations import list_remote
+
+        doc = list_remote(args)
+    else:
+        folder = open_folder(args.dir)
+        conn = folder.connect(readonly=True)
+        try:
+            doc = stations(conn)
+        finally:
+            conn.close()
     if args.json:
         print(json.dumps(msgspec.to_builtins(doc), ensure_ascii=False, indent=2))
         return 0

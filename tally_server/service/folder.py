@@ -213,10 +213,11 @@ def writer_lock(path: Path, what: str) -> Iterator[None]:
         except BlockingIOError:
             raise FolderError(
                 en=f"Another process is writing to {path} (a running `tally-server serve`?). "
-                f"Stop it, or do this through its API (POST /api/v1/stations with an "
-                f"admin token), to {what}.",
-                vi=f"Một tiến trình khác đang ghi vào {path} (máy chủ đang chạy?). Hãy dừng nó, "
-                f"hoặc dùng API của máy chủ (POST /api/v1/stations với mã admin), để {what}.",
+                f"Stop it to {what}; station enroll, revoke and list can instead go through "
+                f"the running server: --server URL --token ADMIN_TOKEN in place of --dir.",
+                vi=f"Một tiến trình khác đang ghi vào {path} (máy chủ đang chạy?). Hãy dừng nó để "
+                f"{what}; riêng station enroll, revoke và list có thể đi qua máy chủ đang chạy: "
+                f"--server URL --token MÃ_ADMIN thay cho --dir.",
                 code="F409",
                 fields=("dir",),
                 figures={"dir": str(path)},

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from schemas import codec, read
 from schemas.errors import DecodeError, KeyFileError
-from schemas.signing import VerifyKey, WeakKeyError
+from schemas.signing import VerifyKey, WeakKeyError, read_fingerprint
 from tally_server.core.tally import ROUNDS, STATUSES
 from tally_server.service import views
 from tally_server.service.codes import ServerError
@@ -214,7 +214,7 @@ async def enroll_station(request: web.Request) -> web.Response:
             en=exc.message_en, vi=exc.message_vi, code="A400", fields=("public_key",)
         ) from exc
     expected = data.get("fingerprint")
-    if expected is not None and str(expected).strip().upper() != key.fingerprint:
+    if expected is not None and read_fingerprint(str(expected)) != key.fingerprint:
         raise ServerError(
             en=f"The key's fingerprint is {key.fingerprint}, not {expected}: it is not the key "
             f"that was read out.",

@@ -424,9 +424,9 @@ async def test_init_refuses_a_server_key_whose_fingerprint_differs(
     rc, out, err = await client(
         "init", "--dir", str(tmp_path / "x"), "--station-id", "KV-24", "--polling-area", "KV-24",
         "--election", str(server.folder / "election.json"), "--server", server.url,
-        "--fetch-server-key", "--server-fingerprint", "AAAA-BBBB-CCCC-DDDD",
+        "--fetch-server-key", "--server-fingerprint", "1111-2222-3333-4444-5555-6666",
     )  # fmt: skip
-    assert rc == 1 and "P111" in err and "AAAA-BBBB-CCCC-DDDD" in err
+    assert rc == 1 and "P111" in err and "1111-2222-3333-4444-5555-6666" in err
     assert not (tmp_path / "x" / "station.key.pem").exists()
 
 

@@ -233,3 +233,53 @@ def test_an_interactive_correction_keeps_what_is_unchanged_and_asks_why(
     assert qh.candidate_votes == {**minutes[0].candidate_votes, "QH-10-4": 454, "QH-10-5": 302}
     assert qh.explanations == {"W208": "Một phiếu đọc nhầm tên"}
     assert qh.signatories == minutes[0].signatories
+
+
+def test_a_correction_draft_left_before_a_newer_correction_is_not_signed_over_it(
+    station: Path, election: Election
+) -> None:
+    """Issue 16's steps: correct QH by typing, quit at signing (draft kept); correct QH
+    from a file and send; correct QH again by typing. The third must start afresh
+    from the file's figures and ask for its own reason, not sign the stale draft."""
+    minutes = example_minutes()
+    first = station.parent / "m.json"
+    first.write_bytes(msgspec.json.encode(minutes))
+    client("submit", "--dir", str(station), str(first), check=True)
+    fields = [f.key for f in form_fields(election.seats[("KV-01", "QH")])]
+
+    def keep(votes_4: str, votes_5: str) -> list[str]:
+        lines = ["" for _ in fields]
+        lines[fields.index("votes:QH-10-4")] = votes_4
+        lines[fields.index("votes:QH-10-5")] = votes_5
+        return lines
+
+    stale = ["Lý do cũ", *keep("454", "302"), "", *keep("454", "302"), "Giải thích cũ", "q"]
+    result = client("correct", "--dir", str(station), "--race", "QH", stdin="\n".join(stale))
+    assert result.returncode == 1 and len(signed_batches(station)) == 1
+
+    qh = minutes[0]
+    votes = {**qh.candidate_votes, "QH-10-4": 460, "QH-10-5": 296}
+    from_file = msgspec.structs.replace(qh, candidate_votes=votes, explanations={"W208": "Đếm lại"})
+    second_file = station.parent / "qh.json"
+    second_file.write_bytes(msgspec.json.encode([from_file]))
+    sent = client(
+        "correct", "--dir", str(station), "--race", "QH", str(second_file),
+        "--reason", "Ban bầu cử cho đếm lại", "--send", "--give-up-after", "0.5",
+    )  # fmt: skip
+    assert sent.returncode == 3, sent.stdout[-3000:] + sent.stderr  # server down: pending
+    second = signed_batches(station)[1]
+
+    again = ["Lý do mới", *keep("461", "295"), "", *keep("461", "295"), "Giải thích mới", "ký"]
+    result = client("correct", "--dir", str(station), "--race", "QH", stdin="\n".join(again))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    assert "is set aside" in result.stdout
+    # The figures offered to keep are the file's, not the stale draft's.
+    assert "[460; Enter = giữ / keep]" in result.stdout
+    third = signed_batches(station)[2]
+    status = json.loads(client("status", "--dir", str(station), "--json", check=True).stdout)
+    assert third.supersedes == status["batches"][1]["digest"]
+    assert third.reason == "Lý do mới"
+    [got] = third.minutes
+    assert got.candidate_votes == {**votes, "QH-10-4": 461, "QH-10-5": 295}
+    assert got.explanations == {"W208": "Giải thích mới"}
+    assert second.reason == "Ban bầu cử cho đếm lại"

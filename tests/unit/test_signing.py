@@ -25,7 +25,7 @@ from schemas import (
     sha256_hex,
 )
 from schemas.errors import KeyFileError
-from schemas.signing import WeakKeyError, key_problem, weak_key
+from schemas.signing import WeakKeyError, key_problem, read_fingerprint, weak_key
 
 GOLDEN = Path(__file__).resolve().parents[1] / "assets" / "golden"
 VECTORS = json.loads((GOLDEN / "vectors.json").read_text())
@@ -55,10 +55,31 @@ def test_golden_envelope_verifies_with_the_golden_public_key() -> None:
     assert (batch.station_id, batch.sequence) == ("KV-01", 1)
 
 
-def test_fingerprint_is_short_enough_to_read_aloud() -> None:
+def test_fingerprint_is_digits_in_short_groups_to_read_aloud() -> None:
     fp = golden_key().public.fingerprint
-    assert re.fullmatch(r"[A-Z2-7]{4}(-[A-Z2-7]{4}){3}", fp)
+    # Digits only: no F, J, W or Z to mishear on the phone; six groups of four.
+    assert re.fullmatch(r"[0-9]{4}(-[0-9]{4}){5}", fp)
     assert fp != SigningKey.generate().public.fingerprint
+
+
+def test_fingerprint_digits_spread_over_every_value() -> None:
+    # 24 digits carry about 80 bits only if every position takes every digit.
+    seen: list[set[str]] = [set() for _ in range(24)]
+    for _ in range(200):
+        digits = SigningKey.generate().public.fingerprint.replace("-", "")
+        for i, d in enumerate(digits):
+            seen[i].add(d)
+    assert all(len(s) == 10 for s in seen)
+
+
+def test_a_fingerprint_read_back_in_any_grouping_is_the_same_one() -> None:
+    fp = VECTORS["fingerprint"]
+    digits = fp.replace("-", "")
+    for typed in (fp, digits, " ".join(fp.split("-")), fp.replace("-", "."), f" {fp}\t"):
+        assert read_fingerprint(typed) == fp
+    assert read_fingerprint(digits[:-1] + "0") != fp
+    assert read_fingerprint(digits[:-1]) != fp  # one digit short is not read as the key
+    assert read_fingerprint("PMK2-RVNO-G4F7-SSDM") == "PMK2-RVNO-G4F7-SSDM"
 
 
 @pytest.mark.parametrize("offset", [0, 17, 400, -2])
