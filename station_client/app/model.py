@@ -217,4 +217,3 @@ class EntryModel:
         self.station.outbox.clear_drafts(
             self.sid, [(r.id, self.round) for r in self.plan.races] + [(BATCH_RACE, self.round)]
         )
-

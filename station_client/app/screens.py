@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -17,7 +18,7 @@ from station_client.app.model import EntryModel, Review
 from station_client.app.widgets import FigureInput, LangScreenMixin, SendLine, both
 from station_client.app.words import num, w
 from station_client.entry import Race, paper_digest
-from station_client.forms import FormField, check_format, normalise, parse_count
+from station_client.forms import FormField, check_format, keys_for, normalise, parse_count
 from station_client.outbox import StoredBatch
 from station_client.station import Station
 from station_client.status import short_time, status_data
@@ -50,7 +51,7 @@ def shown(f: FormField, value: str | None, lang: Lang) -> str:
 def message(finding: Finding, lang: Lang) -> str:
     head = w("error" if finding.severity == "error" else "warning", lang)
     text = finding.message_vi if lang == "vi" else finding.message_en
-    return f"{head} {finding.code}: {text}"
+    return f"{head} {finding.code}: {text.removeprefix(finding.code + ': ')}"
 
 
 def section(f: FormField, lang: Lang) -> str | None:
@@ -119,7 +120,8 @@ class HomeScreen(Base):
         st = self.sapp.station
         area = st.election.polling_areas[st.polling_area_id]
         self.query_one("#head", Static).update(
-            f"{w('station', self.lang)} {st.station_id} · {area.name}\n{st.election.definition.name}\n"
+            f"{w('station', self.lang)} {st.station_id} · {area.name}\n"
+            f"{st.election.definition.name}\n"
             f"{w('races_here', self.lang)}:"
         )
         table = self.query_one("#races", DataTable)
@@ -256,6 +258,8 @@ class EntryScreen(Base):
         lang = self.lang
         i = self._index(self.focused)
         found = by_key.get(self.race.fields[i].key, []) if i is not None else []
+        # Otherwise the form's findings so far: the mark just typed stays explained.
+        found = found or list({id(x): x for xs in by_key.values() for x in xs}.values())
         if found:
             lines = [message(x, lang) for x in found[:2]]
             hint = "explain_later" if all(x.severity == "warning" for x in found) else "fix_later"
@@ -348,7 +352,9 @@ class DiffScreen(Base):
                     if f.kind == "name":
                         yield Input(value=settled, id=f"f-{i}", classes="choice")
                     else:
-                        yield FigureInput(value=settled, id=f"f-{i}", classes="choice", extra="aAbB")
+                        yield FigureInput(
+                            value=settled, id=f"f-{i}", classes="choice", extra="aAbB"
+                        )
         yield Static(id="note")
         yield Footer()
 
@@ -449,14 +455,29 @@ class ReviewScreen(Base):
         for finding in self.review.findings:
             by_race.setdefault(finding.race_id or "", []).append(finding)
         unexplained = {(x.race_id, x.code) for x in self.review.unexplained()}
+        # The findings first, each warning with its explanation: what stops signing is
+        # on the first screen, not under the fields.
+        for race in self.model.plan.races:
+            values = self.model.values(race)
+            for finding in by_race.get(race.id, []):
+                table.add_row(
+                    Text(f"{race.id} · {message(finding, lang)}"), "", "",
+                    key=f"find|{race.id}|{finding.code}", height=None,
+                )  # fmt: skip
+                if finding.severity == "warning":
+                    text = values.get(f"explain:{finding.code}", "")
+                    if (race.id, finding.code) in unexplained or not text:
+                        text = w("needs_explanation", lang)
+                    table.add_row(
+                        Text(f"   {w('explanation', lang)}: {text}"), "", "",
+                        key=f"explain|{race.id}|{finding.code}", height=None,
+                    )  # fmt: skip
         for race in self.model.plan.races:
             values = self.model.values(race)
             table.add_row(f"── {heading(race, lang)}"[:44], "", "", key=f"head|{race.id}")
             broken = self.review.broken.get(race.id)
             marks: dict[str, str] = {}
             for finding in by_race.get(race.id, []):
-                from station_client.forms import keys_for
-
                 for k in keys_for(finding.fields, race.seat):
                     sign = "✗" if finding.severity == "error" else "!"
                     marks[k] = (marks.get(k, "") + f" {sign} {finding.code}").strip()
@@ -470,16 +491,6 @@ class ReviewScreen(Base):
                     mark[:14],
                     key=f"field|{race.id}|{f.key}",
                 )
-            for finding in by_race.get(race.id, []):
-                table.add_row(message(finding, lang)[:72], "", "", key=f"find|{race.id}|{finding.code}")
-                if finding.severity == "warning":
-                    text = values.get(f"explain:{finding.code}", "")
-                    if (race.id, finding.code) in unexplained or not text:
-                        text = w("needs_explanation", lang)
-                    table.add_row(
-                        f"   {w('explanation', lang)}: {text}"[:72], "", "",
-                        key=f"explain|{race.id}|{finding.code}",
-                    )  # fmt: skip
         table.move_cursor(row=min(row, table.row_count - 1))
 
     def _race(self, race_id: str) -> Race:
@@ -531,21 +542,25 @@ class ReviewScreen(Base):
                 set_explanation,
             )
 
+    def refuse(self, text: str, severity: str = "warning") -> None:
+        self.query_one("#note", Static).update(text)
+        self.notify(text, severity=severity)  # type: ignore[arg-type]
+
     def action_sign(self, _lang: str = "") -> None:
         self.review = review = self.model.review()
         lang = self.lang
         if review.broken:
-            self.notify(w("cannot_sign_errors", lang, n=len(review.broken)), severity="error")
+            self.refuse(w("cannot_sign_errors", lang, n=len(review.broken)), severity="error")
             return
         if review.errors:
-            self.notify(w("cannot_sign_errors", lang, n=len(review.errors)), severity="error")
+            self.refuse(w("cannot_sign_errors", lang, n=len(review.errors)), severity="error")
             return
         missing = review.unexplained()
         if missing:
-            self.notify(w("cannot_sign_warnings", lang, n=len(missing)), severity="warning")
+            self.refuse(w("cannot_sign_warnings", lang, n=len(missing)), severity="warning")
             return
         if self.model.plan.correction and not self.model.reason().strip():
-            self.notify(w("cannot_sign_reason", lang), severity="warning")
+            self.refuse(w("cannot_sign_reason", lang), severity="warning")
             return
         station = self.sapp.station
 

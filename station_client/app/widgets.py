@@ -21,9 +21,7 @@ def both(key: str, action: str, word: str, *, show: bool = True) -> list[Binding
 
     (The dashboard has the same idea in tui/bindings.py; the station client may
     not import tui, and this is the few lines it needs.)"""
-    return [
-        Binding(key, f"{action}('{lang}')", W[word].of(lang), show=show) for lang in LANGS
-    ]
+    return [Binding(key, f"{action}('{lang}')", W[word].of(lang), show=show) for lang in LANGS]
 
 
 class LangScreenMixin:

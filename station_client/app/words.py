@@ -163,7 +163,8 @@ W: dict[str, Words] = {
     "why_connect": Words(vi="không kết nối được máy chủ", en="cannot reach the server"),
     "why_slow": Words(vi="máy chủ không trả lời kịp", en="the server did not answer in time"),
     "why_tls": Words(
-        vi="chứng chỉ máy chủ không đúng: báo Ủy ban", en="wrong server certificate: call the committee"
+        vi="chứng chỉ máy chủ không đúng: báo Ủy ban",
+        en="wrong server certificate: call the committee",
     ),
     "why_busy": Words(vi="máy chủ đang bận", en="the server is busy"),
     "why_receipt": Words(
@@ -175,7 +176,8 @@ W: dict[str, Words] = {
         en="other figures under the same number: call the committee now",
     ),
     "why_refused": Words(
-        vi="khoá của trạm chưa được nhận: báo Ủy ban", en="the station key is not accepted: call the committee"
+        vi="khoá của trạm chưa được nhận: báo Ủy ban",
+        en="the station key is not accepted: call the committee",
     ),
     # outbox
     "outbox_title": Words(vi="Đã ký, đã gửi và biên nhận", en="Signed, sent and receipts"),
@@ -183,7 +185,9 @@ W: dict[str, Words] = {
     "col_code": Words(vi="Mã trên giấy", en="Paper code"),
     "col_receipt": Words(vi="Biên nhận của máy chủ", en="Server's receipt"),
     "receipt_line": Words(vi="số {index}, lúc {time}", en="no. {index}, at {time}"),
-    "corrects": Words(vi="đính chính lần gửi số {n}: {reason}", en="corrects sending {n}: {reason}"),
+    "corrects": Words(
+        vi="đính chính lần gửi số {n}: {reason}", en="corrects sending {n}: {reason}"
+    ),
     "outbox_empty": Words(vi="Chưa ký biên bản nào.", en="No minutes signed yet."),
     "outbox_keys": Words(
         vi="s gửi ngay · p in bản sao · Esc quay lại", en="s sends now · p prints a copy · Esc back"
