@@ -171,8 +171,8 @@ class EntryScreen(Base):
     """One official types one race's minutes, laid out like the paper form."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down", "app.focus_next", show=False),
-        Binding("up", "app.focus_previous", show=False),
+        Binding("down", "app.focus_next", show=False, priority=True),
+        Binding("up", "app.focus_previous", show=False, priority=True),
         *both("ctrl+n", "done", "next_race"),
         *both("escape", "app.leave_flow", "back"),
         *_LANG,
@@ -328,8 +328,8 @@ class HandoverScreen(Base):
 
 class DiffScreen(Base):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down", "app.focus_next", show=False),
-        Binding("up", "app.focus_previous", show=False),
+        Binding("down", "app.focus_next", show=False, priority=True),
+        Binding("up", "app.focus_previous", show=False, priority=True),
         *both("escape", "app.leave_flow", "back"),
         *_LANG,
     ]
