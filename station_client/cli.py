@@ -627,6 +627,15 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- the app -----------------------------------------------------------------------
+
+
+def _app(args: argparse.Namespace) -> int:
+    from station_client.app import run_app
+
+    return run_app(args.dir, server=args.server, timeout=args.timeout)
+
+
 # --- simulator ---------------------------------------------------------------------
 
 
@@ -809,9 +818,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable")
     p.set_defaults(handler=_status)
 
+    p = sub.add_parser(
+        "app",
+        help="the polling team's screen: enter twice, check, sign, send (keyboard, 80x24)",
+        description="Full-screen app for the polling team: the form of each race like the "
+        "paper minutes, blind double entry, the law's checks as you type, review, signing, "
+        "sending and receipts. Vietnamese first; l switches to English. Also opened by "
+        "station-client with no command, in a terminal, inside a station folder.",
+    )
+    _dir(p)
+    p.add_argument("--server", help="server address for this run (default: the one from init)")
+    p.add_argument(
+        "--timeout", type=float, default=20.0, help="seconds to wait for one answer (20)"
+    )
+    p.set_defaults(handler=_app)
+
     register_simulate(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run(build_parser(), argv)
+    given = sys.argv[1:] if argv is None else list(argv)
+    if not given and sys.stdin.isatty() and sys.stdout.isatty() and Path("station.json").exists():
+        # An official who types just `station-client` in the station folder gets the app.
+        given = ["app", "--dir", "."]
+    return run(build_parser(), given)
