@@ -15,7 +15,7 @@ from textual.app import App
 from textual.binding import BindingType
 from textual.reactive import reactive
 
-from station_client.app.copy import print_copy
+from schemas.errors import KiemphieuError
 from station_client.app.model import EntryModel
 from station_client.app.screens import (
     DiffScreen,
@@ -32,6 +32,7 @@ from station_client.delivery import Deliverer, Outcome, Transport, make_ssl_cont
 from station_client.entry import plan_entry
 from station_client.errors import ClientError
 from station_client.outbox import StoredBatch
+from station_client.printout import write_copy
 from station_client.station import Station
 from tally_server.core.glossary import Lang
 
@@ -221,8 +222,12 @@ class StationApp(LangScreenMixin, App[None]):
         if batch is None or batch.receipt is None:
             self.notify(w("print_unsent", self.lang), severity="warning")
             return
-        path = print_copy(self.station, batch)
-        if path is None:
-            self.notify(w("print_missing", self.lang), severity="warning")
+        try:
+            path = write_copy(self.station, batch.sequence)
+        except KiemphieuError as exc:
+            self.notify(exc.message_vi if self.lang == "vi" else exc.message_en, severity="error")
+            return
+        except OSError as exc:  # a full disk, a folder not writable: the batch is kept
+            self.notify(f"{w('print_failed', self.lang)} {exc.strerror}", severity="error")
             return
         self.notify(w("printed", self.lang, path=str(path)))

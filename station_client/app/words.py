@@ -192,9 +192,7 @@ W: dict[str, Words] = {
     "outbox_keys": Words(
         vi="s gửi ngay · p in bản sao · Esc quay lại", en="s sends now · p prints a copy · Esc back"
     ),
-    "print_missing": Words(
-        vi="Bản này chưa có chức năng in bản sao.", en="This version cannot print a copy yet."
-    ),
+    "print_failed": Words(vi="Không ghi được bản sao:", en="The copy could not be written:"),
     "printed": Words(vi="Đã tạo bản sao: {path}", en="Copy written: {path}"),
     "print_unsent": Words(
         vi="Chỉ in được biên bản đã gửi và có biên nhận.",

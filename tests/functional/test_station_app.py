@@ -12,6 +12,7 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+import pypdf
 import pytest
 from serverkit import EXAMPLE_ELECTION, RunningServer, ServerFolder, example_minutes
 from textual.pilot import Pilot
@@ -238,6 +239,12 @@ async def test_server_down_then_back_then_a_correction_with_its_reason(
             await pilot.press("o")
             await until(pilot, lambda: "Biên nhận của máy chủ" in screen_text(app), "receipt")
             assert f"số {first.ledger_index}," in screen_text(app)
+            # The printed copy of what was delivered, to keep with the paper minutes.
+            await pilot.press("p")
+            copy = station.folder / "copies" / f"batch-{first.sequence}.pdf"
+            await until(pilot, copy.exists, "printed copy")
+            text = "".join(page.extract_text() for page in pypdf.PdfReader(copy).pages)
+            assert first.digest in "".join(text.split())
             await pilot.press("escape", "enter")
             await until(pilot, lambda: "đã gửi, máy chủ đã nhận" in screen_text(app), "home")
             # The correction: a reason first, both officials start from the signed figures.
