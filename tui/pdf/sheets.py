@@ -369,9 +369,9 @@ def polling_area_sheet(
     head: Signer = (
         ["TM. Tổ bầu cử", "Tổ trưởng"],
         "(Ký, ghi rõ họ và tên, đóng dấu của Tổ bầu cử)",
-        (signed["head"] or [None])[0],
+        next(iter(signed["head"]), None),
     )
-    secretary: Signer = (["Thư ký Tổ bầu cử"], hint, (signed["secretary"] or [None])[0])
+    secretary: Signer = (["Thư ký Tổ bầu cử"], hint, next(iter(signed["secretary"]), None))
     story.append(closing(last, signature_block([[voter1, head, secretary], [voter2]]), FOOTER_NOTE))
     return story
 
