@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from schemas.models import Committee, Constituency, Race
 from tally_server.core.definition import Election
-from tui.pdf.document import nfc
+from tui.pdf.document import keep, nfc
 
 BLANK = "……"
 COMMITTEE_PREFIX = "Ủy ban bầu cử "
@@ -157,13 +157,15 @@ def communes(election: Election, con: Constituency) -> list[tuple[str, list[str]
     return list(out.items())
 
 
-def council_words(election: Election, race: Race, committee_id: str) -> tuple[str, str]:
-    """(the council's name in a sentence, its khóa and nhiệm kỳ): ("Hội đồng nhân dân
-    thành phố Hồ Chí Minh", "khóa VIII, nhiệm kỳ 2011-2016")."""
+def council_words(election: Election, race: Race, committee_id: str) -> tuple[str, str, str]:
+    """(the council's name in a sentence, its khóa, its nhiệm kỳ): ("Hội đồng nhân dân
+    thành phố Hồ Chí Minh", "khóa VIII", "nhiệm kỳ 2011-2016"); the last two never
+    break across lines."""
     term = race_term(election, race, committee_id) or BLANK
     return (
         f"Hội đồng nhân dân {place_of(election, committee_id)}",
-        f"khóa {term}, nhiệm kỳ {race_period(election, race)}",
+        keep(f"khóa {term}"),
+        keep(f"nhiệm kỳ {race_period(election, race)}"),
     )
 
 
@@ -172,8 +174,8 @@ def deputies_of(election: Election, race: Race, committee_id: str) -> str:
     khóa …, nhiệm kỳ 2011-2016", for a sentence."""
     if race.level == "national_assembly":
         return f"đại biểu Quốc hội khóa {race_term(election, race) or BLANK}"
-    council, term = council_words(election, race, committee_id)
-    return f"đại biểu {council} {term}"
+    council, term, period = council_words(election, race, committee_id)
+    return f"đại biểu {council} {term}, {period}"
 
 
 def meeting_for(election: Election, body: str, given: Meeting | None) -> Meeting:

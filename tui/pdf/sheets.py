@@ -128,6 +128,13 @@ def _lines(texts: Iterable[str]) -> list[Flowable]:
     return [para(t, Styles.item) for t in texts]
 
 
+def _cut(story: list[Flowable], at: int) -> list[Flowable]:
+    """Take the flowables from ``at`` on out of ``story`` (to keep them with the signatures)."""
+    out = story[at:]
+    del story[at:]
+    return out
+
+
 def _blank_answer(label: str, answer: str | None = None) -> list[Flowable]:
     """A question of the form the system cannot answer: its line left to fill by hand."""
     if answer:
@@ -217,11 +224,11 @@ def polling_area_sheet(
             "CỦA TỔ BẦU CỬ",
         ]
     else:
-        council, term = council_words(election, race, con.committee_id)
+        council, term, period = council_words(election, race, con.committee_id)
         heading = [
             "BIÊN BẢN KẾT QUẢ KIỂM PHIẾU",
-            upper(f"Bầu cử đại biểu {council} {term.split(',')[0]}"),
-            upper(f"Nhiệm kỳ {term.split('nhiệm kỳ ')[-1]} của Tổ bầu cử"),
+            upper(f"Bầu cử đại biểu {council} {term}"),
+            upper(f"{period} của Tổ bầu cử"),
         ]
     story += title(heading + _round_title(m.round))
     if correction is not None:
@@ -335,6 +342,7 @@ def polling_area_sheet(
         story.append(rich(f"{b(code)}: {escape(nfc(text))}", Styles.item))
     if c.received == 0 and not m.explanations:
         story.append(para(DOTS, Styles.blank))
+    tail = len(story)  # from here, kept on the signatures' page
     story.append(
         para(
             "Những vấn đề hoặc khiếu nại, tố cáo mà Tổ bầu cử chưa giải quyết được và kiến nghị:",
@@ -354,6 +362,7 @@ def polling_area_sheet(
         f"ở đơn vị bầu cử số {number_of(con.name)}"
     )
     last = [
+        *_cut(story, tail),
         para(
             f"Biên bản này được hoàn thành vào hồi {BLANK} giờ {BLANK} phút, "
             f"{day_words(None, d.date.year)}. "
@@ -361,7 +370,7 @@ def polling_area_sheet(
                 form,
                 f"{board}; Ủy ban nhân dân và Ban thường trực {FRONT} {lower_commune(commune)}",
             )
-        )
+        ),
     ]
     hint = SIGN
     voter1: Signer = (["Cử tri thứ nhất", "chứng kiến việc kiểm phiếu"], hint, witnesses[0])
@@ -537,10 +546,11 @@ def constituency_sheet(
             f"Ở ĐƠN VỊ BẦU CỬ SỐ {number}",
         ]
     else:
-        council, term = council_words(election, race, con.committee_id)
+        council, term, period = council_words(election, race, con.committee_id)
         heading = [
             "BIÊN BẢN XÁC ĐỊNH KẾT QUẢ BẦU CỬ",
-            upper(f"Đại biểu {council} {term}"),
+            upper(f"Đại biểu {council}"),
+            upper(f"{term}, {period}"),
             f"Ở ĐƠN VỊ BẦU CỬ SỐ {number}",
         ]
     story += title(heading + _round_title(r.round))
@@ -680,6 +690,7 @@ def constituency_sheet(
     )
     story += _blank_answer("e) Những khiếu nại, tố cáo do Ban bầu cử đã giải quyết:")
     up = f"Ủy ban bầu cử {province}" if na else f"Ủy ban bầu cử {place}"
+    tail = len(story)  # from here, kept on the signatures' page
     story += _blank_answer(
         f"g) Những khiếu nại, tố cáo chuyển đến {up}:"
         + (
@@ -695,6 +706,7 @@ def constituency_sheet(
         f"Ban thường trực {FRONT} {place}"
     )
     last: list[Flowable] = [
+        *_cut(story, tail),
         para(_copies(form, recipients)),
         para(f"Các tài liệu kèm theo gồm: {DOTS}"),
     ]
@@ -968,9 +980,13 @@ def _committee_sheet(
         scope = place
     else:
         form = COUNCIL_SUMMARY
-        council, words = council_words(election, race, committee.id)
+        council, term_words, period = council_words(election, race, committee.id)
         body = ["Ủy ban bầu cử", place]
-        heading = ["BIÊN BẢN TỔNG KẾT CUỘC BẦU CỬ", upper(f"Đại biểu {council}"), upper(words)]
+        heading = [
+            "BIÊN BẢN TỔNG KẾT CUỘC BẦU CỬ",
+            upper(f"Đại biểu {council}"),
+            upper(f"{term_words}, {period}"),
+        ]
         who = f"Ủy ban bầu cử {place}"
         roles = ["Chủ tịch", "Phó Chủ tịch", "Phó Chủ tịch", "Ủy viên"]
         scope = place
@@ -1208,6 +1224,7 @@ def _committee_sheet(
         f"{vn_int(_total(main, 'complaints_resolved'))}, chuyển đến Ban bầu cử "
         f"{vn_int(_total(main, 'complaints_forwarded'))}"
     )
+    tail = len(story)
     if nec:
         story += _blank_answer("7. Những việc quan trọng đã xảy ra:")
         story += _blank_answer(f"8. Những khiếu nại, tố cáo do {NEC} đã giải quyết ({complaints}):")
@@ -1248,7 +1265,8 @@ def _committee_sheet(
             (["Các Phó Chủ tịch", "Ủy ban bầu cử"], SIGN, None),
             (["TM. Ủy ban bầu cử", "Chủ tịch"], "(Ký, ghi rõ họ và tên, đóng dấu)", None),
         ]
-    last = [para(_copies(form, recipients))]
+    # the last two items of the form stay on the signatures' page
+    last = [*_cut(story, max(tail, len(story) - 4)), para(_copies(form, recipients))]
     story.append(closing(last, signature_block([signers]), FOOTER_NOTE))
     return story
 
