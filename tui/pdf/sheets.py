@@ -187,13 +187,11 @@ def polling_area_sheet(
     election: Election,
     minutes: CountingMinutes,
     *,
-    made_on: dt.date | None = None,
     correction: str | None = None,
 ) -> list[Flowable]:
     """Biên bản kết quả kiểm phiếu of one polling team for one race. ``correction``: the
-    reason, when these minutes correct ones sent before. The team's minutes are made on
-    election day: their date is the election's (``made_on`` is not used)."""
-    del made_on  # kept for callers; the team's minutes carry the election's date
+    reason, when these minutes correct ones sent before. The team counts on election
+    day: its minutes carry the election's date."""
     m = minutes
     area = election.polling_areas.get(m.polling_area_id)
     con = election.constituencies.get((m.race_id, m.constituency_id))
@@ -246,7 +244,7 @@ def polling_area_sheet(
     )
     story += _items(
         [
-            ("Khu vực bỏ phiếu số", f"{number_of(area.name)} ({area.name}, mã {area.id})"),
+            ("Khu vực bỏ phiếu số", _area_number(area.name, area.id)),
             (seat_line, number_of(con.name)),
             ("Gồm", ", ".join(name for name, _ in communes(election, con))),
         ]
@@ -383,6 +381,13 @@ def polling_area_sheet(
     secretary: Signer = (["Thư ký Tổ bầu cử"], hint, next(iter(signed["secretary"]), None))
     story.append(closing(last, signature_block([[voter1, head, secretary], [voter2]]), FOOTER_NOTE))
     return story
+
+
+def _area_number(name: str, area_id: str) -> str:
+    """ "2 (mã KV-02)"; an area named otherwise ("Khu vực bỏ phiếu Bệnh viện Chợ Rẫy")
+    keeps its name."""
+    number = number_of(name)
+    return f"{number if number != name else name} (mã {area_id})"
 
 
 def lower_commune(commune: str) -> str:
