@@ -647,3 +647,50 @@ def test_a_supplementary_round_is_named_and_ends_with_who_was_elected_in_which_r
         assert expected in summary, expected
     # the supplementary round settled what the main round proposed: nothing left to do
     assert "cần xử lý tiếp" not in summary
+
+
+def test_the_2011_sample_is_printed_on_the_same_forms_with_its_own_khoa_and_term(
+    tmp_path: Path,
+) -> None:
+    from tally_server.core.sample import bundled_election, sample_minutes
+
+    e = Election.from_definition(bundled_election())
+    minutes = list(sample_minutes(e, seed=1))
+    by_area: dict[str, list[CountingMinutes]] = {}
+    for m in minutes:
+        by_area.setdefault(m.polling_area_id, []).append(m)
+    src = SheetSource(
+        e,
+        tally_from_scratch(e, minutes).results(),
+        Fingerprint.from_ledger(e.id, HEAD, 7, "ab" * 32),
+        by_area,
+    )
+    qh10 = e.constituencies[("QH", "QH-10")]
+    board = one_line(pdf_text(print_constituency(src, "QH", "QH-10", tmp_path)))
+    in_order(
+        board,
+        [
+            "Mẫu số 19/HĐBC-QH",
+            "XÁC ĐỊNH KẾT QUẢ BẦU CỬ ĐẠI BIỂU QUỐC HỘI KHÓA XIII Ở ĐƠN VỊ BẦU CỬ SỐ 10",
+            # no meeting day given: a blank, in the election's year
+            "Vào hồi …… giờ …… phút, ngày …… tháng …… năm 2011",
+            "Thị trấn Củ Chi",
+            f"Tổng cộng: {len(qh10.polling_area_ids)}",
+        ],
+    )
+    # one row per commune of the three districts, each with its votes
+    communes_in = {e.polling_areas[a].admin_unit.split(",")[0] for a in qh10.polling_area_ids}
+    assert len(communes_in) > 40
+    assert all(name in board for name in communes_in)
+    city = one_line(pdf_text(print_committee(src, "UBBC-HCM", tmp_path)))
+    in_order(
+        city,
+        [
+            "Mẫu số 20/HĐBC-QH",
+            "Ở THÀNH PHỐ HỒ CHÍ MINH",
+            "Mẫu số 25/HĐBC-HĐND",
+            # the city council's khóa from the definition, the term from the race's name
+            "ĐẠI BIỂU HỘI ĐỒNG NHÂN DÂN THÀNH PHỐ HỒ CHÍ MINH KHÓA VIII, NHIỆM KỲ 2011-2016",
+        ],
+    )
+    assert "2026" not in board + city
