@@ -694,3 +694,16 @@ def test_the_2011_sample_is_printed_on_the_same_forms_with_its_own_khoa_and_term
         ],
     )
     assert "2026" not in board + city
+
+
+def test_communes_of_the_same_name_in_two_districts_are_two_rows() -> None:
+    from tally_server.core.sample import bundled_election
+    from tui.pdf.forms import communes
+
+    e = Election.from_definition(bundled_election())
+    rows = dict(communes(e, e.constituencies[("QH", "QH-01")]))  # Quận 1, 3 and 4
+    assert "Phường 1 (Quận 3)" in rows and "Phường 1 (Quận 4)" in rows
+    assert "Phường Bến Nghé" in rows  # unique: its name alone
+    assert sum(len(ids) for ids in rows.values()) == len(
+        e.constituencies[("QH", "QH-01")].polling_area_ids
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -148,13 +149,22 @@ def commune_of(admin_unit: str) -> str:
 
 def communes(election: Election, con: Constituency) -> list[tuple[str, list[str]]]:
     """The communes (xã, phường, thị trấn) of a constituency in the order of its polling
-    areas, each with its areas."""
-    out: dict[str, list[str]] = {}
+    areas, each with its areas. A commune is its administrative unit: "Phường 1" of two
+    districts are two rows, named with their district ("Phường 1 (Quận 3)")."""
+    units: dict[str, list[str]] = {}
     for area_id in con.polling_area_ids:
         area = election.polling_areas.get(area_id)
-        unit = commune_of(area.admin_unit) if area else BLANK
-        out.setdefault(unit, []).append(area_id)
-    return list(out.items())
+        units.setdefault(nfc(area.admin_unit) if area else BLANK, []).append(area_id)
+    short = Counter(commune_of(unit) for unit in units)
+    return [
+        (
+            commune_of(unit)
+            if short[commune_of(unit)] == 1
+            else f"{commune_of(unit)} ({keep(capital_first(unit.split(',', 1)[-1].strip()))})",
+            ids,
+        )
+        for unit, ids in units.items()
+    ]
 
 
 def council_words(election: Election, race: Race, committee_id: str) -> tuple[str, str, str]:
