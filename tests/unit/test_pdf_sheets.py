@@ -702,7 +702,7 @@ def test_communes_of_the_same_name_in_two_districts_are_two_rows() -> None:
 
     e = Election.from_definition(bundled_election())
     rows = dict(communes(e, e.constituencies[("QH", "QH-01")]))  # Quận 1, 3 and 4
-    assert "Phường 1 (Quận 3)" in rows and "Phường 1 (Quận 4)" in rows
+    assert "Phường 1 (Quận\u00a03)" in rows and "Phường 1 (Quận\u00a04)" in rows
     assert "Phường Bến Nghé" in rows  # unique: its name alone
     assert sum(len(ids) for ids in rows.values()) == len(
         e.constituencies[("QH", "QH-01")].polling_area_ids
