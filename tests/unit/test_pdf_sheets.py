@@ -707,3 +707,35 @@ def test_communes_of_the_same_name_in_two_districts_are_two_rows() -> None:
     assert sum(len(ids) for ids in rows.values()) == len(
         e.constituencies[("QH", "QH-01")].polling_area_ids
     )
+
+
+def test_offline_a_correcting_batch_prints_its_minutes_as_a_correction_with_the_reason(
+    assets: Path, tmp_path: Path
+) -> None:
+    from schemas import codec
+    from schemas.models import ResultBatch
+
+    batch = ResultBatch(
+        schema="kiemphieu/batch/v1",
+        election_id="vd-2011",
+        station_id="TRAM-02",
+        polling_area_id="KV-02",
+        sequence=2,
+        created_at=dt.datetime(2011, 5, 22, 21, 30, tzinfo=dt.UTC),
+        minutes=[FULL_QH[1]],
+        supersedes="cd" * 32,
+        reason="Ghi nhầm số phiếu của bà Phạm Thị Diệu",
+    )
+    f = tmp_path / "correction.json"
+    f.write_bytes(codec.encode(batch))
+    src = source_offline(assets / "examples" / "election.json", [f])
+    text = one_line(pdf_text(print_polling_area(src, "KV-02", "QH", tmp_path)))
+    in_order(
+        text,
+        [
+            "CỦA TỔ BẦU CỬ",
+            "BIÊN BẢN ĐÍNH CHÍNH — thay biên bản Tổ bầu cử đã gửi trước; lý do đính chính: "
+            "Ghi nhầm số phiếu của bà Phạm Thị Diệu",
+            "Khu vực bỏ phiếu số: 2",
+        ],
+    )
