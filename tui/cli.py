@@ -164,7 +164,8 @@ def _member(text: str) -> tuple[str, str]:
     role, sep, name = text.partition(":")
     if not sep or not role.strip() or not name.strip():
         raise SheetError(
-            en=f"--member is ROLE:NAME (for example 'Trưởng ban:Nguyễn Văn A'), not {text!r}.",
+            en=f"--member is ROLE:NAME (the role as the minutes write it, a colon, the full "
+            f"name), not {text!r}.",
             vi=f"--member có dạng CHỨC VỤ:HỌ TÊN (ví dụ 'Trưởng ban:Nguyễn Văn A'), không phải "
             f"{text!r}.",
             fields=("member",),
