@@ -93,7 +93,53 @@ class PollingArea(_Record, frozen=True, kw_only=True):
     """Voters on the list, per race held here (race id -> voters)."""
 
 
-class ElectionDefinition(_Record, frozen=True, kw_only=True):
+class RaceTerm(_Record, frozen=True, kw_only=True):
+    """What the sheets print of a race that its name does not say plainly."""
+
+    race_id: Id
+    term: Name | None = None
+    """Khóa: "XVI" for the National Assembly; a council's when the race has one council."""
+    period: Name | None = None
+    """Nhiệm kỳ, "2026-2031"."""
+    seats_basis: Text | None = None
+    """The act that fixed the seats, e.g. "Nghị quyết số 1020/NQ-UBTVQH12"."""
+
+
+class CouncilTerm(_Record, frozen=True, kw_only=True):
+    """The council a committee elects: its place as the forms write it, and its khóa."""
+
+    committee_id: Id
+    place: Name | None = None
+    """The forms' "(1)": "thành phố Hồ Chí Minh", "xã Tân Thông Hội"."""
+    term: Name | None = None
+
+
+class SheetMember(_Record, frozen=True, kw_only=True):
+    role: Name
+    """As the minutes write it: "Chủ tịch", "Phó Trưởng ban", "Ủy viên"."""
+    full_name: Name
+
+
+class BodyMeeting(_Record, frozen=True, kw_only=True):
+    """Where a body meets to make its minutes, and who sits on it."""
+
+    body: Annotated[str, Meta(min_length=1, max_length=130)]
+    """A committee id, or "RACE/CONSTITUENCY" for an election board (Ban bầu cử)."""
+    place: Text | None = None
+    members: list[SheetMember] = []
+
+
+class SheetFacts(_Record, frozen=True, kw_only=True):
+    """What the legal forms name that the rest of the definition does not (optional:
+    a sheet leaves a blank to fill by hand for anything missing)."""
+
+    races: list[RaceTerm] = []
+    councils: list[CouncilTerm] = []
+    bodies: list[BodyMeeting] = []
+
+
+# omit_defaults: a definition without ``sheets`` encodes to the same bytes as before.
+class ElectionDefinition(_Record, frozen=True, kw_only=True, omit_defaults=True):
     schema: Literal["kiemphieu/election/v1"]
     id: Id
     name: Name
@@ -102,6 +148,7 @@ class ElectionDefinition(_Record, frozen=True, kw_only=True):
     committees: list[Committee]
     races: list[Race]
     polling_areas: list[PollingArea]
+    sheets: SheetFacts | None = None
 
 
 # --- Counting minutes (Biên bản kết quả kiểm phiếu) ---------------------------------

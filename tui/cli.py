@@ -79,9 +79,16 @@ def _print(args: argparse.Namespace) -> int:
     from schemas.models import CountingMinutes
     from tui.errors import SheetError
     from tui.pdf import printing
+    from tui.pdf.forms import Meeting
 
     out = Path(args.out)
     made_on = dt.date.fromisoformat(args.date) if args.date else None
+    meeting = Meeting(
+        day=made_on,
+        time=dt.time.fromisoformat(args.time) if args.time else None,
+        place=args.place,
+        members=tuple(_member(m) for m in args.member or []),
+    )
     if args.election:
         if args.server:
             raise SheetError(
@@ -105,11 +112,14 @@ def _print(args: argparse.Namespace) -> int:
                 if args.polling_area:
                     doc = await client.polling_area(args.polling_area)
                     mins = printing.minutes_from_area(doc)
+                    src.corrections.update(printing.corrections_from_area(doc))
+                if args.constituency:
+                    race, _, con = args.constituency.partition("/")
+                    await printing.add_constituency_minutes(client, src, race, con)
                 return src, mins
 
         source, area_minutes = asyncio.run(fetch())
-        if made_on:
-            source.made_on = made_on
+        source.made_on = made_on
     else:
         raise SheetError(
             en="Say where the results come from: --server URL, or --election FILE --minutes FILES.",
@@ -117,6 +127,7 @@ def _print(args: argparse.Namespace) -> int:
             fields=("server", "election"),
         )
 
+    source.meeting = meeting
     if args.constituency:
         race_id, _, constituency_id = args.constituency.partition("/")
         if not constituency_id:
@@ -145,6 +156,21 @@ def _print(args: argparse.Namespace) -> int:
         print(path)
     print(f"dấu vân tay / fingerprint: {source.fingerprint.payload()}", file=sys.stderr)
     return 0
+
+
+def _member(text: str) -> tuple[str, str]:
+    from tui.errors import SheetError
+
+    role, sep, name = text.partition(":")
+    if not sep or not role.strip() or not name.strip():
+        raise SheetError(
+            en=f"--member is ROLE:NAME (the role as the minutes write it, a colon, the full "
+            f"name), not {text!r}.",
+            vi=f"--member có dạng CHỨC VỤ:HỌ TÊN (ví dụ 'Trưởng ban:Nguyễn Văn A'), không phải "
+            f"{text!r}.",
+            fields=("member",),
+        )
+    return role.strip(), name.strip()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -179,7 +205,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="offline: minutes files (a minutes, a list, a batch, an envelope, or JSON Lines)",
     )
     p.add_argument("--out", required=True, help="folder to write the PDF files into")
-    p.add_argument("--date", help="date printed on the sheets (YYYY-MM-DD; default: today)")
+    p.add_argument(
+        "--date",
+        help="the day the board or committee met (YYYY-MM-DD), printed in the minutes' "
+        "opening; default: left blank to fill by hand (never the printing day)",
+    )
+    p.add_argument("--time", help="the time the meeting opened (HH:MM); default: left blank")
+    p.add_argument(
+        "--place", help="where the meeting was held; default: the definition's, else blank"
+    )
+    p.add_argument(
+        "--member",
+        action="append",
+        metavar="ROLE:NAME",
+        help="a member present, e.g. 'Trưởng ban:Nguyễn Văn A' (repeat, in order); "
+        "default: the definition's, else a blank line per role of the form",
+    )
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument(
         "--constituency",

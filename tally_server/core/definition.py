@@ -168,10 +168,13 @@ def _share_constituency(con: Constituency, one: _One, area_ids: dict[str, str] |
 def _parts(kind: type[msgspec.Struct], **raw: type) -> type[msgspec.Struct]:
     """``kind`` with the fields named in ``raw`` given other types (their JSON kept
     undecoded as ``msgspec.Raw``), every other field checked as ``kind`` checks it."""
-    fields = []
+    fields: list[tuple[str, object] | tuple[str, object, object]] = []
     for f in msgspec.structs.fields(kind):
-        assert f.required, f"{kind.__name__}.{f.name} has a default"
-        fields.append((f.name, raw.get(f.name, f.type)))
+        if f.required:
+            fields.append((f.name, raw.get(f.name, f.type)))
+        else:  # an optional field (the definition's ``sheets``) stays optional
+            assert f.default_factory is msgspec.NODEFAULT, f"{kind.__name__}.{f.name}"
+            fields.append((f.name, raw.get(f.name, f.type), f.default))
     return msgspec.defstruct(
         f"_{kind.__name__}Parts", fields, kw_only=True, forbid_unknown_fields=True
     )

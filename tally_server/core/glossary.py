@@ -463,6 +463,10 @@ RULE_TITLE: dict[str, Words] = {
         vi="Cuộc bầu cử có ít nhất một đơn vị bầu cử",
         en="A race has constituencies",
     ),
+    "D119": Words(
+        vi="Thông tin in biên bản chỉ nêu cuộc bầu cử, ủy ban, đơn vị bầu cử có trong định nghĩa",
+        en="The sheets' facts name races, committees and constituencies of the definition",
+    ),
     "D201": Words(
         vi="Khu vực bỏ phiếu có số cử tri ngoài khoảng thông thường",
         en="Polling area outside the usual number of voters",

@@ -23,7 +23,7 @@ import msgspec
 
 from schemas import codec
 from schemas.errors import DecodeError, KiemphieuError
-from schemas.models import ElectionDefinition
+from schemas.models import ElectionDefinition, SheetFacts
 from tally_server.core.definition import decode_definition
 
 FILES: dict[str, tuple[str, ...]] = {
@@ -312,6 +312,10 @@ def load_roster(folder: Path) -> ElectionDefinition:
     return read_roster(folder)[0]
 
 
+SHEETS_FILE = "sheets.json"
+"""Optional: the definition's ``sheets`` (khóa, terms, meetings the forms print)."""
+
+
 def read_roster(folder: Path) -> tuple[ElectionDefinition, dict[str, int]]:
     """``load_roster``, and how many cells of each file were normalised to NFC."""
     r = _Reader(folder)
@@ -450,6 +454,10 @@ def read_roster(folder: Path) -> tuple[ElectionDefinition, dict[str, int]]:
 
     if r.problems:
         raise RosterError(r.problems)
+    # what the printed forms need besides the lists (optional; nested, so JSON, not CSV)
+    sheets_file = folder / SHEETS_FILE
+    if sheets_file.is_file():
+        election["sheets"] = codec.decode(sheets_file.read_bytes(), SheetFacts)
     # The cells were checked one by one above (ids, NFC text without control characters),
     # so the record is built without walking every string again.
     try:
@@ -508,6 +516,10 @@ def write_roster(d: ElectionDefinition, folder: Path) -> list[Path]:
         ],
     }
     written = []
+    if d.sheets is not None:
+        path = folder / SHEETS_FILE
+        path.write_bytes(codec.encode(d.sheets) + b"\n")
+        written.append(path)
     for name, rows in tables.items():
         header = list(FILES[name]) + (race_ids if name == "polling_areas.csv" else [])
         path = folder / name

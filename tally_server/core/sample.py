@@ -25,6 +25,8 @@ from schemas.models import (
     ElectionDefinition,
     PollingArea,
     Race,
+    RaceTerm,
+    SheetFacts,
     Signatory,
 )
 from tally_server.core.definition import Election
@@ -439,6 +441,9 @@ def hcmc2011(seed: int = 2011) -> ElectionDefinition:
         "nhiệm kỳ 2011–2016 tại Thành phố Hồ Chí Minh (dữ liệu mẫu)",
         place="Thành phố Hồ Chí Minh",
         races=races,
+        # the city council elected in 2011 was its khóa VIII; the NA's khóa XIII and the
+        # term 2011-2016 the sheets read from the races' names
+        sheets=SheetFacts(races=[RaceTerm(race_id="HDND-TP", term="VIII")]),
     )
 
 
@@ -454,7 +459,13 @@ def _apportion(total: int, weights: Sequence[float]) -> list[int]:
 
 
 def _freeze(
-    b: _Builder, *, id: str, name: str, place: str, races: Sequence[tuple[str, str, str]]
+    b: _Builder,
+    *,
+    id: str,
+    name: str,
+    place: str,
+    races: Sequence[tuple[str, str, str]],
+    sheets: SheetFacts | None = None,
 ) -> ElectionDefinition:
     return ElectionDefinition(
         schema="kiemphieu/election/v1",
@@ -472,6 +483,7 @@ def _freeze(
             PollingArea(id=a.id, name=a.name, admin_unit=a.admin_unit, voters=a.voters)
             for a in b.areas
         ],
+        sheets=sheets,
     )
 
 

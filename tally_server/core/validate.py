@@ -414,7 +414,40 @@ def validate_definition(
                         f"the lower-level race {rb} ({vn_int(nb)})",
                     )
                 )
+    out += _sheet_facts(d)
     return out + warnings
+
+
+def _sheet_facts(d: ElectionDefinition) -> list[Finding]:
+    """D119: what the sheets print for a race, a council or a body must name one of the
+    definition's (a misspelt id would leave the form's blank silently unfilled)."""
+    if d.sheets is None:
+        return []
+    races = {r.id for r in d.races}
+    committees = {c.id for c in d.committees}
+    boards = {f"{r.id}/{con.id}" for r in d.races for con in r.constituencies}
+    named = [
+        *((f"sheets.races[{i}].race_id", t.race_id, races) for i, t in enumerate(d.sheets.races)),
+        *(
+            (f"sheets.councils[{i}].committee_id", t.committee_id, committees)
+            for i, t in enumerate(d.sheets.councils)
+        ),
+        *(
+            (f"sheets.bodies[{i}].body", b.body, committees | boards)
+            for i, b in enumerate(d.sheets.bodies)
+        ),
+    ]
+    return [
+        _issue(
+            "D119",
+            [where],
+            {"id": value},
+            f"{where} nêu {value}, không có trong định nghĩa",
+            f"{where} names {value}, which is not in the definition",
+        )
+        for where, value, known in named
+        if value not in known
+    ]
 
 
 def _candidates(

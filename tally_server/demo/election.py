@@ -67,6 +67,15 @@ def demo_election(areas: int | None = None) -> ElectionDefinition:
                 running.add(committee)
                 committee = parent.get(committee)
     committees = [c for c in full.committees if c.id in running]
+    sheets = full.sheets
+    if sheets is not None:  # the sheets' facts name only what the slice keeps (D119)
+        boards = {f"{r.id}/{c.id}" for r in races for c in r.constituencies}
+        sheets = msgspec.structs.replace(
+            sheets,
+            races=[t for t in sheets.races if t.race_id in race_ids],
+            councils=[t for t in sheets.councils if t.committee_id in running],
+            bodies=[b for b in sheets.bodies if b.body in running | boards],
+        )
 
     sliced = msgspec.structs.replace(
         full,
@@ -75,6 +84,7 @@ def demo_election(areas: int | None = None) -> ElectionDefinition:
         committees=committees,
         races=races,
         polling_areas=kept,
+        sheets=sheets,
     )
     check_definition(sliced)  # the slice must pass the law's structure like the whole
     return sliced

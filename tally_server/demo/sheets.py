@@ -39,6 +39,9 @@ def _jobs(source: Any, out: Path) -> list[tuple[str, str, str, str]]:
     for r in source.results:
         seen.setdefault((r.race_id, r.constituency_id), None)
     running = {r.committee_id for r in source.results}
+    # the National Election Council's summary (Art. 84) once the NA race has results
+    if any(source.election.races[r.race_id].level == "national_assembly" for r in source.results):
+        running |= {c.id for c in source.election.definition.committees if c.level == "national"}
     jobs = [("constituency", race, con, str(out)) for race, con in seen]
     jobs += [
         ("summary", c.id, "", str(out))

@@ -103,8 +103,9 @@ async def test_a_batch_moves_the_overview_and_drill_down_reaches_the_polling_are
     qh = next(r for r in results["results"] if r["constituency_id"] == "QH-10")
     flat = " ".join(" ".join(pdf_text(sheet)).split())
     assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in flat
-    assert "Tổng số cử tri của đơn vị bầu cử 1.250" in flat
-    assert f"Số phiếu hợp lệ 1.220 bằng {qh['valid_pct'].replace('.', ',')}%" in flat
+    assert "Tổng số cử tri của đơn vị bầu cử: 1.250 người" in flat
+    assert "Số phiếu hợp lệ: 1.220 phiếu" in flat
+    assert f"so với tổng số phiếu thu vào: {qh['valid_pct'].replace('.', ',')}%" in flat
     payload = qr_payloads(sheet)[0]
     assert f"head={results['ledger_head']}" in payload
     assert f"ledger={results['ledger_index']}" in payload

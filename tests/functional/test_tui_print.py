@@ -49,6 +49,12 @@ def test_print_from_server_matches_its_results_and_ledger(
         "HDND-TP/TP-25",
         "--date",
         "2011-05-25",
+        "--time",
+        "09:30",
+        "--place",
+        "Hội trường xã Tân Thông Hội",
+        "--member",
+        "Trưởng ban:Nguyễn Văn Ban",
     )
     assert done.returncode == 0, done.stderr
     sheet = out / "ket-qua_HDND-TP_TP-25.pdf"
@@ -57,10 +63,13 @@ def test_print_from_server_matches_its_results_and_ledger(
     results = json.loads(body)
     tp = next(r for r in results["results"] if r["constituency_id"] == "TP-25")
     text = flat(sheet)
-    assert "ngày 25 tháng 5 năm 2011" in text
-    assert (
-        f"Số cử tri đã tham gia bỏ phiếu 1.228 đạt {tp['turnout_pct'].replace('.', ',')}%" in text
-    )
+    # the meeting the print command names opens the minutes (form 24/HĐBC-HĐND)
+    assert "Mẫu số 24/HĐBC-HĐND" in text
+    assert "Vào hồi 9 giờ 30 phút, ngày 25 tháng 5 năm 2011" in text
+    assert "Ông/Bà Nguyễn Văn Ban, Trưởng ban" in text
+    assert "Đã họp tại: Hội trường xã Tân Thông Hội" in text
+    assert "Số cử tri đã tham gia bỏ phiếu: 1.228 người" in text
+    assert f"so với tổng số cử tri: {tp['turnout_pct'].replace('.', ',')}%" in text
     for c in tp["candidates"]:
         assert f"{c['full_name']} " in text and f"{c['pct'].replace('.', ',')}%" in text
     assert qr_payloads(sheet)[0] == (
@@ -84,7 +93,8 @@ def test_print_from_server_matches_its_results_and_ledger(
     )
     assert done.returncode == 0, done.stderr
     text = flat(out / "kiem-phieu_KV-01_QH.pdf")
-    assert "BIÊN BẢN KẾT QUẢ KIỂM PHIẾU" in text and "Nguyễn Thị Ánh 1.001 82,05%" in text
+    assert "Mẫu số 18/HĐBC-QH" in text and "BIÊN BẢN KẾT QUẢ KIỂM PHIẾU" in text
+    assert "Ông/Bà Nguyễn Thị Ánh được 1.001 phiếu/1.220 phiếu hợp lệ" in text
 
 
 def test_print_refuses_a_wrong_token_naming_the_status(
@@ -121,6 +131,7 @@ def test_print_offline_for_auditors(tmp_path: Path) -> None:
         "ket-qua_HDND-TP_TP-25.pdf",
         "ket-qua_HDND-XA_TTH-1.pdf",
         "ket-qua_QH_QH-10.pdf",
+        "tong-ket_HDBCQG.pdf",  # the Council's summary (Art. 84): the NA race has results
         "tong-ket_UBBC-HCM.pdf",
         "tong-ket_UBBC-TTH.pdf",
     ]

@@ -71,3 +71,14 @@ def test_what_the_whole_decode_refuses_is_refused_in_its_words(
         decode_definition(raw)
     assert str(pieces.value) == str(whole.value)
     assert pieces.value.figures == whole.value.figures
+
+
+def test_a_definition_without_sheets_facts_encodes_as_before() -> None:
+    """``sheets`` is optional and left out when absent: an older definition decodes, and
+    encodes to the bytes it had, so nothing signed or hashed over it changes."""
+    d = decode_definition(EXAMPLE.read_bytes())
+    assert d.sheets is None
+    assert b'"sheets"' not in codec.encode(d)
+    with_facts = hcmc2011()
+    assert with_facts.sheets is not None and with_facts.sheets.races[0].term == "VIII"
+    assert decode_definition(codec.encode(with_facts)).sheets == with_facts.sheets

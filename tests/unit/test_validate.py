@@ -202,6 +202,15 @@ def _candidate_twice(d: Data) -> None:
     cands.append(dict(cands[0], id="TTH-1-6"))
 
 
+def _sheets_name_a_misspelt_race(d: Data) -> None:
+    d["sheets"] = {"races": [{"race_id": "HDND-T", "term": "VIII"}]}
+
+
+def _sheets_name_an_unknown_board(d: Data) -> None:
+    # a board is RACE/CONSTITUENCY; a committee id is fine, a wrong pair is not
+    d["sheets"] = {"bodies": [{"body": "UBBC-HCM"}, {"body": "QH/TP-25"}]}
+
+
 BROKEN: list[tuple[str, Callable[[Data], None], list[str]]] = [
     ("D101", _na_seats_4, ["D101"]),
     ("D102", _na_short_list, ["D102"]),
@@ -225,6 +234,8 @@ BROKEN: list[tuple[str, Callable[[Data], None], list[str]]] = [
     ("D116", _no_areas, ["D116"]),
     ("D117", _voters_for_unknown_race, ["D117"]),
     ("D118", _race_without_constituencies, ["D118"]),
+    ("D119", _sheets_name_a_misspelt_race, ["D119"]),
+    ("D119", _sheets_name_an_unknown_board, ["D119"]),
     ("D201", _small_area, ["D201"]),
     ("D201", _large_area, ["D201"]),
     ("D202", _lists_out_of_order, ["D202"]),

@@ -3,7 +3,6 @@ blocks, and the fingerprint footer with its QR code on every page."""
 
 from __future__ import annotations
 
-import datetime as dt
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
@@ -52,12 +51,19 @@ def upper(text: str) -> str:
     return nfc(nfc(text).upper())
 
 
-def date_line(place: str, day: dt.date) -> str:
-    return nfc(f"{place}, ngày {day.day} tháng {day.month} năm {day.year}")
+def keep(text: str) -> str:
+    """Spaces that never break: a name or a figure with its unit stays on one line."""
+    return nfc(text).replace(" ", "\u00a0")
 
 
 def _style(name: str, **kw: object) -> ParagraphStyle:
-    base: dict[str, object] = {"fontName": REGULAR, "fontSize": 11, "leading": 14.5}
+    # splitLongWords=0: a figure like 4.029/4.477 is never cut; columns are made wide enough
+    base: dict[str, object] = {
+        "fontName": REGULAR,
+        "fontSize": 11,
+        "leading": 14.5,
+        "splitLongWords": 0,
+    }
     base.update(kw)
     return ParagraphStyle(name, **base)
 
@@ -85,11 +91,19 @@ class Styles:
     cell_bold = _style("cell_bold", fontName=BOLD, fontSize=10, leading=12.5)
     cell_right = _style("cell_right", fontSize=10, leading=12.5, alignment=TA_RIGHT)
     cell_head = _style("cell_head", fontName=BOLD, fontSize=9.5, leading=12, alignment=TA_CENTER)
+    # wide tables (a column per candidate, ten columns of figures)
+    small = _style("small", fontSize=8.5, leading=10.5)
+    small_right = _style("small_right", fontSize=8.5, leading=10.5, alignment=TA_RIGHT)
+    small_center = _style("small_center", fontSize=8.5, leading=10.5, alignment=TA_CENTER)
+    small_head = _style("small_head", fontName=BOLD, fontSize=8, leading=10, alignment=TA_CENTER)
     cell_center = _style("cell_center", fontSize=10, leading=12.5, alignment=TA_CENTER)
     sign_role = _style("sign_role", fontName=BOLD, fontSize=10.5, alignment=TA_CENTER)
     sign_hint = _style("sign_hint", fontName=ITALIC, fontSize=9, alignment=TA_CENTER)
     sign_name = _style("sign_name", fontName=BOLD, fontSize=10.5, alignment=TA_CENTER)
     footer = _style("footer", fontSize=7.5, leading=9.5, alignment=TA_LEFT)
+    form_no = _style("form_no", fontName=ITALIC, fontSize=10, alignment=TA_RIGHT)
+    item = _style("item", spaceAfter=2, leftIndent=10)
+    blank = _style("blank", spaceAfter=2, leftIndent=10, leading=16)
 
 
 def para(text: str, style: ParagraphStyle = Styles.body) -> Paragraph:
@@ -106,21 +120,26 @@ def b(text: str) -> str:
     return f"<b>{escape(nfc(text))}</b>"
 
 
-def national_heading(body: Sequence[str], place: str, day: dt.date) -> Flowable:
-    """Left: the body making the sheet (first line plain, the rest bold);
-    right: the national name and motto; under them the place and date."""
-    left: list[Flowable] = []
-    for i, line in enumerate(body):
-        style = Styles.heading_left_plain if i == 0 and len(body) > 1 else Styles.heading_left
-        left.append(para(upper(line) if i < 2 else line, style))
-    left.append(para("—————", Styles.heading_left_plain))
-    right = [
+def national_heading(
+    body: Sequence[str], form: str, dateline: str | None = None, *, capitals: bool = True
+) -> list[Flowable]:
+    """ "Mẫu số …" on top at the right; left: the body making the sheet in capitals;
+    right: the national name and motto. Minutes have no place-and-date line (their
+    text opens with the time): ``dateline`` is only for reports and lists."""
+    if capitals:
+        left: list[Flowable] = [para(upper(line), Styles.heading_left) for line in body]
+    else:  # the team's minutes: "Tỉnh/Thành phố: …" as the form writes it
+        left = [para(line, Styles.heading_left_plain) for line in body]
+    left.append(para("-------", Styles.heading_left_plain))
+    right: list[Flowable] = [
         para(NATION, Styles.nation),
-        rich(f"<u>{escape(MOTTO)}</u>", Styles.motto),
-        Spacer(1, 4),
-        para(date_line(place, day), Styles.dateline),
+        para(MOTTO, Styles.motto),
+        para("---------------", Styles.heading_left_plain),
     ]
-    table = Table([[left, right]], colWidths=[72 * mm, CONTENT_WIDTH - 72 * mm])
+    if dateline:
+        right.append(para(dateline, Styles.dateline))
+    # 80 mm: "ỦY BAN BẦU CỬ THÀNH PHỐ HỒ CHÍ MINH" must not break inside the name
+    table = Table([[left, right]], colWidths=[80 * mm, CONTENT_WIDTH - 80 * mm])
     table.setStyle(
         TableStyle(
             [
@@ -131,7 +150,7 @@ def national_heading(body: Sequence[str], place: str, day: dt.date) -> Flowable:
             ]
         )
     )
-    return table
+    return [_DocStart(), para(form, Styles.form_no), table]
 
 
 def title(lines: Sequence[str]) -> list[Flowable]:
@@ -174,10 +193,17 @@ def grid_table(
     *,
     align: Sequence[str] = (),
     bold_rows: Sequence[int] = (),
+    small: bool = False,
 ) -> Table:
-    """A ruled table with a bold header row; ``align`` per column: l, r or c."""
-    cell_style = {"l": Styles.cell, "r": Styles.cell_right, "c": Styles.cell_center}
-    data: list[list[Flowable]] = [[para(h, Styles.cell_head) for h in header]]
+    """A ruled table with a bold header row; ``align`` per column: l, r or c;
+    ``small`` for wide tables. A figure is never cut (``splitLongWords=0``)."""
+    if small:
+        cell_style = {"l": Styles.small, "r": Styles.small_right, "c": Styles.small_center}
+        head = Styles.small_head
+    else:
+        cell_style = {"l": Styles.cell, "r": Styles.cell_right, "c": Styles.cell_center}
+        head = Styles.cell_head
+    data: list[list[Flowable]] = [[para(h, head) for h in header]]
     for r, row in enumerate(rows):
         cells = []
         for c, value in enumerate(row):
@@ -192,49 +218,82 @@ def grid_table(
     return table
 
 
-def signature_block(
-    roles: Sequence[tuple[str, str | None]], hint: str, *, per_row: int = 3
-) -> Flowable:
-    """One column per signatory: the role, the hint '(Ký, ghi rõ họ tên)',
-    room to sign, and the name when the record holds it."""
-    cells = []
-    for role, name in roles:
-        cells.append(
+Signer = tuple[Sequence[str], str, str | None]
+"""A signature cell: the role's lines in capitals, the caption, the name if known."""
+
+
+def signature_block(rows: Sequence[Sequence[Signer | None]]) -> Table:
+    """Signature cells in rows (None leaves a cell empty): role and caption, room to
+    sign, then the name when the record holds it, level across the row."""
+    width = max(len(row) for row in rows)
+    data: list[list[object]] = []
+    for row in rows:
+        padded = list(row) + [None] * (width - len(row))
+        data.append(
             [
-                para(upper(role), Styles.sign_role),
-                para(hint, Styles.sign_hint),
-                Spacer(1, 16 * mm),
-                para(name or "", Styles.sign_name),
+                [
+                    *[para(upper(line), Styles.sign_role) for line in s[0]],
+                    para(s[1], Styles.sign_hint),
+                ]
+                if s
+                else []
+                for s in padded
             ]
         )
-    rows = [cells[i : i + per_row] for i in range(0, len(cells), per_row)]
-    for row in rows:
-        row.extend([[]] * (per_row - len(row)))
-    table = Table(rows, colWidths=[CONTENT_WIDTH / per_row] * per_row)
+        data.append([Spacer(1, 16 * mm) for _ in padded])
+        data.append([para(s[2] or "", Styles.sign_name) if s else [] for s in padded])
+    table = Table(data, colWidths=[CONTENT_WIDTH / width] * width)
     table.setStyle(
-        TableStyle([("FONTNAME", (0, 0), (-1, -1), REGULAR), ("VALIGN", (0, 0), (-1, -1), "TOP")])
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), REGULAR),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
     )
-    return KeepTogether([Spacer(1, 10), table])
+    return table
+
+
+def closing(last: Sequence[Flowable], signatures: Table, note: str) -> Flowable:
+    """The last content, the signatures and the form's footer note kept on one page:
+    a signature block never stands alone on a page."""
+    return KeepTogether([*last, Spacer(1, 8), signatures, Spacer(1, 4), para(note, Styles.note)])
+
+
+class _DocStart(Flowable):  # type: ignore[misc]
+    """Marks where a sheet begins, so each sheet's pages are numbered on their own."""
+
+    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+        return (0, 0)
+
+    def draw(self) -> None:
+        self.canv.doc_starts.add(self.canv.getPageNumber())
 
 
 class _NumberedCanvas(Canvas):  # type: ignore[misc]
-    """Defers pages so each footer can say 'Trang 1/3'."""
+    """Defers pages so each footer can say 'Trang 1/3' of its own sheet."""
 
     fingerprint: Fingerprint
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self._pages: list[dict[str, object]] = []
+        self.doc_starts: set[int] = {1}
 
     def showPage(self) -> None:  # noqa: N802 - reportlab's name
         self._pages.append(dict(self.__dict__))
         self._startPage()
 
     def save(self) -> None:
+        # page numbers per sheet: "Trang 1/2" on a sheet's first page, not "Trang 9/20"
         total = len(self._pages)
+        starts = sorted(p for p in self.doc_starts if p <= total)
         for state in self._pages:
             self.__dict__.update(state)
-            _draw_footer(self, self.fingerprint, self._pageNumber, total)
+            page = self._pageNumber
+            first = max(p for p in starts if p <= page)
+            nxt = next((p for p in starts if p > page), total + 1)
+            _draw_footer(self, self.fingerprint, page - first + 1, nxt - first)
             super().showPage()
         super().save()
 

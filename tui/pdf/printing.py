@@ -8,6 +8,7 @@ File names: ``ket-qua_<race>_<constituency>.pdf`` (constituency result minutes),
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import json
@@ -26,6 +27,7 @@ from tui.client import ApiClient
 from tui.errors import BadAnswer, SheetError
 from tui.pdf.document import write_pdf
 from tui.pdf.fingerprint import Fingerprint
+from tui.pdf.forms import Meeting
 from tui.pdf.sheets import constituency_sheet, polling_area_sheet, summary_sheets
 
 
@@ -41,7 +43,17 @@ class SheetSource:
     """Polling area id -> its current minutes (offline: every one read)."""
     rejected: list[str] = field(default_factory=list)
     """Offline: minutes left out because the law's checks found errors."""
-    made_on: dt.date = field(default_factory=dt.date.today)
+    made_on: dt.date | None = None
+    """The day the committee or board met, from the print command; None leaves the
+    minutes' "ngày … tháng … năm" blank (never the printing day)."""
+    meeting: Meeting = field(default_factory=Meeting)
+    """The meeting's time, place and members, from the print command."""
+    corrections: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    """(polling area, race, round) -> the reason, for minutes that correct earlier ones."""
+
+    def meeting_on(self) -> Meeting:
+        m = self.meeting
+        return Meeting(m.day or self.made_on, m.time, m.place, m.members)
 
     def result(
         self, race_id: str, constituency_id: str, round_: str = "main"
@@ -65,7 +77,7 @@ def source_from_results(
 ) -> SheetSource:
     election = Election.from_definition(definition)
     fp = Fingerprint.from_ledger(election.id, doc.ledger_head, doc.ledger_index, doc.results_sha256)
-    return SheetSource(election, doc.results, fp, made_on=made_on or dt.date.today())
+    return SheetSource(election, doc.results, fp, made_on=made_on)
 
 
 async def source_from_server(client: ApiClient) -> SheetSource:
@@ -88,10 +100,42 @@ def minutes_from_area(doc: read.PollingAreaView) -> list[CountingMinutes]:
     return [item.minutes for item in doc.current]
 
 
+def corrections_from_area(doc: read.PollingAreaView) -> dict[tuple[str, str, str], str]:
+    """The current minutes that correct earlier ones, with the reason the team gave."""
+    return {
+        (doc.polling_area.id, item.race_id, item.round): item.reason or ""
+        for item in doc.current
+        if item.correction
+    }
+
+
+async def add_constituency_minutes(
+    client: ApiClient, source: SheetSource, race_id: str, constituency_id: str
+) -> None:
+    """Fetch the current minutes of a constituency's polling areas (a few at a time),
+    for 19/HĐBC-QH's table per commune."""
+    con = source.election.constituencies.get((race_id, constituency_id))
+    if con is None:
+        return
+    gate = asyncio.Semaphore(8)
+
+    async def one(area_id: str) -> read.PollingAreaView:
+        async with gate:
+            return await client.polling_area(area_id)
+
+    for doc in await asyncio.gather(*(one(a) for a in con.polling_area_ids)):
+        source.minutes[doc.polling_area.id] = minutes_from_area(doc)
+        source.corrections.update(corrections_from_area(doc))
+
+
 # --- offline, from files -----------------------------------------------------------------
 
 
-def _minutes_in(doc: object, where: str) -> list[CountingMinutes]:
+Read = tuple[CountingMinutes, str | None]
+"""A minutes read from a file, with the correction's reason if its batch corrects one."""
+
+
+def _minutes_in(doc: object, where: str) -> list[Read]:
     """Minutes in one JSON value: a minutes, a list, a batch, or a DSSE envelope."""
     if isinstance(doc, list):
         return [m for item in doc for m in _minutes_in(item, where)]
@@ -109,12 +153,14 @@ def _minutes_in(doc: object, where: str) -> list[CountingMinutes]:
         return _minutes_in(json.loads(base64.b64decode(envelope.payload)), where)
     schema = doc.get("schema")
     if schema == "kiemphieu/batch/v1":
-        return list(codec.decode(raw, ResultBatch).minutes)
-    return [codec.decode(raw, CountingMinutes)]
+        batch = codec.decode(raw, ResultBatch)
+        reason = (batch.reason or "") if batch.supersedes else None
+        return [(m, reason) for m in batch.minutes]
+    return [(codec.decode(raw, CountingMinutes), None)]
 
 
-def read_minutes_files(paths: Iterable[Path]) -> list[CountingMinutes]:
-    out: list[CountingMinutes] = []
+def read_minutes_files(paths: Iterable[Path]) -> list[Read]:
+    out: list[Read] = []
     for path in paths:
         text = Path(path).read_text(encoding="utf-8")
         try:
@@ -134,8 +180,9 @@ def source_offline(
     election = load_election(election_path)
     kept: list[CountingMinutes] = []
     rejected: list[str] = []
+    corrections: dict[tuple[str, str, str], str] = {}
     seen: set[tuple[str, str, str]] = set()
-    for m in read_minutes_files(minutes_paths):
+    for m, reason in read_minutes_files(minutes_paths):
         findings = check_minutes(election, m)
         key = (m.polling_area_id, m.race_id, m.round)
         if has_errors(findings):
@@ -152,6 +199,8 @@ def source_offline(
             )
         seen.add(key)
         kept.append(m)
+        if reason is not None:
+            corrections[key] = reason
     tally = tally_from_scratch(election, kept)
     results = tally.results()
     minutes: dict[str, list[CountingMinutes]] = {}
@@ -160,7 +209,9 @@ def source_offline(
     fp = Fingerprint.from_files(
         election.id, [election_path, *minutes_paths], results_digest(results)
     )
-    return SheetSource(election, results, fp, minutes, rejected, made_on=made_on or dt.date.today())
+    return SheetSource(
+        election, results, fp, minutes, rejected, made_on=made_on, corrections=corrections
+    )
 
 
 # --- writing -----------------------------------------------------------------------------
@@ -182,7 +233,19 @@ def print_constituency(
     # One sheet per round; a later round's ends with the result over the rounds.
     final = final_of(results, con.seats) if con is not None and len(results) > 1 else None
     stories = [
-        constituency_sheet(source.election, r, made_on=source.made_on, final=final) for r in results
+        constituency_sheet(
+            source.election,
+            r,
+            final=final,
+            meeting=source.meeting_on(),
+            area_minutes=[
+                m
+                for area in (con.polling_area_ids if con else [])
+                for m in source.minutes.get(area, [])
+                if (m.race_id, m.constituency_id, m.round) == (race_id, constituency_id, r.round)
+            ],
+        )
+        for r in results
     ]
     path = out_dir / f"ket-qua_{_safe(race_id)}_{_safe(constituency_id)}.pdf"
     title = f"Biên bản xác định kết quả bầu cử — {results[0].constituency_name}"
@@ -213,7 +276,14 @@ def print_polling_area(
         )
     order = {r.id: i for i, r in enumerate(source.election.definition.races)}
     chosen.sort(key=lambda m: (order.get(m.race_id, 99), m.round))
-    stories = [polling_area_sheet(source.election, m, made_on=source.made_on) for m in chosen]
+    stories = [
+        polling_area_sheet(
+            source.election,
+            m,
+            correction=source.corrections.get((m.polling_area_id, m.race_id, m.round)),
+        )
+        for m in chosen
+    ]
     suffix = f"_{_safe(race_id)}" if race_id else ""
     path = out_dir / f"kiem-phieu_{_safe(polling_area_id)}{suffix}.pdf"
     return write_pdf(
@@ -222,15 +292,20 @@ def print_polling_area(
 
 
 def print_committee(source: SheetSource, committee_id: str, out_dir: Path) -> Path:
-    stories = summary_sheets(source.election, committee_id, source.results, made_on=source.made_on)
+    stories = summary_sheets(
+        source.election, committee_id, source.results, meeting=source.meeting_on()
+    )
     path = out_dir / f"tong-ket_{_safe(committee_id)}.pdf"
     name = source.election.committees[committee_id].name
-    return write_pdf(path, stories, source.fingerprint, f"Biên bản tổng kết cuộc bầu cử — {name}")
+    return write_pdf(path, stories, source.fingerprint, f"Biên bản của {name}")
 
 
 def print_summaries(source: SheetSource, out_dir: Path) -> list[Path]:
-    """A summary for every committee that runs at least one constituency."""
+    """The minutes of every committee that runs at least one constituency, and the
+    National Election Council's summary when the National Assembly race has results."""
     running = {r.committee_id for r in source.results}
+    if any(source.election.races[r.race_id].level == "national_assembly" for r in source.results):
+        running |= {c.id for c in source.election.definition.committees if c.level == "national"}
     return [
         print_committee(source, c.id, out_dir)
         for c in source.election.definition.committees
