@@ -657,6 +657,17 @@ class Tally:
             )
         return scope.rollup()
 
+    def missing(self, committee_id: str | None = None) -> list[str]:
+        """The polling areas of the election (or of one committee) that have still to
+        report one of the scope's races, in the order they were expected."""
+        self._need_rollups()
+        scope = (
+            self._election_scope
+            if committee_id is None
+            else self._committee_scopes.get(committee_id)
+        )
+        return [] if scope is None else list(scope.left)
+
     def rollups(self) -> list[Rollup]:
         """The election, then each race, then each committee, in definition order."""
         self._need_rollups()
