@@ -9,8 +9,8 @@ import unicodedata
 from collections.abc import Mapping
 from decimal import Decimal
 
-from schemas.read import STATUSES, ConstituencyResult
 from schemas.models import Constituency
+from schemas.read import STATUSES, ConstituencyResult
 
 SORTS = ("key", "name", "reported", "status", "turnout")
 """key: the definition's order (race, then constituency); reported: least

@@ -11,10 +11,10 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from schemas.read import LIST_SORTS
 from tally_server.core.tally import ROUNDS, STATUSES
 from tally_server.service.views import ALERT_KINDS
 from tally_server.web.limits import INT64_MAX
-from schemas.read import LIST_SORTS
 from tally_server.web.routes import ALERTS_LIMIT, ALERTS_MAX, LIST_MAX, MISSING_LIMIT
 
 ERROR = {"$ref": "#/components/schemas/Error"}
