@@ -7,20 +7,25 @@ import datetime as dt
 from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Label, Static
+from textual.widgets import DataTable, Footer, Label, Static
 
 from tui.bindings import bilingual
 from tui.labels import t
+from tui.model import ScopeProgress
 from tui.screens.base import DashboardScreen
+from tui.screens.missing import SCOPE_LEVELS
 from tui.widgets.common.connection_bar import ConnectionBar
 from tui.widgets.overview.committee_table import CommitteeTable
 from tui.widgets.overview.scope_card import ScopeCard
 
 if TYPE_CHECKING:
     from tui.app import Change
+
+MANY = 200
 
 
 class OverviewScreen(DashboardScreen):
@@ -38,7 +43,7 @@ class OverviewScreen(DashboardScreen):
             pass
         yield Static("", id="committees-title", classes="section-title")
         yield CommitteeTable(self.lang, id="committees")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -73,7 +78,22 @@ class OverviewScreen(DashboardScreen):
             else:
                 card.show(race, lang, now)
         table = self.query_one("#committees", CommitteeTable)
-        table.show(dash.store.committees(), now)
+        table.show(self._committees())
+
+    def _committees(self) -> list[ScopeProgress]:
+        """Every committee; at national size (thousands of commune committees) the
+        national and provincial ones (the rest: the missing areas screen)."""
+        shown = list(self.dash.store.committees())
+        election = self.dash.election
+        if len(shown) > MANY and election is not None:
+            top = {c.id for c in election.definition.committees if c.level in SCOPE_LEVELS}
+            shown = [p for p in shown if p.scope in top]
+        return shown
+
+    @on(DataTable.RowSelected, "#committees")
+    def _open_committee(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value:
+            self.dash.show_missing(event.row_key.value)
 
     def on_change(self, change: Change) -> None:
         if change.progress:
@@ -87,10 +107,9 @@ class OverviewScreen(DashboardScreen):
         now = self._now()
         for card in self.query(ScopeCard):
             card.tick(self.lang, now)
-        self.query_one("#committees", CommitteeTable).tick(now)
 
     def action_refresh(self, _lang: str = "") -> None:
-        self.dash.request_refresh({"progress", "rows", "alerts"})
+        self.dash.request_refresh({"progress", "rows", "alerts", "missing"})
 
     def action_print(self, _lang: str = "") -> None:
         self.dash.print_sheets("summary")
