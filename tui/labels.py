@@ -120,7 +120,7 @@ UI: dict[str, Words] = {
     "valid_short": Words(vi="Hợp lệ", en="Valid"),
     "no_one_elected": Words(vi="Chưa có người trúng cử", en="No one elected yet"),
     "rows_cap": Words(vi="Dòng", en="Rows"),
-    "winners_leading": Words(vi="Trúng cử / ▸ dẫn đầu", en="Elected / ▸ leading"),
+    "winners_leading": Words(vi="Trúng cử/▸dẫn đầu", en="Elected/▸leading"),
     "filter_kind": Words(vi="Lọc loại", en="Filter kind"),
     "open_short": Words(vi="chờ", en="open"),
     "open_alerts": Words(vi="Chờ xem xét", en="Awaiting review"),

@@ -34,6 +34,12 @@ def _time(value: str | None) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
+def time_text(value: str | None) -> str:
+    """A server time as the reader's clock shows it ('22/05 19:42:10'), not ISO."""
+    when = _time(value)
+    return when.astimezone().strftime("%d/%m %H:%M:%S") if when else ""
+
+
 def pct_text(value: str | None) -> str:
     """'75.08' -> '75,08%' (Vietnamese form, as the minutes print it)."""
     if not value:

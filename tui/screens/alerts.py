@@ -71,11 +71,11 @@ def columns_for(width: int) -> list[tuple[str, str, int]]:
             ("reviewed", "reviewed", 30),
         ]
     return [
-        ("id", "id", 5),
-        ("kind", "kind", 14),
+        ("id", "id", 4),
+        ("kind", "kind", 12),
         ("time", "time", 14),
-        ("area", "polling_area", 10),
-        ("codes", "detail", max(8, width - 74)),
+        ("area", "areas_short", 8),
+        ("codes", "detail", max(8, width - 58)),
         ("reviewed", "reviewed_short", 6),
     ]
 

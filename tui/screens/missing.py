@@ -78,13 +78,14 @@ class MissingScreen(DashboardScreen):
         table.clear(columns=True)
         width = self.app.size.width
         wide = width >= 120
-        name_w = 24 if wide else 18
-        unit_w = max(8, width - 88) if wide else 0
+        # At 80 columns: id, name, races owed, station; the rest goes to the unit.
+        name_w = 30 if wide else max(12, width - 68)
+        unit_w = max(8, width - 104) if wide else 0
         columns = [
             ("id", "id", 10),
             ("name", "name", name_w),
             *([("unit", "admin_unit", unit_w)] if wide else []),
-            ("races", "races_missing", 16 if not wide else 24),
+            ("races", "races_missing", 24),
             ("station", "station", 16 if not wide else 22),
         ]
         for key, label, w in columns:

@@ -16,7 +16,8 @@ from tui.labels import Lang, round_label, status_label, t
 from tui.model import ConstituencyRow, pct_text
 from tui.widgets.common.paged_table import PagedTable
 
-NARROW = ("race", "id", "name", "reported", "status", "winners")
+NARROW = ("id", "name", "reported", "status", "winners")
+"""At 80 columns the race is left to the filter line (ids name their race: QH-10)."""
 MEDIUM = ("race", "id", "name", "seats", "reported", "turnout", "status", "winners")
 WIDE = ("race", "id", "round", "name", "seats", "reported", "turnout", "status", "final", "winners")
 LABELS = {
@@ -32,8 +33,8 @@ LABELS = {
     "winners": "winners_leading",
 }
 FIXED = {
-    "race": 7,
-    "id": 8,
+    "race": 11,
+    "id": 7,
     "round": 9,
     "seats": 4,
     "reported": 11,

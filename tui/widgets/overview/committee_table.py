@@ -13,8 +13,9 @@ from tally_server.core.numbers import vn_int
 from tui.labels import Lang, t
 from tui.model import ScopeProgress, pct_text
 
-NARROW = ("name", "areas", "missing", "turnout", "done")
+NARROW = ("name", "areas", "missing", "turnout")
 WIDE = ("name", "areas", "missing", "turnout", "done", "seats")
+"""At 80 columns a committee's whole name matters more than its units done."""
 LABELS = {
     "name": "committee",
     "areas": "areas_short",
