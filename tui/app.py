@@ -57,7 +57,13 @@ from tui.screens.overview import OverviewScreen
 
 T = TypeVar("T")
 
+MANY_COMMITTEES = 200
+TOP_LEVELS = ("national", "province")
 EVERYTHING = frozenset({"progress", "rows", "alerts", "missing"})
+
+
+def _election(raw: bytes) -> Election:
+    return Election.from_definition(codec.decode(raw, ElectionDefinition))
 
 
 class Change:
@@ -186,14 +192,25 @@ class DashboardApp(LangBindings, App[None]):
     async def load_election(self) -> None:
         try:
             raw = await self.client.election_bytes()
-            self.post_message(ElectionLoaded(raw))
+            # Off the screen's loop: a national definition (48 MB) takes seconds to
+            # decode and index, and the screens show the server's figures meanwhile.
+            election = await asyncio.to_thread(_election, raw)
+            self.post_message(ElectionLoaded(election))
         except KiemphieuError as exc:
             self.post_message(WorkFailed("election", exc))
 
     def on_election_loaded(self, message: ElectionLoaded) -> None:
-        definition = codec.decode(message.definition, ElectionDefinition)
-        self.election = Election.from_definition(definition)
+        self.election = message.election
         self.changed.publish(Change(progress=True, rows_reset=True))
+        if self._levels() is None:
+            self.request_refresh({"progress"})  # every committee, now that they are few
+
+    def _levels(self) -> str | None:
+        """The committees the overview lists: every one in a small election, else (and
+        until the definition is read) the national and provincial ones."""
+        if self.election is not None and len(self.election.committees) <= MANY_COMMITTEES:
+            return None
+        return ",".join(TOP_LEVELS)
 
     def request_refresh(self, parts: set[str]) -> None:
         """Ask for a re-read; bursts of events coalesce into one read."""
@@ -225,7 +242,7 @@ class DashboardApp(LangBindings, App[None]):
                 await asyncio.sleep(0)  # let the app show them first
         asks: list[Awaitable[object]] = []
         if "progress" in parts:
-            asks.append(self._ask("progress", c.progress()))
+            asks.append(self._ask("progress", c.progress(self._levels())))
         if "alerts" in parts and store.alerts_allowed:
             asks.append(
                 self._ask(

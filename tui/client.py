@@ -141,8 +141,9 @@ class ApiClient:
         """The definition as sent, for strict decoding (``schemas.codec``)."""
         return await self._request("GET", API + "/election")
 
-    async def progress(self) -> read.Progress:
-        return await self.get("/progress", read.Progress)
+    async def progress(self, levels: str | None = None) -> read.Progress:
+        """``levels``: only the committees of these levels ("national,province")."""
+        return await self.get("/progress", read.Progress, levels=levels)
 
     async def constituencies(
         self,

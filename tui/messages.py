@@ -8,6 +8,7 @@ from textual.message import Message
 
 from schemas import read
 from schemas.errors import KiemphieuError
+from tally_server.core.definition import Election
 from tui.model import ConstituencyRow, Page, Progress
 
 
@@ -25,9 +26,9 @@ class ConnectionChanged(Message):
 
 
 class ElectionLoaded(Message):
-    def __init__(self, definition: bytes) -> None:
+    def __init__(self, election: Election) -> None:
         super().__init__()
-        self.definition = definition
+        self.election = election
 
 
 class DataLoaded(Message):

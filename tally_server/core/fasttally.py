@@ -619,6 +619,17 @@ class Tally:
         )
         return sums.result
 
+    def round_keys(self) -> list[tuple[str, str, Round]]:
+        """What ``results`` lists, as (race, constituency, round), without building any
+        result: a page of the list builds only its own rows."""
+        out: list[tuple[str, str, Round]] = []
+        for race in self.election.definition.races:
+            for con in race.constituencies:
+                for rnd in ROUNDS:
+                    if rnd == "main" or (race.id, con.id, rnd) in self._sums:
+                        out.append((race.id, con.id, rnd))
+        return out
+
     def results(self) -> list[ConstituencyResult]:
         """Every constituency's main round, each followed by its re-vote and
         supplementary rounds when minutes for them exist; in definition order."""

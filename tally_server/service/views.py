@@ -14,7 +14,7 @@ import hashlib
 import io
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -62,15 +62,18 @@ def progress(ingest: Ingest, *, full: bool = True) -> read.Progress:
     )
 
 
-def progress_json(ingest: Ingest) -> bytes:
+def progress_json(ingest: Ingest, levels: Collection[str] | None = None) -> bytes:
     """``progress(ingest)`` as compact UTF-8 JSON, each committee's rollup encoded
     straight from the tally's record (at national size, building dicts for
-    ``json.dumps`` raised the peak memory of every dashboard refresh)."""
+    ``json.dumps`` raised the peak memory of every dashboard refresh). ``levels``:
+    only the committees of these levels (a national night has some 11,000
+    committees, 5.5 MB of progress; its national and provincial ones are 64)."""
     t = ingest.tally
     head = msgspec.structs.replace(_progress_head(ingest), stations=_stations(ingest))
     committees = [
         _rollup_raw(t.rollup(committee_id=cm.id), committee_id=cm.id, name=cm.name)
         for cm in ingest.election.definition.committees
+        if levels is None or cm.level in levels
     ]
     # ``committees``, the record's last field, is left out of ``head`` (None is its
     # default, and defaults are omitted): its list goes at the end.
@@ -172,17 +175,38 @@ def _final_seats(ingest: Ingest, race_id: str, constituency_id: str) -> read.Fin
 
 
 class _ListIndex:
-    """What the list's search and default order read of one election, made once:
-    each constituency's folded text and its place in the definition."""
+    """What the list's search and orders read of one election, made once: each
+    constituency's committee, folded name and search text (the text on the first
+    search), and its place in the definition."""
 
     def __init__(self, election: Election) -> None:
         self.election = election
-        self.text: dict[tuple[str, str], str] = {}
         self.position: dict[tuple[str, str], int] = {}
+        self.name: dict[tuple[str, str], str] = {}
+        self.committee: dict[tuple[str, str], str] = {}
         for race in election.definition.races:
             for con in race.constituencies:
-                self.position[(race.id, con.id)] = len(self.position)
-                self.text[(race.id, con.id)] = listing.search_text(race.id, con)
+                key = (race.id, con.id)
+                self.position[key] = len(self.position)
+                self.committee[key] = con.committee_id
+        self._text: dict[tuple[str, str], str] | None = None
+
+    @property
+    def text(self) -> dict[tuple[str, str], str]:
+        if self._text is None:
+            self._text = {
+                (race.id, con.id): listing.search_text(race.id, con)
+                for race in self.election.definition.races
+                for con in race.constituencies
+            }
+        return self._text
+
+    def folded_name(self, key: tuple[str, str]) -> str:
+        found = self.name.get(key)
+        if found is None:
+            con = self.election.constituencies[key]
+            found = self.name[key] = listing.fold(con.name)
+        return found
 
 
 _indexes: dict[int, _ListIndex] = {}
@@ -193,6 +217,10 @@ def _index(election: Election) -> _ListIndex:
     if found is None or found.election is not election:
         found = _indexes[id(election)] = _ListIndex(election)
     return found
+
+
+NEEDS_RESULTS = ("reported", "status", "turnout")
+"""Orders that read the figures: every matching row's result is built to sort."""
 
 
 def constituencies(
@@ -212,22 +240,36 @@ def constituencies(
     ``json.dumps`` cost several times the text's own size at the peak). What is
     listed is decided now, so the pieces describe one tally state however slowly
     they are sent. ``q``: every word, without diacritics, in an id, the name or a
-    candidate's name."""
-    index = _index(ingest.tally.election)
+    candidate's name.
+
+    Race, committee, search and the name order are the definition's, so a page in
+    those builds only its own rows' results; a status filter or an order by the
+    figures builds every matching row's (each is cached until its minutes change)."""
+    t = ingest.tally
+    index = _index(t.election)
     words = listing.fold(q or "").split()
-    chosen = [
-        r
-        for r in ingest.tally.results()
-        if (not race or r.race_id == race)
-        and (not status or r.status == status)
-        and (not committee or _under(ingest, r.committee_id, committee))
-        and (not words or listing.matches(index.text[(r.race_id, r.constituency_id)], words))
+    keys = [
+        k
+        for k in t.round_keys()
+        if (not race or k[0] == race)
+        and (not committee or _under(ingest, index.committee[k[:2]], committee))
+        and (not words or listing.matches(index.text[k[:2]], words))
     ]
-    if sort != "key":
-        position = index.position
-        chosen.sort(key=lambda r: listing.sort_value(r, sort, position))  # type: ignore[arg-type,return-value]
-    total = len(chosen)
-    page = chosen[offset:] if limit is None else chosen[offset : offset + limit]
+    if sort == "name":
+        keys.sort(key=lambda k: (index.folded_name(k[:2]), index.position[k[:2]]))
+    if status or sort in NEEDS_RESULTS:
+        chosen = [t.result(*k) for k in keys]
+        if status:
+            chosen = [r for r in chosen if r.status == status]
+        if sort in NEEDS_RESULTS:
+            position = index.position
+            chosen.sort(key=lambda r: listing.sort_value(r, sort, position))  # type: ignore[arg-type,return-value]
+        total = len(chosen)
+        page = chosen[offset:] if limit is None else chosen[offset : offset + limit]
+    else:
+        total = len(keys)
+        wanted = keys[offset:] if limit is None else keys[offset : offset + limit]
+        page = [t.result(*k) for k in wanted]
     point = read.LedgerPoint(index=ingest.published_index, head=ingest.published_hash)
     # Decided now too, with the rows: the pieces describe one tally state.
     finals = {

@@ -15,7 +15,13 @@ from schemas.read import LIST_SORTS
 from tally_server.core.tally import ROUNDS, STATUSES
 from tally_server.service.views import ALERT_KINDS
 from tally_server.web.limits import INT64_MAX
-from tally_server.web.routes import ALERTS_LIMIT, ALERTS_MAX, LIST_MAX, MISSING_LIMIT
+from tally_server.web.routes import (
+    ALERTS_LIMIT,
+    ALERTS_MAX,
+    COMMITTEE_LEVELS,
+    LIST_MAX,
+    MISSING_LIMIT,
+)
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 RECEIPT = {"$ref": "#/components/schemas/Envelope"}
@@ -262,7 +268,17 @@ def document() -> dict[str, Any]:
         },
         "/api/v1/progress": {
             "get": _op(
-                "Progress", "viewer", {"200": _resp("Progress", _answer("progress"))}, public=True
+                "Progress",
+                "viewer",
+                {"200": _resp("Progress", _answer("progress"))},
+                public=True,
+                params=[
+                    _q(
+                        "levels",
+                        "only the committees of these levels, separated by commas "
+                        f"({', '.join(COMMITTEE_LEVELS)})",
+                    )
+                ],
             )
         },
         "/api/v1/constituencies": {

@@ -36,6 +36,7 @@ JSON = "application/json"
 ALERTS_LIMIT = 1000
 """Alerts in one answer unless ``limit`` says otherwise; at most ``ALERTS_MAX``."""
 ALERTS_MAX = 10_000
+COMMITTEE_LEVELS = ("national", "province", "district", "commune")
 LIST_MAX = 10_000
 """At most this many rows in one page of the constituency or missing-area list."""
 MISSING_LIMIT = 100
@@ -270,7 +271,17 @@ async def review_alert(request: web.Request) -> web.Response:
 @access("viewer", public=True)
 async def get_progress(request: web.Request) -> web.Response:
     ingest = request.app[INGEST]
-    body = views.progress_json(ingest)
+    given = text_query(request, "levels")
+    levels = None if given is None else given.split(",")
+    for level in levels or ():
+        if level not in COMMITTEE_LEVELS:
+            raise _bad(
+                en=f"levels is a list of {', '.join(COMMITTEE_LEVELS)} separated by commas.",
+                vi=f"levels là danh sách {', '.join(COMMITTEE_LEVELS)} cách nhau bằng dấu phẩy.",
+                field="levels",
+                given=given[:100] if given else "",
+            )
+    body = views.progress_json(ingest, levels)
     await ingest.settled()
     return web.Response(body=body, content_type=JSON)
 

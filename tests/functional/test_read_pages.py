@@ -130,3 +130,18 @@ def test_missing_areas_across_the_election_and_under_a_committee(
     assert status == 404
     err = msgspec.json.decode(body, type=read.ErrorBody).error
     assert err.figures == {"committee": "NOPE"}
+
+
+def test_progress_lists_only_the_committees_of_the_levels_asked(
+    tally_server: RunningServer,
+) -> None:
+    whole = get(tally_server, "/api/v1/progress", read.Progress)
+    assert [c.committee_id for c in whole.committees or []] == ["HDBCQG", "UBBC-HCM", "UBBC-TTH"]
+    top = get(tally_server, "/api/v1/progress?levels=national,province", read.Progress)
+    assert [c.committee_id for c in top.committees or []] == ["HDBCQG", "UBBC-HCM"]
+    assert top.overall == whole.overall  # the running totals are the election's still
+    status, body = tally_server.request(
+        "GET", "/api/v1/progress?levels=ward", token=tally_server.tokens["viewer"]
+    )
+    assert status == 400
+    assert msgspec.json.decode(body, type=read.ErrorBody).error.fields == ["levels"]

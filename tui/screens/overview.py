@@ -17,15 +17,12 @@ from tui.bindings import bilingual
 from tui.labels import t
 from tui.model import ScopeProgress
 from tui.screens.base import DashboardScreen
-from tui.screens.missing import SCOPE_LEVELS
 from tui.widgets.common.connection_bar import ConnectionBar
 from tui.widgets.overview.committee_table import CommitteeTable
 from tui.widgets.overview.scope_card import ScopeCard
 
 if TYPE_CHECKING:
     from tui.app import Change
-
-MANY = 200
 
 
 class OverviewScreen(DashboardScreen):
@@ -81,14 +78,10 @@ class OverviewScreen(DashboardScreen):
         table.show(self._committees())
 
     def _committees(self) -> list[ScopeProgress]:
-        """Every committee; at national size (thousands of commune committees) the
-        national and provincial ones (the rest: the missing areas screen)."""
-        shown = list(self.dash.store.committees())
-        election = self.dash.election
-        if len(shown) > MANY and election is not None:
-            top = {c.id for c in election.definition.committees if c.level in SCOPE_LEVELS}
-            shown = [p for p in shown if p.scope in top]
-        return shown
+        """Every committee the progress lists: all of them in a small election; at
+        national size (thousands of commune committees) the national and provincial
+        ones (the app asks for those only; the rest: the missing areas screen)."""
+        return list(self.dash.store.committees())
 
     @on(DataTable.RowSelected, "#committees")
     def _open_committee(self, event: DataTable.RowSelected) -> None:
