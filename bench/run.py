@@ -204,11 +204,12 @@ async def dashboard_refresh(
             await pilot.pause(0.01)
 
     async def opened(pilot: Any, key: str, part: str, shown: Any) -> float:
-        """From the key to the screen showing a fresh read of its list."""
+        """From the key to the screen showing a fresh read of its list (the screen
+        shows the last read at once; this times reading it anew too)."""
         start = time.perf_counter()
         before = app.store.updated_at
         await pilot.press(key)
-        app.request_refresh({part})
+        app.request_refresh({part}, asked=True)
         await until(
             pilot,
             lambda: app.store.updated_at != before and not app._refreshing and shown(),
@@ -228,6 +229,11 @@ async def dashboard_refresh(
             "the overview",
         )
         figures["open_overview_s"] = time.perf_counter() - start
+        # The definition (48 MB at national size) is decoded off the screen's loop but
+        # holds the interpreter meanwhile: the other screens are timed once it is in.
+        await until(pilot, lambda: app.election is not None, "the definition")
+        figures["definition_s"] = time.perf_counter() - start
+        await until(pilot, lambda: not app._refreshing, "the reads to settle")
         figures["open_constituencies_s"] = await opened(
             pilot,
             "c",
@@ -303,7 +309,8 @@ SCREENS = ("overview", "constituencies", "constituency", "alerts", "missing")
 def dashboard_line(d: dict[str, float], constituencies: int) -> str:
     opens = ", ".join(f"{name} {d[f'open_{name}_s']:.2f} s" for name in SCREENS)
     return (
-        f"dashboard ({constituencies:,} constituencies): open {opens}; sorted by name "
+        f"dashboard ({constituencies:,} constituencies): definition read in "
+        f"{d['definition_s']:.1f} s from the start; open {opens}; sorted by name "
         f"{d['sort_name_s']:.2f} s; one more batch acked → model row "
         f"{d['model_s'] * 1000:.0f} ms, table row {d['table_s'] * 1000:.0f} ms"
     )

@@ -212,12 +212,16 @@ class DashboardApp(LangBindings, App[None]):
             return None
         return ",".join(TOP_LEVELS)
 
-    def request_refresh(self, parts: set[str]) -> None:
-        """Ask for a re-read; bursts of events coalesce into one read."""
+    def request_refresh(self, parts: set[str], *, asked: bool = False) -> None:
+        """Ask for a re-read; bursts of events coalesce into one read. ``asked``: the
+        user asked (a page, a filter), so it goes now, not after the burst delay."""
         self._pending |= parts
         if not self._refreshing:
             self._refreshing = True
-            self.set_timer(self.refresh_delay, self._start_refresh)
+            if asked:
+                self.call_later(self._start_refresh)
+            else:
+                self.set_timer(self.refresh_delay, self._start_refresh)
 
     def _start_refresh(self) -> None:
         parts, self._pending = self._pending, set()

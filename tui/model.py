@@ -384,7 +384,7 @@ def missing_from(doc: read.MissingAreas) -> list[MissingRow]:
     ]
 
 
-PAGE = 100
+PAGE = 50
 """Rows of a list read at a time: a screen shows one page, the server holds the
 rest (a national list of 35,697 rows took 17-27 s to open whole)."""
 

@@ -127,19 +127,20 @@ async def test_constituency_table_at_1500_rows_updates_only_the_changed_row(
             figures["open table (ms)"] = (time.perf_counter() - start) * 1000
             figures["rebuild a page (ms)"] = screen.last_rebuild_ms or 0
             assert app.store.rows_page.total == N
-            assert "Dòng 1–100 / 1.500" in screen_text(app)
+            assert f"Dòng 1–{PAGE} / 1.500" in screen_text(app)
 
             start = time.perf_counter()
             for _ in range(PAGE - 1):
                 await pilot.press("down")
-            figures["cursor move, per key (ms)"] = (time.perf_counter() - start) * 1000 / 99
+            figures["cursor move, per key (ms)"] = (time.perf_counter() - start) * 1000 / (PAGE - 1)
             await pilot.press("down")  # past the page's last row: the next page
-            await until(pilot, lambda: "Dòng 101–200 / 1.500" in screen_text(app), "page two")
+            page_two = f"Dòng {PAGE + 1}–{2 * PAGE} / 1.500"
+            await until(pilot, lambda: page_two in screen_text(app), "page two")
             assert screen.table.cursor_row == 0
-            assert screen.table.selected_key() == "QH/DV0101"
+            assert screen.table.selected_key() == f"QH/DV{PAGE + 1:04d}"
             await pilot.press("up")  # and back, onto the first page's last row
-            await until(pilot, lambda: "Dòng 1–100 / 1.500" in screen_text(app), "page one")
-            await until(pilot, lambda: screen.table.selected_key() == "QH/DV0100", "its end")
+            await until(pilot, lambda: f"Dòng 1–{PAGE} / 1.500" in screen_text(app), "page one")
+            await until(pilot, lambda: screen.table.selected_key() == f"QH/DV{PAGE:04d}", "its end")
 
             await pilot.press("slash", *"dv0750", "enter")
             await until(pilot, lambda: screen.table.row_count == 1, "the search")
@@ -188,6 +189,6 @@ async def test_constituency_table_at_1500_rows_updates_only_the_changed_row(
                 assert {"nguyen", "van", "an"} <= set(names[key.split("/")[1]].split())
     finally:
         server.stop()
-    print("\nconstituency list, 1,500 rows, a page of 100 at a time:")
+    print(f"\nconstituency list, 1,500 rows, a page of {PAGE} at a time:")
     for name, value in figures.items():
         print(f"  {name}: {value:.1f}")

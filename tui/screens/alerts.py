@@ -187,7 +187,7 @@ class AlertsScreen(DashboardScreen):
     def _ask(self, offset: int = 0) -> None:
         store = self.dash.store
         store.alerts_page = Page(offset, store.alerts_page.total)
-        self.dash.request_refresh({"alerts"})
+        self.dash.request_refresh({"alerts"}, asked=True)
 
     @on(PageWanted)
     def _page(self, message: PageWanted) -> None:
@@ -227,7 +227,7 @@ class AlertsScreen(DashboardScreen):
 
     def on_reviewed(self, message: Reviewed) -> None:
         self.notify(f"#{message.alert_id}: {t('reviewed', self.lang)}")
-        self.dash.request_refresh({"alerts"})
+        self.dash.request_refresh({"alerts"}, asked=True)
 
 
 assert set(TAB_ORDER[1:]) == set(ALERT_KINDS)

@@ -94,7 +94,7 @@ class ConstituenciesScreen(DashboardScreen):
         store = self.dash.store
         store.query = replace(store.query, offset=0, **changes)  # type: ignore[arg-type]
         self.table.move_cursor(row=0)
-        self.dash.request_refresh({"rows"})
+        self.dash.request_refresh({"rows"}, asked=True)
 
     def _races(self) -> list[str]:
         election = self.dash.election
@@ -125,7 +125,7 @@ class ConstituenciesScreen(DashboardScreen):
         offset = next_offset(store.rows_page, message.step, PAGE)
         if offset is not None:
             store.query = replace(store.query, offset=offset)
-            self.dash.request_refresh({"rows"})
+            self.dash.request_refresh({"rows"}, asked=True)
         else:
             self.table.landing = None  # no page past the ends
 

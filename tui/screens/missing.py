@@ -109,7 +109,7 @@ class MissingScreen(DashboardScreen):
         store = self.dash.store
         store.missing_committee = committee_id
         store.missing_page = Page(0, store.missing_page.total)
-        self.dash.request_refresh({"missing"})
+        self.dash.request_refresh({"missing"}, asked=True)
         self.refresh_all()
 
     def action_cycle_committee(self, _lang: str = "") -> None:
@@ -127,7 +127,7 @@ class MissingScreen(DashboardScreen):
         offset = next_offset(store.missing_page, message.step, PAGE)
         if offset is not None:
             store.missing_page = Page(offset, store.missing_page.total)
-            self.dash.request_refresh({"missing"})
+            self.dash.request_refresh({"missing"}, asked=True)
         else:
             self.query_one("#missing", PagedTable).landing = None  # no page past the ends
 
