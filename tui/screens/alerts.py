@@ -74,8 +74,8 @@ def columns_for(width: int) -> list[tuple[str, str, int]]:
         ("id", "id", 4),
         ("kind", "kind", 12),
         ("time", "time", 14),
-        ("area", "areas_short", 8),
-        ("codes", "detail", max(8, width - 58)),
+        ("area", "areas_short", 13),
+        ("codes", "detail", max(8, width - 63)),
         ("reviewed", "reviewed_short", 6),
     ]
 

@@ -79,10 +79,10 @@ class MissingScreen(DashboardScreen):
         width = self.app.size.width
         wide = width >= 120
         # At 80 columns: id, name, races owed, station; the rest goes to the unit.
-        name_w = 30 if wide else max(12, width - 68)
-        unit_w = max(8, width - 104) if wide else 0
+        name_w = 30 if wide else max(12, width - 72)
+        unit_w = max(8, width - 108) if wide else 0
         columns = [
-            ("id", "id", 10),
+            ("id", "id", 14),
             ("name", "name", name_w),
             *([("unit", "admin_unit", unit_w)] if wide else []),
             ("races", "races_missing", 24),

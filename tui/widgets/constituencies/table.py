@@ -2,8 +2,8 @@
 searches it): a fresh read of the page is diffed against what is shown and only
 changed cells are written. The columns follow the width: at 80 columns the id,
 name, areas reported, status and winners (the round, if any, before the name);
-from 120 the seats and turnout; from 160 the round and the final result too.
-Names and winners take what is left."""
+from 120 the race, seats and turnout; from 160 the final result over the rounds
+too. Names and winners take what is left, on more lines where they need them."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from tui.widgets.common.paged_table import PagedTable
 NARROW = ("id", "name", "reported", "status", "winners")
 """At 80 columns the race is left to the filter line (ids name their race: QH-10)."""
 MEDIUM = ("race", "id", "name", "seats", "reported", "turnout", "status", "winners")
-WIDE = ("race", "id", "round", "name", "seats", "reported", "turnout", "status", "final", "winners")
+WIDE = ("race", "id", "name", "seats", "reported", "turnout", "status", "final", "winners")
+"""The round, when there is one, goes before the name at every width."""
 LABELS = {
     "race": "race",
     "id": "id",
@@ -34,14 +35,16 @@ LABELS = {
 }
 FIXED = {
     "race": 11,
-    "id": 7,
+    "id": 10,
     "round": 9,
     "seats": 4,
     "reported": 11,
-    "turnout": 8,
+    "turnout": 7,
     "status": 15,
-    "final": 18,
+    "final": 26,
 }
+WIDE_STATUS = 24
+"""From 160 columns the longest status ("Bằng phiếu chưa xác định") is whole."""
 MEDIUM_FROM = 120
 WIDE_FROM = 160
 
@@ -66,11 +69,14 @@ def columns_for(width: int) -> list[tuple[str, int]]:
     """Each column and its width for a table ``width`` cells wide: the name and the
     winners share what the fixed columns leave (a cell pads one on each side)."""
     keys = WIDE if width >= WIDE_FROM else MEDIUM if width >= MEDIUM_FROM else NARROW
-    fixed = sum(FIXED[k] for k in keys if k in FIXED)
+    widths = dict(FIXED)
+    if width >= WIDE_FROM:
+        widths["status"] = WIDE_STATUS
+    fixed = sum(widths[k] for k in keys if k in widths)
     free = max(20, width - fixed - 2 * len(keys) - 2)  # 2: the scrollbar
-    name = max(10, min(40, free * 2 // 5))
-    widths = {"name": name, "winners": max(10, free - name)}
-    return [(k, FIXED.get(k) or widths[k]) for k in keys]
+    widths["name"] = max(10, free * 9 // 20)
+    widths["winners"] = max(10, free - widths["name"])
+    return [(k, widths[k]) for k in keys]
 
 
 def row_cells(row: ConstituencyRow, lang: Lang, keys: Iterable[str]) -> list[str | Text]:
@@ -81,8 +87,7 @@ def row_cells(row: ConstituencyRow, lang: Lang, keys: Iterable[str]) -> list[str
     named = f is not None or row.round != "main"
     name = row.name
     if named and "round" not in keys:
-        # Narrow: the round goes before the name (the rows of one constituency's
-        # rounds look alike otherwise).
+        # The round before the name: the rows of one constituency's rounds look alike.
         name = f"[b]{round_label(row.round, lang)}[/] · {row.name}"
     every: dict[str, str | Text] = {
         "race": row.race_id,
@@ -147,23 +152,20 @@ class ConstituencyTable(PagedTable):
 
     def _add(self, row: ConstituencyRow) -> None:
         cells = row_cells(row, self.lang, self.keys)
-        winners = dict(self.column_layout).get("winners", 0)
-        text = ", ".join(row.winners or row.leading)
-        # All the winners, on as many lines as their names take.
-        height = None if len(text) + 2 > winners else 1
+        # Every winner and the whole name, on as many lines as they take.
+        height = None if self._wraps(row) else 1
         self.add_row(*cells, key=row.key, height=height)
         self.shown[row.key] = row
 
     def apply(self, rows: Mapping[str, ConstituencyRow], keys: Iterable[str]) -> int:
         """Bring the rows named by ``keys`` up to date; returns cells written."""
         written = 0
-        winners = dict(self.column_layout).get("winners", 0)
         for key in keys:
             row = rows.get(key)
             shown = self.shown.get(key)
             if row is None or shown is None or shown == row:
                 continue
-            if len(", ".join(row.winners or row.leading)) + 2 > winners:
+            if self._wraps(row) and not self._wraps(shown):
                 # more names than one line holds: the row grows, so lay the page out again
                 self.rebuild(rows)
                 return len(self.keys)
@@ -175,6 +177,14 @@ class ConstituencyTable(PagedTable):
                     written += 1
             self.shown[key] = row
         return written
+
+    def _wraps(self, row: ConstituencyRow) -> bool:
+        """Whether the row needs more than one line: its winners or its name (with
+        the round before it) are longer than their columns."""
+        widths = dict(self.column_layout)
+        names = ", ".join(row.winners or row.leading)
+        named = len(row.name) + (14 if row.final is not None or row.round != "main" else 0)
+        return len(names) + 2 > widths.get("winners", 0) or named > widths.get("name", 0)
 
     def selected_key(self) -> str | None:
         if not self.shown or self.cursor_row < 0 or self.cursor_row >= self.row_count:
