@@ -158,7 +158,10 @@ async def test_projector_mode_offers_no_operator_action_and_shows_big_progress(
         assert app.screen.query_one("#overall", ScopeCard).big
         assert "In biên bản" not in screen_text(app)  # nothing to print from the projector
         await pilot.press("a")
-        await until(pilot, lambda: bool(app.store.alerts) or not app.store.alerts_allowed, "alerts")
+        await until(pilot, lambda: not app.store.alerts_allowed, "the alerts refused")
+        # a viewer's token: said in words, not as "Lỗi: 401/403"
+        await until(pilot, lambda: "Cần mã của người vận hành" in screen_text(app), "why")
+        assert "401" not in screen_text(app) and "403" not in screen_text(app)
         assert "Đánh dấu đã xem xét" not in screen_text(app)
         await pilot.press("v")
         await pilot.pause(0.2)
