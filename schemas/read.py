@@ -294,14 +294,27 @@ class ConstituencyRow(_Answer, frozen=True, kw_only=True, omit_defaults=True):
     status: Status
     seats_filled: int
     winners: list[Winner]
+    leading: list[Winner] = []
+    """While the result is partial: the candidates ahead so far, as many as the seats
+    (most votes first); left out otherwise."""
     final: FinalSeats | None = None
     """On each row of a constituency that has had a later round (a re-vote or a
     supplementary round); left out otherwise (the row's own figures are final)."""
 
 
+ListSort = Literal["key", "name", "reported", "status", "turnout"]
+LIST_SORTS: tuple[ListSort, ...] = ("key", "name", "reported", "status", "turnout")
+
+
 class ConstituencyList(_Answer, frozen=True, kw_only=True):
+    """One page of the list (every row when no ``limit`` was asked for)."""
+
     constituencies: list[ConstituencyRow]
     ledger: LedgerPoint
+    total: int = 0
+    """Rows that match the filters and search, over all pages."""
+    offset: int = 0
+    """The first row's place among them (0-based)."""
 
 
 class ConstituencyDetail(ConstituencyResult, frozen=True, kw_only=True):
@@ -418,9 +431,56 @@ class SilentStation(_Answer, frozen=True, kw_only=True):
     enrolled_at: str
 
 
+class KindCount(_Answer, frozen=True, kw_only=True):
+    """How many alerts of one kind the server holds, and how many await review."""
+
+    kind: AlertKind | Literal["silent_station"]
+    total: int
+    open: int
+
+
 class AlertsPage(_Answer, frozen=True, kw_only=True):
     alerts: list[Alert]
     silent_stations: list[SilentStation]
+    total: int = 0
+    """Alerts that match the filters, over all pages (silent stations apart)."""
+    silent_total: int = 0
+    """Silent stations, over all pages."""
+    offset: int = 0
+    counts: list[KindCount] = []
+    """Every kind, whatever the filters: what the screen's tabs count."""
+
+
+# --- GET /api/v1/missing ------------------------------------------------------------------------
+
+
+class MissingArea(_Answer, frozen=True, kw_only=True):
+    """A polling area that has still to report one of the scope's races."""
+
+    polling_area_id: str
+    name: str
+    admin_unit: str
+    races_missing: list[str]
+    """The scope's races held there whose main round has no minutes yet."""
+    station_id: str | None
+    """The station enrolled for the area (None: none enrolled)."""
+    silent: bool
+    """A station is enrolled and has sent no accepted batch."""
+
+
+class MissingAreas(_Answer, frozen=True, kw_only=True):
+    """The areas still to report, across the election or under one committee."""
+
+    scope: str
+    """"election" or "committee:<id>"."""
+    total: int
+    silent_total: int
+    """Of ``total``, the areas whose enrolled station is silent."""
+    no_station_total: int
+    """Of ``total``, the areas with no station enrolled."""
+    offset: int
+    areas: list[MissingArea]
+    ledger: LedgerPoint
 
 
 # --- GET /api/v1/stations, /results.json, /ledger/hashes, /server-key -----------------------
@@ -561,6 +621,7 @@ READ_TYPES: dict[str, object] = {
     "constituency": ConstituencyDetail,
     "polling-area": PollingAreaView,
     "alerts": AlertsPage,
+    "missing": MissingAreas,
     "stations": StationList,
     "results": ResultsDocument,
     "ledger-hashes": LedgerHashes,

@@ -9,11 +9,13 @@ WebSocket open for the app's whole life.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar, TypeVar
 
+import msgspec
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import BindingType
@@ -25,7 +27,6 @@ from schemas import codec, read
 from schemas.errors import KiemphieuError
 from schemas.models import ElectionDefinition
 from tally_server.core.definition import Election
-from tally_server.core.tally import ROUNDS
 from tui.bindings import LangBindings, bilingual
 from tui.client import ApiClient, Feed
 from tui.commands import ConstituencyCommands
@@ -39,28 +40,30 @@ from tui.messages import (
     WorkFailed,
 )
 from tui.model import (
-    AlertRow,
-    BatchCounters,
+    PAGE,
     ConstituencyRow,
+    Page,
     Progress,
     Store,
     alerts_from,
-    fold,
+    missing_from,
     progress_from,
-    row_from_result,
-    row_key,
     rows_from,
-    split_key,
 )
 from tui.screens.alerts import AlertsScreen
 from tui.screens.constituencies import ConstituenciesScreen
+from tui.screens.missing import MissingScreen
 from tui.screens.overview import OverviewScreen
 
 T = TypeVar("T")
 
-TOUCHED_LIMIT = 25
-"""Up to this many constituencies changed since the last read are fetched one
-by one; more, and the whole list is read again."""
+MANY_COMMITTEES = 200
+TOP_LEVELS = ("national", "province")
+EVERYTHING = frozenset({"progress", "rows", "alerts", "missing"})
+
+
+def _election(raw: bytes) -> Election:
+    return Election.from_definition(codec.decode(raw, ElectionDefinition))
 
 
 class Change:
@@ -73,6 +76,7 @@ class Change:
         rows: Iterable[str] = (),
         rows_reset: bool = False,
         alerts: bool = False,
+        missing: bool = False,
         connection: bool = False,
         event: read.FeedEvent | None = None,
         lang: bool = False,
@@ -81,6 +85,7 @@ class Change:
         self.rows = frozenset(rows)
         self.rows_reset = rows_reset
         self.alerts = alerts
+        self.missing = missing
         self.connection = connection
         self.event = event
         self.lang = lang
@@ -94,11 +99,13 @@ class DashboardApp(LangBindings, App[None]):
         "overview": OverviewScreen,
         "constituencies": ConstituenciesScreen,
         "alerts": AlertsScreen,
+        "missing": MissingScreen,
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         *bilingual("o", "switch_mode('overview')", "overview"),
         *bilingual("c", "switch_mode('constituencies')", "constituencies"),
         *bilingual("a", "switch_mode('alerts')", "alerts"),
+        *bilingual("m", "switch_mode('missing')", "missing_short", show=False),
         *bilingual("l", "toggle_language", "language"),
         *bilingual("q", "quit_app", "quit"),
     ]
@@ -126,10 +133,7 @@ class DashboardApp(LangBindings, App[None]):
         self.changed: Signal[Change] = Signal(self, "changed")
         self._pending: set[str] = set()
         self._refreshing = False
-        self._touched: set[str] = set()
         self._events: list[read.FeedEvent] = []
-        self._candidate_text: dict[tuple[str, str], str] = {}
-        self._feed_started = False
 
     # --- life cycle ------------------------------------------------------------------
 
@@ -139,7 +143,10 @@ class DashboardApp(LangBindings, App[None]):
             self.sub_title = t("projector", self.lang)
         self.switch_mode("overview")
         self.load_election()
-        self.request_refresh({"progress", "rows", "alerts"})
+        # The feed from where it is now (not from event 0): what came before is in
+        # the reads, which follow every (re)connection.
+        self.run_feed()
+        self.request_refresh(set(EVERYTHING))
 
     async def on_unmount(self) -> None:
         await self.client.close()
@@ -164,7 +171,7 @@ class DashboardApp(LangBindings, App[None]):
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         lang = self.lang
-        for mode in ("overview", "constituencies", "alerts"):
+        for mode in ("overview", "constituencies", "alerts", "missing"):
             yield SystemCommand(
                 t(mode, lang),
                 f"{t('open', lang)}: {t(mode, lang)}",
@@ -176,7 +183,7 @@ class DashboardApp(LangBindings, App[None]):
         yield SystemCommand(
             t("refresh", lang),
             t("refresh", lang),
-            lambda: self.request_refresh({"progress", "rows", "alerts"}),
+            lambda: self.request_refresh(set(EVERYTHING)),
         )
 
     # --- loading -------------------------------------------------------------------------
@@ -185,38 +192,36 @@ class DashboardApp(LangBindings, App[None]):
     async def load_election(self) -> None:
         try:
             raw = await self.client.election_bytes()
-            self.post_message(ElectionLoaded(raw))
+            # Off the screen's loop: a national definition (48 MB) takes seconds to
+            # decode and index, and the screens show the server's figures meanwhile.
+            election = await asyncio.to_thread(_election, raw)
+            self.post_message(ElectionLoaded(election))
         except KiemphieuError as exc:
             self.post_message(WorkFailed("election", exc))
 
     def on_election_loaded(self, message: ElectionLoaded) -> None:
-        definition = codec.decode(message.definition, ElectionDefinition)
-        self.election = Election.from_definition(definition)
-        self.store.counters = BatchCounters(self.election)
+        self.election = message.election
         self.changed.publish(Change(progress=True, rows_reset=True))
-        if not self._feed_started:
-            # from the first event: per race and committee batch counts are counted here
-            self._feed_started = True
-            self.store.last_event_id = 0
-            self.run_feed()
+        if self._levels() is None:
+            self.request_refresh({"progress"})  # every committee, now that they are few
 
-    def _searchable(self, row: ConstituencyRow) -> ConstituencyRow:
-        """Let a search find a constituency by any of its candidates' names."""
-        if self.election is None:
-            return row
-        names = self._candidate_text.get((row.race_id, row.constituency_id))
-        if names is None:
-            cands = self.election.candidates.get((row.race_id, row.constituency_id), {})
-            names = fold(" ".join(c.full_name for c in cands.values()))
-            self._candidate_text[(row.race_id, row.constituency_id)] = names
-        return replace(row, search_key=f"{row.search_key} {names}")
+    def _levels(self) -> str | None:
+        """The committees the overview lists: every one in a small election, else (and
+        until the definition is read) the national and provincial ones."""
+        if self.election is not None and len(self.election.committees) <= MANY_COMMITTEES:
+            return None
+        return ",".join(TOP_LEVELS)
 
-    def request_refresh(self, parts: set[str]) -> None:
-        """Ask for a re-read; bursts of events coalesce into one read."""
+    def request_refresh(self, parts: set[str], *, asked: bool = False) -> None:
+        """Ask for a re-read; bursts of events coalesce into one read. ``asked``: the
+        user asked (a page, a filter), so it goes now, not after the burst delay."""
         self._pending |= parts
         if not self._refreshing:
             self._refreshing = True
-            self.set_timer(self.refresh_delay, self._start_refresh)
+            if asked:
+                self.call_later(self._start_refresh)
+            else:
+                self.set_timer(self.refresh_delay, self._start_refresh)
 
     def _start_refresh(self) -> None:
         parts, self._pending = self._pending, set()
@@ -225,41 +230,53 @@ class DashboardApp(LangBindings, App[None]):
     @work(exclusive=True, group="refresh")
     async def refresh_data(self, parts: frozenset[str]) -> None:
         c = self.client
-        complete = True
-        touched, self._touched = self._touched, set()
-        rows: list[ConstituencyRow] | None = None
+        store = self.store
+        rows: tuple[list[ConstituencyRow], Page] | None = None
         progress: Progress | None = None
-        alerts: list[AlertRow] | None = None
-        # The rows first, shown as soon as they are read: at national size the full
-        # progress (every committee) takes several times longer than a few rows.
+        alerts: read.AlertsPage | None = None
+        missing: read.MissingAreas | None = None
+        # The page of rows first, shown as soon as it is read: at national size the
+        # full progress (every committee) takes longer than a page.
         if "rows" in parts:
-            if not self.store.rows or len(touched) > TOUCHED_LIMIT:
-                got = await self._ask("rows", c.constituencies())
-                rows = None if got is None else rows_from(got)
-            else:
-                complete = False
-                # Asked alone, so the server answers them before building the progress.
-                done = await asyncio.gather(
-                    *(self._ask("constituency", c.constituency(*split_key(k))) for k in touched)
-                )
-                rows = [row_from_result(r) for r in done if r is not None]
-        rest = "progress" in parts or ("alerts" in parts and self.store.alerts_allowed)
-        if rows is not None and rest:
-            self.post_message(DataLoaded(None, rows, None, complete_rows=complete, final=False))
-            rows = None
-            # Let the app show them before decoding the progress holds the loop.
-            await asyncio.sleep(0)
+            got = await self._ask("rows", c.constituencies(**store.query.params(PAGE)))
+            if got is not None:
+                rows = (rows_from(got), Page(got.offset, got.total))
+                self.post_message(DataLoaded(rows=rows, final=False))
+                rows = None
+                await asyncio.sleep(0)  # let the app show them first
         asks: list[Awaitable[object]] = []
         if "progress" in parts:
-            asks.append(self._ask("progress", c.progress()))
-        if "alerts" in parts and self.store.alerts_allowed:
-            asks.append(self._ask("alerts", c.alerts()))
+            asks.append(self._ask("progress", c.progress(self._levels())))
+        if "alerts" in parts and store.alerts_allowed:
+            asks.append(
+                self._ask(
+                    "alerts",
+                    c.alerts(
+                        store.alert_kind,
+                        None if store.show_reviewed else False,
+                        offset=store.alerts_page.offset,
+                        limit=PAGE,
+                        newest=True,
+                    ),
+                )
+            )
+        if "missing" in parts:
+            asks.append(
+                self._ask(
+                    "missing",
+                    c.missing(
+                        store.missing_committee, offset=store.missing_page.offset, limit=PAGE
+                    ),
+                )
+            )
         for answer in await asyncio.gather(*asks):
             if isinstance(answer, read.Progress):
                 progress = progress_from(answer)
             elif isinstance(answer, read.AlertsPage):
-                alerts = alerts_from(answer)
-        self.post_message(DataLoaded(progress, rows, alerts, complete_rows=complete))
+                alerts = answer
+            elif isinstance(answer, read.MissingAreas):
+                missing = answer
+        self.post_message(DataLoaded(progress, rows, alerts, missing))
 
     async def _ask(self, what: str, answer: Awaitable[T]) -> T | None:
         """A read's answer; a failure is reported (None), not raised (but bugs are)."""
@@ -268,25 +285,54 @@ class DashboardApp(LangBindings, App[None]):
         except KiemphieuError as exc:
             if what == "alerts" and exc.figures.get("status") in (401, 403):
                 self.store.alerts_allowed = False
+                self.changed.publish(Change(alerts=True))
             else:
                 self.post_message(WorkFailed(what, exc))
             return None
 
     def on_data_loaded(self, message: DataLoaded) -> None:
         store = self.store
-        change_progress = change_alerts = False
+        change_progress = change_alerts = change_missing = reset = False
         keys: set[str] = set()
+        store.updated_at = dt.datetime.now(dt.UTC)
         if message.progress is not None and message.progress != store.progress:
             store.progress = message.progress
             change_progress = True
         if message.rows is not None:
-            rows = [self._searchable(r) for r in message.rows]
-            diff = store.apply_rows(rows, complete=message.complete_rows)
-            keys = {r.key for r in diff.added + diff.changed} | set(diff.removed)
+            rows, page = message.rows
+            diff = store.apply_rows(rows)
+            reset = bool(diff.added or diff.removed) or page != store.rows_page
+            store.rows_page = page
+            keys = {r.key for r in diff.changed}
         if message.alerts is not None:
-            change_alerts = store.apply_alerts(message.alerts)
-        if change_progress or keys or change_alerts:
-            self.changed.publish(Change(progress=change_progress, rows=keys, alerts=change_alerts))
+            doc = message.alerts
+            store.alert_counts = {k.kind: (k.total, k.open) for k in doc.counts}
+            page = Page(doc.offset, doc.total)
+            if store.alert_kind == "silent_station":
+                page = Page(doc.offset, doc.silent_total)
+                shown = [a for a in alerts_from(doc) if a.kind == "silent_station"]
+            else:
+                shown = alerts_from(msgspec.structs.replace(doc, silent_stations=[]))
+            change_alerts = store.apply_alerts(shown) or page != store.alerts_page
+            store.alerts_page = page
+            change_alerts = True
+        if message.missing is not None:
+            doc_m = message.missing
+            store.missing = missing_from(doc_m)
+            store.missing_page = Page(doc_m.offset, doc_m.total)
+            store.missing_silent = doc_m.silent_total
+            store.missing_no_station = doc_m.no_station_total
+            change_missing = True
+        if change_progress or keys or reset or change_alerts or change_missing:
+            self.changed.publish(
+                Change(
+                    progress=change_progress,
+                    rows=keys,
+                    rows_reset=reset,
+                    alerts=change_alerts,
+                    missing=change_missing,
+                )
+            )
         if not message.final:
             return  # the rest of this refresh is on its way
         if self._pending:
@@ -299,7 +345,7 @@ class DashboardApp(LangBindings, App[None]):
     @work(exclusive=True, group="feed")
     async def run_feed(self) -> None:
         async def on_event(event: read.FeedEvent) -> None:
-            # a burst (the replay after connecting) is handed over in one message
+            # a burst (the replay after a reconnection) is handed over in one message
             self._events.append(event)
             if len(self._events) == 1:
                 self.post_message(FeedEventsReceived())
@@ -316,51 +362,48 @@ class DashboardApp(LangBindings, App[None]):
             return
         store = self.store
         parts: set[str] = set()
-        counted = False
         latest_progress: read.Progress | None = None
         for event in events:
             store.last_event_id = event.id
             store.events_seen += 1
-            if store.counters is not None:
-                counted |= store.counters.apply(event)
             if isinstance(event, read.ProgressEvent):
                 latest_progress = event.data
             elif isinstance(event, read.BatchAcceptedEvent | read.CorrectionEvent):
-                parts.add("rows")
-                for race in event.data.races:
-                    self._touched |= self._rows_moved(race)
+                parts |= {"rows", "missing"}
             if isinstance(event, read.AlertEvent | read.CorrectionEvent):
                 parts.add("alerts")
-        changed_progress = counted
         if latest_progress is not None:
             fresh = progress_from(latest_progress)
             old = store.progress
-            # the event leaves committees out; keep the last read of them
-            store.progress = replace(fresh, committees=old.committees if old else ())
-            changed_progress = True
+            # the event leaves committees and stations out; keep the last read of them
+            store.progress = replace(
+                fresh,
+                committees=old.committees if old else (),
+                stations=old.stations if old else None,
+            )
         if parts or latest_progress is not None:
             parts.add("progress")  # the committees' figures
             self.request_refresh(parts)
-        self.changed.publish(Change(progress=changed_progress, event=events[-1]))
-
-    def _rows_moved(self, race: read.RaceRound) -> set[str]:
-        """The rows a round's minutes change: its own and, once the constituency has
-        had a later round, all of its rows (each shows where it stands over them)."""
-        r, c = race.race_id, race.constituency_id
-        shown = {k for rnd in ROUNDS if (k := row_key(r, c, rnd)) in self.store.rows}
-        own = row_key(r, c, race.round)
-        if race.round == "main" and shown <= {own}:
-            return {own}
-        return shown | {own, row_key(r, c)}
+        self.changed.publish(Change(progress=latest_progress is not None, event=events[-1]))
 
     def on_connection_changed(self, message: ConnectionChanged) -> None:
-        was = self.store.connection
         self.store.connection = message.state
         self.store.retry_in = message.retry_in
-        if message.state == "connected" and was == "disconnected":
-            # what happened while away comes through ``since``; re-read the rest
-            self.request_refresh({"progress", "rows", "alerts"})
+        if message.state == "connected":
+            # what happened before this connection (or while away) is in the reads
+            self.request_refresh(set(EVERYTHING))
         self.changed.publish(Change(connection=True))
+
+    def show_missing(self, committee_id: str | None) -> None:
+        """The missing areas screen, scoped to one committee."""
+
+        async def go() -> None:
+            await self.switch_mode("missing")
+            screen = self.screen
+            if isinstance(screen, MissingScreen):
+                screen.show_committee(committee_id)
+
+        self.call_later(go)
 
     # --- errors and sheets -------------------------------------------------------------
 

@@ -141,14 +141,25 @@ class ApiClient:
         """The definition as sent, for strict decoding (``schemas.codec``)."""
         return await self._request("GET", API + "/election")
 
-    async def progress(self) -> read.Progress:
-        return await self.get("/progress", read.Progress)
+    async def progress(self, levels: str | None = None) -> read.Progress:
+        """``levels``: only the committees of these levels ("national,province")."""
+        return await self.get("/progress", read.Progress, levels=levels)
 
     async def constituencies(
-        self, race: str | None = None, committee: str | None = None, status: str | None = None
+        self,
+        race: str | None = None,
+        committee: str | None = None,
+        status: str | None = None,
+        **page: str | None,
     ) -> read.ConstituencyList:
+        """The list, or one page of it (``q``, ``sort``, ``offset``, ``limit``)."""
         return await self.get(
-            "/constituencies", read.ConstituencyList, race=race, committee=committee, status=status
+            "/constituencies",
+            read.ConstituencyList,
+            race=race,
+            committee=committee,
+            status=status,
+            **page,
         )
 
     async def constituency(
@@ -164,10 +175,35 @@ class ApiClient:
         return await self.get(f"/polling-areas/{_q(polling_area_id)}", read.PollingAreaView)
 
     async def alerts(
-        self, kind: str | None = None, reviewed: bool | None = None
+        self,
+        kind: str | None = None,
+        reviewed: bool | None = None,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+        newest: bool = False,
     ) -> read.AlertsPage:
         flag = None if reviewed is None else ("true" if reviewed else "false")
-        return await self.get("/alerts", read.AlertsPage, kind=kind, reviewed=flag)
+        return await self.get(
+            "/alerts",
+            read.AlertsPage,
+            kind=kind,
+            reviewed=flag,
+            offset=str(offset) if offset else None,
+            limit=None if limit is None else str(limit),
+            order="newest" if newest else None,
+        )
+
+    async def missing(
+        self, committee: str | None = None, *, offset: int = 0, limit: int = 100
+    ) -> read.MissingAreas:
+        return await self.get(
+            "/missing",
+            read.MissingAreas,
+            committee=committee,
+            offset=str(offset) if offset else None,
+            limit=str(limit),
+        )
 
     async def results(self) -> read.ResultsDocument:
         return await self.get("/results.json", read.ResultsDocument)

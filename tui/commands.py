@@ -1,4 +1,5 @@
-"""Command palette: open any constituency by id, name or candidate (Ctrl+P)."""
+"""Command palette: open any constituency by id, name or candidate (Ctrl+P),
+searched on the server (the dashboard holds one page of the list)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from typing import TYPE_CHECKING, cast
 
 from textual.command import Hit, Hits, Provider
 
+from schemas.errors import KiemphieuError
 from tui.labels import status_label, t
-from tui.model import fold, split_key
+from tui.model import fold, rows_from
 
 if TYPE_CHECKING:
     from tui.app import DashboardApp
@@ -19,23 +21,20 @@ LIMIT = 20
 class ConstituencyCommands(Provider):
     async def search(self, query: str) -> Hits:
         app = cast("DashboardApp", self.app)
-        words = fold(query).split()
-        if not words:
+        if not fold(query).split():
             return
-        found = 0
-        for key, row in app.store.rows.items():
-            if all(w in row.search_key for w in words):
-                race_id, constituency_id, round_ = split_key(key)
-                title = f"{t('open', app.lang)} {row.race_id}/{row.constituency_id} {row.name}"
-                yield Hit(
-                    1.0 / (1 + found),
-                    title,
-                    partial(self._open, race_id, constituency_id, round_),
-                    help=status_label(row.status, app.lang),
-                )
-                found += 1
-                if found >= LIMIT:
-                    return
+        try:
+            doc = await app.client.constituencies(q=query, limit=str(LIMIT))
+        except KiemphieuError:
+            return  # the palette stays usable; the connection bar says what is wrong
+        for found, row in enumerate(rows_from(doc)):
+            title = f"{t('open', app.lang)} {row.race_id}/{row.constituency_id} {row.name}"
+            yield Hit(
+                1.0 / (1 + found),
+                title,
+                partial(self._open, row.race_id, row.constituency_id, row.round),
+                help=status_label(row.status, app.lang),
+            )
 
     def _open(self, race_id: str, constituency_id: str, round_: str) -> None:
         from tui.screens.constituency import ConstituencyScreen

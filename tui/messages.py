@@ -8,7 +8,8 @@ from textual.message import Message
 
 from schemas import read
 from schemas.errors import KiemphieuError
-from tui.model import AlertRow, ConstituencyRow, Progress
+from tally_server.core.definition import Election
+from tui.model import ConstituencyRow, Page, Progress
 
 
 class FeedEventsReceived(Message):
@@ -25,28 +26,29 @@ class ConnectionChanged(Message):
 
 
 class ElectionLoaded(Message):
-    def __init__(self, definition: bytes) -> None:
+    def __init__(self, election: Election) -> None:
         super().__init__()
-        self.definition = definition
+        self.election = election
 
 
 class DataLoaded(Message):
-    """A fresh read of progress, constituencies and alerts (any may be None)."""
+    """A fresh read of progress, a page of constituencies, of alerts, of missing
+    areas (any may be None)."""
 
     def __init__(
         self,
         progress: Progress | None = None,
-        rows: list[ConstituencyRow] | None = None,
-        alerts: list[AlertRow] | None = None,
+        rows: tuple[list[ConstituencyRow], Page] | None = None,
+        alerts: read.AlertsPage | None = None,
+        missing: read.MissingAreas | None = None,
         *,
-        complete_rows: bool = True,
         final: bool = True,
     ) -> None:
         super().__init__()
         self.progress = progress
         self.rows = rows
         self.alerts = alerts
-        self.complete_rows = complete_rows
+        self.missing = missing
         self.final = final
         """False for the rows sent ahead of the rest of the same refresh."""
 
@@ -82,3 +84,12 @@ class WorkFailed(Message):
         super().__init__()
         self.what = what
         self.error = error
+
+
+class PageWanted(Message):
+    """The cursor went past the page shown: the next (``step`` 1) or the previous
+    (``step`` -1) page of the list is wanted."""
+
+    def __init__(self, step: int) -> None:
+        super().__init__()
+        self.step = step

@@ -16,18 +16,14 @@ from decimal import Decimal, InvalidOperation
 import msgspec
 
 from schemas import read
-from tally_server.core.definition import Election
+from tally_server.core.listing import SORTS, fold
 from tally_server.core.numbers import percent
+
+__all__ = ["SORTS", "fold"]
 
 
 def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
-
-
-def fold(text: str) -> str:
-    """Lower case without diacritics, for search: 'Nguyễn Đức' -> 'nguyen duc'."""
-    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 
 def _time(value: str | None) -> dt.datetime | None:
@@ -36,6 +32,12 @@ def _time(value: str | None) -> dt.datetime | None:
         return None
     parsed = dt.datetime.fromisoformat(value)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def time_text(value: str | None) -> str:
+    """A server time as the reader's clock shows it ('22/05 19:42:10'), not ISO."""
+    when = _time(value)
+    return when.astimezone().strftime("%d/%m %H:%M:%S") if when else ""
 
 
 def pct_text(value: str | None) -> str:
@@ -80,6 +82,14 @@ class ScopeProgress:
     rejected: int = 0
     conflicts: int = 0
     last_batch_at: dt.datetime | None = None
+    constituencies_total: int = 0
+    constituencies_complete: int = 0
+    seats: int = 0
+    seats_filled: int = 0
+
+    @property
+    def missing(self) -> int:
+        return self.areas_total - self.areas_reported
 
     @property
     def reported_pct(self) -> Decimal:
@@ -93,6 +103,7 @@ class Progress:
     committees: tuple[ScopeProgress, ...] = ()
     ledger_index: int | None = None
     ledger_head: str | None = None
+    stations: read.StationCounts | None = None
 
 
 def _scope(r: read.Rollup, scope: str, name: str) -> ScopeProgress:
@@ -104,6 +115,10 @@ def _scope(r: read.Rollup, scope: str, name: str) -> ScopeProgress:
         voters_on_list=r.voters_on_list,
         voters_voted=r.voters_voted,
         turnout_pct=r.turnout_pct,
+        constituencies_total=r.constituencies_total,
+        constituencies_complete=r.constituencies_complete,
+        seats=r.seats,
+        seats_filled=r.seats_filled,
     )
 
 
@@ -125,6 +140,7 @@ def progress_from(doc: read.Progress) -> Progress:
         committees=tuple(_scope(c, c.committee_id, c.name) for c in doc.committees or ()),
         ledger_index=doc.ledger.index,
         ledger_head=doc.ledger.head,
+        stations=doc.stations,
     )
 
 
@@ -153,6 +169,8 @@ class ConstituencyRow:
     areas_total: int
     status: str
     winners: tuple[str, ...] = ()
+    leading: tuple[str, ...] = ()
+    """Who is ahead while the result is partial (as many as the seats)."""
     turnout_pct: str | None = None
     round: str = "main"
     final: FinalSeats | None = None
@@ -176,51 +194,29 @@ def split_key(key: str) -> tuple[str, str, str]:
     return race_id, constituency_id, rest[0] if rest else "main"
 
 
-def _row(
-    r: read.ConstituencyRow | read.ConstituencyResult,
-    name: str,
-    winners: Sequence[str],
-    final: FinalSeats | None,
-) -> ConstituencyRow:
-    names = tuple(nfc(w) for w in winners)
+def row_from(r: read.ConstituencyRow) -> ConstituencyRow:
+    """One row of ``GET /api/v1/constituencies``."""
+    f = r.final
+    final = None if f is None else FinalSeats(f.seats, f.seats_filled, f.status, tuple(f.rounds))
     return ConstituencyRow(
         race_id=r.race_id,
         constituency_id=r.constituency_id,
-        name=nfc(name),
+        name=nfc(r.name),
         committee_id=r.committee_id,
         seats=r.seats,
         areas_reported=r.areas_reported,
         areas_total=r.areas_total,
         status=r.status,
-        winners=names,
+        winners=tuple(nfc(w.full_name) for w in r.winners),
+        leading=tuple(nfc(w.full_name) for w in r.leading),
         turnout_pct=r.turnout_pct,
         round=r.round,
         final=final,
-        search_key=fold(" ".join([r.race_id, r.constituency_id, name, *names])),
     )
-
-
-def row_from(r: read.ConstituencyRow) -> ConstituencyRow:
-    """One row of ``GET /api/v1/constituencies``."""
-    f = r.final
-    final = None if f is None else FinalSeats(f.seats, f.seats_filled, f.status, tuple(f.rounds))
-    return _row(r, r.name, [w.full_name for w in r.winners], final)
 
 
 def rows_from(doc: read.ConstituencyList) -> list[ConstituencyRow]:
     return [row_from(r) for r in doc.constituencies]
-
-
-def row_from_result(r: read.ConstituencyDetail) -> ConstituencyRow:
-    """The row of one constituency's full result (``GET /api/v1/constituencies/{race}/
-    {id}``), read again after a live change: its winners are ids, named from its
-    candidates, so the row reads as the list's does."""
-    names = {c.id: c.full_name for c in r.candidates}
-    f = r.final
-    final = None
-    if len(f.rounds) > 1:
-        final = FinalSeats(f.seats, f.seats_filled, f.status, tuple(x.round for x in f.rounds))
-    return _row(r, r.constituency_name, [names[w] for w in r.winners if w in names], final)
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,53 +248,25 @@ def diff_rows(
 
 
 @dataclass(frozen=True, slots=True)
-class RowFilter:
+class ListQuery:
+    """What the constituency list asks the server for: filters, search, order and
+    the page (the server pages it; a national list is 35,697 rows)."""
+
     race_id: str | None = None
     status: str | None = None
     text: str = ""
+    sort: str = "key"
+    offset: int = 0
 
-    def matches(self, row: ConstituencyRow) -> bool:
-        if self.race_id is not None and row.race_id != self.race_id:
-            return False
-        if self.status is not None and row.status != self.status:
-            return False
-        if self.text:
-            return all(word in row.search_key for word in fold(self.text).split())
-        return True
-
-
-SORT_KEYS = ("key", "name", "reported", "status", "turnout")
-
-
-def sort_value(row: ConstituencyRow, column: str) -> tuple[object, ...]:
-    if column == "name":
-        return (fold(row.name), row.key)
-    if column == "reported":
-        # fewest reported (share) first: where the night is slowest
-        done = row.areas_reported * 10_000 // row.areas_total if row.areas_total else 0
-        return (done, row.key)
-    if column == "status":
-        return (row.status, row.key)
-    if column == "turnout":
-        return (Decimal(row.turnout_pct or "0"), row.key)
-    return (row.race_id, _natural(row.constituency_id))
-
-
-def _natural(text: str) -> tuple[tuple[int, int | str], ...]:
-    """'QH-10' after 'QH-9'."""
-    parts: list[tuple[int, int | str]] = []
-    digits = ""
-    for ch in text:
-        if ch.isdigit():
-            digits += ch
-            continue
-        if digits:
-            parts.append((0, int(digits)))
-            digits = ""
-        parts.append((1, ch))
-    if digits:
-        parts.append((0, int(digits)))
-    return tuple(parts)
+    def params(self, limit: int) -> dict[str, str | None]:
+        return {
+            "race": self.race_id,
+            "status": self.status,
+            "q": self.text.strip() or None,
+            "sort": None if self.sort == "key" else self.sort,
+            "offset": str(self.offset) if self.offset else None,
+            "limit": str(limit),
+        }
 
 
 # --- alerts --------------------------------------------------------------------------------
@@ -369,94 +337,6 @@ def alerts_from(doc: read.AlertsPage) -> list[AlertRow]:
     return rows
 
 
-# --- batches per race and committee, from the feed ------------------------------------------
-
-
-@dataclass(slots=True)
-class Counts:
-    accepted: int = 0
-    flagged: int = 0
-    rejected: int = 0
-    conflicts: int = 0
-    last_batch_at: dt.datetime | None = None
-
-
-class BatchCounters:
-    """Batches by outcome for each race ('race:QH') and committee ('committee:X',
-    counted for the committee and every committee above it), from feed events
-    replayed from the first one: the server's progress gives them only overall."""
-
-    def __init__(self, election: Election) -> None:
-        self.election = election
-        self.by_scope: dict[str, Counts] = {}
-        self._area_scopes: dict[str, tuple[str, ...]] = {}
-
-    def _committee_chain(self, committee_id: str) -> list[str]:
-        out: list[str] = []
-        cur: str | None = committee_id
-        while cur is not None and cur not in out:
-            out.append(cur)
-            committee = self.election.committees.get(cur)
-            cur = committee.parent_id if committee is not None else None
-        return out
-
-    def _scopes(self, pairs: Iterable[tuple[str, str]]) -> tuple[str, ...]:
-        scopes: dict[str, None] = {}
-        for race_id, constituency_id in pairs:
-            scopes[f"race:{race_id}"] = None
-            con = self.election.constituencies.get((race_id, constituency_id))
-            if con is not None:
-                for c in self._committee_chain(con.committee_id):
-                    scopes[f"committee:{c}"] = None
-        return tuple(scopes)
-
-    def _area(self, area_id: str) -> tuple[str, ...]:
-        if area_id not in self._area_scopes:
-            pairs = [(s.race.id, s.constituency.id) for s in self.election.races_at(area_id)]
-            self._area_scopes[area_id] = self._scopes(pairs)
-        return self._area_scopes[area_id]
-
-    def apply(self, event: read.FeedEvent) -> bool:
-        """Count one event; True when it changed a count."""
-        if isinstance(event, read.BatchAcceptedEvent):
-            data = event.data
-            scopes = self._scopes((r.race_id, r.constituency_id) for r in data.races)
-            when = _time(event.at)
-            for scope in scopes:
-                c = self.by_scope.setdefault(scope, Counts())
-                c.accepted += 1
-                c.flagged += 1 if data.flagged else 0
-                if when is not None and (c.last_batch_at is None or when > c.last_batch_at):
-                    c.last_batch_at = when
-            return bool(scopes)
-        if isinstance(event, read.AlertEvent) and event.data.kind in ("rejected", "conflict"):
-            # Counted when raised and when joined by a refusal, not when reviewed.
-            area = event.data.polling_area_id
-            scopes = self._area(area) if area is not None else ()
-            for scope in scopes:
-                c = self.by_scope.setdefault(scope, Counts())
-                if event.data.kind == "rejected":
-                    c.rejected += 1
-                else:
-                    c.conflicts += 1
-            return bool(scopes)
-        return False
-
-    def fill(self, p: ScopeProgress, kind: str) -> ScopeProgress:
-        """``p`` (a race's or a committee's progress) with its batch counts."""
-        c = self.by_scope.get(f"{kind}:{p.scope}")
-        if c is None:
-            return p
-        return replace(
-            p,
-            accepted=c.accepted,
-            flagged=c.flagged,
-            rejected=c.rejected,
-            conflicts=c.conflicts,
-            last_batch_at=c.last_batch_at,
-        )
-
-
 # --- majority bar ----------------------------------------------------------------------------
 
 
@@ -478,26 +358,83 @@ def unique(seq: Sequence[str]) -> list[str]:
 # --- the dashboard's store -------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class MissingRow:
+    """A polling area still to report (``read.MissingArea``)."""
+
+    polling_area_id: str
+    name: str
+    admin_unit: str
+    races_missing: tuple[str, ...]
+    station_id: str | None
+    silent: bool
+
+
+def missing_from(doc: read.MissingAreas) -> list[MissingRow]:
+    return [
+        MissingRow(
+            a.polling_area_id,
+            nfc(a.name),
+            nfc(a.admin_unit),
+            tuple(a.races_missing),
+            a.station_id,
+            a.silent,
+        )
+        for a in doc.areas
+    ]
+
+
+PAGE = 50
+"""Rows of a list read at a time: a screen shows one page, the server holds the
+rest (a national list of 35,697 rows took 17-27 s to open whole)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Where a paged list stands: its first row's place and how many rows match."""
+
+    offset: int = 0
+    total: int = 0
+
+
 @dataclass(slots=True)
 class Store:
-    """Everything the screens show, updated from reads and feed events."""
+    """Everything the screens show, updated from reads and feed events. The lists
+    hold one page each (what the screen shows); the server holds the rest."""
 
     progress: Progress | None = None
-    counters: BatchCounters | None = None
     rows: dict[str, ConstituencyRow] = field(default_factory=dict)
+    query: ListQuery = field(default_factory=ListQuery)
+    rows_page: Page = field(default_factory=Page)
     alerts: dict[str, AlertRow] = field(default_factory=dict)
+    alerts_page: Page = field(default_factory=Page)
+    show_reviewed: bool = False
+    alert_kind: str | None = None
+    """The kind the alerts screen shows (None: every kind but silent stations)."""
+    alert_counts: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Kind -> (held, awaiting review), whatever the screen shows."""
     alerts_allowed: bool = True
+    missing: list[MissingRow] = field(default_factory=list)
+    missing_page: Page = field(default_factory=Page)
+    missing_committee: str | None = None
+    missing_silent: int = 0
+    missing_no_station: int = 0
     last_event_id: int | None = None
     events_seen: int = 0
     connection: str = "connecting"
     retry_in: float | None = None
+    updated_at: dt.datetime | None = None
+    """When the figures shown were last read from the server."""
 
     def apply_rows(self, rows: Iterable[ConstituencyRow], *, complete: bool = True) -> RowDiff:
-        diff = diff_rows(self.rows, rows, complete=complete)
-        for row in diff.added + diff.changed:
-            self.rows[row.key] = row
-        for key in diff.removed:
-            del self.rows[key]
+        fresh = list(rows)
+        diff = diff_rows(self.rows, fresh, complete=complete)
+        if diff.added or diff.removed:
+            # a new page, or rows that moved in or out of it: keep the server's order
+            self.rows = {r.key: r for r in fresh}
+        else:
+            for row in diff.changed:
+                self.rows[row.key] = row
         return diff
 
     def apply_alerts(self, alerts: Iterable[AlertRow]) -> bool:
@@ -508,21 +445,19 @@ class Store:
         return True
 
     def open_alerts(self) -> int:
-        """Alerts awaiting review (a silent station is not one: it ends by reporting)."""
-        return sum(1 for a in self.alerts.values() if not a.reviewed and a.kind != "silent_station")
+        """Alerts awaiting review, all kinds (a silent station is not one: it ends by
+        reporting)."""
+        return sum(o for k, (_, o) in self.alert_counts.items() if k != "silent_station")
 
     def silent_stations(self) -> int:
-        return sum(1 for a in self.alerts.values() if a.kind == "silent_station")
+        """The server's count (the progress), else the alerts' (the same figure)."""
+        p = self.progress
+        if p is not None and p.stations is not None:
+            return p.stations.silent
+        return self.alert_counts.get("silent_station", (0, 0))[0]
 
     def races(self) -> tuple[ScopeProgress, ...]:
-        """Each race's progress with its batch counts from the feed."""
-        if self.progress is None:
-            return ()
-        c = self.counters
-        return tuple(c.fill(p, "race") if c else p for p in self.progress.races)
+        return () if self.progress is None else self.progress.races
 
     def committees(self) -> tuple[ScopeProgress, ...]:
-        if self.progress is None:
-            return ()
-        c = self.counters
-        return tuple(c.fill(p, "committee") if c else p for p in self.progress.committees)
+        return () if self.progress is None else self.progress.committees

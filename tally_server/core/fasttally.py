@@ -619,6 +619,17 @@ class Tally:
         )
         return sums.result
 
+    def round_keys(self) -> list[tuple[str, str, Round]]:
+        """What ``results`` lists, as (race, constituency, round), without building any
+        result: a page of the list builds only its own rows."""
+        out: list[tuple[str, str, Round]] = []
+        for race in self.election.definition.races:
+            for con in race.constituencies:
+                for rnd in ROUNDS:
+                    if rnd == "main" or (race.id, con.id, rnd) in self._sums:
+                        out.append((race.id, con.id, rnd))
+        return out
+
     def results(self) -> list[ConstituencyResult]:
         """Every constituency's main round, each followed by its re-vote and
         supplementary rounds when minutes for them exist; in definition order."""
@@ -656,6 +667,17 @@ class Tally:
                 fields=("race_id" if race_id is not None else "committee_id",),
             )
         return scope.rollup()
+
+    def missing(self, committee_id: str | None = None) -> list[str]:
+        """The polling areas of the election (or of one committee) that have still to
+        report one of the scope's races, in the order they were expected."""
+        self._need_rollups()
+        scope = (
+            self._election_scope
+            if committee_id is None
+            else self._committee_scopes.get(committee_id)
+        )
+        return [] if scope is None else list(scope.left)
 
     def rollups(self) -> list[Rollup]:
         """The election, then each race, then each committee, in definition order."""

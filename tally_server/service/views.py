@@ -14,7 +14,7 @@ import hashlib
 import io
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -22,6 +22,8 @@ import msgspec
 from schemas import codec, read
 from schemas.models import Envelope, Finding
 from schemas.read import ConstituencyResult, Rollup
+from tally_server.core import listing
+from tally_server.core.definition import Election
 from tally_server.service.codes import ServerError
 from tally_server.service.journal import minutes_at
 
@@ -60,15 +62,18 @@ def progress(ingest: Ingest, *, full: bool = True) -> read.Progress:
     )
 
 
-def progress_json(ingest: Ingest) -> bytes:
+def progress_json(ingest: Ingest, levels: Collection[str] | None = None) -> bytes:
     """``progress(ingest)`` as compact UTF-8 JSON, each committee's rollup encoded
     straight from the tally's record (at national size, building dicts for
-    ``json.dumps`` raised the peak memory of every dashboard refresh)."""
+    ``json.dumps`` raised the peak memory of every dashboard refresh). ``levels``:
+    only the committees of these levels (a national night has some 11,000
+    committees, 5.5 MB of progress; its national and provincial ones are 64)."""
     t = ingest.tally
     head = msgspec.structs.replace(_progress_head(ingest), stations=_stations(ingest))
     committees = [
         _rollup_raw(t.rollup(committee_id=cm.id), committee_id=cm.id, name=cm.name)
         for cm in ingest.election.definition.committees
+        if levels is None or cm.level in levels
     ]
     # ``committees``, the record's last field, is left out of ``head`` (None is its
     # default, and defaults are omitted): its list goes at the end.
@@ -126,8 +131,17 @@ def _under(ingest: Ingest, committee_id: str, wanted: str) -> bool:
     return False
 
 
+def _winner(c: read.CandidateResult) -> read.Winner:
+    return read.Winner(id=c.id, full_name=c.full_name, votes=c.votes, pct=c.pct)
+
+
 def _compact(r: ConstituencyResult, final: read.FinalSeats | None) -> read.ConstituencyRow:
     names = {c.id: c for c in r.candidates}
+    leading: list[read.Winner] = []
+    if r.status == "partial":
+        # Who is ahead so far: as many as the seats, most votes first (rank 1 first).
+        ahead = sorted((c for c in r.candidates if c.votes > 0), key=lambda c: c.rank)
+        leading = [_winner(c) for c in ahead[: r.seats]]
     return read.ConstituencyRow(
         race_id=r.race_id,
         constituency_id=r.constituency_id,
@@ -140,11 +154,8 @@ def _compact(r: ConstituencyResult, final: read.FinalSeats | None) -> read.Const
         turnout_pct=r.turnout_pct,
         status=r.status,
         seats_filled=r.seats_filled,
-        winners=[
-            read.Winner(id=w, full_name=names[w].full_name, votes=names[w].votes, pct=names[w].pct)
-            for w in r.winners
-            if w in names
-        ],
+        winners=[_winner(names[w]) for w in r.winners if w in names],
+        leading=leading,
         final=final,
     )
 
@@ -163,32 +174,109 @@ def _final_seats(ingest: Ingest, race_id: str, constituency_id: str) -> read.Fin
     )
 
 
+class _ListIndex:
+    """What the list's search and orders read of one election, made once: each
+    constituency's committee, folded name and search text (the text on the first
+    search), and its place in the definition."""
+
+    def __init__(self, election: Election) -> None:
+        self.election = election
+        self.position: dict[tuple[str, str], int] = {}
+        self.name: dict[tuple[str, str], str] = {}
+        self.committee: dict[tuple[str, str], str] = {}
+        for race in election.definition.races:
+            for con in race.constituencies:
+                key = (race.id, con.id)
+                self.position[key] = len(self.position)
+                self.committee[key] = con.committee_id
+        self._text: dict[tuple[str, str], str] | None = None
+
+    @property
+    def text(self) -> dict[tuple[str, str], str]:
+        if self._text is None:
+            self._text = {
+                (race.id, con.id): listing.search_text(race.id, con)
+                for race in self.election.definition.races
+                for con in race.constituencies
+            }
+        return self._text
+
+    def folded_name(self, key: tuple[str, str]) -> str:
+        found = self.name.get(key)
+        if found is None:
+            con = self.election.constituencies[key]
+            found = self.name[key] = listing.fold(con.name)
+        return found
+
+
+_indexes: dict[int, _ListIndex] = {}
+
+
+def _index(election: Election) -> _ListIndex:
+    found = _indexes.get(id(election))
+    if found is None or found.election is not election:
+        found = _indexes[id(election)] = _ListIndex(election)
+    return found
+
+
+NEEDS_RESULTS = ("reported", "status", "turnout")
+"""Orders that read the figures: every matching row's result is built to sort."""
+
+
 def constituencies(
     ingest: Ingest,
     race: str | None = None,
     committee: str | None = None,
     status: str | None = None,
     *,
+    q: str | None = None,
+    sort: str = "key",
+    offset: int = 0,
+    limit: int | None = None,
     size: int = 1000,
 ) -> Iterator[bytes]:
-    """The constituency list as compact UTF-8 JSON, in pieces: encoded from small
-    records a slice at a time (at national size, dicts and ``json.dumps`` cost
-    several times the text's own size at the peak). What is listed is decided
-    now, so the pieces describe one tally state however slowly they are sent."""
-    chosen = [
-        r
-        for r in ingest.tally.results()
-        if (not race or r.race_id == race)
-        and (not committee or _under(ingest, r.committee_id, committee))
-        and (not status or r.status == status)
+    """The constituency list (or one page of it) as compact UTF-8 JSON, in pieces:
+    encoded from small records a slice at a time (at national size, dicts and
+    ``json.dumps`` cost several times the text's own size at the peak). What is
+    listed is decided now, so the pieces describe one tally state however slowly
+    they are sent. ``q``: every word, without diacritics, in an id, the name or a
+    candidate's name.
+
+    Race, committee, search and the name order are the definition's, so a page in
+    those builds only its own rows' results; a status filter or an order by the
+    figures builds every matching row's (each is cached until its minutes change)."""
+    t = ingest.tally
+    index = _index(t.election)
+    words = listing.fold(q or "").split()
+    keys = [
+        k
+        for k in t.round_keys()
+        if (not race or k[0] == race)
+        and (not committee or _under(ingest, index.committee[k[:2]], committee))
+        and (not words or listing.matches(index.text[k[:2]], words))
     ]
+    if sort == "name":
+        keys.sort(key=lambda k: (index.folded_name(k[:2]), index.position[k[:2]]))
+    if status or sort in NEEDS_RESULTS:
+        chosen = [t.result(*k) for k in keys]
+        if status:
+            chosen = [r for r in chosen if r.status == status]
+        if sort in NEEDS_RESULTS:
+            position = index.position
+            chosen.sort(key=lambda r: listing.sort_value(r, sort, position))  # type: ignore[arg-type,return-value]
+        total = len(chosen)
+        page = chosen[offset:] if limit is None else chosen[offset : offset + limit]
+    else:
+        total = len(keys)
+        wanted = keys[offset:] if limit is None else keys[offset : offset + limit]
+        page = [t.result(*k) for k in wanted]
     point = read.LedgerPoint(index=ingest.published_index, head=ingest.published_hash)
     # Decided now too, with the rows: the pieces describe one tally state.
     finals = {
         key: _final_seats(ingest, *key)
-        for key in dict.fromkeys((r.race_id, r.constituency_id) for r in chosen)
+        for key in dict.fromkeys((r.race_id, r.constituency_id) for r in page)
     }
-    return _constituency_pieces(chosen, finals, point, size)
+    return _constituency_pieces(page, finals, point, size, total=total, offset=offset)
 
 
 def _constituency_pieces(
@@ -196,6 +284,9 @@ def _constituency_pieces(
     finals: dict[tuple[str, str], read.FinalSeats | None],
     point: read.LedgerPoint,
     size: int,
+    *,
+    total: int | None = None,
+    offset: int = 0,
 ) -> Iterator[bytes]:
     """A ``read.ConstituencyList``, in pieces."""
     yield b'{"constituencies":['
@@ -207,7 +298,10 @@ def _constituency_pieces(
             ]
         )[1:-1]
         yield part if start == 0 else b"," + part
-    yield b'],"ledger":' + _plain_json.encode(point) + b"}"
+    count = len(chosen) if total is None else total
+    yield (
+        b'],"ledger":' + _plain_json.encode(point) + b',"total":%d,"offset":%d}' % (count, offset)
+    )
 
 
 def constituency(
@@ -495,7 +589,13 @@ def alerts(
     reviewed: bool | None = None,
     limit: int = 1000,
     after: int = 0,
+    *,
+    offset: int = 0,
+    newest_first: bool = False,
 ) -> read.AlertsPage:
+    """One page of the alerts (and of the silent stations), with how many match
+    over all pages and how many of each kind the server holds: nothing beyond a
+    page is dropped unseen."""
     if kind is not None and kind not in ALERT_KINDS:
         raise ServerError(
             en=f"kind must be one of {', '.join(ALERT_KINDS)}, not {kind!r}.",
@@ -504,22 +604,26 @@ def alerts(
             fields=("kind",),
             figures={"kind": kind},
         )
+    where = " WHERE id > ?"
+    params: list[int | str] = [after]
+    if kind is not None:
+        where += " AND kind = ?"
+        params.append(kind)
+    if reviewed is not None:
+        where += " AND reviewed_at IS NOT NULL" if reviewed else " AND reviewed_at IS NULL"
     sql = (
         "SELECT id, kind, at, station_id, polling_area_id, ledger_index, codes, data, "
         "reviewed_at, review_note, reviewed_by, review_index, count, COALESCE(last_at, at), "
-        "COALESCE(last_index, ledger_index) FROM alerts WHERE id > ?"
+        "COALESCE(last_index, ledger_index) FROM alerts"
+        + where
+        + (" ORDER BY id DESC" if newest_first else " ORDER BY id")
+        + " LIMIT ? OFFSET ?"
     )
-    params: list[int | str] = [after]
-    if kind is not None:
-        sql += " AND kind = ?"
-        params.append(kind)
-    if reviewed is not None:
-        sql += " AND reviewed_at IS NOT NULL" if reviewed else " AND reviewed_at IS NULL"
-    sql += " ORDER BY id LIMIT ?"
-    params.append(limit)
     rows = []
+    total = 0
     if kind != "silent_station":
-        for r in conn.execute(sql, params):
+        (total,) = conn.execute("SELECT COUNT(*) FROM alerts" + where, params).fetchone()
+        for r in conn.execute(sql, [*params, limit, offset]):
             rows.append(
                 read.Alert(
                     id=r[0],
@@ -540,23 +644,110 @@ def alerts(
                     last_ledger_index=r[14],
                 )
             )
+    reporting = ingest.counters.reporting
+    silent_ids = [
+        k.station_id
+        for k in ingest.journal.state.keys.values()
+        if not k.revoked and k.station_id not in reporting
+    ]
     silent = []
     if (kind is None or kind == "silent_station") and not reviewed:
-        reporting = ingest.counters.reporting
-        for st in conn.execute(
+        # Paged like the alerts when they are asked for alone, else their first page.
+        skip = offset if kind == "silent_station" else 0
+        wanted = sorted(silent_ids)[skip : skip + limit]
+        marks = ",".join("?" * len(wanted))
+        found = conn.execute(
             "SELECT station_id, polling_area_id, fingerprint, enrolled_at FROM keys "
-            "WHERE revoked_at IS NULL ORDER BY station_id"
-        ):
-            if st[0] not in reporting:
-                silent.append(
-                    read.SilentStation(
-                        station_id=st[0],
-                        polling_area_id=st[1],
-                        fingerprint=st[2],
-                        enrolled_at=st[3],
-                    )
-                )
-    return read.AlertsPage(alerts=rows, silent_stations=silent)
+            f"WHERE revoked_at IS NULL AND station_id IN ({marks}) ORDER BY station_id",
+            wanted,
+        )
+        silent = [
+            read.SilentStation(
+                station_id=st[0], polling_area_id=st[1], fingerprint=st[2], enrolled_at=st[3]
+            )
+            for st in found
+        ]
+    by_kind = {
+        k: (n, o)
+        for k, n, o in conn.execute(
+            "SELECT kind, COUNT(*), SUM(reviewed_at IS NULL) FROM alerts GROUP BY kind"
+        )
+    }
+    counts = [
+        read.KindCount(kind=k, total=by_kind.get(k, (0, 0))[0], open=by_kind.get(k, (0, 0))[1])
+        for k in ALERT_KINDS
+        if k != "silent_station"
+    ]
+    counts.append(
+        read.KindCount(kind="silent_station", total=len(silent_ids), open=len(silent_ids))
+    )
+    return read.AlertsPage(
+        alerts=rows,
+        silent_stations=silent,
+        total=total,
+        silent_total=len(silent_ids),
+        offset=offset,
+        counts=counts,
+    )
+
+
+def missing(
+    ingest: Ingest, committee: str | None = None, offset: int = 0, limit: int = 100
+) -> read.MissingAreas:
+    """The polling areas still to report, across the election or under one committee,
+    each with the races it owes and whether its station is silent or not enrolled."""
+    election = ingest.election
+    if committee is not None and committee not in election.committees:
+        raise ServerError(
+            en=f"No committee {committee} in the election.",
+            vi=f"Không có ủy ban bầu cử {committee} trong cuộc bầu cử.",
+            code="A404",
+            fields=("committee",),
+            figures={"committee": committee},
+        )
+    area_ids = ingest.tally.missing(committee)
+    reporting = ingest.counters.reporting
+    station_of: dict[str, str] = {}
+    for k in ingest.journal.state.keys.values():
+        if not k.revoked:
+            station_of[k.polling_area_id] = k.station_id
+    silent_total = no_station = 0
+    for a in area_ids:
+        st = station_of.get(a)
+        if st is None:
+            no_station += 1
+        elif st not in reporting:
+            silent_total += 1
+    t = ingest.tally
+    areas = []
+    for a in area_ids[offset : offset + limit]:
+        owed = [
+            s.race.id
+            for s in election.races_at(a)
+            if (committee is None or _under(ingest, s.constituency.committee_id, committee))
+            and a in t.result(s.race.id, s.constituency.id).missing_area_ids
+        ]
+        area = election.polling_areas[a]
+        st = station_of.get(a)
+        areas.append(
+            read.MissingArea(
+                polling_area_id=a,
+                name=area.name,
+                admin_unit=area.admin_unit,
+                races_missing=owed,
+                station_id=st,
+                silent=st is not None and st not in reporting,
+            )
+        )
+    return read.MissingAreas(
+        scope="election" if committee is None else f"committee:{committee}",
+        total=len(area_ids),
+        silent_total=silent_total,
+        no_station_total=no_station,
+        offset=offset,
+        areas=areas,
+        ledger=read.LedgerPoint(index=ingest.published_index, head=ingest.published_hash),
+    )
 
 
 def stations(conn: sqlite3.Connection) -> read.StationList:

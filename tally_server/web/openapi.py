@@ -11,10 +11,17 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from schemas.read import LIST_SORTS
 from tally_server.core.tally import ROUNDS, STATUSES
 from tally_server.service.views import ALERT_KINDS
 from tally_server.web.limits import INT64_MAX
-from tally_server.web.routes import ALERTS_LIMIT, ALERTS_MAX
+from tally_server.web.routes import (
+    ALERTS_LIMIT,
+    ALERTS_MAX,
+    COMMITTEE_LEVELS,
+    LIST_MAX,
+    MISSING_LIMIT,
+)
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 RECEIPT = {"$ref": "#/components/schemas/Envelope"}
@@ -25,6 +32,7 @@ READ = (
     "constituency",
     "polling-area",
     "alerts",
+    "missing",
     "stations",
     "results",
     "ledger-hashes",
@@ -260,12 +268,22 @@ def document() -> dict[str, Any]:
         },
         "/api/v1/progress": {
             "get": _op(
-                "Progress", "viewer", {"200": _resp("Progress", _answer("progress"))}, public=True
+                "Progress",
+                "viewer",
+                {"200": _resp("Progress", _answer("progress"))},
+                public=True,
+                params=[
+                    _q(
+                        "levels",
+                        "only the committees of these levels, separated by commas "
+                        f"({', '.join(COMMITTEE_LEVELS)})",
+                    )
+                ],
             )
         },
         "/api/v1/constituencies": {
             "get": _op(
-                "Every constituency, compact",
+                "The constituencies, compact: every one, or a page of them",
                 "viewer",
                 {"200": _resp("Constituencies", _answer("constituencies"))},
                 public=True,
@@ -273,6 +291,10 @@ def document() -> dict[str, Any]:
                     _q("race", "race id"),
                     _q("committee", "committee id (and those under it)"),
                     _q("status", "result status", _enum(STATUSES)),
+                    _q("q", "words, without diacritics, in an id, the name or a candidate's name"),
+                    _q("sort", "the order (key: the definition's)", _enum(LIST_SORTS, "key")),
+                    _q("offset", "rows to skip", _int(0, default=0)),
+                    _q("limit", "at most this many rows (default: all)", _int(1, LIST_MAX)),
                 ],
             )
         },
@@ -315,6 +337,24 @@ def document() -> dict[str, Any]:
                     _q("reviewed", "reviewed ones only, or not reviewed", _enum(("true", "false"))),
                     _q("limit", "at most this many", _int(1, ALERTS_MAX, ALERTS_LIMIT)),
                     _q("after", "alerts with a larger id", _int(0, default=0)),
+                    _q("offset", "alerts to skip", _int(0, default=0)),
+                    _q("order", "oldest (default) or newest first", _enum(("oldest", "newest"))),
+                ],
+            )
+        },
+        "/api/v1/missing": {
+            "get": _op(
+                "Polling areas still to report, election-wide or under a committee",
+                "viewer",
+                {
+                    "200": _resp("Missing areas", _answer("missing")),
+                    "404": _resp("No such committee", ERROR),
+                },
+                public=True,
+                params=[
+                    _q("committee", "committee id (and those under it)"),
+                    _q("offset", "areas to skip", _int(0, default=0)),
+                    _q("limit", "at most this many", _int(1, LIST_MAX, MISSING_LIMIT)),
                 ],
             )
         },

@@ -36,6 +36,10 @@ JSON = "application/json"
 ALERTS_LIMIT = 1000
 """Alerts in one answer unless ``limit`` says otherwise; at most ``ALERTS_MAX``."""
 ALERTS_MAX = 10_000
+COMMITTEE_LEVELS = ("national", "province", "district", "commune")
+LIST_MAX = 10_000
+"""At most this many rows in one page of the constituency or missing-area list."""
+MISSING_LIMIT = 100
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -267,7 +271,17 @@ async def review_alert(request: web.Request) -> web.Response:
 @access("viewer", public=True)
 async def get_progress(request: web.Request) -> web.Response:
     ingest = request.app[INGEST]
-    body = views.progress_json(ingest)
+    given = text_query(request, "levels")
+    levels = None if given is None else given.split(",")
+    for level in levels or ():
+        if level not in COMMITTEE_LEVELS:
+            raise _bad(
+                en=f"levels is a list of {', '.join(COMMITTEE_LEVELS)} separated by commas.",
+                vi=f"levels là danh sách {', '.join(COMMITTEE_LEVELS)} cách nhau bằng dấu phẩy.",
+                field="levels",
+                given=given[:100] if given else "",
+            )
+    body = views.progress_json(ingest, levels)
     await ingest.settled()
     return web.Response(body=body, content_type=JSON)
 
@@ -276,11 +290,16 @@ async def get_progress(request: web.Request) -> web.Response:
 @access("viewer", public=True)
 async def list_constituencies(request: web.Request) -> web.StreamResponse:
     ingest = request.app[INGEST]
+    limit = int_query(request, "limit", 0, 1, LIST_MAX) if "limit" in request.query else None
     pieces = views.constituencies(
         ingest,
         text_query(request, "race"),
         text_query(request, "committee"),
         choice_query(request, "status", STATUSES),
+        q=text_query(request, "q"),
+        sort=choice_query(request, "sort", read.LIST_SORTS) or "key",
+        offset=int_query(request, "offset", 0, 0),
+        limit=limit,
     )
     await ingest.settled()
     return await _stream(request, pieces)
@@ -314,9 +333,30 @@ async def list_alerts(request: web.Request) -> web.Response:
     limit = int_query(request, "limit", ALERTS_LIMIT, 1, ALERTS_MAX)
     after = int_query(request, "after", 0, 0)
     kind = choice_query(request, "kind", views.ALERT_KINDS)
+    offset = int_query(request, "offset", 0, 0)
+    newest = choice_query(request, "order", ("oldest", "newest")) == "newest"
     return _json(
-        await ingest.read(lambda conn: views.alerts(conn, ingest, kind, reviewed, limit, after))
+        await ingest.read(
+            lambda conn: views.alerts(
+                conn, ingest, kind, reviewed, limit, after, offset=offset, newest_first=newest
+            )
+        )
     )
+
+
+@routes.get("/api/v1/missing")
+@access("viewer", public=True)
+async def list_missing(request: web.Request) -> web.Response:
+    """The polling areas still to report (election-wide or under one committee)."""
+    ingest = request.app[INGEST]
+    doc = views.missing(
+        ingest,
+        text_query(request, "committee"),
+        int_query(request, "offset", 0, 0),
+        int_query(request, "limit", MISSING_LIMIT, 1, LIST_MAX),
+    )
+    await ingest.settled()
+    return _json(doc)
 
 
 @routes.get("/api/v1/ledger")

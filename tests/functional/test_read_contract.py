@@ -25,6 +25,7 @@ ROUTES: dict[str, tuple[str, type[msgspec.Struct]]] = {
     "constituency": ("/api/v1/constituencies/QH/QH-10?round=main", read.ConstituencyDetail),
     "polling-area": ("/api/v1/polling-areas/KV-01", read.PollingAreaView),
     "alerts": ("/api/v1/alerts", read.AlertsPage),
+    "missing": ("/api/v1/missing", read.MissingAreas),
     "stations": ("/api/v1/stations", read.StationList),
     "results": ("/api/v1/results.json", read.ResultsDocument),
     "ledger-hashes": ("/api/v1/ledger/hashes?at=0,1,999", read.LedgerHashes),

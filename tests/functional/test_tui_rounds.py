@@ -136,9 +136,19 @@ async def test_the_deputy_of_the_supplementary_round_is_shown_as_such_at_80_by_2
         assert isinstance(rows, ConstituenciesScreen)
         await until(pilot, lambda: rows.table.row_count == 2, "both rounds' rows")
         for key, own in (("R/C", "Đề nghị bầu cử thêm"), ("R/C/supplementary", "Đã bầu đủ")):
-            assert own in rows.table.get_cell(key, "status")
-            assert rows.table.get_cell(key, "final") == "3/3 [green]Đã bầu đủ[/]"
-        assert rows.table.get_cell("R/C/supplementary", "round") == "Bầu cử thêm"
-        assert rows.table.get_cell("R/C", "round") == "Vòng đầu"
+            assert own in str(rows.table.get_cell(key, "status"))
+            final = app.store.rows[key].final
+            assert final is not None and (final.seats_filled, final.seats) == (3, 3)
+        # The round is named before the name (no column of its own).
+        assert str(rows.table.get_cell("R/C/supplementary", "name")).startswith(
+            "[b]Bầu cử thêm[/] · "
+        )
+        assert str(rows.table.get_cell("R/C", "name")).startswith("[b]Vòng đầu[/] · ")
         lines = screen_text(app).splitlines()
         assert len(lines) == 24 and max(len(line) for line in lines) <= 80
+        # From 160 columns the final result over the rounds has a column of its own.
+        await pilot.resize_terminal(160, 40)
+        await until(pilot, lambda: "final" in [k for k, _ in rows.table.column_layout], "wide")
+        for key in ("R/C", "R/C/supplementary"):
+            assert rows.table.get_cell(key, "final") == "3/3 [green]Đã bầu đủ[/]"
+        assert str(rows.table.get_cell("R/C", "name")).startswith("[b]Vòng đầu[/] · ")

@@ -23,7 +23,9 @@ def screen_text(app: App[object]) -> str:
     lines: dict[int, list[str]] = {}
     for m in _TEXT.finditer(app.export_screenshot()):
         row = lines.setdefault(int(m["line"]), [])
-        col = round((float(m["x"]) - CELL) / CELL)
+        # The first column is at x=0: a one-cell shift put the Footer's first key under
+        # the text after it.
+        col = round(float(m["x"]) / CELL)
         text = html.unescape(m["text"]).replace("\xa0", " ")
         if len(row) < col:
             row.extend(" " * (col - len(row)))

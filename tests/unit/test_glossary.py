@@ -26,7 +26,7 @@ from tui.labels import status_label
 from tui.model import ConstituencyRow
 from tui.pdf import Fingerprint
 from tui.pdf.printing import SheetSource, print_constituency
-from tui.widgets.constituencies.table import COLUMNS, row_cells
+from tui.widgets.constituencies.table import row_cells
 
 
 def _vietnamese(text: str) -> bool:
@@ -234,9 +234,8 @@ def test_cli_dashboard_and_sheet_word_an_unresolved_tie_identically(tmp_path: Pa
         areas_total=result.areas_total,
         status=result.status,
     )
-    at = [key for key, _ in COLUMNS].index("status")
-    assert row_cells(row, "vi")[at] == f"[bold red]{words.vi}[/]"
-    assert row_cells(row, "en")[at] == f"[bold red]{words.en}[/]"
+    assert row_cells(row, "vi", ["status"]) == [f"[bold red]{words.vi}[/]"]
+    assert row_cells(row, "en", ["status"]) == [f"[bold red]{words.en}[/]"]
     assert status_label("unresolved_tie", "en") == words.en
 
     fp = Fingerprint.from_ledger(e.id, "4f" * 32, 1, "ab" * 32)

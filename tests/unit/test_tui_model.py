@@ -1,5 +1,5 @@
-"""The dashboard's pure logic: reading the server's documents, diffing and
-filtering the constituency rows, counting batches per race and committee."""
+"""The dashboard's pure logic: reading the server's documents, diffing the rows
+of a page, asking the server for a page of the list."""
 
 from __future__ import annotations
 
@@ -10,12 +10,10 @@ import msgspec
 
 from schemas import read
 from schemas._retry import Backoff
-from tally_server.core.definition import load_election
 from tui.bindings import bilingual, lang_allows
 from tui.model import (
-    BatchCounters,
     ConstituencyRow,
-    RowFilter,
+    ListQuery,
     alerts_from,
     diff_rows,
     fold,
@@ -23,7 +21,6 @@ from tui.model import (
     progress_from,
     row_from,
     since_text,
-    sort_value,
 )
 
 
@@ -69,11 +66,37 @@ def test_search_ignores_diacritics_and_case() -> None:
     winner = {"id": "x", "full_name": "Võ Đức Ễnh", "votes": 900, "pct": "72.00"}
     r = parse_row(row("QH-10", winners=[winner]))
     assert r.winners == ("Võ Đức Ễnh",)
-    assert RowFilter(text="vo duc").matches(r)
-    assert RowFilter(text="ĐỨC enh").matches(r)
-    assert not RowFilter(text="tran").matches(r)
-    assert RowFilter(race_id="QH", status="partial").matches(r)
-    assert not RowFilter(status="elected").matches(r)
+    assert fold("ĐỨC enh") == "duc enh"
+
+
+def test_the_list_asks_the_server_for_one_page() -> None:
+    q = ListQuery(race_id="QH", status="partial", text="  nguyen van ", sort="reported")
+    assert q.params(100) == {
+        "race": "QH",
+        "status": "partial",
+        "q": "nguyen van",
+        "sort": "reported",
+        "offset": None,
+        "limit": "100",
+    }
+    # the defaults are left to the server: the definition's order, from the first row
+    assert ListQuery(offset=200).params(100) == {
+        "race": None,
+        "status": None,
+        "q": None,
+        "sort": None,
+        "offset": "200",
+        "limit": "100",
+    }
+
+
+def test_who_leads_a_partial_result_is_read_by_name() -> None:
+    ahead = [
+        {"id": "QH-10-1", "full_name": "Nguyễn Thị Ánh", "votes": 900, "pct": "72.00"},
+        {"id": "QH-10-3", "full_name": "Lê Hoàng Cường", "votes": 800, "pct": "64.00"},
+    ]
+    r = parse_row({**row("QH-10"), "leading": ahead})
+    assert r.leading == ("Nguyễn Thị Ánh", "Lê Hoàng Cường") and r.winners == ()
 
 
 def test_diff_names_only_what_changed() -> None:
@@ -91,14 +114,6 @@ def test_diff_names_only_what_changed() -> None:
 def test_a_later_round_is_a_row_of_its_own() -> None:
     assert parse_row(row("QH-1", round="revote")).key == "QH/QH-1/revote"
     assert parse_row(row("QH-1")).key == "QH/QH-1"
-
-
-def test_ids_sort_naturally_and_least_reported_first() -> None:
-    rows = [parse_row(row(c, reported=n)) for c, n in (("QH-10", 3), ("QH-9", 0), ("QH-2", 2))]
-    by_key = sorted(rows, key=lambda r: sort_value(r, "key"))
-    assert [r.constituency_id for r in by_key] == ["QH-2", "QH-9", "QH-10"]
-    slowest = sorted(rows, key=lambda r: sort_value(r, "reported"))
-    assert [r.constituency_id for r in slowest] == ["QH-9", "QH-2", "QH-10"]
 
 
 def test_majority_bar_puts_the_line_at_half() -> None:
@@ -138,40 +153,6 @@ def test_progress_reads_the_servers_document() -> None:
     assert str(p.overall.reported_pct) == "33.33"
     assert [r.scope for r in p.races] == ["QH"] and p.committees[0].scope == "UBBC-HCM"
     assert (p.ledger_index, p.ledger_head) == (7, "ab" * 32)
-
-
-def test_batches_are_counted_per_race_and_up_the_committee_chain(assets: Path) -> None:
-    election = load_election(assets / "examples" / "election.json")
-    counters = BatchCounters(election)
-    accepted = read.BatchAccepted(
-        ledger_index=3,
-        station_id="KV-01",
-        polling_area_id="KV-01",
-        sequence=1,
-        digest="ab" * 32,
-        flagged=True,
-        correction=False,
-        races=[
-            read.RaceRound(race_id="QH", constituency_id="QH-10", round="main"),
-            read.RaceRound(race_id="HDND-XA", constituency_id="TTH-1", round="main"),
-        ],
-    )
-    at = "2011-05-22T19:42:10Z"
-    assert counters.apply(read.BatchAcceptedEvent(id=1, at=at, data=accepted))
-
-    def alert(kind: read.AlertKind, **more: object) -> read.AlertEvent:
-        news = read.AlertNews(alert_id=1, ledger_index=4, kind=kind, polling_area_id="KV-02")
-        return read.AlertEvent(id=2, at=at, data=msgspec.structs.replace(news, **more))
-
-    assert counters.apply(alert("rejected"))
-    assert counters.apply(alert("conflict"))
-    assert not counters.apply(alert("warning"))
-    qh = counters.by_scope["race:QH"]
-    assert (qh.accepted, qh.flagged, qh.rejected, qh.conflicts) == (1, 1, 1, 1)
-    commune = counters.by_scope["committee:UBBC-TTH"]
-    assert (commune.accepted, commune.rejected) == (1, 1)
-    # the commune's committee sits under the city's, which sits under the Council
-    assert counters.by_scope["committee:HDBCQG"].accepted == 1
 
 
 def test_alerts_read_messages_and_list_silent_stations() -> None:
@@ -268,6 +249,7 @@ def test_docs_list_every_key_of_the_dashboard(assets: Path) -> None:
     from tui.screens.alerts import AlertsScreen
     from tui.screens.constituencies import ConstituenciesScreen
     from tui.screens.constituency import ConstituencyScreen
+    from tui.screens.missing import MissingScreen
     from tui.screens.overview import OverviewScreen
     from tui.screens.polling_area import PollingAreaScreen
 
@@ -280,6 +262,7 @@ def test_docs_list_every_key_of_the_dashboard(assets: Path) -> None:
         ConstituencyScreen,
         PollingAreaScreen,
         AlertsScreen,
+        MissingScreen,
     ):
         for binding in owner.BINDINGS:
             keys.add(binding.key if hasattr(binding, "key") else binding[0])  # type: ignore[union-attr,index]

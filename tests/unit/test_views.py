@@ -63,7 +63,12 @@ def test_the_constituency_list_is_the_same_text_in_any_slices() -> None:
     assert winners and set(winners[0]) == {"id", "full_name", "votes", "pct"}
     assert all("final" not in r for r in doc["constituencies"])  # one round each: left out
     empty = json.loads(b"".join(_constituency_pieces([], {}, point, 5)))
-    assert empty == {"constituencies": [], "ledger": {"index": 41, "head": "ab" * 32}}
+    assert empty == {
+        "constituencies": [],
+        "ledger": {"index": 41, "head": "ab" * 32},
+        "total": 0,
+        "offset": 0,
+    }
 
 
 def test_each_row_of_a_constituency_with_a_later_round_says_where_it_stands() -> None:
@@ -95,3 +100,33 @@ def test_each_row_of_a_constituency_with_a_later_round_says_where_it_stands() ->
     results = tally.results()
     assert results_sha256(results) == results_digest(results) != before
     assert b"final" not in msgspec.json.encode(results)
+
+
+def test_every_order_and_filter_pages_into_the_same_list_as_one_read() -> None:
+    """The pages of the list (built from the definition where they can, from the
+    results where the order needs the figures) join into the list read whole, for
+    every order; a search narrows it without diacritics."""
+    one_area = [
+        m for m in sample_minutes(ELECTION, seed=3, warnings=0) if m.polling_area_id == "KV-01"
+    ]
+    tally = tally_from_scratch(ELECTION, one_area)
+    ingest: Any = SimpleNamespace(
+        tally=tally, election=ELECTION, published_index=7, published_hash="cd" * 32
+    )
+
+    def ids(**query: Any) -> tuple[int, list[tuple[str, str]]]:
+        doc = msgspec.json.decode(
+            b"".join(constituencies(ingest, **query)), type=read.ConstituencyList
+        )
+        return doc.total, [(r.race_id, r.constituency_id) for r in doc.constituencies]
+
+    for sort in read.LIST_SORTS:
+        total, whole = ids(sort=sort)
+        assert total == len(whole) == 3
+        pages = [ids(sort=sort, offset=i, limit=1) for i in range(3)]
+        assert [p[1][0] for p in pages] == whole and {p[0] for p in pages} == {3}
+    assert ids(sort="key")[1] == [("QH", "QH-10"), ("HDND-TP", "TP-25"), ("HDND-XA", "TTH-1")]
+    assert ids(q="TAN THONG")[1] == [("HDND-XA", "TTH-1")]
+    assert ids(committee="UBBC-TTH")[1] == [("HDND-XA", "TTH-1")]
+    assert ids(race="QH", status="partial") == (1, [("QH", "QH-10")])
+    assert ids(status="elected") == (0, [])

@@ -16,7 +16,13 @@ if TYPE_CHECKING:
 
 
 class DashboardScreen(LangBindings, Screen[None]):
-    BINDINGS: ClassVar[list[BindingType]] = [*bilingual("escape", "back", "back")]
+    # Quit and the language first: the Footer lists a screen's keys before the app's,
+    # and at 80 columns the last ones fall off the line.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *bilingual("q", "app.quit_app", "quit"),
+        *bilingual("l", "app.toggle_language", "language"),
+        *bilingual("escape", "back", "back"),
+    ]
 
     @property
     def dash(self) -> DashboardApp:

@@ -1,5 +1,7 @@
-"""All constituencies: sortable, filterable by race and status, searchable
-(without diacritics: 'nguyen' finds 'Nguyễn'); Enter opens one."""
+"""The constituencies, a page at a time from the server: sorted, filtered by race
+and status, searched (without diacritics: 'nguyen' finds 'Nguyễn', in a name,
+an id or a candidate's name); Enter opens one. The winners column names every
+winner, and who leads where the result is still partial."""
 
 from __future__ import annotations
 
@@ -16,9 +18,11 @@ from textual.widgets import DataTable, Footer, Input, Static
 from tally_server.core.decision import STATUSES
 from tui.bindings import bilingual
 from tui.labels import status_label, t
-from tui.model import SORT_KEYS, split_key
+from tui.messages import PageWanted
+from tui.model import PAGE, SORTS, split_key
 from tui.screens.base import DashboardScreen
 from tui.widgets.common.connection_bar import ConnectionBar
+from tui.widgets.common.paged_table import next_offset, page_text
 from tui.widgets.constituencies.table import ConstituencyTable
 
 if TYPE_CHECKING:
@@ -48,7 +52,7 @@ class ConstituenciesScreen(DashboardScreen):
         yield Input(id="search")
         yield Static("", id="filter-line")
         yield ConstituencyTable(self.lang, id="table")
-        yield Footer()
+        yield Footer(compact=True)
 
     @property
     def table(self) -> ConstituencyTable:
@@ -57,11 +61,8 @@ class ConstituenciesScreen(DashboardScreen):
     def refresh_all(self) -> None:
         self.query_one("#search", Input).placeholder = (
             f"{t('search', self.lang)}: {t('id', self.lang)}, {t('name', self.lang)}, "
-            f"{t('winners', self.lang)}"
+            f"{t('candidate', self.lang)}"
         )
-        election = self.dash.election
-        if election is not None:
-            self.table.race_order = {r.id: i for i, r in enumerate(election.definition.races)}
         start = time.perf_counter()
         self.table.rebuild(self.dash.store.rows, self.lang)
         self.last_rebuild_ms = (time.perf_counter() - start) * 1000
@@ -69,13 +70,13 @@ class ConstituenciesScreen(DashboardScreen):
 
     def _filter_line(self) -> None:
         lang = self.lang
-        f = self.table.row_filter
-        race = f.race_id or t("all", lang)
-        status = status_label(f.status, lang) if f.status else t("all", lang)
+        q = self.dash.store.query
+        race = q.race_id or t("all", lang)
+        status = status_label(q.status, lang) if q.status else t("all", lang)
         self.query_one("#filter-line", Static).update(
+            f"[dim]{page_text(self.dash.store.rows_page, self.table.row_count, lang)}[/]  "
             f"{t('race', lang)}: [b]{race}[/]  {t('status', lang)}: [b]{status}[/]  "
-            f"{t('sort', lang)}: [b]{t('sort_' + self.table.sort_column, lang)}[/]  "
-            f"[dim]{self.table.row_count}/{len(self.dash.store.rows)} {t('rows', lang)}[/]"
+            f"{t('sort', lang)}: [b]{t('sort_' + q.sort, lang)}[/]"
         )
 
     def on_change(self, change: Change) -> None:
@@ -87,7 +88,13 @@ class ConstituenciesScreen(DashboardScreen):
             self.last_update_ms = (time.perf_counter() - start) * 1000
             self._filter_line()
 
-    # --- filter, sort, search ----------------------------------------------------------
+    # --- filter, sort, search, pages (each a read of the server) -------------------------
+
+    def _ask(self, **changes: object) -> None:
+        store = self.dash.store
+        store.query = replace(store.query, offset=0, **changes)  # type: ignore[arg-type]
+        self.table.move_cursor(row=0)
+        self.dash.request_refresh({"rows"}, asked=True)
 
     def _races(self) -> list[str]:
         election = self.dash.election
@@ -97,37 +104,37 @@ class ConstituenciesScreen(DashboardScreen):
 
     def action_cycle_race(self, _lang: str = "") -> None:
         options: list[str | None] = [None, *self._races()]
-        current = options.index(self.table.row_filter.race_id)
-        nxt = options[(current + 1) % len(options)]
-        self.table.row_filter = replace(self.table.row_filter, race_id=nxt)
-        self.refresh_all()
+        current = options.index(self.dash.store.query.race_id)
+        self._ask(race_id=options[(current + 1) % len(options)])
 
     def action_cycle_status(self, _lang: str = "") -> None:
         options: list[str | None] = [None, *STATUSES]
-        current = options.index(self.table.row_filter.status)
-        nxt = options[(current + 1) % len(options)]
-        self.table.row_filter = replace(self.table.row_filter, status=nxt)
-        self.refresh_all()
+        current = options.index(self.dash.store.query.status)
+        self._ask(status=options[(current + 1) % len(options)])
 
     def action_cycle_sort(self, _lang: str = "") -> None:
-        i = SORT_KEYS.index(self.table.sort_column)
-        self.table.sort_column = SORT_KEYS[(i + 1) % len(SORT_KEYS)]
-        self.refresh_all()
+        i = SORTS.index(self.dash.store.query.sort)
+        self._ask(sort=SORTS[(i + 1) % len(SORTS)])
 
     def action_search(self, _lang: str = "") -> None:
         self.query_one("#search", Input).focus()
+
+    @on(PageWanted)
+    def _page(self, message: PageWanted) -> None:
+        store = self.dash.store
+        offset = next_offset(store.rows_page, message.step, PAGE)
+        if offset is not None:
+            store.query = replace(store.query, offset=offset)
+            self.dash.request_refresh({"rows"}, asked=True)
+        else:
+            self.table.landing = None  # no page past the ends
 
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
         if self._search_timer is not None:
             self._search_timer.stop()
         value = event.value
-
-        def apply() -> None:
-            self.table.row_filter = replace(self.table.row_filter, text=value)
-            self.refresh_all()
-
-        self._search_timer = self.set_timer(0.15, apply)
+        self._search_timer = self.set_timer(0.15, lambda: self._ask(text=value))
 
     @on(Input.Submitted, "#search")
     def _search_done(self) -> None:

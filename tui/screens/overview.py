@@ -7,13 +7,15 @@ import datetime as dt
 from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Label, Static
+from textual.widgets import DataTable, Footer, Label, Static
 
 from tui.bindings import bilingual
 from tui.labels import t
+from tui.model import ScopeProgress
 from tui.screens.base import DashboardScreen
 from tui.widgets.common.connection_bar import ConnectionBar
 from tui.widgets.overview.committee_table import CommitteeTable
@@ -38,7 +40,7 @@ class OverviewScreen(DashboardScreen):
             pass
         yield Static("", id="committees-title", classes="section-title")
         yield CommitteeTable(self.lang, id="committees")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -73,7 +75,18 @@ class OverviewScreen(DashboardScreen):
             else:
                 card.show(race, lang, now)
         table = self.query_one("#committees", CommitteeTable)
-        table.show(dash.store.committees(), now)
+        table.show(self._committees())
+
+    def _committees(self) -> list[ScopeProgress]:
+        """Every committee the progress lists: all of them in a small election; at
+        national size (thousands of commune committees) the national and provincial
+        ones (the app asks for those only; the rest: the missing areas screen)."""
+        return list(self.dash.store.committees())
+
+    @on(DataTable.RowSelected, "#committees")
+    def _open_committee(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value:
+            self.dash.show_missing(event.row_key.value)
 
     def on_change(self, change: Change) -> None:
         if change.progress:
@@ -87,10 +100,9 @@ class OverviewScreen(DashboardScreen):
         now = self._now()
         for card in self.query(ScopeCard):
             card.tick(self.lang, now)
-        self.query_one("#committees", CommitteeTable).tick(now)
 
     def action_refresh(self, _lang: str = "") -> None:
-        self.dash.request_refresh({"progress", "rows", "alerts"})
+        self.dash.request_refresh({"progress", "rows", "alerts", "missing"})
 
     def action_print(self, _lang: str = "") -> None:
         self.dash.print_sheets("summary")

@@ -19,7 +19,7 @@ from tally_server.core.numbers import percent, vn_int
 from tui.bindings import bilingual
 from tui.labels import Lang, round_label, t
 from tui.messages import DetailLoaded, WorkFailed
-from tui.model import pct_text
+from tui.model import pct_text, time_text
 from tui.screens.base import DashboardScreen
 from tui.widgets.common.connection_bar import ConnectionBar
 
@@ -77,7 +77,7 @@ class PollingAreaScreen(DashboardScreen):
                             yield Static("", id="warnings")
                     else:
                         yield DataTable(id=pane_id, cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -164,7 +164,7 @@ class PollingAreaScreen(DashboardScreen):
         for h in doc.history:
             table.add_row(
                 str(h.ledger_index),
-                h.at[:19],
+                time_text(h.at),
                 h.race_id,
                 ("✎ " if h.correction else "") + f"#{h.sequence}",
                 escape(h.reason or "") + f" [dim]{h.digest[:12]}[/]",
@@ -187,12 +187,13 @@ class PollingAreaScreen(DashboardScreen):
         for b in doc.batches:
             codes = " ".join(f.code for f in b.findings)
             colour = "green" if b.status == "accepted" else "red"
-            outcome = "" if b.status == "accepted" else b.outcome
+            # The outcome in the reader's language, and the rule's code (not the HTTP status).
+            words = t("outcome_accepted" if b.status == "accepted" else "outcome_rejected", lang)
             table.add_row(
                 str(b.ledger_index),
-                b.at[:19],
+                time_text(b.at),
                 f"#{b.sequence} {b.station_id or ''}",
-                f"[{colour}]{b.status}[/] {outcome}",
+                f"[{colour}]{words}[/] {b.code or ''}",
                 f"{codes} [dim]{(b.digest or '')[:12]}[/]",
             )
 

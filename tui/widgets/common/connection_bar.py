@@ -1,4 +1,6 @@
-"""The top line of every screen: connection to the server, feed position, ledger."""
+"""The top line of every screen: the connection to the server and how fresh the
+figures are, in words a committee member reads (no event ids nor hashes: the
+sheets carry the ledger point for an auditor)."""
 
 from __future__ import annotations
 
@@ -31,13 +33,10 @@ class ConnectionBar(Static):
             state = f"[b red]● {t('disconnected', lang)} {store.retry_in or 0:.0f} s[/]"
         else:
             state = f"[b yellow]● {t('connecting', lang)}[/]"
-        parts = [state, escape(app.client.base_url)]
-        if store.last_event_id is not None:
-            parts.append(f"#{store.last_event_id}")
-        progress = store.progress
-        if progress is not None and progress.ledger_index is not None:
-            head = (progress.ledger_head or "")[:12]
-            parts.append(f"{t('ledger', lang)} {progress.ledger_index} {head}")
+        server = app.client.base_url.removeprefix("http://").removeprefix("https://")
+        parts = [state, escape(server)]
+        if store.updated_at is not None:
+            parts.append(f"{t('updated_at', lang)} {store.updated_at.astimezone():%H:%M:%S}")
         if app.projector:
             parts.append(f"[b]{t('projector', lang)}[/]")
         self.update("  ".join(parts))

@@ -14,18 +14,25 @@ from tui.labels import Lang, t
 from tui.model import ScopeProgress, pct_text, since_text
 
 
-def stats_line(p: ScopeProgress, lang: Lang, now: dt.datetime, *, voters: bool) -> str:
-    """One line that fits 80 columns: turnout, batches by outcome, last batch."""
+def stats_line(p: ScopeProgress, lang: Lang, now: dt.datetime, *, election: bool) -> str:
+    """One line that fits 80 columns. The election: turnout, batches by outcome, the
+    last batch; a race: turnout, constituencies done, seats filled, areas missing."""
     turnout = f"{t('turnout_short', lang)} [b]{pct_text(p.turnout_pct)}[/]"
-    if voters:
+    if election:
         turnout += f" ({vn_int(p.voters_voted)}/{vn_int(p.voters_on_list)})"
-    ago = since_text(p.last_batch_at, now, t("never", lang))
+        ago = since_text(p.last_batch_at, now, t("never", lang))
+        return (
+            f"{turnout} │ [green]{t('accepted_short', lang)} {vn_int(p.accepted)}[/] · "
+            f"[yellow]{t('flagged_short', lang)} {vn_int(p.flagged)}[/] · "
+            f"[red]{t('rejected_short', lang)} {vn_int(p.rejected)}[/] · "
+            f"[b red]{t('conflicts', lang)} {vn_int(p.conflicts)}[/] │ "
+            f"{t('last_short', lang)} {ago}"
+        )
     return (
-        f"{turnout} │ [green]{t('accepted_short', lang)} {vn_int(p.accepted)}[/] · "
-        f"[yellow]{t('flagged_short', lang)} {vn_int(p.flagged)}[/] · "
-        f"[red]{t('rejected_short', lang)} {vn_int(p.rejected)}[/] · "
-        f"[b red]{t('conflicts', lang)} {vn_int(p.conflicts)}[/] │ "
-        f"{t('last_short', lang)} {ago}"
+        f"{turnout} │ {t('constituencies_done', lang)} "
+        f"{vn_int(p.constituencies_complete)}/{vn_int(p.constituencies_total)} │ "
+        f"{t('seats_filled_long', lang)} {vn_int(p.seats_filled)}/{vn_int(p.seats)} │ "
+        f"{t('missing_short', lang)} {vn_int(p.missing)}"
     )
 
 
@@ -71,7 +78,7 @@ class ScopeCard(Vertical):
             f"{vn_int(p.areas_reported)}/{vn_int(p.areas_total)} {pct_text(str(p.reported_pct))}"
         )
         self.query_one(".card-stats", Static).update(
-            stats_line(p, lang, now, voters=self.scope == "election")
+            stats_line(p, lang, now, election=self.scope == "election")
         )
         if self.big:
             self.query_one(Digits).update(pct_text(str(p.reported_pct)))
@@ -79,5 +86,5 @@ class ScopeCard(Vertical):
     def tick(self, lang: Lang, now: dt.datetime) -> None:
         if self.progress is not None:
             self.query_one(".card-stats", Static).update(
-                stats_line(self.progress, lang, now, voters=self.scope == "election")
+                stats_line(self.progress, lang, now, election=self.scope == "election")
             )
