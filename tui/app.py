@@ -426,6 +426,10 @@ class DashboardApp(LangBindings, App[None]):
         try:
             source = await printing.source_from_server(self.client)
             if target == "constituency":
+                # 19/HĐBC-QH's table per commune needs the areas' own minutes.
+                await printing.add_constituency_minutes(
+                    self.client, source, ids["race_id"], ids["constituency_id"]
+                )
                 paths = [
                     await asyncio.to_thread(
                         printing.print_constituency,
@@ -438,6 +442,7 @@ class DashboardApp(LangBindings, App[None]):
             elif target == "polling_area":
                 doc = await self.client.polling_area(ids["polling_area_id"])
                 minutes = printing.minutes_from_area(doc)
+                source.corrections.update(printing.corrections_from_area(doc))
                 paths = [
                     await asyncio.to_thread(
                         printing.print_polling_area,

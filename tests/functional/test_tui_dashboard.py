@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import msgspec
+import pypdf
 from msgspec import structs
 from serverkit import RunningServer, ServerFolder, Station, example_minutes
 from textual.widgets import DataTable
@@ -81,6 +82,20 @@ async def test_a_batch_moves_the_overview_and_drill_down_reaches_the_polling_are
         await pilot.press("p")
         sheet = tmp_path / "sheets" / "ket-qua_QH_QH-10.pdf"
         await until(pilot, sheet.exists, "the constituency sheet", timeout=30)
+
+        def commune_row() -> list[str]:
+            try:
+                text = "".join(page.extract_text() for page in pypdf.PdfReader(sheet).pages)
+            except (OSError, pypdf.errors.PdfReadError):
+                return []  # still being written
+            start = text.find("Ghi chú\nXã Tân Thông Hội\n") + len("Ghi chú\n")
+            return text[start:].split("\n")[:7] if start >= len("Ghi chú\n") else []
+
+        # 19/HĐBC-QH's table per commune: the commune's own votes, from its areas' minutes
+        await until(pilot, lambda: bool(commune_row()), "the sheet's commune row", timeout=30)
+        assert [c.strip() for c in commune_row()] == [
+            "Xã Tân Thông Hội", "3", "1.001", "874", "803", "455", "301",
+        ]  # fmt: skip
 
         areas = detail.query_one("#areas", DataTable)
         areas.focus()
