@@ -121,9 +121,16 @@ def night(work: Path, seed: int, areas: int | None, *, log: bool = True) -> Nigh
     meta = folder / "night.json"
     if meta.exists():
         m = json.loads(meta.read_text())
-        return Night(
-            folder, m["election_id"], m["areas"], m["sheets"], m["constituencies"], m["probe_area"]
-        )
+        # Made by a tree whose key ids (fingerprints) differ from this one's: make again.
+        if m.get("probe_keyid") == station_key(seed, m["probe_area"]).fingerprint:
+            return Night(
+                folder,
+                m["election_id"],
+                m["areas"],
+                m["sheets"],
+                m["constituencies"],
+                m["probe_area"],
+            )
     start = time.perf_counter()
     folder.mkdir(parents=True, exist_ok=True)
     definition = national(seed=seed)
@@ -184,6 +191,7 @@ def night(work: Path, seed: int, areas: int | None, *, log: bool = True) -> Nigh
                 "sheets": sheets,
                 "constituencies": constituencies,
                 "probe_area": probe_area,
+                "probe_keyid": station_key(seed, probe_area).fingerprint,
                 "seconds": round(time.perf_counter() - start, 1),
             }
         )
