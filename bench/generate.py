@@ -122,7 +122,7 @@ def night(work: Path, seed: int, areas: int | None, *, log: bool = True) -> Nigh
     if meta.exists():
         m = json.loads(meta.read_text())
         # Made by a tree whose key ids (fingerprints) differ from this one's: make again.
-        if m.get("probe_keyid") == station_key(seed, m["probe_area"]).fingerprint:
+        if m.get("probe_keyid") == station_key(seed, m["probe_area"]).public.fingerprint:
             return Night(
                 folder,
                 m["election_id"],
@@ -191,7 +191,7 @@ def night(work: Path, seed: int, areas: int | None, *, log: bool = True) -> Nigh
                 "sheets": sheets,
                 "constituencies": constituencies,
                 "probe_area": probe_area,
-                "probe_keyid": station_key(seed, probe_area).fingerprint,
+                "probe_keyid": station_key(seed, probe_area).public.fingerprint,
                 "seconds": round(time.perf_counter() - start, 1),
             }
         )
