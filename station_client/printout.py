@@ -17,7 +17,7 @@ from schemas.models import CountingMinutes, Receipt, ResultBatch
 from schemas.signing import BATCH_TYPE, open_envelope
 from station_client.entry import paper_digest
 from station_client.errors import StationFolderError
-from station_client.forms import form_fields, show, values_from_minutes
+from station_client.forms import form_fields, name_fields, show, values_from_minutes
 from station_client.outbox import StoredBatch
 from station_client.receipts import verify_receipt
 from station_client.station import Station
@@ -227,11 +227,13 @@ def _receipt_lines(station: Station, receipt: Receipt | None) -> list[str]:
         f"Biên nhận ký bằng khoá máy chủ / receipt signed by the server key "
         f"{station.server_key.fingerprint}",
     ]
-    lines += [
-        f"{f.code} [{f.race_id or '—'}]: {f.message_vi.removeprefix(f.code + ': ')} / "
-        f"{f.message_en.removeprefix(f.code + ': ')}"
-        for f in receipt.findings
-    ]
+    for f in receipt.findings:
+        vi, en = f.message_vi.removeprefix(f.code + ": "), f.message_en.removeprefix(f.code + ": ")
+        seat = station.election.seats.get((station.polling_area_id, f.race_id or ""))
+        if seat is not None:
+            vi = name_fields(vi, f.fields, seat, lambda x: x.label_vi)
+            en = name_fields(en, f.fields, seat, lambda x: x.label_en)
+        lines.append(f"{f.code} [{f.race_id or '—'}]: {vi} / {en}")
     return lines
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -23,8 +22,8 @@ from station_client.entry import Race, paper_digest
 from station_client.forms import (
     FormField,
     check_format,
-    form_fields,
     keys_for,
+    name_fields,
     normalise,
     parse_count,
 )
@@ -68,15 +67,7 @@ def message(finding: Finding, lang: Lang, race: Race | None = None) -> str:
 
 
 def say_fields(text: str, paths: Sequence[str], seat: Seat, lang: Lang) -> str:
-    """W208 names the fields a correction changed as paths (candidate_votes.QH-10-2):
-    say each as the form does (the candidate's name)."""
-    form = form_fields(seat)
-    for path in sorted(paths, key=len, reverse=True):
-        found = keys_for([path], seat)
-        f = next((x for x in form if [x.key] == found), None)
-        if f is not None:
-            text = re.sub(rf"(?<![\w.]){re.escape(path)}(?![\w.])", label(f, lang), text)
-    return text
+    return name_fields(text, paths, seat, lambda f: label(f, lang))
 
 
 def section(f: FormField, lang: Lang) -> str | None:

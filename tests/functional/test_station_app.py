@@ -294,8 +294,10 @@ async def test_server_down_then_back_then_a_correction_with_its_reason(
         text = " ".join(
             page.extract_text() for page in pypdf.PdfReader(write_copy(station, 2)).pages
         )
-        assert "W208 [QH]: biên bản đính chính thay đổi số liệu" in " ".join(text.split())
-        assert "1 → 2" in text and "W208: W208" not in text
+        text = " ".join(text.split())
+        assert "W208 [QH]: biên bản đính chính thay đổi số liệu" in text
+        assert "Khiếu nại, tố cáo nhận được 1 → 2" in text, text
+        assert "W208: W208" not in text and "complaints.received" not in text
         assert "vòng đầu / main round" in text
     finally:
         server.stop()
