@@ -171,7 +171,12 @@ def plan_entry(
             code="P406",
             fields=("race",),
         )
-    races = [Race(s, form_fields(s), values_from_minutes(signed[s.race.id].minutes)) for s in seats]
+    # The earlier explanations are offered again, but not W208's: it explained the
+    # change the earlier correction made, not the one this correction makes.
+    races = [
+        Race(s, form_fields(s), _without_w208(values_from_minutes(signed[s.race.id].minutes)))
+        for s in seats
+    ]
     previous = {s.race.id: signed[s.race.id].minutes for s in seats}
     return Plan(races, True, digests.pop(), previous), notes
 
@@ -516,6 +521,10 @@ class DoubleEntry:
             sid, [(r.id, self.round) for r in self.plan.races] + [(BATCH_RACE, self.round)]
         )
         return stored
+
+
+def _without_w208(values: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in values.items() if k != "explain:W208"}
 
 
 def paper_digest(digest: str) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -238,6 +238,20 @@ def values_from_minutes(minutes: CountingMinutes) -> dict[str, str]:
     for code, text in minutes.explanations.items():
         values[f"explain:{code}"] = text
     return values
+
+
+def name_fields(
+    text: str, paths: Sequence[str], seat: Seat, say: Callable[[FormField], str]
+) -> str:
+    """W208 names the fields a correction changed as paths (candidate_votes.QH-10-2):
+    put each one's name, as ``say`` words the form field, in their place."""
+    form = form_fields(seat)
+    for path in sorted(paths, key=len, reverse=True):
+        found = keys_for([path], seat)
+        f = next((x for x in form if [x.key] == found), None)
+        if f is not None:
+            text = re.sub(rf"(?<![\w.]){re.escape(path)}(?![\w.])", say(f), text)
+    return text
 
 
 def keys_for(fields_named: Iterable[str], seat: Seat) -> list[str]:

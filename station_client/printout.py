@@ -17,10 +17,11 @@ from schemas.models import CountingMinutes, Receipt, ResultBatch
 from schemas.signing import BATCH_TYPE, open_envelope
 from station_client.entry import paper_digest
 from station_client.errors import StationFolderError
-from station_client.forms import form_fields, show, values_from_minutes
+from station_client.forms import form_fields, name_fields, show, values_from_minutes
 from station_client.outbox import StoredBatch
 from station_client.receipts import verify_receipt
 from station_client.station import Station
+from tally_server.core.glossary import ROUND
 from tally_server.core.numbers import vn_int
 
 # reportlab and the font package directly, not tui's sheets: the station client and
@@ -121,7 +122,7 @@ def _render(
     )
 
     def p(text: str, style: ParagraphStyle = body) -> Paragraph:
-        return Paragraph(_escape(text), style)
+        return Paragraph(_markup(text), style)
 
     story: list[object] = [
         p("BẢN SAO KẾT QUẢ KIỂM PHIẾU ĐÃ KÝ VÀ GỬI", title),
@@ -167,7 +168,8 @@ def _render(
         story.append(
             p(
                 f"{seat.race.name} ({m.race_id}) · {seat.constituency.name} · "
-                f"{seat.constituency.seats} ghế / seats · vòng / round {m.round}",
+                f"{seat.constituency.seats} ghế / seats · "
+                f"{ROUND[m.round].of('vi')} / {ROUND[m.round].of('en')}",
                 head,
             )
         )
@@ -225,9 +227,13 @@ def _receipt_lines(station: Station, receipt: Receipt | None) -> list[str]:
         f"Biên nhận ký bằng khoá máy chủ / receipt signed by the server key "
         f"{station.server_key.fingerprint}",
     ]
-    lines += [
-        f"{f.code} [{f.race_id or '—'}]: {f.message_vi} / {f.message_en}" for f in receipt.findings
-    ]
+    for f in receipt.findings:
+        vi, en = f.message_vi.removeprefix(f.code + ": "), f.message_en.removeprefix(f.code + ": ")
+        seat = station.election.seats.get((station.polling_area_id, f.race_id or ""))
+        if seat is not None:
+            vi = name_fields(vi, f.fields, seat, lambda x: x.label_vi)
+            en = name_fields(en, f.fields, seat, lambda x: x.label_en)
+        lines.append(f"{f.code} [{f.race_id or '—'}]: {vi} / {en}")
     return lines
 
 
@@ -248,3 +254,16 @@ def _signer_names(minutes: list[CountingMinutes]) -> list[str]:
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _markup(text: str) -> str:
+    """Escaped, with the signs Be Vietnam Pro lacks (→ in W208's "874 → 876", Σ)
+    drawn from the PDF's built-in Symbol font: a blank there would hide which way a
+    figure changed."""
+    from reportlab.pdfbase import pdfmetrics
+
+    has = pdfmetrics.getFont(REGULAR).face.charToGlyph
+    return "".join(
+        c if ord(c) in has or c.isspace() else f'<font face="Symbol">{c}</font>'
+        for c in _escape(text)
+    )

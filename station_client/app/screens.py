@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
@@ -18,10 +19,18 @@ from station_client.app.model import EntryModel, Review
 from station_client.app.widgets import FigureInput, LangScreenMixin, SendLine, both
 from station_client.app.words import num, w
 from station_client.entry import Race, paper_digest
-from station_client.forms import FormField, check_format, keys_for, normalise, parse_count
+from station_client.forms import (
+    FormField,
+    check_format,
+    keys_for,
+    name_fields,
+    normalise,
+    parse_count,
+)
 from station_client.outbox import StoredBatch
 from station_client.station import Station
 from station_client.status import short_time, status_data
+from tally_server.core.definition import Seat
 from tally_server.core.glossary import Lang
 
 if TYPE_CHECKING:
@@ -48,10 +57,17 @@ def shown(f: FormField, value: str | None, lang: Lang) -> str:
     return value
 
 
-def message(finding: Finding, lang: Lang) -> str:
+def message(finding: Finding, lang: Lang, race: Race | None = None) -> str:
     head = w("error" if finding.severity == "error" else "warning", lang)
     text = finding.message_vi if lang == "vi" else finding.message_en
-    return f"{head} {finding.code}: {text.removeprefix(finding.code + ': ')}"
+    text = text.removeprefix(finding.code + ": ")
+    if race is not None:
+        text = say_fields(text, finding.fields, race.seat, lang)
+    return f"{head} {finding.code}: {text}"
+
+
+def say_fields(text: str, paths: Sequence[str], seat: Seat, lang: Lang) -> str:
+    return name_fields(text, paths, seat, lambda f: label(f, lang))
 
 
 def section(f: FormField, lang: Lang) -> str | None:
@@ -127,12 +143,14 @@ class HomeScreen(Base):
         table = self.query_one("#races", DataTable)
         row = table.cursor_row
         table.clear(columns=True)
-        table.add_column(w("col_race", self.lang), width=40)
-        table.add_column(w("col_state", self.lang), width=32)
+        table.add_column(w("col_race", self.lang), width=44)
+        table.add_column(w("col_state", self.lang), width=28)
         data = status_data(st)
         for race in data["races"]:
-            name = f"{race['race_id']} · {race['race_name']}"
-            table.add_row(name[:40], w(race["state"], self.lang), key=race["race_id"])
+            # The whole name, on two lines where it is long: "Hội đồng nhân dân Thà…"
+            # does not say which council.
+            name = Text(f"{race['race_id']} · {race['race_name']}")
+            table.add_row(name, w(race["state"], self.lang), key=race["race_id"], height=None)
         if data["races"]:
             table.move_cursor(row=min(row, len(data["races"]) - 1))
         self.query_one("#hint", Static).update(
@@ -261,7 +279,7 @@ class EntryScreen(Base):
         # Otherwise the form's findings so far: the mark just typed stays explained.
         found = found or list({id(x): x for xs in by_key.values() for x in xs}.values())
         if found:
-            lines = [message(x, lang) for x in found[:2]]
+            lines = [message(x, lang, self.race) for x in found[:2]]
             hint = "explain_later" if all(x.severity == "warning" for x in found) else "fix_later"
             lines.append(w(hint, lang))
         else:
@@ -450,7 +468,8 @@ class ReviewScreen(Base):
         table.add_column("", width=14, key="check")
         if self.model.plan.correction:
             reason = self.model.reason() or w("needs_reason", lang)
-            table.add_row(w("reason", lang), reason[:28], "", key="reason")
+            # All of it, wrapped: the officials check the reason they are signing.
+            table.add_row(Text(f"{w('reason', lang)}: {reason}"), "", "", key="reason", height=None)
         by_race: dict[str, list[Finding]] = {}
         for finding in self.review.findings:
             by_race.setdefault(finding.race_id or "", []).append(finding)
@@ -461,7 +480,7 @@ class ReviewScreen(Base):
             values = self.model.values(race)
             for finding in by_race.get(race.id, []):
                 table.add_row(
-                    Text(f"{race.id} · {message(finding, lang)}"), "", "",
+                    Text(f"{race.id} · {message(finding, lang, race)}"), "", "",
                     key=f"find|{race.id}|{finding.code}", height=None,
                 )  # fmt: skip
                 if finding.severity == "warning":
@@ -474,7 +493,9 @@ class ReviewScreen(Base):
                     )  # fmt: skip
         for race in self.model.plan.races:
             values = self.model.values(race)
-            table.add_row(f"── {heading(race, lang)}"[:44], "", "", key=f"head|{race.id}")
+            table.add_row(
+                Text(f"── {heading(race, lang)}"), "", "", key=f"head|{race.id}", height=None
+            )
             broken = self.review.broken.get(race.id)
             marks: dict[str, str] = {}
             for finding in by_race.get(race.id, []):
@@ -537,8 +558,14 @@ class ReviewScreen(Base):
                 self.fill()
 
             current = self.model.values(race).get(f"explain:{code}", "")
+            said = next(
+                message(x, lang, race)
+                for x in self.review.findings
+                if x.code == code and x.race_id == race_id
+            )
+            # The warning itself above the box: what is being explained stays in sight.
             self.app.push_screen(
-                TextDialog(f"{w('explanation', lang)} {code} ({race_id})", current),
+                TextDialog(f"{race_id} · {said}\n{w('explanation', lang)}:", current),
                 set_explanation,
             )
 
@@ -783,6 +810,7 @@ class OutboxScreen(Base):
 
     def show_detail(self) -> None:
         lang = self.lang
+        st = self.sapp.station
         b = self._selected()
         if b is None:
             self.query_one("#detail", Static).update(w("outbox_empty", lang))
@@ -799,8 +827,13 @@ class OutboxScreen(Base):
             )
             lines.append(w("corrects", lang, n=old, reason=b.reason or ""))
         for f in b.findings[:2]:
-            text = f.get("message_vi" if lang == "vi" else "message_en", "")
-            lines.append(f"{f.get('code', '?')}: {text}")
+            code = str(f.get("code", "?"))
+            text = str(f.get("message_vi" if lang == "vi" else "message_en", ""))
+            text = text.removeprefix(code + ": ")
+            seat = st.election.seats.get((st.polling_area_id, str(f.get("race_id"))))
+            if seat is not None:
+                text = say_fields(text, [str(x) for x in f.get("fields", [])], seat, lang)
+            lines.append(f"{code}: {text}")
         self.query_one("#detail", Static).update("\n".join(lines))
 
     def on_data_table_row_highlighted(self) -> None:

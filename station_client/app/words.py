@@ -13,9 +13,9 @@ W: dict[str, Words] = {
     "lang": Words(vi="English", en="Tiếng Việt"),
     "quit": Words(vi="Thoát", en="Quit"),
     "enter_race": Words(vi="Nhập biên bản", en="Enter minutes"),
-    "enter_all": Words(vi="Nhập tất cả", en="Enter all"),
+    "enter_all": Words(vi="Nhập hết", en="Enter all"),
     "correct": Words(vi="Đính chính", en="Correct"),
-    "outbox": Words(vi="Đã gửi & biên nhận", en="Sent & receipts"),
+    "outbox": Words(vi="Đã gửi, biên nhận", en="Sent & receipts"),
     "send": Words(vi="Gửi ngay", en="Send now"),
     "back": Words(vi="Quay lại", en="Back"),
     "sign": Words(vi="Ký", en="Sign"),
@@ -130,8 +130,8 @@ W: dict[str, Words] = {
     "discarded": Words(vi="Đã bỏ bản nháp.", en="Draft discarded."),
     "edit_title": Words(vi="Sửa: {label}", en="Edit: {label}"),
     "reason_title": Words(
-        vi="Lý do đính chính (bắt buộc, ghi vào lô mới)",
-        en="Reason for the correction (required, recorded in the new batch)",
+        vi="Lý do đính chính (bắt buộc, gửi kèm biên bản đính chính)",
+        en="Reason for the correction (required, sent with the corrected minutes)",
     ),
     "passphrase_title": Words(vi="Mật khẩu khoá của trạm", en="The station key's passphrase"),
     "passphrase_wrong": Words(
@@ -186,7 +186,7 @@ W: dict[str, Words] = {
     "col_receipt": Words(vi="Biên nhận của máy chủ", en="Server's receipt"),
     "receipt_line": Words(vi="số {index}, lúc {time}", en="no. {index}, at {time}"),
     "corrects": Words(
-        vi="đính chính lần gửi số {n}: {reason}", en="corrects sending {n}: {reason}"
+        vi="Đính chính lần gửi số {n}: {reason}", en="Corrects sending {n}: {reason}"
     ),
     "outbox_empty": Words(vi="Chưa ký biên bản nào.", en="No minutes signed yet."),
     "outbox_keys": Words(

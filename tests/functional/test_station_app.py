@@ -12,6 +12,7 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+import msgspec
 import pypdf
 import pytest
 from serverkit import EXAMPLE_ELECTION, RunningServer, ServerFolder, example_minutes
@@ -111,6 +112,7 @@ async def test_two_blind_entries_a_difference_settled_then_signed(station: Stati
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: "chưa nhập" in screen_text(app), "home")
         snapshot(app, "home")
+        assert "q Thoát" in screen_text(app)  # the footer's last key, not cut at 80
         await pilot.press("enter")
         seen = await type_form(pilot, app, a, check="valid_ballots")
         assert "1.250" in seen and "Số phiếu hợp lệ" in seen
@@ -285,6 +287,68 @@ async def test_server_down_then_back_then_a_correction_with_its_reason(
         assert new.minutes[0].explanations == {"W208": "Biên bản giấy ghi 2 đơn"}
         assert [b.state for b in station.outbox.batches("KV-01")] == ["delivered", "delivered"]
         assert old.minutes[0].complaints.received == 1
+        # The correction's copy says which way the figure went (→ is not in the PDF's
+        # face), each finding's code once, and the round in words.
+        from station_client.printout import write_copy
+
+        text = " ".join(
+            page.extract_text() for page in pypdf.PdfReader(write_copy(station, 2)).pages
+        )
+        text = " ".join(text.split())
+        assert "W208 [QH]: biên bản đính chính thay đổi số liệu" in text
+        assert "Khiếu nại, tố cáo nhận được 1 → 2" in text, text
+        assert "W208: W208" not in text and "complaints.received" not in text
+        assert "vòng đầu / main round" in text
     finally:
         server.stop()
         station.close()
+
+
+async def test_a_second_correction_asks_for_its_own_w208_explanation(station: Station) -> None:
+    """The earlier warnings' explanations are kept, but W208 explained the change the
+    earlier correction made: the new change is explained afresh, in the form's words."""
+    from station_client.submit import submit
+
+    def key() -> SigningKey:
+        return station.signing_key(None)
+
+    first = msgspec.structs.replace(qh(), explanations={"W200": "Hai phiếu hỏng được đổi"})
+    # No piles: a change of votes alone is then a consistent correction (E117 aside).
+    first = msgspec.structs.replace(
+        first, ballots_issued=first.voters_voted + 2, ballots_by_names_kept=None
+    )
+    submit(station, [first], key)
+    votes = {**first.candidate_votes, "QH-10-2": first.candidate_votes["QH-10-2"] + 2}
+    second = msgspec.structs.replace(
+        first, candidate_votes=votes, explanations={**first.explanations, "W208": "Thiếu 2"}
+    )
+    submit(station, [second], key, correction=True, reason="Đếm lại lần một")
+    app = StationApp(station, retry_every=60, timeout=2)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: "đã ký, chưa gửi được" in screen_text(app), "home")
+        await pilot.press("c")
+        await until(pilot, lambda: "Lý do đính chính" in screen_text(app), "reason")
+        await pilot.press(*keys("Đếm lại lần hai theo yêu cầu của Ban bầu cử xã"), "enter")
+        i = [f.key for f in fields(station)].index("votes:QH-10-3")
+        for _ in range(2):
+            await until(pilot, lambda: "ĐÍNH CHÍNH" in screen_text(app), "correction form")
+            while getattr(app.focused, "id", None) != f"f-{i}":
+                await pilot.press("shift+tab")
+            await pilot.press("ctrl+u", *keys("800"), "ctrl+n")
+            await until(
+                pilot,
+                lambda: "Cán bộ B nhấn Enter" in screen_text(app) or "Duyệt" in screen_text(app),
+                "next step",
+            )
+            if "Cán bộ B nhấn Enter" in screen_text(app):
+                await pilot.press("enter")
+        review = screen_text(app)
+        # The field by the candidate's name, not candidate_votes.QH-10-3.
+        assert "Lê Hoàng Cường 803 → 800" in " ".join(review.split()), review
+        assert "candidate_votes" not in review
+        assert "Thiếu 2" not in review and "Hai phiếu hỏng được đổi" in review
+        # The whole reason is shown, not its first 14 letters.
+        assert "Ban bầu cử xã" in " ".join(review.split()), review
+        await pilot.press("k")
+        await until(pilot, lambda: "cảnh báo chưa có giải thích" in screen_text(app), "refused")
+    assert len(station.outbox.batches(station.station_id)) == 2
