@@ -21,7 +21,7 @@ import msgspec
 from schemas.models import Constituency, Count, CountingMinutes, Finding, Id, Round
 from tally_server.core.definition import Election
 from tally_server.core.glossary import FIELD, ROUND, Words
-from tally_server.core.numbers import vn_int
+from tally_server.core.numbers import en_int, vn_int
 
 COUNT_NAMES = (
     "voters_on_list",
@@ -195,7 +195,7 @@ def format_findings(doc: Mapping[str, Any], election: Election, source: str) -> 
                 path,
                 value,
                 vi=f"là {shown}: phải là số nguyên từ 0 đến {vn_int(_MAX_COUNT)}",
-                en=f"is {shown}: must be a whole number from 0 to {vn_int(_MAX_COUNT)}",
+                en=f"is {shown}: must be a whole number from 0 to {en_int(_MAX_COUNT)}",
             )
 
     for name in doc:

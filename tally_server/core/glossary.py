@@ -22,7 +22,7 @@ from tally_server.core.decision import (
     ReasonCode,
     Status,
 )
-from tally_server.core.numbers import percent, vn_int, vn_percent
+from tally_server.core.numbers import en_int, en_percent, percent, vn_int, vn_percent
 
 Lang = Literal["vi", "en"]
 LANGS: tuple[Lang, ...] = ("vi", "en")
@@ -203,10 +203,11 @@ def reason_words(reason: Reason, det: Determination, candidates: Mapping[str, Ca
     """One reason as a sentence in each language, with its figures."""
     f = reason.figures
     vi = {k: vn_int(n) for k, n in f.items()}
-    en = dict(vi)
+    en = {k: en_int(n) for k, n in f.items()}
     if reason.code in ("turnout_not_over_half", "revote_turnout_stands"):
         t, v = f["voters_voted"], f["voters_on_list"]
-        vi["turnout"] = en["turnout"] = f"{vn_int(t)}/{vn_int(v)} = {vn_percent(percent(t, v))}"
+        vi["turnout"] = f"{vn_int(t)}/{vn_int(v)} = {vn_percent(percent(t, v))}"
+        en["turnout"] = f"{en_int(t)}/{en_int(v)} = {en_percent(percent(t, v))}"
     elif reason.code == "elected":
         vi["winners"] = en["winners"] = ", ".join(_who(candidates[w]) for w in det.winners)
     elif reason.code in ("tie_older_elected", "tie_same_birth_date") and det.tie is not None:

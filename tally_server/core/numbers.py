@@ -60,6 +60,16 @@ def vn_int(n: int) -> str:
     return f"{n:,}".replace(",", ".")
 
 
+def en_int(n: int) -> str:
+    """293079 -> '293,079': the English messages' figures."""
+    return f"{n:,}"
+
+
+def en_percent(value: Decimal) -> str:
+    """Decimal('75.08') -> '75.08%'."""
+    return f"{value:.2f}%"
+
+
 def vn_percent(value: Decimal, *, whole_without_decimals: bool = False) -> str:
     """Decimal('75.08') -> '75,08%'; with ``whole_without_decimals``, 60.00 -> '60%'
     as the Council's published lists print it."""

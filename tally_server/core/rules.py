@@ -19,7 +19,7 @@ from tally_server.core.decision import Status
 from tally_server.core.definition import Election
 from tally_server.core.fields import COUNTS, count_finding
 from tally_server.core.glossary import NO_SUPPLEMENTARY, ROUND, RULE_TITLE, Words, status_words
-from tally_server.core.numbers import percent, vn_int, vn_percent
+from tally_server.core.numbers import en_int, en_percent, percent, vn_int, vn_percent
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +258,7 @@ def _later_round(
     }
     if not first.complete:
         n, total = vn_int(first.areas_reported), vn_int(first.areas_total)
+        n_en, total_en = en_int(first.areas_reported), en_int(first.areas_total)
         return [
             _f(
                 "E118",
@@ -272,7 +273,7 @@ def _later_round(
                 f"{rvi} của đơn vị bầu cử {con.id} mới nhận {n}/{total} khu vực bỏ phiếu: "
                 "chưa xác định được ai đã trúng cử và còn mấy ghế; gửi lại biên bản bầu cử "
                 "thêm khi vòng đầu đã đủ",
-                f"the {ren} of constituency {con.id} has {n} of {total} polling areas in: "
+                f"the {ren} of constituency {con.id} has {n_en} of {total_en} polling areas in: "
                 "who was elected and how many seats are open is not known yet; send the "
                 "supplementary minutes again once it is complete",
             )
@@ -335,8 +336,8 @@ def _arithmetic(
                 {"voters_voted": m.voters_voted, "voters_on_list": m.voters_on_list},
                 f"số cử tri đã bỏ phiếu ({vn_int(m.voters_voted)}) > "
                 f"tổng số cử tri ({vn_int(m.voters_on_list)})",
-                f"voters who voted ({vn_int(m.voters_voted)}) > "
-                f"voters on the list ({vn_int(m.voters_on_list)})",
+                f"voters who voted ({en_int(m.voters_voted)}) > "
+                f"voters on the list ({en_int(m.voters_on_list)})",
             )
         )
     if m.ballots_received > m.ballots_issued:
@@ -348,8 +349,8 @@ def _arithmetic(
                 {"ballots_received": m.ballots_received, "ballots_issued": m.ballots_issued},
                 f"số phiếu thu vào ({vn_int(m.ballots_received)}) > "
                 f"số phiếu phát ra ({vn_int(m.ballots_issued)})",
-                f"ballots received ({vn_int(m.ballots_received)}) > "
-                f"ballots issued ({vn_int(m.ballots_issued)})",
+                f"ballots received ({en_int(m.ballots_received)}) > "
+                f"ballots issued ({en_int(m.ballots_issued)})",
             )
         )
     both = m.valid_ballots + m.invalid_ballots
@@ -368,8 +369,8 @@ def _arithmetic(
                 f"phiếu hợp lệ ({vn_int(m.valid_ballots)}) + phiếu không hợp lệ "
                 f"({vn_int(m.invalid_ballots)}) = {vn_int(both)} ≠ "
                 f"phiếu thu vào ({vn_int(m.ballots_received)})",
-                f"valid ({vn_int(m.valid_ballots)}) + invalid ({vn_int(m.invalid_ballots)}) "
-                f"= {vn_int(both)} ≠ ballots received ({vn_int(m.ballots_received)})",
+                f"valid ({en_int(m.valid_ballots)}) + invalid ({en_int(m.invalid_ballots)}) "
+                f"= {en_int(both)} ≠ ballots received ({en_int(m.ballots_received)})",
             )
         )
     for cid, votes in m.candidate_votes.items():
@@ -382,8 +383,8 @@ def _arithmetic(
                     {"candidate_id": cid, "votes": votes, "valid_ballots": m.valid_ballots},
                     f"người ứng cử {cid} được {vn_int(votes)} phiếu > "
                     f"số phiếu hợp lệ ({vn_int(m.valid_ballots)})",
-                    f"candidate {cid} has {vn_int(votes)} votes > "
-                    f"valid ballots ({vn_int(m.valid_ballots)})",
+                    f"candidate {cid} has {en_int(votes)} votes > "
+                    f"valid ballots ({en_int(m.valid_ballots)})",
                 )
             )
     total = sum(m.candidate_votes.values())
@@ -397,8 +398,8 @@ def _arithmetic(
                 f"tổng số phiếu bầu cho các ứng cử viên ({vn_int(total)}) < "
                 f"số phiếu hợp lệ ({vn_int(m.valid_ballots)}): "
                 "mỗi phiếu hợp lệ giữ ít nhất một tên",
-                f"sum of all candidates' votes ({vn_int(total)}) < "
-                f"valid ballots ({vn_int(m.valid_ballots)}): every valid ballot keeps a name",
+                f"sum of all candidates' votes ({en_int(total)}) < "
+                f"valid ballots ({en_int(m.valid_ballots)}): every valid ballot keeps a name",
             )
         )
     if open_seats is not None and total > open_seats * m.valid_ballots:
@@ -418,9 +419,9 @@ def _arithmetic(
                 f"tổng số phiếu bầu cho các ứng cử viên ({vn_int(total)}) > "
                 f"{open_seats} ghế còn thiếu × {vn_int(m.valid_ballots)} phiếu hợp lệ = "
                 f"{vn_int(cap)}: phiếu bầu cử thêm giữ nhiều nhất {open_seats} tên",
-                f"sum of all candidates' votes ({vn_int(total)}) > "
-                f"{open_seats} seat(s) still open × {vn_int(m.valid_ballots)} valid ballots = "
-                f"{vn_int(cap)}: a supplementary ballot keeps at most {open_seats} name(s)",
+                f"sum of all candidates' votes ({en_int(total)}) > "
+                f"{open_seats} seat(s) still open × {en_int(m.valid_ballots)} valid ballots = "
+                f"{en_int(cap)}: a supplementary ballot keeps at most {open_seats} name(s)",
             )
         )
     elif seats is not None and total > seats * m.valid_ballots:
@@ -438,8 +439,8 @@ def _arithmetic(
                 },
                 f"tổng số phiếu bầu cho các ứng cử viên ({vn_int(total)}) > "
                 f"{seats} ghế × {vn_int(m.valid_ballots)} phiếu hợp lệ = {vn_int(cap)}",
-                f"sum of all candidates' votes ({vn_int(total)}) > "
-                f"{seats} seats × {vn_int(m.valid_ballots)} valid ballots = {vn_int(cap)}",
+                f"sum of all candidates' votes ({en_int(total)}) > "
+                f"{seats} seats × {en_int(m.valid_ballots)} valid ballots = {en_int(cap)}",
             )
         )
     piles = m.ballots_by_names_kept
@@ -474,7 +475,7 @@ def _arithmetic(
                         f"{vn_int(over)} phiếu được tính là hợp lệ dù giữ hơn {open_seats} tên; "
                         f"bầu cử thêm chỉ còn {open_seats} ghế: phiếu giữ nhiều tên hơn số ghế "
                         "là phiếu không hợp lệ",
-                        f"{vn_int(over)} ballots counted valid keep more than {open_seats} "
+                        f"{en_int(over)} ballots counted valid keep more than {open_seats} "
                         f"name(s); the supplementary round has {open_seats} seat(s) open, and a "
                         "ballot keeping more names than the seats is invalid",
                     )
@@ -489,8 +490,8 @@ def _arithmetic(
                     {"piles_total": pile_sum, "valid_ballots": m.valid_ballots},
                     f"tổng các nhóm phiếu theo số tên ({vn_int(pile_sum)}) ≠ "
                     f"số phiếu hợp lệ ({vn_int(m.valid_ballots)})",
-                    f"sum of the by-names piles ({vn_int(pile_sum)}) ≠ "
-                    f"valid ballots ({vn_int(m.valid_ballots)})",
+                    f"sum of the by-names piles ({en_int(pile_sum)}) ≠ "
+                    f"valid ballots ({en_int(m.valid_ballots)})",
                 )
             )
         names = sum(k * pile for k, pile in enumerate(piles, start=1))
@@ -503,8 +504,8 @@ def _arithmetic(
                     {"names_kept": names, "votes_total": total},
                     f"Σ k × (phiếu giữ k tên) = {vn_int(names)} ≠ "
                     f"tổng số phiếu bầu cho các ứng cử viên ({vn_int(total)})",
-                    f"Σ k × (ballots keeping k names) = {vn_int(names)} ≠ "
-                    f"sum of all candidates' votes ({vn_int(total)})",
+                    f"Σ k × (ballots keeping k names) = {en_int(names)} ≠ "
+                    f"sum of all candidates' votes ({en_int(total)})",
                 )
             )
     return out
@@ -522,8 +523,8 @@ def _warnings(election: Election, m: CountingMinutes, config: RulesConfig) -> li
                 {"ballots_issued": m.ballots_issued, "voters_voted": m.voters_voted},
                 f"số phiếu phát ra ({vn_int(m.ballots_issued)}) ≠ "
                 f"số cử tri đã bỏ phiếu ({vn_int(m.voters_voted)})",
-                f"ballots issued ({vn_int(m.ballots_issued)}) ≠ "
-                f"voters who voted ({vn_int(m.voters_voted)})",
+                f"ballots issued ({en_int(m.ballots_issued)}) ≠ "
+                f"voters who voted ({en_int(m.voters_voted)})",
             )
         )
     if m.ballots_received != m.voters_voted:
@@ -535,8 +536,8 @@ def _warnings(election: Election, m: CountingMinutes, config: RulesConfig) -> li
                 {"ballots_received": m.ballots_received, "voters_voted": m.voters_voted},
                 f"số phiếu thu vào ({vn_int(m.ballots_received)}) ≠ "
                 f"số cử tri đã bỏ phiếu ({vn_int(m.voters_voted)})",
-                f"ballots received ({vn_int(m.ballots_received)}) ≠ "
-                f"voters who voted ({vn_int(m.voters_voted)})",
+                f"ballots received ({en_int(m.ballots_received)}) ≠ "
+                f"voters who voted ({en_int(m.voters_voted)})",
             )
         )
     n = m.voters_on_list
@@ -549,8 +550,8 @@ def _warnings(election: Election, m: CountingMinutes, config: RulesConfig) -> li
                 {"voters_on_list": n, "min": config.min_voters, "max": config.max_voters},
                 f"tổng số cử tri ({vn_int(n)}) ngoài khoảng "
                 f"{vn_int(config.min_voters)}–{vn_int(config.max_voters)} của một khu vực bỏ phiếu",
-                f"voters on the list ({vn_int(n)}) outside the usual "
-                f"{vn_int(config.min_voters)}–{vn_int(config.max_voters)} of a polling area",
+                f"voters on the list ({en_int(n)}) outside the usual "
+                f"{en_int(config.min_voters)}–{en_int(config.max_voters)} of a polling area",
             )
         )
     area = election.polling_areas.get(m.polling_area_id)
@@ -564,15 +565,17 @@ def _warnings(election: Election, m: CountingMinutes, config: RulesConfig) -> li
                 {"voters_on_list": n, "defined": defined},
                 f"tổng số cử tri ({vn_int(n)}) khác số trong định nghĩa cho khu vực "
                 f"{m.polling_area_id} ({vn_int(defined)})",
-                f"voters on the list ({vn_int(n)}) differ from the definition's figure "
-                f"for polling area {m.polling_area_id} ({vn_int(defined)})",
+                f"voters on the list ({en_int(n)}) differ from the definition's figure "
+                f"for polling area {m.polling_area_id} ({en_int(defined)})",
             )
         )
     if n > 0:
         turnout = vn_percent(percent(m.voters_voted, n))
+        turnout_en = en_percent(percent(m.voters_voted, n))
         if 1000 * m.voters_voted >= config.high_turnout_permille * n:
             pm = config.high_turnout_permille
             limit = f"{pm // 10},{pm % 10}" if pm % 10 else str(pm // 10)
+            limit_en = limit.replace(",", ".")
             out.append(
                 _f(
                     "W205",
@@ -580,7 +583,7 @@ def _warnings(election: Election, m: CountingMinutes, config: RulesConfig) -> li
                     ["voters_voted", "voters_on_list"],
                     {"voters_voted": m.voters_voted, "voters_on_list": n, "turnout": turnout},
                     f"tỷ lệ đi bầu {turnout} ({vn_int(m.voters_voted)}/{vn_int(n)}) ≥ {limit}%",
-                    f"turnout {turnout} ({vn_int(m.voters_voted)}/{vn_int(n)}) ≥ {limit}%",
+                    f"turnout {turnout_en} ({en_int(m.voters_voted)}/{en_int(n)}) ≥ {limit_en}%",
                 )
             )
         if 100 * m.voters_voted <= config.low_turnout_percent * n:
@@ -592,7 +595,7 @@ def _warnings(election: Election, m: CountingMinutes, config: RulesConfig) -> li
                     {"voters_voted": m.voters_voted, "voters_on_list": n, "turnout": turnout},
                     f"tỷ lệ đi bầu {turnout} ({vn_int(m.voters_voted)}/{vn_int(n)}) "
                     f"≤ {config.low_turnout_percent}%",
-                    f"turnout {turnout} ({vn_int(m.voters_voted)}/{vn_int(n)}) "
+                    f"turnout {turnout_en} ({en_int(m.voters_voted)}/{en_int(n)}) "
                     f"≤ {config.low_turnout_percent}%",
                 )
             )
@@ -611,7 +614,8 @@ def _warnings(election: Election, m: CountingMinutes, config: RulesConfig) -> li
                 },
                 f"phiếu không hợp lệ {vn_int(m.invalid_ballots)}/{vn_int(received)} = {share} "
                 f"> {config.high_invalid_percent}% số phiếu thu vào",
-                f"invalid ballots {vn_int(m.invalid_ballots)}/{vn_int(received)} = {share} "
+                f"invalid ballots {en_int(m.invalid_ballots)}/{en_int(received)} = "
+                f"{en_percent(percent(m.invalid_ballots, received))} "
                 f"> {config.high_invalid_percent}% of ballots received",
             )
         )
@@ -793,8 +797,8 @@ def _order_warnings(election: Election, batch: ResultBatch, items: list[list[Fin
                     },
                     f"tổng số cử tri cuộc bầu cử {m.race_id} ({vn_int(m.voters_on_list)}) "
                     f"lớn hơn của cuộc bầu cử cấp trên {other} ({vn_int(fewest)})",
-                    f"voters on the list for {m.race_id} ({vn_int(m.voters_on_list)}) exceed "
-                    f"those for the higher-level race {other} ({vn_int(fewest)})",
+                    f"voters on the list for {m.race_id} ({en_int(m.voters_on_list)}) exceed "
+                    f"those for the higher-level race {other} ({en_int(fewest)})",
                 )
             )
 

@@ -126,7 +126,7 @@ def test_errors_block_signing_and_only_the_named_fields_are_asked_again(
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
     out = result.stdout
     assert "LỖI / ERROR E112 [QH]" in out
-    assert "valid (1.220) + invalid (81) = 1.301 ≠ ballots received (1.238)" in out
+    assert "valid (1,220) + invalid (81) = 1,301 ≠ ballots received (1,238)" in out
     assert "phiếu hợp lệ (1.220) + phiếu không hợp lệ (81)" in out
     # The three fields E112 names are offered with their current values.
     assert "sửa / fix: Số phiếu không hợp lệ / Invalid ballots [81" in out

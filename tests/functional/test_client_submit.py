@@ -125,7 +125,7 @@ def test_errors_in_a_file_sign_nothing_and_print_the_findings(
     )
     assert result.returncode == 1
     assert "P407" in result.stderr and "E112" in result.stderr
-    assert "valid (1.221) + invalid (18) = 1.239 ≠ ballots received (1.238)" in result.stderr
+    assert "valid (1,221) + invalid (18) = 1,239 ≠ ballots received (1,238)" in result.stderr
     assert signed(station) == []
 
 

@@ -126,7 +126,7 @@ def test_rejected_minutes_are_named_and_left_out(tmp_path: Path, three_areas: li
     (finding,) = entry["findings"]
     assert finding["code"] == "E112"
     assert finding["message_en"] == (
-        "E112: valid (1.220) + invalid (20) = 1.240 ≠ ballots received (1.238)"
+        "E112: valid (1,220) + invalid (20) = 1,240 ≠ ballots received (1,238)"
     )
     qh = next(r for r in doc["results"] if r["constituency_id"] == "QH-10")
     assert qh["areas_reported"] == 1 and qh["status"] == "partial"
@@ -286,7 +286,7 @@ def test_a_supplementary_ballot_keeps_at_most_the_seats_still_open(tmp_path: Pat
         "valid_ballots": 1000,
         "cap": 1000,
     }
-    assert "(2.000) > 1 seat(s) still open × 1.000 valid ballots = 1.000" in f["message_en"]
+    assert "(2,000) > 1 seat(s) still open × 1,000 valid ballots = 1,000" in f["message_en"]
     assert "1 ghế còn thiếu × 1.000 phiếu hợp lệ" in f["message_vi"]
     # The piles say the same: 1,000 ballots kept two names.
     found = _refusal(
@@ -480,7 +480,7 @@ def test_a_malformed_minutes_names_file_area_race_field_and_candidate(tmp_path: 
     )
     assert votes["message_en"] == (
         f"E100: file {where}, polling area KV-01, race QH: votes for Trần Văn Bảo (QH-10-2) "
-        "is -5: must be a whole number from 0 to 1.000.000.000"
+        "is -5: must be a whole number from 0 to 1,000,000,000"
     )
     assert votes["fields"] == ["candidate_votes.QH-10-2"]
     assert votes["figures"]["candidate"] == "QH-10-2" and votes["figures"]["value"] == "-5"

@@ -108,7 +108,7 @@ def test_turnout_not_over_half_carries_its_code_and_figures() -> None:
     assert reason.figures == {"voters_voted": 500, "voters_on_list": 1000}
     notes = glossary.notes(det, [])
     assert notes.vi.startswith("Số cử tri đi bầu (500/1.000 = 50,00%) chưa quá một nửa")
-    assert notes.en.startswith("Turnout (500/1.000 = 50,00%) is not more than half")
+    assert notes.en.startswith("Turnout (500/1,000 = 50.00%) is not more than half")
 
 
 def test_a_tie_resolved_by_age_says_who_tied_at_which_votes() -> None:

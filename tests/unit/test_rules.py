@@ -144,10 +144,12 @@ def test_race_not_held_at_the_area_and_area_of_another_constituency() -> None:
     ) == {"E104"}
 
 
-def test_message_carries_the_figures_in_both_languages(example: Election) -> None:
+def test_message_carries_the_figures_in_both_languages_each_in_its_own_format(
+    example: Election,
+) -> None:
     m = replace(M, ballots_issued=1240, ballots_received=1240, voters_voted=1240)
     (f,) = [f for f in check_minutes(example, m) if f.code == "E112"]
-    assert f.message_en == "E112: valid (1.220) + invalid (18) = 1.238 ≠ ballots received (1.240)"
+    assert f.message_en == "E112: valid (1,220) + invalid (18) = 1,238 ≠ ballots received (1,240)"
     assert f.message_vi == (
         "E112: phiếu hợp lệ (1.220) + phiếu không hợp lệ (18) = 1.238 ≠ phiếu thu vào (1.240)"
     )
@@ -295,7 +297,8 @@ def test_voters_differ_from_the_definition(example: Election) -> None:
     (f,) = check_minutes(example, m)
     assert f.code == "W204"
     assert f.figures == {"voters_on_list": 1260, "defined": 1250}
-    assert "1.260" in f.message_vi and "1.250" in f.message_en
+    assert "1.260" in f.message_vi and "1.250" in f.message_vi
+    assert "1,260" in f.message_en and "1,250" in f.message_en
 
 
 def test_thresholds_come_from_the_config(example: Election) -> None:
@@ -308,7 +311,8 @@ def test_thresholds_come_from_the_config(example: Election) -> None:
 
 def test_turnout_warning_prints_the_percentage(example: Election) -> None:
     (f,) = [f for f in check_minutes(example, WARNING_CASES["W206"]) if f.code == "W206"]
-    assert "50,00%" in f.message_vi and "1.238/2.476" in f.message_en
+    assert "50,00%" in f.message_vi and "1.238/2.476" in f.message_vi
+    assert "50.00%" in f.message_en and "1,238/2,476" in f.message_en
 
 
 # --- batches -------------------------------------------------------------------------
