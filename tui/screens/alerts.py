@@ -95,7 +95,7 @@ class AlertsScreen(DashboardScreen):
         yield Static("", id="alerts-counts")
         yield PagedTable(id="alerts")
         yield Static("", id="alert-detail")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)  # its word is English only
 
     def _counts_line(self, lang: Lang) -> str:
         store = self.dash.store

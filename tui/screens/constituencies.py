@@ -52,7 +52,7 @@ class ConstituenciesScreen(DashboardScreen):
         yield Input(id="search")
         yield Static("", id="filter-line")
         yield ConstituencyTable(self.lang, id="table")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)  # its word is English only
 
     @property
     def table(self) -> ConstituencyTable:

@@ -64,7 +64,7 @@ class ConstituencyScreen(DashboardScreen):
             with Horizontal(id="areas-row"):
                 yield Static("", id="areas-title", classes="section-title")
             yield DataTable(id="areas", cursor_type="row", zebra_stripes=True)
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)  # its word is English only
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -49,7 +49,7 @@ class MissingScreen(DashboardScreen):
         yield Static("", id="missing-title", classes="section-title")
         yield Static("", id="missing-counts")
         yield PagedTable(id="missing")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)  # its word is English only
 
     def _scope_name(self, lang: Lang) -> str:
         cid = self.dash.store.missing_committee

@@ -40,7 +40,7 @@ class OverviewScreen(DashboardScreen):
             pass
         yield Static("", id="committees-title", classes="section-title")
         yield CommitteeTable(self.lang, id="committees")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)  # its word is English only
 
     def on_mount(self) -> None:
         super().on_mount()

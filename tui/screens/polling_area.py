@@ -77,7 +77,7 @@ class PollingAreaScreen(DashboardScreen):
                             yield Static("", id="warnings")
                     else:
                         yield DataTable(id=pane_id, cursor_type="row", zebra_stripes=True)
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)  # its word is English only
 
     def on_mount(self) -> None:
         super().on_mount()
