@@ -130,6 +130,7 @@ class DashboardApp(LangBindings, App[None]):
         self.refresh_delay = refresh_delay
         self.store = Store()
         self.election: Election | None = None
+        self._election_asked = False
         self.changed: Signal[Change] = Signal(self, "changed")
         self._pending: set[str] = set()
         self._refreshing = False
@@ -142,7 +143,8 @@ class DashboardApp(LangBindings, App[None]):
         if self.projector:
             self.sub_title = t("projector", self.lang)
         self.switch_mode("overview")
-        self.load_election()
+        # The definition (48 MB at national size) is read once the overview has its
+        # figures (on_data_loaded): read at once, it held the first answers back.
         # The feed from where it is now (not from event 0): what came before is in
         # the reads, which follow every (re)connection.
         self.run_feed()
@@ -298,6 +300,9 @@ class DashboardApp(LangBindings, App[None]):
         if message.progress is not None and message.progress != store.progress:
             store.progress = message.progress
             change_progress = True
+        if message.progress is not None and not self._election_asked:
+            self._election_asked = True
+            self.load_election()
         if message.rows is not None:
             rows, page = message.rows
             diff = store.apply_rows(rows)

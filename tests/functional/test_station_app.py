@@ -2,7 +2,7 @@
 
 Real station folders, real keys and a real server on 127.0.0.1; the screens a
 reviewer reads are kept as text in tests/assets/snapshots/ (regenerate with
-KIEMPHIEU_SNAPSHOTS=update after a deliberate change, and read the diff).
+KIEMPHIEU_UPDATE_SNAPSHOTS=1 after a deliberate change, and read the diff).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ SIZE = (80, 24)
 def snapshot(app: StationApp, name: str) -> None:
     text = screen_text(app) + "\n"
     path = SNAPSHOTS / f"station_{name}.txt"
-    if os.environ.get("KIEMPHIEU_SNAPSHOTS") == "update":
+    if os.environ.get("KIEMPHIEU_UPDATE_SNAPSHOTS") == "1":
         path.write_text(text, encoding="utf-8")
     assert text == path.read_text(encoding="utf-8"), f"screen {name} changed:\n{text}"
 
