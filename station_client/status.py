@@ -21,8 +21,13 @@ STATE_LABEL = {
 }
 
 
+VIETNAM = dt.timezone(dt.timedelta(hours=7))
+"""The polling team's clock (Vietnam keeps no daylight saving)."""
+
+
 def short_time(iso: str | None) -> str:
-    """2011-05-22T12:15:21.649+00:00 -> 2011-05-22 12:15:21 UTC (what fits a line)."""
+    """2011-05-22T12:15:21.649+00:00 -> 19:15:21 22/05/2011 (Vietnam time, as the
+    paper minutes write it; what fits a line)."""
     if not iso:
         return ""
     try:
@@ -30,8 +35,8 @@ def short_time(iso: str | None) -> str:
     except ValueError:
         return iso
     if t.tzinfo is not None:
-        t = t.astimezone(dt.UTC)
-    return t.strftime("%Y-%m-%d %H:%M:%S UTC")
+        t = t.astimezone(VIETNAM)
+    return t.strftime("%H:%M:%S %d/%m/%Y")
 
 
 def batch_info(b: StoredBatch) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tally_server.commands.stations import add_remote_options, register_pack
+from tally_server.core.glossary import ENROLMENT
 from tally_server.service.limits import DEFAULT_PER_KEYID, DEFAULT_PER_SOURCE
 
 
@@ -322,7 +323,7 @@ def _station_enroll(args: argparse.Namespace) -> int:
         return ([p] if p else []), p is not None
 
     created = offline_commit(args.dir, "enroll a station", go)
-    state = "enrolled" if created else "already enrolled (unchanged)"
+    state = ENROLMENT["enrolled" if created else "unchanged"].both()
     print(f"{station_id}\t{area_id}\t{key.fingerprint}\t{state}")
     return 0
 
@@ -370,7 +371,7 @@ def _station_enroll_csv(args: argparse.Namespace) -> int:
                 ) from exc
             if p is not None:
                 prepared.append(p)
-            state = "enrolled" if p else "already enrolled"
+            state = ENROLMENT["enrolled" if p else "unchanged"].both()
             lines.append(f"{station_id}\t{area_id}\t{key.fingerprint}\t{state}")
         return prepared, lines
 

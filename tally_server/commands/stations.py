@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from schemas.errors import KiemphieuError
+from tally_server.core.glossary import ENROLMENT
 
 
 class StationCommandError(KiemphieuError):
@@ -101,7 +102,7 @@ def enroll_remote(args: argparse.Namespace, key: Any, station_id: str, area_id: 
     if args.fingerprint:
         body["fingerprint"] = args.fingerprint
     answer = remote(args, "POST", "/api/v1/stations", body)
-    state = "enrolled" if answer.get("created") else "already enrolled (unchanged)"
+    state = ENROLMENT["enrolled" if answer.get("created") else "unchanged"].both()
     print(f"{answer['station_id']}\t{answer['polling_area_id']}\t{answer['fingerprint']}\t{state}")
     return 0
 

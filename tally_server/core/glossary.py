@@ -59,6 +59,12 @@ STATUS: dict[Status, Words] = {
     "unresolved_tie": Words(vi="Bằng phiếu chưa xác định", en="Unresolved tie"),
 }
 
+ENROLMENT: dict[str, Words] = {
+    "enrolled": Words(vi="đã đăng ký", en="enrolled"),
+    "unchanged": Words(vi="đã đăng ký từ trước, không đổi", en="already enrolled (unchanged)"),
+}
+"""What enrolling a station did, as the committee's command prints it."""
+
 ROUND: dict[Round, Words] = {
     "main": Words(vi="vòng đầu", en="main round"),
     "revote": Words(vi="bầu cử lại", en="re-vote"),

@@ -87,7 +87,7 @@ def test_pack_init_enrol_list_revoke_against_a_running_server(
         "--public-key", public, "--fingerprint", heard,
     )  # fmt: skip
     assert enrolled.returncode == 0, enrolled.stderr
-    assert enrolled.stdout.strip() == f"KV-02\tKV-02\t{station_fp}\tenrolled"
+    assert enrolled.stdout.strip() == f"KV-02\tKV-02\t{station_fp}\tđã đăng ký / enrolled"
 
     minutes = tmp_path / "m.json"
     minutes.write_bytes(msgspec.json.encode(example_minutes("KV-02")))
