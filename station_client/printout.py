@@ -21,6 +21,7 @@ from station_client.forms import form_fields, name_fields, show, values_from_min
 from station_client.outbox import StoredBatch
 from station_client.receipts import verify_receipt
 from station_client.station import Station
+from station_client.status import short_time
 from tally_server.core.glossary import ROUND
 from tally_server.core.numbers import vn_int
 
@@ -134,7 +135,10 @@ def _render(
         ("Cuộc bầu cử / election", batch.election_id),
         ("Khu vực bỏ phiếu / polling area", f"{area.name} ({batch.polling_area_id})"),
         ("Trạm / station", f"{batch.station_id} · khoá / key {station.config.fingerprint}"),
-        ("Lô số / batch", f"{batch.sequence} · ký lúc / signed {stored.created_at}"),
+        (
+            "Lô số / batch",
+            f"{batch.sequence} · ký lúc / signed {short_time(stored.created_at)} (giờ Việt Nam)",
+        ),
         ("Mã lô / batch code", paper_digest(stored.digest)),
         # In groups of 16, so a line breaks between groups, never inside one.
         (
@@ -221,7 +225,8 @@ def _receipt_lines(station: Station, receipt: Receipt | None) -> list[str]:
     else:
         lines = ["MÁY CHỦ TỪ CHỐI / REJECTED BY THE SERVER: báo Ủy ban bầu cử / tell the committee"]
     lines += [
-        f"Nhận lúc / received at {receipt.received_at.isoformat()} · mục sổ / ledger entry "
+        f"Nhận lúc / received at {short_time(receipt.received_at.isoformat())} (giờ Việt Nam) "
+        "· mục sổ / ledger entry "
         f"{vn_int(receipt.ledger_index)}",
         f"Đầu sổ / ledger head {receipt.ledger_head}",
         f"Biên nhận ký bằng khoá máy chủ / receipt signed by the server key "

@@ -10,14 +10,14 @@ Pure: no I/O, integers only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from schemas.models import Constituency, CountingMinutes, Finding, ResultBatch, Round
 from tally_server.core.decision import Status
 from tally_server.core.definition import Election
-from tally_server.core.fields import COUNTS, count_finding
+from tally_server.core.fields import COUNTS, count_finding, label
 from tally_server.core.glossary import NO_SUPPLEMENTARY, ROUND, RULE_TITLE, Words, status_words
 from tally_server.core.numbers import en_int, en_percent, percent, vn_int, vn_percent
 
@@ -652,6 +652,11 @@ def check_minutes(
     return out
 
 
+def _num(text: str, write: Callable[[int], str]) -> str:
+    """A figure as ``_changed`` gives it (a count, a list of piles, None), written."""
+    return write(int(text)) if text.isdigit() else text
+
+
 def _changed(old: CountingMinutes, new: CountingMinutes) -> list[tuple[str, str, str]]:
     diffs: list[tuple[str, str, str]] = []
     for name, _ in COUNTS:
@@ -752,15 +757,24 @@ def check_batch_items(
         if old is not None and old.round == m.round:
             diffs = _changed(old, m)
             if diffs:
-                shown = "; ".join(f"{name} {a} → {b}" for name, a, b in diffs)
+                con = election.constituencies.get((r, m.constituency_id))
+                # The fields named as the form names them, the figures as each language writes them.
+                vi = "; ".join(
+                    f"{label(name, con).vi} {_num(a, vn_int)} → {_num(b, vn_int)}"
+                    for name, a, b in diffs
+                )
+                en = "; ".join(
+                    f"{label(name, con).en} {_num(a, en_int)} → {_num(b, en_int)}"
+                    for name, a, b in diffs
+                )
                 found.append(
                     _f(
                         "W208",
                         r,
                         [name for name, _, _ in diffs],
                         {name: f"{a} → {b}" for name, a, b in diffs},
-                        f"biên bản đính chính thay đổi số liệu: {shown}",
-                        f"the correction changes figures: {shown}",
+                        f"biên bản đính chính thay đổi số liệu: {vi}",
+                        f"the correction changes figures: {en}",
                     )
                 )
         items.append(found)

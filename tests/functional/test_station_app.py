@@ -296,7 +296,7 @@ async def test_server_down_then_back_then_a_correction_with_its_reason(
         )
         text = " ".join(text.split())
         assert "W208 [QH]: biên bản đính chính thay đổi số liệu" in text
-        assert "Khiếu nại, tố cáo nhận được 1 → 2" in text, text
+        assert "khiếu nại, tố cáo nhận được 1 → 2" in text, text
         assert "W208: W208" not in text and "complaints.received" not in text
         assert "vòng đầu / main round" in text
     finally:
@@ -344,7 +344,7 @@ async def test_a_second_correction_asks_for_its_own_w208_explanation(station: St
                 await pilot.press("enter")
         review = screen_text(app)
         # The field by the candidate's name, not candidate_votes.QH-10-3.
-        assert "Lê Hoàng Cường 803 → 800" in " ".join(review.split()), review
+        assert "số phiếu bầu cho Lê Hoàng Cường (QH-10-3) 803 → 800" in " ".join(review.split()), review
         assert "candidate_votes" not in review
         assert "Thiếu 2" not in review and "Hai phiếu hỏng được đổi" in review
         # The whole reason is shown, not its first 14 letters.
