@@ -344,7 +344,9 @@ async def test_a_second_correction_asks_for_its_own_w208_explanation(station: St
                 await pilot.press("enter")
         review = screen_text(app)
         # The field by the candidate's name, not candidate_votes.QH-10-3.
-        assert "số phiếu bầu cho Lê Hoàng Cường (QH-10-3) 803 → 800" in " ".join(review.split()), review
+        assert "số phiếu bầu cho Lê Hoàng Cường (QH-10-3) 803 → 800" in " ".join(review.split()), (
+            review
+        )
         assert "candidate_votes" not in review
         assert "Thiếu 2" not in review and "Hai phiếu hỏng được đổi" in review
         # The whole reason is shown, not its first 14 letters.
