@@ -181,6 +181,27 @@ def plan_entry(
     return Plan(races, True, digests.pop(), previous), notes
 
 
+def minutes_of(
+    station: Station,
+    races: Sequence[Race],
+    values: Callable[[Race], dict[str, str]],
+    *,
+    round_: str,
+) -> tuple[list[CountingMinutes], list[tuple[Race, EntryError]]]:
+    """Each race's minutes from the values entered for it, and the races whose values
+    do not make one (with why); the line prompts and the app both build them here."""
+    minutes: list[CountingMinutes] = []
+    broken: list[tuple[Race, EntryError]] = []
+    for race in races:
+        try:
+            minutes.append(
+                minutes_from_values(race.seat, station.polling_area_id, values(race), round_=round_)
+            )
+        except EntryError as exc:
+            broken.append((race, exc))
+    return minutes, broken
+
+
 class DoubleEntry:
     """One run of the double-entry flow over a station's outbox drafts."""
 
@@ -319,18 +340,9 @@ class DoubleEntry:
     def build(self) -> list[CountingMinutes] | None:
         """Minutes that pass the checks with every warning explained, or None (quit)."""
         while True:
-            minutes: list[CountingMinutes] = []
-            broken: list[tuple[Race, EntryError]] = []
-            for race in self.plan.races:
-                try:
-                    minutes.append(
-                        minutes_from_values(
-                            race.seat, self.station.polling_area_id, self.values(race),
-                            round_=self.round,
-                        )
-                    )  # fmt: skip
-                except EntryError as exc:
-                    broken.append((race, exc))
+            minutes, broken = minutes_of(
+                self.station, self.plan.races, self.values, round_=self.round
+            )
             if broken:
                 for race, problem in broken:
                     self.term.say(f"✗ [{problem.code}] {problem.message_vi}")

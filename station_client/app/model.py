@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from schemas.models import CountingMinutes, Finding
 from schemas.signing import SigningKey
 from station_client import checks
-from station_client.entry import BATCH_RACE, DONE, Plan, Race
+from station_client.entry import BATCH_RACE, DONE, Plan, Race, minutes_of
 from station_client.errors import EntryError
 from station_client.forms import FormField, check_format, keys_for, minutes_from_values, normalise
 from station_client.outbox import StoredBatch
@@ -176,20 +176,9 @@ class EntryModel:
         self.save(race.id, "R", key, value)
 
     def review(self) -> Review:
-        minutes: list[CountingMinutes] = []
-        broken: dict[str, EntryError] = {}
-        for race in self.plan.races:
-            try:
-                minutes.append(
-                    minutes_from_values(
-                        race.seat, self.station.polling_area_id, self.values(race),
-                        round_=self.round,
-                    )
-                )  # fmt: skip
-            except EntryError as exc:
-                broken[race.id] = exc
-        if broken:
-            return Review(minutes, [], broken)
+        minutes, failed = minutes_of(self.station, self.plan.races, self.values, round_=self.round)
+        if failed:
+            return Review(minutes, [], {race.id: exc for race, exc in failed})
         findings = checks.check(
             self.station,
             minutes,
