@@ -4,6 +4,7 @@ checkpoint payload, worked out apart from the serving process (see
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from tally_server.store import db
 
 
 def main(argv: list[str]) -> int:
+    # Housekeeping: the serving process and its checkers come first on a busy night.
+    os.nice(19)
     conn = db.connect(Path(argv[0]), readonly=True)
     try:
         upto, payload = checkpoint_payload(conn)
