@@ -118,6 +118,19 @@ def _is_count(value: object) -> bool:
     return type(value) is int and value >= 0
 
 
+def _all_counts(minutes: CountingMinutes) -> bool:
+    """Whether every figure is a count: the usual answer, found without naming paths."""
+    c = minutes.complaints
+    return (
+        all(_is_count(getattr(minutes, name)) for name, _ in COUNTS)
+        and all(_is_count(v) for v in minutes.candidate_votes.values())
+        and all(_is_count(v) for v in minutes.ballots_by_names_kept or ())
+        and _is_count(c.received)
+        and _is_count(c.resolved)
+        and _is_count(c.forwarded)
+    )
+
+
 def _figures(minutes: CountingMinutes) -> list[tuple[str, object]]:
     """Every figure of the minutes with the field path it sits at."""
     out: list[tuple[str, object]] = [(name, getattr(minutes, name)) for name, _ in COUNTS]
@@ -569,10 +582,13 @@ def _warnings(election: Election, m: CountingMinutes, config: RulesConfig) -> li
                 f"for polling area {m.polling_area_id} ({en_int(defined)})",
             )
         )
-    if n > 0:
-        turnout = vn_percent(percent(m.voters_voted, n))
-        turnout_en = en_percent(percent(m.voters_voted, n))
-        if 1000 * m.voters_voted >= config.high_turnout_permille * n:
+    high = n > 0 and 1000 * m.voters_voted >= config.high_turnout_permille * n
+    low = n > 0 and 100 * m.voters_voted <= config.low_turnout_percent * n
+    if high or low:
+        # Worded only when a warning says it: this runs for every sheet of the night.
+        share_of_list = percent(m.voters_voted, n)
+        turnout, turnout_en = vn_percent(share_of_list), en_percent(share_of_list)
+        if high:
             pm = config.high_turnout_permille
             limit = f"{pm // 10},{pm % 10}" if pm % 10 else str(pm // 10)
             limit_en = limit.replace(",", ".")
@@ -586,7 +602,7 @@ def _warnings(election: Election, m: CountingMinutes, config: RulesConfig) -> li
                     f"turnout {turnout_en} ({en_int(m.voters_voted)}/{en_int(n)}) ≥ {limit_en}%",
                 )
             )
-        if 100 * m.voters_voted <= config.low_turnout_percent * n:
+        if low:
             out.append(
                 _f(
                     "W206",
@@ -635,7 +651,7 @@ def check_minutes(
     that need it (E108, E109, E118, and E107/E115 against the seats still open) are
     left to whoever decides with it."""
     out, con = _where(election, minutes)
-    bad = [(path, v) for path, v in _figures(minutes) if not _is_count(v)]
+    bad = [] if _all_counts(minutes) else [(p, v) for p, v in _figures(minutes) if not _is_count(v)]
     for path, value in bad:
         out.append(count_finding(path, value, con, minutes.race_id))
     open_seats: int | None = None
