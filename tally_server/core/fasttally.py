@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from schemas.models import Candidate, Constituency, CountingMinutes, RaceLevel, Round
 from tally_server.core.definition import Election
-from tally_server.core.numbers import percent
+from tally_server.core.numbers import percent, percent_text
 from tally_server.core.rules import FirstRound
 from tally_server.core.tally import (
     ROUNDS,
@@ -717,7 +717,7 @@ _pct_texts: dict[str, str] = {}
 def _pct_text(part: int, whole: int) -> str:
     """``str(percent(part, whole))``, one string per value (at most 10,001 of them)
     for every candidate of the cached results."""
-    text = str(percent(part, whole))
+    text = percent_text(part, whole)
     return _pct_texts.setdefault(text, text)
 
 

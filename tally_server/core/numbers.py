@@ -29,6 +29,13 @@ def percent(part: int, whole: int) -> Decimal:
     return (Decimal(units) * _HUNDREDTH).quantize(_HUNDREDTH)
 
 
+def percent_text(part: int, whole: int) -> str:
+    """``str(percent(part, whole))`` ("12.34", "0.00", "100.00") without a Decimal: a
+    national result writes some 210,000 of them."""
+    units = _hundredths_half_up(part, whole)[0] if whole > 0 else 0
+    return f"{units // 100}.{units % 100:02d}"
+
+
 def shares(parts: Sequence[int]) -> list[Decimal]:
     """Percentages of parts of one whole, each half up, nudged so they sum to 100.00.
 

@@ -268,7 +268,8 @@ def build_result(
     """One constituency's result in one round: its sums, the polling areas that
     ``reported``, the determination, and each candidate's figures."""
     valid_pct, invalid_pct = shares([sums.valid_ballots, sums.invalid_ballots])
-    winners = set(det.winners)
+    winners, eligible = set(det.winners), set(det.eligible)
+    votes = {c.id: sums.votes.get(c.id, 0) for c in candidates}
     notes = glossary.notes(det, candidates)
     return ConstituencyResult(
         race_id=race_id,
@@ -294,9 +295,9 @@ def build_result(
                 id=c.id,
                 full_name=c.full_name,
                 birth_date=c.birth_date,
-                votes=sums.votes.get(c.id, 0),
-                pct=pct(sums.votes.get(c.id, 0), sums.valid_ballots),
-                eligible=c.id in det.eligible,
+                votes=votes[c.id],
+                pct=pct(votes[c.id], sums.valid_ballots),
+                eligible=c.id in eligible,
                 elected=c.id in winners,
                 rank=det.ranks.get(c.id, 0),
             )

@@ -7,7 +7,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tally_server.core.numbers import percent, shares, vn_int, vn_percent
+from tally_server.core.numbers import percent, percent_text, shares, vn_int, vn_percent
 
 
 def test_half_up_rounding() -> None:
@@ -15,6 +15,25 @@ def test_half_up_rounding() -> None:
     assert percent(1, 3) == Decimal("33.33")
     assert percent(2, 3) == Decimal("66.67")
     assert percent(0, 0) == Decimal("0.00")
+
+
+@given(st.integers(min_value=0, max_value=10**9), st.integers(min_value=-1, max_value=10**9))
+def test_percent_text_writes_what_percent_gives(part: int, whole: int) -> None:
+    """The results' candidate shares are written without a Decimal: the same text."""
+    assert percent_text(part, whole) == str(percent(part, whole))
+    assert percent_text(min(part, max(whole, 0)), whole) == str(
+        percent(min(part, max(whole, 0)), whole)
+    )
+
+
+def test_percent_text_at_the_edges() -> None:
+    assert [percent_text(p, w) for p, w in [(0, 0), (1, 3), (5, 10_000), (4, 10_000), (7, 7)]] == [
+        "0.00",
+        "33.33",
+        "0.05",
+        "0.04",
+        "100.00",
+    ]
 
 
 def test_two_halves_that_both_round_up_are_nudged_back_to_100() -> None:
