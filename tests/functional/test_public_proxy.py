@@ -280,6 +280,30 @@ async def test_the_public_reads_through_nginx_from_its_cache(
         cached = [a[1]["X-Cache-Status"] for a in answers].count("HIT")
         print(f"burst: 300 requests in {took:.2f} s, {hits} reached the server, {cached} hits")
 
+        # the public reading one page for several cache periods, as fast as it can: the
+        # server is asked about once per period (with its ETag: 304s), whatever the rate
+        path = "/api/v1/missing"
+        stop = time.monotonic() + 3 * MAX_AGE
+        served: list[str] = []
+
+        async def reader() -> None:
+            while time.monotonic() < stop:
+                _, headers, _ = await get(session, proxy.url + path)
+                served.append(headers["X-Cache-Status"])
+
+        began = time.monotonic()
+        await asyncio.gather(*(reader() for _ in range(20)))
+        took = time.monotonic() - began
+        hits = server_hits(public_server, path)
+        # nginx counts whole seconds: a period is max-age to max-age + 1 s
+        assert 1 <= hits <= took / MAX_AGE + 2, (hits, took)
+        ratio = served.count("HIT") / len(served)
+        print(
+            f"sustained: {len(served)} reads in {took:.1f} s ({len(served) / took:.0f}/s), "
+            f"hit ratio {ratio:.2%}, {hits} reached the server"
+        )
+        assert ratio > 0.9
+
         # a new batch: within the cache period the public's figures move on
         kv02 = server_folder.new_station("KV-02")
         assert public_server.enroll(kv02)[0] == 201
