@@ -13,6 +13,7 @@ from tally_server.service.ingest import Ingest
 from tally_server.service.limits import RefusalLimiter
 from tally_server.service.views import ResultsCache
 from tally_server.web.auth import guard
+from tally_server.web.cache import default_policy
 from tally_server.web.keys import (
     BODY_TIMEOUT,
     CHECKERS,
@@ -99,6 +100,7 @@ def create_app(
     app.cleanup_ctx.append(_open_ingest)
     app.on_shutdown.append(_close_feeds)
     app.on_response_prepare.append(_server_header)
+    app.on_response_prepare.append(default_policy)
     # What aiohttp answers by itself before any route (a malformed request line)
     # never reaches the signal: it takes this default.
     web_response.SERVER_SOFTWARE = SERVER  # type: ignore[attr-defined]

@@ -364,7 +364,10 @@ def document() -> dict[str, Any]:
                 "viewer",
                 {"200": _resp("Ledger", {"type": "string"}, "application/x-ndjson")},
                 public=True,
-                params=[_q("since", "first entry index", _int(0, default=0))],
+                params=[
+                    _q("since", "first entry index", _int(0, default=0)),
+                    _q("until", "stop before this index (a closed range is immutable)", _int(0)),
+                ],
             )
         },
         "/api/v1/results.json": {

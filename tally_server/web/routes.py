@@ -17,6 +17,7 @@ from tally_server.core.tally import ROUNDS, STATUSES
 from tally_server.service import views
 from tally_server.service.codes import ServerError
 from tally_server.store import db
+from tally_server.web import cache
 from tally_server.web.auth import access
 from tally_server.web.keys import FOLDER, INGEST, RESULTS, TOKEN
 from tally_server.web.limits import (
@@ -53,14 +54,30 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
 _encoder = msgspec.json.Encoder()
 
 
-async def _stream(request: web.Request, pieces: Iterable[bytes]) -> web.StreamResponse:
+async def _stream(
+    request: web.Request, pieces: Iterable[bytes], headers: dict[str, str]
+) -> web.StreamResponse:
     """A JSON body sent as it is encoded (chunked)."""
-    resp = web.StreamResponse(headers={"Content-Type": JSON})
+    resp = web.StreamResponse(headers={"Content-Type": JSON, **headers})
     await resp.prepare(request)
     for piece in pieces:
         await resp.write(piece)
     await resp.write_eof()
     return resp
+
+
+def _published(request: web.Request) -> str:
+    """The tag of a view of the published tally (what the in-memory views show)."""
+    ingest = request.app[INGEST]
+    return cache.head_tag(request, ingest.published_index, ingest.published_hash)
+
+
+def _durable(request: web.Request) -> str:
+    """The tag of an answer read from the database: the last entry on disk. The reader
+    may already see a later group than this: the tag can only be older than the answer,
+    never newer, so a 304 never keeps an old answer."""
+    ingest = request.app[INGEST]
+    return cache.head_tag(request, ingest.head_index, ingest.head_hash)
 
 
 def _bad(*, en: str, vi: str, field: str, **figures: Any) -> ServerError:
@@ -161,6 +178,9 @@ async def ledger_hashes(request: web.Request) -> web.Response:
             given=text[:100],
         )
     wanted = sorted({int(p) for p in parts})
+    tag = _durable(request)
+    if (same := cache.not_modified(request, tag, cache.LIVE)) is not None:
+        return same
 
     def hashes(conn: sqlite3.Connection) -> read.LedgerHashes:
         conn.execute("BEGIN")  # the hashes and the head from one snapshot
@@ -178,15 +198,21 @@ async def ledger_hashes(request: web.Request) -> web.Response:
             entries=[read.LedgerHash(index=i, hash=found.get(i)) for i in wanted],
         )
 
-    return _json(await request.app[INGEST].read(hashes))
+    return _json(
+        await request.app[INGEST].read(hashes), headers=cache.headers(request, tag, cache.LIVE)
+    )
 
 
 @routes.get("/api/v1/server-key")
 @access(None)
 async def server_key(request: web.Request) -> web.Response:
     key = request.app[FOLDER].server_key.public
+    tag = cache.etag(request, key.fingerprint)
+    if (same := cache.not_modified(request, tag, cache.FIXED)) is not None:
+        return same
     return _json(
-        read.ServerKey(public_key_b64=key.b64, fingerprint=key.fingerprint, pem=key.pem().decode())
+        read.ServerKey(public_key_b64=key.b64, fingerprint=key.fingerprint, pem=key.pem().decode()),
+        headers=cache.headers(request, tag, cache.FIXED),
     )
 
 
@@ -195,9 +221,20 @@ async def server_key(request: web.Request) -> web.Response:
 async def election(request: web.Request) -> web.StreamResponse:
     folder = request.app[FOLDER]
     if folder.election_bytes is not None:
-        return web.Response(body=folder.election_bytes, content_type=JSON)
-    # From the file: at national size the canonical definition is too big to keep.
-    return web.FileResponse(folder.canonical_path, headers={"Content-Type": JSON})
+        tag = cache.etag(request, folder.election_sha256)
+        if (same := cache.not_modified(request, tag, cache.FIXED)) is not None:
+            return same
+        return web.Response(
+            body=folder.election_bytes,
+            content_type=JSON,
+            headers=cache.headers(request, tag, cache.FIXED),
+        )
+    # From the file: at national size the canonical definition is too big to keep. The
+    # file's own validator (its time and size) and conditional requests are aiohttp's.
+    return web.FileResponse(
+        folder.canonical_path,
+        headers={"Content-Type": JSON, "Cache-Control": cache.policy(request, cache.FIXED)},
+    )
 
 
 # -- committee: administration ------------------------------------------------------------
@@ -281,9 +318,15 @@ async def get_progress(request: web.Request) -> web.Response:
                 field="levels",
                 given=given[:100] if given else "",
             )
+    # A client holds a tag only once what it names was on disk: a 304 needs no settling.
+    tag = _published(request)
+    if (same := cache.not_modified(request, tag, cache.LIVE)) is not None:
+        return same
     body = views.progress_json(ingest, levels)
     await ingest.settled()
-    return web.Response(body=body, content_type=JSON)
+    return web.Response(
+        body=body, content_type=JSON, headers=cache.headers(request, tag, cache.LIVE)
+    )
 
 
 @routes.get("/api/v1/constituencies")
@@ -291,6 +334,9 @@ async def get_progress(request: web.Request) -> web.Response:
 async def list_constituencies(request: web.Request) -> web.StreamResponse:
     ingest = request.app[INGEST]
     limit = int_query(request, "limit", 0, 1, LIST_MAX) if "limit" in request.query else None
+    tag = _published(request)
+    if (same := cache.not_modified(request, tag, cache.LIVE)) is not None:
+        return same
     pieces = views.constituencies(
         ingest,
         text_query(request, "race"),
@@ -302,7 +348,7 @@ async def list_constituencies(request: web.Request) -> web.StreamResponse:
         limit=limit,
     )
     await ingest.settled()
-    return await _stream(request, pieces)
+    return await _stream(request, pieces, cache.headers(request, tag, cache.LIVE))
 
 
 @routes.get("/api/v1/constituencies/{race_id}/{constituency_id}")
@@ -311,9 +357,12 @@ async def get_constituency(request: web.Request) -> web.Response:
     ingest = request.app[INGEST]
     m = request.match_info
     round_ = choice_query(request, "round", ROUNDS) or "main"
+    tag = _published(request)
+    if (same := cache.not_modified(request, tag, cache.LIVE)) is not None:
+        return same
     doc = views.constituency(ingest, m["race_id"], m["constituency_id"], round_)
     await ingest.settled()
-    return _json(doc)
+    return _json(doc, headers=cache.headers(request, tag, cache.LIVE))
 
 
 @routes.get("/api/v1/polling-areas/{polling_area_id}")
@@ -321,7 +370,13 @@ async def get_constituency(request: web.Request) -> web.Response:
 async def get_polling_area(request: web.Request) -> web.Response:
     ingest = request.app[INGEST]
     area_id = request.match_info["polling_area_id"]
-    return _json(await ingest.read(lambda conn: views.polling_area(conn, ingest, area_id)))
+    tag = _durable(request)
+    if (same := cache.not_modified(request, tag, cache.LIVE)) is not None:
+        return same
+    return _json(
+        await ingest.read(lambda conn: views.polling_area(conn, ingest, area_id)),
+        headers=cache.headers(request, tag, cache.LIVE),
+    )
 
 
 @routes.get("/api/v1/alerts")
@@ -335,12 +390,16 @@ async def list_alerts(request: web.Request) -> web.Response:
     kind = choice_query(request, "kind", views.ALERT_KINDS)
     offset = int_query(request, "offset", 0, 0)
     newest = choice_query(request, "order", ("oldest", "newest")) == "newest"
+    tag = _durable(request)
+    if (same := cache.not_modified(request, tag, cache.LIVE)) is not None:
+        return same
     return _json(
         await ingest.read(
             lambda conn: views.alerts(
                 conn, ingest, kind, reviewed, limit, after, offset=offset, newest_first=newest
             )
-        )
+        ),
+        headers=cache.headers(request, tag, cache.LIVE),
     )
 
 
@@ -349,28 +408,43 @@ async def list_alerts(request: web.Request) -> web.Response:
 async def list_missing(request: web.Request) -> web.Response:
     """The polling areas still to report (election-wide or under one committee)."""
     ingest = request.app[INGEST]
-    doc = views.missing(
-        ingest,
-        text_query(request, "committee"),
-        int_query(request, "offset", 0, 0),
-        int_query(request, "limit", MISSING_LIMIT, 1, LIST_MAX),
-    )
+    committee = text_query(request, "committee")
+    offset = int_query(request, "offset", 0, 0)
+    limit = int_query(request, "limit", MISSING_LIMIT, 1, LIST_MAX)
+    tag = _published(request)
+    if (same := cache.not_modified(request, tag, cache.LIVE)) is not None:
+        return same
+    doc = views.missing(ingest, committee, offset, limit)
     await ingest.settled()
-    return _json(doc)
+    return _json(doc, headers=cache.headers(request, tag, cache.LIVE))
 
 
 @routes.get("/api/v1/ledger")
 @access("viewer", public=True)
 async def export_ledger(request: web.Request) -> web.StreamResponse:
-    """The ledger as JSON Lines, streamed from the database in chunks."""
+    """The ledger as JSON Lines, streamed from the database in chunks: from ``since``
+    to the head, or up to ``until`` (not included)."""
     ingest = request.app[INGEST]
     start = int_query(request, "since", 0, 0, INT64_MAX)
     stop = ingest.head_index + 1
+    until = int_query(request, "until", 0, 0, INT64_MAX) if "until" in request.query else None
+    if until is not None and until <= stop:
+        # Wholly below the head: these entries never change. The tag names the range's
+        # last hash, which chains every entry before it (another ledger, after a restore
+        # from a replica, has other hashes at the same indexes).
+        stop, kind = until, cache.CLOSED
+        _, last = await ingest.read(lambda conn: db.head_at(conn, until - 1))
+        tag = cache.head_tag(request, until - 1, last)
+    else:
+        tag, kind = _durable(request), cache.LIVE
+    if (same := cache.not_modified(request, tag, kind)) is not None:
+        return same
     resp = web.StreamResponse(
         headers={
             "Content-Type": "application/x-ndjson",
             "X-Ledger-Index": str(ingest.head_index),
             "X-Ledger-Head": ingest.head_hash,
+            **cache.headers(request, tag, kind),
         }
     )
     await resp.prepare(request)
@@ -391,17 +465,23 @@ async def export_ledger(request: web.Request) -> web.StreamResponse:
 @access("viewer", public=True)
 async def results_json(request: web.Request) -> web.StreamResponse:
     ingest = request.app[INGEST]
-    cache = request.app[RESULTS]
-    doc = cache.get(ingest)
+    tag = _published(request)
+    if (same := cache.not_modified(request, tag, cache.LIVE)) is not None:
+        return same
+    results = request.app[RESULTS]
+    doc = results.get(ingest)
     await ingest.settled()
     # Streamed: the national document is large, so it is encoded a slice at a time.
-    return await _stream(request, cache.chunks(doc))
+    return await _stream(request, results.chunks(doc), cache.headers(request, tag, cache.LIVE))
 
 
 @routes.get("/api/v1/results.csv")
 @access("viewer", public=True)
 async def results_csv(request: web.Request) -> web.Response:
     ingest = request.app[INGEST]
+    tag = _published(request)
+    if (same := cache.not_modified(request, tag, cache.LIVE)) is not None:
+        return same
     doc = request.app[RESULTS].get(ingest)
     await ingest.settled()
     return web.Response(
@@ -409,6 +489,7 @@ async def results_csv(request: web.Request) -> web.Response:
         content_type="text/csv",
         charset="utf-8",
         headers={
+            **cache.headers(request, tag, cache.LIVE),
             "X-Ledger-Index": str(doc.ledger_index),
             "X-Ledger-Head": doc.ledger_head,
             "X-Results-Sha256": doc.results_sha256,
@@ -429,4 +510,7 @@ async def feed(request: web.Request) -> web.StreamResponse:
 async def openapi(request: web.Request) -> web.Response:
     from tally_server.web.openapi import document
 
-    return _json(document())
+    tag = cache.etag(request)  # the software's version: the document is made from its code
+    if (same := cache.not_modified(request, tag, cache.FIXED)) is not None:
+        return same
+    return _json(document(), headers=cache.headers(request, tag, cache.FIXED))
