@@ -202,3 +202,43 @@ def test_a_standby_from_the_replica_takes_over_and_nothing_acknowledged_is_lost(
         f"({len(unshipped)} rollback_detected), 0 lost, 0 twice, verify VALID; restore and "
         f"start {took_over:.1f} s",
     )
+
+
+def test_a_server_killed_leaves_no_litestream_behind_and_the_replica_has_every_entry(
+    primary: ServerProcess, record: Record, tmp_path: Path
+) -> None:
+    """The server process dies (SIGKILL), the host lives: Litestream is told by the
+    kernel (SIGTERM), ships what it has and exits; no orphan replicates a folder nobody
+    serves, and a standby would have everything acknowledged."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    stations = [Station(primary, tmp_path, area) for area in area_ids(3)]
+    for st in stations:
+        st.submit()
+        assert st.sync()[0] == 0
+    head = primary.results()["ledger_index"]
+    pid = litestream_pid(primary.log_path)
+    primary.kill()
+    await_gone(pid)
+    assert replica_head(tmp_path / "replica", scratch) == head
+    record.note(CATEGORY, f"server SIGKILLed: Litestream exited after shipping up to {head}")
+
+
+def test_replication_and_restore_refuse_what_they_cannot_do(tmp_path: Path) -> None:
+    election = write_election(tmp_path / "election.json", 2)
+    init_folder(tmp_path / "srv", election)
+    done = tally_cli("serve", "--dir", str(tmp_path / "srv"), "--replicate", "s3://")
+    assert done.returncode == 1 and "[F602]" in done.stderr, done.stderr
+    assert "không phải địa chỉ bản sao" in done.stderr and "is not a replica URL" in done.stderr
+    # Nothing was ever replicated there.
+    done = tally_cli(
+        "standby", "restore", "--from", str(tmp_path / "none"), "--dir", str(tmp_path / "sb")
+    )
+    assert done.returncode == 1 and "[F605]" in done.stderr, done.stderr
+    assert "litestream restore" in done.stderr
+    # A standby folder is a new one: never restored over a folder in use.
+    done = tally_cli(
+        "standby", "restore", "--from", str(tmp_path / "none"), "--dir", str(tmp_path / "srv")
+    )
+    assert done.returncode == 1 and "[F100]" in done.stderr, done.stderr
+    assert (tmp_path / "srv" / "tally.db").is_file()
