@@ -27,7 +27,6 @@ received when the primary died is not in it: the stations' receipts bring it bac
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import hashlib
 import json
 import logging
@@ -38,8 +37,8 @@ import sqlite3
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -68,7 +67,8 @@ WAL_AUTOCHECKPOINT = 10_000
 """Pages: the writer's automatic checkpoint while Litestream checkpoints."""
 STOP_SECONDS = 15.0
 """How long Litestream may take to ship what is left when the server stops."""
-READY_SECONDS = 30.0
+READY_SECONDS = 120.0
+"""How long Litestream may take to start and ship the folder as it is at start."""
 
 
 class ReplicaError(KiemphieuError):
@@ -210,31 +210,35 @@ def _bad_files(target: Path, en: str, vi: str) -> ReplicaError:
 # -- replicating ------------------------------------------------------------------------------
 
 
-def write_config(folder: Path, url: str) -> Path:
-    """``DIR/litestream.yml`` (JSON, which YAML reads) for both files."""
-    config = {
+def write_config(folder: Path, url: str, socket: Path) -> Path:
+    """``DIR/litestream.yml`` (JSON, which YAML reads) for both files, with the control
+    socket ``litestream sync`` asks through."""
+    config: dict[str, object] = {
+        "socket": {"enabled": True, "path": str(socket)},
         "dbs": [
             {"path": str(folder.resolve() / name), "replica": {"url": replica_url(url, name)}}
             for name in (DB_NAME, FILES_DB)
         ],
     }
+    watch = _server_watch()
+    if watch is not None:
+        config["exec"] = watch
     path = folder / CONFIG_NAME
     path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     os.chmod(path, 0o600)
     return path
 
 
-def _die_with_parent() -> Callable[[], None] | None:
-    """Linux: Litestream gets SIGTERM when the server dies, even by SIGKILL, and ships
-    what it has before stopping (no orphan replicating a folder nobody serves)."""
+def _server_watch() -> str | None:
+    """What Litestream runs as its application (``exec``): a process that lives as long
+    as this server does. When the server dies, even by SIGKILL, it exits, and Litestream
+    ships what it has and stops, as it does when its application exits: no orphan goes
+    on replicating a folder nobody serves. (Not PR_SET_PDEATHSIG: the kernel sends it
+    again as each of the server's threads exits, and a second signal makes Litestream
+    skip its last sync.)"""
     if not sys.platform.startswith("linux"):
         return None
-    prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved here, not in the child
-
-    def child() -> None:
-        prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-    return child
+    return f"tail --pid={os.getpid()} -s 0.2 -f /dev/null"
 
 
 @dataclass(slots=True)
@@ -245,17 +249,21 @@ class Replication:
     process: asyncio.subprocess.Process
     log_path: Path
     digests: dict[str, str]
+    binary: Path
+    socket: Path
+    databases: tuple[Path, ...]
     stopping: bool = False
 
     @classmethod
     async def start(cls, folder: Folder, url: str) -> Replication:
         binary = litestream_path()
         digests = write_files_db(folder.path)
-        config = write_config(folder.path, url)
+        # A socket's path is short (108 bytes): a private directory of its own, not DIR.
+        socket = Path(tempfile.mkdtemp(prefix="kiemphieu-litestream-")) / "control.sock"
+        config = write_config(folder.path, url, socket)
         log_path = folder.path / LOG_NAME
         start = log_path.stat().st_size if log_path.exists() else 0
         with open(log_path, "ab") as out:
-            # Started from the event loop's thread: the death signal follows that thread.
             process = await asyncio.create_subprocess_exec(
                 str(binary),
                 "replicate",
@@ -265,10 +273,16 @@ class Replication:
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=out,
-                preexec_fn=_die_with_parent(),
             )
-        self = cls(url, process, log_path, digests)
+        databases = tuple(folder.path.resolve() / name for name in (FILES_DB, DB_NAME))
+        self = cls(url, process, log_path, digests, binary, socket, databases)
         await self._ready(start)
+        # The key and the definition, and the ledger as it is, are in the replica before
+        # the first batch is taken.
+        problem = await self.sync(READY_SECONDS)
+        if problem is not None:
+            await self.stop()
+            raise self._not_started(problem)
         log.info(
             "replicating",
             extra={
@@ -293,20 +307,46 @@ class Replication:
                 return
             if self.process.returncode is not None or time.monotonic() > deadline:
                 await self.stop()
-                tail = "\n".join(said.splitlines()[-8:])
-                raise ReplicaError(
-                    en=f"Litestream did not start replicating to {shown_url(self.url)}; "
-                    f"nothing is served. Its log ({self.log_path}):\n{tail}",
-                    vi=f"Litestream không bắt đầu sao chép tới {shown_url(self.url)}; máy chủ "
-                    f"không chạy. Nhật ký của nó ({self.log_path}):\n{tail}",
-                    code="F603",
-                    fields=("replicate",),
-                    figures={"url": shown_url(self.url), "exit": self.process.returncode},
-                )
+                raise self._not_started("\n".join(said.splitlines()[-8:]))
             try:
                 await asyncio.wait_for(self.process.wait(), 0.05)
             except TimeoutError:
                 pass
+
+    def _not_started(self, said: str) -> ReplicaError:
+        return ReplicaError(
+            en=f"Litestream did not start replicating to {shown_url(self.url)}; nothing is "
+            f"served. It said (its log: {self.log_path}):\n{said}",
+            vi=f"Litestream không bắt đầu sao chép tới {shown_url(self.url)}; máy chủ không "
+            f"chạy. Nó báo (nhật ký: {self.log_path}):\n{said}",
+            code="F603",
+            fields=("replicate",),
+            figures={"url": shown_url(self.url), "exit": self.process.returncode},
+        )
+
+    async def sync(self, seconds: float) -> str | None:
+        """Ship everything committed so far, and wait until the replica has it (``litestream
+        sync -wait``). None when done, else what Litestream said."""
+        for database in self.databases:
+            if self.process.returncode is not None:
+                return f"litestream exited ({self.process.returncode})"
+            child = await asyncio.create_subprocess_exec(
+                str(self.binary),
+                "sync",
+                "-wait",
+                "-timeout",
+                str(max(1, int(seconds))),
+                "-socket",
+                str(self.socket),
+                str(database),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+            out, _ = await child.communicate()
+            if child.returncode != 0:
+                return out.decode("utf-8", "replace").strip()
+        return None
 
     async def watch(self) -> None:
         """Log loudly if Litestream stops while the server still serves."""
@@ -325,15 +365,19 @@ class Replication:
             )
 
     async def stop(self) -> None:
-        """SIGTERM: Litestream ships what it has not yet, then exits."""
+        """Ship what the replica has not yet (``sync -wait``), then SIGTERM."""
         self.stopping = True
         if self.process.returncode is None:
+            problem = await self.sync(STOP_SECONDS)
+            if problem is not None:
+                log.error("replica not brought up to date at stop", extra={"said": problem})
             self.process.send_signal(signal.SIGTERM)
             try:
                 await asyncio.wait_for(self.process.wait(), STOP_SECONDS)
             except TimeoutError:
                 self.process.kill()
                 await self.process.wait()
+        shutil.rmtree(self.socket.parent, ignore_errors=True)
         log.info("replication stopped", extra={"exit": self.process.returncode})
 
 
