@@ -27,23 +27,28 @@ Client = TestClient[web.Request, web.Application]
 MakeClient = Callable[..., Awaitable[Client]]
 
 
-def children() -> set[int]:
-    """This process's child processes now."""
+def litestreams() -> set[int]:
+    """This process's children running ``litestream replicate`` now."""
     found: set[int] = set()
     for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        found |= {int(p) for p in (task / "children").read_text().split()}
+        for pid in (task / "children").read_text().split():
+            try:
+                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue  # gone meanwhile
+            if Path(argv[0].decode()).name == "litestream" and argv[1:2] == [b"replicate"]:
+                found.add(int(pid))
     return found
 
 
 async def test_a_replicating_server_ships_what_it_acknowledged_and_a_standby_holds_it(
     aiohttp_client: MakeClient, server_folder: ServerFolder, station: Station, tmp_path: Path
 ) -> None:
-    before = children()
+    assert litestreams() == set()
     replica = tmp_path / "replica"
     app = create_app(server_folder.path, replicate=str(replica))
     client = await aiohttp_client(app)
-    litestream = children() - before
-    assert len(litestream) == 1
+    assert len(litestreams()) == 1
     # SQLite's own checkpoints wait far behind Litestream's (docs/standby.md).
     writer: Any = app[INGEST]._conn  # the writer's own setting
     assert writer.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == WAL_AUTOCHECKPOINT
@@ -53,7 +58,7 @@ async def test_a_replicating_server_ships_what_it_acknowledged_and_a_standby_hol
     body = await resp.read()
     receipt = codec.decode(open_envelope(body, RECEIPT_TYPE).payload, Receipt)
     await client.close()  # a clean stop: Litestream ships what is left, then exits
-    assert not children() & litestream
+    assert litestreams() == set()
 
     done = restore_standby(str(replica), tmp_path / "standby")
     assert (done.head_index, done.head_hash) == (receipt.ledger_index, receipt.ledger_head)
