@@ -102,7 +102,8 @@ def replica_url(base: str, name: str) -> str:
     """``name`` under ``base``: a directory path or a URL (``file://``, ``s3://``,
     ``sftp://`` ...; its query, such as an S3 endpoint, kept)."""
     if "://" not in base:
-        return (Path(base).resolve() / name).as_uri()
+        # Not ``as_uri()``: Litestream takes the path as written, %-escapes and all.
+        return f"file://{Path(base).resolve() / name}"
     parts = urlsplit(base)
     if not parts.scheme or (parts.scheme != "file" and not parts.netloc):
         raise ReplicaError(
