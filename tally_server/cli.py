@@ -15,6 +15,7 @@ from schemas._cli import add_version, run
 from tally_server.commands import demo as demo_command
 from tally_server.commands import election as election_command
 from tally_server.commands import server as server_command
+from tally_server.commands import standby as standby_command
 from tally_server.commands import tally as tally_command
 
 
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     tally_command.register(sub)
     election_command.register(sub)
     server_command.register(sub)
+    standby_command.register(sub)
     demo_command.register(sub)
     return parser
 

@@ -88,6 +88,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="answer 408 and close when a request's body has not arrived within S seconds "
         "of its headers (default %(default)g)",
     )
+    p.add_argument(
+        "--replicate",
+        metavar="URL",
+        help="replicate the folder continuously with Litestream (its child process) to URL: "
+        "a directory, file:///DIR, s3://BUCKET/PATH or sftp://HOST/PATH; the server key "
+        "and the definition go with it (docs/standby.md)",
+    )
     p.set_defaults(handler=_serve)
 
     station = sub.add_parser(
@@ -229,6 +236,11 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.replicate is not None:
+        from tally_server.service.replica import litestream_path, replica_url
+
+        replica_url(args.replicate, "tally.db")  # refused now, not after the start check
+        litestream_path()
     timeouts = (("--header-timeout", args.header_timeout), ("--body-timeout", args.body_timeout))
     for flag, value in timeouts:
         if not 0 < value <= 3600:
@@ -252,6 +264,7 @@ def _serve(args: argparse.Namespace) -> int:
         refusals=(args.refusals_per_source, args.refusals_per_keyid),
         header_timeout=args.header_timeout,
         body_timeout=args.body_timeout,
+        replicate=args.replicate,
     )
 
 

@@ -104,8 +104,12 @@ class Ingest:
         clock: Callable[[], Any] = utc_now,
         max_db_bytes: int | None = None,
         limiter: RefusalLimiter | None = None,
+        wal_autocheckpoint: int | None = None,
     ) -> None:
         self.folder = folder
+        self.wal_autocheckpoint = wal_autocheckpoint
+        """Pages before the writer checkpoints the WAL itself (None: SQLite's 1,000);
+        raised while Litestream checkpoints (service/replica.py)."""
         self.limiter = limiter if limiter is not None else RefusalLimiter()
         """Unsigned refusals recorded per source and per key id (service/limits.py)."""
         self.election = folder.election
@@ -150,6 +154,8 @@ class Ingest:
 
     async def start(self) -> None:
         self._conn = self.folder.connect()
+        if self.wal_autocheckpoint is not None:
+            self._conn.execute(f"PRAGMA wal_autocheckpoint = {int(self.wal_autocheckpoint)}")
         if self.max_db_bytes is not None:
             (page_size,) = self._conn.execute("PRAGMA page_size").fetchone()
             pages = max(1, self.max_db_bytes // page_size)

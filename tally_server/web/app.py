@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from tally_server.service.checkers import Checkers
 from tally_server.service.folder import Folder, open_folder, writer_lock
 from tally_server.service.ingest import Ingest
 from tally_server.service.limits import RefusalLimiter
+from tally_server.service.replica import WAL_AUTOCHECKPOINT, Replication
 from tally_server.service.views import ResultsCache
 from tally_server.web.auth import guard
 from tally_server.web.cache import default_policy
@@ -23,6 +25,7 @@ from tally_server.web.keys import (
     LIMITER,
     MAX_DB,
     PUBLIC,
+    REPLICATE,
     RESULTS,
 )
 from tally_server.web.limits import DEFAULT_BODY_TIMEOUT, body_in_time
@@ -32,15 +35,34 @@ MAX_BODY = 256 * 1024
 
 
 async def _open_ingest(app: web.Application) -> AsyncIterator[None]:
-    """Hold the folder's writer lock and the database for the app's lifetime."""
+    """Hold the folder's writer lock and the database for the app's lifetime; with
+    ``replicate``, Litestream beside them, started once the folder is checked and
+    stopped after the last write (service/replica.py)."""
     folder = app[FOLDER]
+    url = app.get(REPLICATE)
     with writer_lock(folder.path, "serve"):
-        ingest = Ingest(folder, max_db_bytes=app[MAX_DB], limiter=app.get(LIMITER))
+        ingest = Ingest(
+            folder,
+            max_db_bytes=app[MAX_DB],
+            limiter=app.get(LIMITER),
+            wal_autocheckpoint=None if url is None else WAL_AUTOCHECKPOINT,
+        )
         checkers = app.get(CHECKERS)
         if checkers is not None:
             await checkers.start()
             ingest.checkers = checkers
         await ingest.start()
+        replication: Replication | None = None
+        watch: asyncio.Task[None] | None = None
+        try:
+            if url is not None:
+                replication = await Replication.start(folder, url)
+                watch = asyncio.create_task(replication.watch(), name="replication")
+        except BaseException:
+            await ingest.close()
+            if checkers is not None:
+                await checkers.close()
+            raise
         app[INGEST] = ingest
         try:
             yield
@@ -48,6 +70,9 @@ async def _open_ingest(app: web.Application) -> AsyncIterator[None]:
             await ingest.close()
             if checkers is not None:
                 await checkers.close()
+            if replication is not None and watch is not None:
+                await replication.stop()
+                await watch
 
 
 SERVER = "kiemphieu"
@@ -72,6 +97,7 @@ def create_app(
     workers: int = 0,
     limiter: RefusalLimiter | None = None,
     body_timeout: float = DEFAULT_BODY_TIMEOUT,
+    replicate: str | None = None,
 ) -> web.Application:
     """The tally server for one server folder (made by ``tally-server init``).
 
@@ -80,7 +106,8 @@ def create_app(
     thread starts, that check batches beforehand (service/checkers.py). ``limiter``:
     how many unsigned refusals are recorded per source and key id (service/limits.py).
     ``body_timeout``: seconds a request has to send its body after its headers (then
-    408 and closed)."""
+    408 and closed). ``replicate``: a replica URL Litestream ships the folder to
+    (service/replica.py)."""
     from tally_server.web.routes import routes
 
     app = web.Application(client_max_size=MAX_BODY, middlewares=[guard, body_in_time])
@@ -88,6 +115,7 @@ def create_app(
     app[PUBLIC] = public
     app[MAX_DB] = max_db_bytes
     app[BODY_TIMEOUT] = body_timeout
+    app[REPLICATE] = replicate
     app[RESULTS] = ResultsCache()
     if limiter is not None:
         app[LIMITER] = limiter

@@ -18,6 +18,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from tally_server.service.limits import DEFAULT_PER_KEYID, DEFAULT_PER_SOURCE, RefusalLimiter
+from tally_server.service.replica import shown_url
 from tally_server.web.app import create_app
 
 _STANDARD = set(vars(logging.makeLogRecord({})))
@@ -109,11 +110,13 @@ def serve(
     refusals: tuple[int, int] = (DEFAULT_PER_SOURCE, DEFAULT_PER_KEYID),
     header_timeout: float,
     body_timeout: float,
+    replicate: str | None = None,
 ) -> int:
     """Serve until SIGINT or SIGTERM. Plain HTTP on an address other machines can
     reach needs ``insecure_http`` (exit 2 without it) and is warned about in the log.
     ``refusals``: unsigned refusals recorded per source address and per key id a
-    minute (service/limits.py)."""
+    minute (service/limits.py). ``replicate``: the replica URL Litestream ships the
+    folder to while serving (service/replica.py)."""
     tls = tls_cert is not None and tls_key is not None
     if not tls and not is_loopback(host) and not insecure_http:
         print(plain_http_refusal(host), file=sys.stderr)
@@ -133,6 +136,7 @@ def serve(
             refusals,
             header_timeout,
             body_timeout,
+            replicate,
         )
     )
 
@@ -150,6 +154,7 @@ async def _run(
     refusals: tuple[int, int],
     header_timeout: float,
     body_timeout: float,
+    replicate: str | None,
 ) -> int:
     log = logging.getLogger("kiemphieu.server")
     app = create_app(
@@ -159,6 +164,7 @@ async def _run(
         workers=workers,
         limiter=RefusalLimiter(*refusals),
         body_timeout=body_timeout,
+        replicate=replicate,
     )
     runner = web.AppRunner(
         app,
@@ -202,7 +208,10 @@ async def _run(
     bound = int(addresses[0][1]) if addresses else port
     url = f"{scheme}://{host}:{bound}"
     log.info("listening", extra={"url": url, "public": public, "dir": str(folder)})
-    print(json.dumps({"event": "listening", "url": url, "port": bound}), flush=True)
+    said: dict[str, Any] = {"event": "listening", "url": url, "port": bound}
+    if replicate is not None:
+        said["replicate"] = shown_url(replicate)
+    print(json.dumps(said), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

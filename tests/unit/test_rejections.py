@@ -39,6 +39,12 @@ NOT_ANSWERED = {
     "F500": "the start-up integrity check's base class: every error names F501 or F502",
     "F501": "derived tables that disagree with the ledger: the server refuses to start",
     "F502": "a broken or cut ledger: the server refuses to start",
+    "F600": "replication's base class: every error names F601-F605",
+    "F601": "no Litestream binary: serve --replicate and standby restore refuse",
+    "F602": "a replica URL that is not one: refused before serving",
+    "F603": "Litestream that did not start replicating: the server does not serve",
+    "F604": "a replica's folder files that do not check out: standby restore's",
+    "F605": "a failed litestream restore: standby restore's",
 }
 """Codes in the scanned sources that no HTTP answer carries (V-codes are verify's own)."""
 
