@@ -11,25 +11,18 @@ from __future__ import annotations
 import asyncio
 import base64
 import shutil
-import socket
 import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from serverkit import free_port
 from test_client_delivery import Station, client, election_with_many_areas, minutes_for
 from test_client_netkit import ServerProcess, serve_folder, start_server, tally_server
 
 EXIT_NOT_ACCEPTED, EXIT_LOST = 4, 5
 STANDBY_SENT = "ĐÃ GỬI TỚI MÁY CHỦ DỰ PHÒNG"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def copy_folder(folder: Path, to: Path) -> None:
