@@ -45,7 +45,10 @@ def _passphrase_options(p: argparse.ArgumentParser) -> None:
 
 
 def _network_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--server", help="server address for this run (default: the one from init)")
+    p.add_argument(
+        "--server",
+        help="the one server address for this run (default: init's, then its standby)",
+    )
     p.add_argument(
         "--timeout", type=float, default=20.0, help="seconds to wait for one answer (20)"
     )
@@ -871,7 +874,10 @@ def build_parser() -> argparse.ArgumentParser:
         "station-client with no command, in a terminal, inside a station folder.",
     )
     _dir(p)
-    p.add_argument("--server", help="server address for this run (default: the one from init)")
+    p.add_argument(
+        "--server",
+        help="the one server address for this run (default: init's, then its standby)",
+    )
     p.add_argument(
         "--timeout", type=float, default=20.0, help="seconds to wait for one answer (20)"
     )
