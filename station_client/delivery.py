@@ -41,7 +41,7 @@ BATCHES_PATH = "/api/v1/batches"
 SERVER_KEY_PATH = "/api/v1/server-key"
 
 OutcomeKind = Literal["delivered", "rejected", "conflict", "refused", "retry", "moved"]
-"""``moved``: the server moved on to lacked batches this station had receipts for;
+"""``moved``: the server the station moved on to lacked batches it had receipts for;
 they were queued again and go first (nothing was sent of this batch)."""
 
 
@@ -127,12 +127,6 @@ class Outcome:
     """The address that answered (or did not)."""
     standby: bool = False
     """That address is not the usual one: the station moved on to a standby."""
-
-    def where(self) -> str:
-        """Which server, plain Vietnamese first; empty for the usual one."""
-        if not self.standby or self.server is None:
-            return ""
-        return f"máy chủ dự phòng / standby server {self.server}"
 
     def describe(self) -> str:
         if self.receipt is not None:
@@ -331,7 +325,7 @@ class Deliverer:
         *,
         deadline: float | None = None,
     ) -> Outcome:
-        """Send one batch until it has a final answer or the deadline passes; moving on
+        """Send one batch until it has a final answer or the deadline passes, moving on
         to the next address when one does not answer (``moved``: the server moved to
         lacked earlier batches of ours, which go first)."""
         attempt = 0
