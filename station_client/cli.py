@@ -45,7 +45,10 @@ def _passphrase_options(p: argparse.ArgumentParser) -> None:
 
 
 def _network_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--server", help="server address for this run (default: the one from init)")
+    p.add_argument(
+        "--server",
+        help="the one server address for this run (default: init's, then its standby)",
+    )
     p.add_argument(
         "--timeout", type=float, default=20.0, help="seconds to wait for one answer (20)"
     )
@@ -100,6 +103,8 @@ def _transport(args: argparse.Namespace, station: Station) -> Transport:
         ssl_context=make_ssl_context(cert, ca),
         timeout=args.timeout,
         connect_timeout=min(args.timeout, 10.0),
+        # --server is this run's one address; otherwise init's, the standby after.
+        standby_urls=() if args.server else tuple(station.config.standby_urls),
     )
 
 
@@ -250,6 +255,7 @@ def _init_from_pack(args: argparse.Namespace) -> int:
             polling_area_id=pack.polling_area_id,
             election_file=loaded.election_file,
             server_url=server,
+            standby_urls=[u for u in pack.server_urls if u != server],
             server_key=loaded.server_key,
             passphrase=passphrase,
             server_cert=cert,
@@ -274,7 +280,10 @@ def _initialised(done: Initialised, server: str, others: Sequence[str]) -> int:
     )
     _out(f"Máy chủ / server: {server}")
     for url in others:
-        _out(f"  địa chỉ khác / other address (sync --server {url})")
+        _out(
+            f"  máy chủ dự phòng, dùng khi máy chủ trên không trả lời / standby, used when "
+            f"the one above does not answer: {url}"
+        )
     _out(f"Khoá máy chủ đã ghim / pinned server key: {done.server_fingerprint}")
     _out()
     for line in fingerprint_banner(
@@ -418,11 +427,27 @@ def _copy(args: argparse.Namespace) -> int:
 _last_retry: dict[tuple[str, int], str] = {}
 
 
+def _moving_on(transport: Transport) -> None:
+    if transport.on_standby:
+        _out(
+            "Máy chủ không trả lời; chuyển sang máy chủ dự phòng / the server does not "
+            f"answer; moving on to the standby: {transport.current}"
+        )
+    else:
+        _out(
+            "Máy chủ dự phòng không trả lời; thử lại máy chủ chính / the standby does not "
+            f"answer; trying the primary again: {transport.current}"
+        )
+
+
 def _report(batch: StoredBatch, outcome: Outcome) -> None:
     from station_client.checks import describe
 
     head = f"lô / batch #{batch.sequence} ({','.join(batch.races)})"
-    if outcome.kind == "delivered":
+    if outcome.kind == "delivered" and outcome.standby:
+        _out(f"{head} → ĐÃ GỬI TỚI MÁY CHỦ DỰ PHÒNG / ACCEPTED BY THE STANDBY {outcome.server}:")
+        _out(f"    {outcome.describe()}")
+    elif outcome.kind == "delivered":
         _out(f"{head} → ĐÃ NHẬN / ACCEPTED: {outcome.describe()}")
     elif outcome.kind in ("rejected", "conflict"):
         label = "BỊ TỪ CHỐI / REJECTED" if outcome.kind == "rejected" else "XUNG ĐỘT / CONFLICT"
@@ -441,6 +466,8 @@ def _report(batch: StoredBatch, outcome: Outcome) -> None:
     else:
         # The same failure again is one short line, not the whole message.
         key, text = (batch.station_id, batch.sequence), outcome.describe()
+        if outcome.server is not None:
+            text += f" · máy chủ / server {outcome.server}"
         if _last_retry.get(key) == text:
             _out(f"{head} → vẫn lỗi đó, thử lại / same failure, retrying")
         else:
@@ -453,6 +480,8 @@ def _sync_station(args: argparse.Namespace, station: Station) -> int:
     import json
     import signal
     import time
+
+    import aiohttp
 
     from schemas._retry import Backoff
     from station_client.delivery import Deliverer
@@ -476,22 +505,16 @@ def _sync_station(args: argparse.Namespace, station: Station) -> int:
     watch = getattr(args, "watch", False)
     seen = {"lost": False, "unchecked": False}
 
-    async def look() -> tuple[list[Loss], int]:
+    async def show(session: aiohttp.ClientSession) -> tuple[list[Loss], int]:
         """Check that the server still holds our receipts' entries, then show it any
-        lost ones. (losses, lost receipts still to show it)."""
-        try:
-            async with transport.session() as session:
-                losses = await lineage.check(session)
-                if losses:
-                    seen["lost"] = True
-                    for line in alert_lines(losses):
-                        _out(line)
-                waiting, answers = await lineage.report(session)
-        except DeliveryError as exc:
-            if not seen["unchecked"]:
-                _out(f"[{exc.code}] {exc.message_vi} / {exc.message_en}")
-            seen["unchecked"] = True
-            return [], 0
+        lost ones. (losses, lost receipts still to show it); DeliveryError when it
+        cannot be asked."""
+        losses = await lineage.check(session)
+        if losses:
+            seen["lost"] = True
+            for line in alert_lines(losses):
+                _out(line)
+        waiting, answers = await lineage.report(session)
         for a in answers:
             if a.get("alert_id") is not None:
                 _out(
@@ -505,6 +528,30 @@ def _sync_station(args: argparse.Namespace, station: Station) -> int:
                     f"HTTP {a.get('http_status')} {json.dumps(a, ensure_ascii=False)[:300]}"
                 )
         return losses, waiting
+
+    async def look() -> tuple[list[Loss], int]:
+        """``show`` on the server in use, or on the next address when it cannot be asked."""
+        async with transport.session() as session:
+            for _ in transport.urls:
+                try:
+                    return await show(session)
+                except DeliveryError as exc:
+                    if not seen["unchecked"]:
+                        _out(f"[{exc.code}] {exc.message_vi} / {exc.message_en}")
+                    seen["unchecked"] = True
+                    if not transport.move_on():
+                        break
+                    _moving_on(transport)
+        return [], 0
+
+    async def moved(session: aiohttp.ClientSession) -> bool:
+        # The server moved to sees our receipts before any batch: a standby that
+        # lacks acknowledged ones records it, and they are sent again first.
+        _moving_on(transport)
+        losses, waiting = await show(session)
+        return bool(losses or waiting)
+
+    deliverer.on_move = moved
 
     async def one_pass(deadline: float | None) -> list[tuple[StoredBatch, Outcome]]:
         _, waiting = await look()
@@ -827,7 +874,10 @@ def build_parser() -> argparse.ArgumentParser:
         "station-client with no command, in a terminal, inside a station folder.",
     )
     _dir(p)
-    p.add_argument("--server", help="server address for this run (default: the one from init)")
+    p.add_argument(
+        "--server",
+        help="the one server address for this run (default: init's, then its standby)",
+    )
     p.add_argument(
         "--timeout", type=float, default=20.0, help="seconds to wait for one answer (20)"
     )

@@ -6,6 +6,13 @@ failures (timeouts, dropped connections, 5xx, a full disk on the server) back
 off exponentially with full jitter; an answer that is final for the batch
 (accepted, rejected with findings, conflict, refused without a receipt) is
 stored and never retried.
+
+A station may know more than one server address (the pack's primary, then its
+standby): the first is used while it answers; when it does not (no connection,
+no answer in time, a 5xx), the next one is tried at once, and only when every
+address has failed in turn does the pause come. A 4xx is an answer, not a
+silence: it never moves the station on. Every address is the same election
+signing with the same key, so receipts are checked against the one pinned key.
 """
 
 from __future__ import annotations
@@ -16,8 +23,8 @@ import json
 import random
 import ssl
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,7 +40,9 @@ from station_client.receipts import verify_receipt
 BATCHES_PATH = "/api/v1/batches"
 SERVER_KEY_PATH = "/api/v1/server-key"
 
-OutcomeKind = Literal["delivered", "rejected", "conflict", "refused", "retry"]
+OutcomeKind = Literal["delivered", "rejected", "conflict", "refused", "retry", "moved"]
+"""``moved``: the server the station moved on to lacked batches it had receipts for;
+they were queued again and go first (nothing was sent of this batch)."""
 
 
 def make_ssl_context(
@@ -59,17 +68,42 @@ def make_ssl_context(
     return context
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Transport:
-    """Where and how to reach the server."""
+    """Where and how to reach the server: its addresses in order, and the one in use."""
 
     base_url: str
+    """The usual (primary) address."""
     ssl_context: ssl.SSLContext | None = None
     timeout: float = 20.0
     connect_timeout: float = 10.0
+    standby_urls: tuple[str, ...] = ()
+    """The other addresses of the same server (a standby restored from its replica)."""
+    active: int = field(default=0, compare=False)
+    """Index in ``urls`` of the address in use."""
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        return (self.base_url, *self.standby_urls)
+
+    @property
+    def current(self) -> str:
+        return self.urls[self.active]
+
+    @property
+    def on_standby(self) -> bool:
+        return self.active > 0
 
     def url(self, path: str) -> str:
-        return self.base_url.rstrip("/") + path
+        return self.current.rstrip("/") + path
+
+    def move_on(self) -> bool:
+        """Use the next address (after the last: the first again). False when there
+        is only one."""
+        if len(self.urls) < 2:
+            return False
+        self.active = (self.active + 1) % len(self.urls)
+        return True
 
     def session(self, *, limit: int = 4) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
@@ -89,6 +123,10 @@ class Outcome:
     receipt_bytes: bytes | None = None
     error: dict[str, Any] | None = None
     """For ``refused`` and ``retry``: code and messages (ours or the server's)."""
+    server: str | None = None
+    """The address that answered (or did not)."""
+    standby: bool = False
+    """That address is not the usual one: the station moved on to a standby."""
 
     def describe(self) -> str:
         if self.receipt is not None:
@@ -133,6 +171,14 @@ def _transient(code: str, *, en: str, vi: str, **figures: Any) -> Outcome:
 
 # Answers that say "not now" rather than "not this batch".
 _RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504, 507})
+
+
+def unanswered(outcome: Outcome) -> bool:
+    """The server did not answer (no connection, no answer in time, TLS not the pinned
+    one) or failed (5xx): try the next address. A 4xx, even 429, is an answer."""
+    if outcome.kind != "retry":
+        return False
+    return outcome.http_status is None or outcome.http_status >= 500
 
 
 def interpret(
@@ -190,6 +236,7 @@ class Deliverer:
         backoff: Backoff | None = None,
         rng: random.Random | None = None,
         report: Callable[[StoredBatch, Outcome], None] | None = None,
+        on_move: Callable[[aiohttp.ClientSession], Awaitable[bool]] | None = None,
     ) -> None:
         self.outbox = outbox
         self.transport = transport
@@ -198,9 +245,33 @@ class Deliverer:
         self.backoff = backoff or Backoff()
         self.rng = rng or random.Random()
         self.report = report
+        self.on_move = on_move
+        """Shows the server moved to our receipts before anything is sent to it (the
+        lineage check); True when it lacked some (queued again, they go first).
+        Raises DeliveryError when that server cannot be asked either."""
+        self.unchecked = False
+        """Moved on, and the new server not yet shown our receipts."""
+
+    async def arrive(self, session: aiohttp.ClientSession) -> Outcome | None:
+        """After moving on: the lineage check on the new server. An Outcome when it
+        stands in the way of sending (lost batches first, or no answer)."""
+        if not self.unchecked or self.on_move is None:
+            return None
+        try:
+            lacked = await self.on_move(session)
+        except DeliveryError as exc:
+            return self._here(Outcome("retry", error=exc.to_dict()))
+        self.unchecked = False
+        return self._here(Outcome("moved")) if lacked else None
+
+    def _here(self, outcome: Outcome) -> Outcome:
+        return replace(outcome, server=self.transport.current, standby=self.transport.on_standby)
 
     async def attempt(self, session: aiohttp.ClientSession, batch: StoredBatch) -> Outcome:
         """One POST of the stored bytes; nothing recorded."""
+        return self._here(await self._post(session, batch))
+
+    async def _post(self, session: aiohttp.ClientSession, batch: StoredBatch) -> Outcome:
         try:
             async with session.post(
                 self.transport.url(BATCHES_PATH),
@@ -232,6 +303,8 @@ class Deliverer:
         return interpret(status, body, batch, self.server_key, self.election_id)
 
     def record(self, batch: StoredBatch, outcome: Outcome) -> None:
+        if outcome.kind == "moved":
+            return  # nothing was sent of this batch
         if outcome.receipt is not None and outcome.receipt_bytes is not None:
             assert outcome.kind in ("delivered", "rejected", "conflict")
             self.outbox.record_receipt(
@@ -252,20 +325,31 @@ class Deliverer:
         *,
         deadline: float | None = None,
     ) -> Outcome:
-        """Send one batch until it has a final answer or the deadline passes."""
+        """Send one batch until it has a final answer or the deadline passes, moving on
+        to the next address when one does not answer (``moved``: the server moved to
+        lacked earlier batches of ours, which go first)."""
         attempt = 0
+        failed_in_turn = 0
         while True:
-            try:
-                outcome = await self.attempt(session, batch)
-            except ReceiptError as exc:
-                # Never a delivery: keep the batch pending and say why.
-                self.outbox.record_attempt(
-                    batch.station_id, batch.sequence, f"[{exc.code}] {exc.message_en}"
-                )
-                raise
+            outcome = await self.arrive(session)
+            if outcome is None:
+                try:
+                    outcome = await self.attempt(session, batch)
+                except ReceiptError as exc:
+                    # Never a delivery: keep the batch pending and say why.
+                    self.outbox.record_attempt(
+                        batch.station_id, batch.sequence, f"[{exc.code}] {exc.message_en}"
+                    )
+                    raise
             self.record(batch, outcome)
             if outcome.kind != "retry":
                 return outcome
+            if unanswered(outcome) and self.transport.move_on():
+                self.unchecked = True
+                failed_in_turn += 1
+                if failed_in_turn < len(self.transport.urls):
+                    continue  # the next address at once: the pause is for a whole turn
+                failed_in_turn = 0
             pause = self.backoff.delay(attempt, self.rng)
             attempt += 1
             if deadline is not None and time.monotonic() + pause > deadline:
@@ -280,8 +364,12 @@ class Deliverer:
         correction must not overtake what it corrects)."""
         done: list[tuple[StoredBatch, Outcome]] = []
         async with self.transport.session() as session:
-            for batch in self.outbox.pending(station_id):
+            # Read again after each batch: moving on may queue earlier ones again.
+            while pending := self.outbox.pending(station_id):
+                batch = pending[0]
                 outcome = await self.deliver(session, batch, deadline=deadline)
+                if outcome.kind == "moved":
+                    continue
                 done.append((batch, outcome))
                 if outcome.kind == "retry":
                     break

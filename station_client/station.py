@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -48,6 +49,9 @@ class StationConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     polling_area_id: Id
     election_id: Id
     server_url: str
+    standby_urls: list[str] = []
+    """The same server's other addresses (the pack's standby), tried in order when
+    the ones before do not answer."""
     fingerprint: str
     server_fingerprint: str
     key_encrypted: bool = False
@@ -163,6 +167,7 @@ def init_station(
     election_file: Path,
     server_url: str,
     server_key: VerifyKey,
+    standby_urls: Sequence[str] = (),
     passphrase: bytes | None = None,
     server_cert: Path | None = None,
     ca_file: Path | None = None,
@@ -202,14 +207,14 @@ def init_station(
             code="P104",
             fields=("polling_area_id",),
         )
-    if not server_url.startswith(("http://", "https://")):
-        raise StationFolderError(
-            en=f"The server address must start with http:// or https://, not {server_url!r}.",
-            vi="Địa chỉ máy chủ phải bắt đầu bằng http:// "
-            f"hoặc https://, không phải {server_url!r}.",
-            code="P108",
-            fields=("server",),
-        )
+    for url in (server_url, *standby_urls):
+        if not url.startswith(("http://", "https://")):
+            raise StationFolderError(
+                en=f"The server address must start with http:// or https://, not {url!r}.",
+                vi=f"Địa chỉ máy chủ phải bắt đầu bằng http:// hoặc https://, không phải {url!r}.",
+                code="P108",
+                fields=("server",),
+            )
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
     key = SigningKey.generate()
@@ -228,6 +233,7 @@ def init_station(
         polling_area_id=polling_area_id,
         election_id=election.id,
         server_url=server_url,
+        standby_urls=[u for u in standby_urls if u != server_url],
         fingerprint=key.public.fingerprint,
         server_fingerprint=server_key.fingerprint,
         key_encrypted=bool(passphrase),

@@ -83,6 +83,7 @@ def status_data(station: Station) -> dict[str, Any]:
         "election_id": station.config.election_id,
         "fingerprint": station.config.fingerprint,
         "server_url": station.config.server_url,
+        "standby_urls": list(station.config.standby_urls),
         "server_fingerprint": station.config.server_fingerprint,
         "races": races,
         "batches": [batch_info(b) for b in batches],
@@ -110,7 +111,8 @@ def status_lines(station: Station) -> list[str]:
         f"Trạm / station {data['station_id']} · {area.name} ({data['polling_area_id']}) · "
         f"{data['election_id']}",
         f"Khoá trạm / station key {data['fingerprint']} · máy chủ / server "
-        f"{data['server_url']} ({data['server_fingerprint']})",
+        f"{data['server_url']} ({data['server_fingerprint']})"
+        + "".join(f" · dự phòng / standby {u}" for u in data["standby_urls"]),
         "",
         "Cuộc bầu cử / race",
     ]

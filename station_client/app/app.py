@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from typing import ClassVar
 
+import aiohttp
 from textual.app import App
 from textual.binding import BindingType
 from textual.reactive import reactive
@@ -31,6 +32,7 @@ from station_client.app.words import w
 from station_client.delivery import Deliverer, Outcome, Transport, make_ssl_context
 from station_client.entry import plan_entry
 from station_client.errors import ClientError
+from station_client.lineage import Lineage
 from station_client.outbox import StoredBatch
 from station_client.printout import write_copy
 from station_client.station import Station
@@ -63,6 +65,8 @@ class StationApp(LangScreenMixin, App[None]):
             ssl_context=make_ssl_context(cert, ca),
             timeout=timeout,
             connect_timeout=min(timeout, 10.0),
+            # --server is this run's one address; otherwise init's, the standby after.
+            standby_urls=() if server else tuple(station.config.standby_urls),
         )
         self.retry_every = retry_every
         self.model: EntryModel | None = None
@@ -179,7 +183,9 @@ class StationApp(LangScreenMixin, App[None]):
                     relabel()
 
     def _outcome(self, _batch: StoredBatch, outcome: Outcome) -> None:
-        if outcome.kind == "delivered":
+        if outcome.kind == "delivered" and outcome.standby:
+            self._set_send("st_sent_standby", server=outcome.server or "")
+        elif outcome.kind == "delivered":
             self._set_send("st_sent")
         elif outcome.kind == "retry":
             code = str((outcome.error or {}).get("code", ""))
@@ -199,12 +205,24 @@ class StationApp(LangScreenMixin, App[None]):
         from station_client.errors import ReceiptError
 
         sid = self.station.station_id
+        lineage = Lineage(self.station.outbox, self.transport, sid)
+
+        async def moved(session: aiohttp.ClientSession) -> bool:
+            # The server moved to sees our receipts before any batch (as sync does):
+            # a standby that lacks acknowledged ones records it; they go first.
+            losses = await lineage.check(session)
+            waiting, _ = await lineage.report(session)
+            if losses:
+                self.notify(w("lost_on_move", self.lang, n=str(len(losses))), severity="error")
+            return bool(losses or waiting)
+
         deliverer = Deliverer(
             self.station.outbox,
             self.transport,
             self.station.server_key,
             self.station.config.election_id,
             report=self._outcome,
+            on_move=moved,
         )
         while self.station.outbox.pending(sid):
             self._set_send("st_sending")

@@ -154,6 +154,15 @@ W: dict[str, Words] = {
     "st_idle": Words(vi="Không có gì chờ gửi", en="Nothing waiting to be sent"),
     "st_sending": Words(vi="Đang gửi…", en="Sending…"),
     "st_sent": Words(vi="Đã gửi, máy chủ đã nhận", en="Sent, the server has received it"),
+    "st_sent_standby": Words(
+        vi="Đã gửi tới máy chủ dự phòng {server}, máy chủ đã nhận",
+        en="Sent to the standby server {server}, it has received it",
+    ),
+    "lost_on_move": Words(
+        vi="Máy chủ đang dùng thiếu {n} lô đã xác nhận: trạm đã báo và gửi lại; báo Ủy ban",
+        en="The server now in use lacks {n} acknowledged batch(es): reported and sent "
+        "again; call the committee",
+    ),
     "st_retry": Words(
         vi="Chưa gửi được, sẽ tự gửi lại ({why})", en="Not sent yet, will retry by itself ({why})"
     ),

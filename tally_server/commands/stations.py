@@ -140,7 +140,8 @@ def register_pack(ss: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--server",
         action="append",
         required=True,
-        help="the address stations use, http(s)://HOST:PORT (repeat for others, usual first)",
+        help="the address stations use, http(s)://HOST:PORT; repeat for the standby: "
+        "the primary first, stations move on in this order when one does not answer",
     )
     p.add_argument("--out", required=True, type=Path, help="folder to write the packs into")
     p.add_argument(

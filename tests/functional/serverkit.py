@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -24,6 +25,13 @@ from schemas.signing import BATCH_TYPE, SigningKey, VerifyKey, seal
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "tests" / "assets" / "examples"
 EXAMPLE_ELECTION = EXAMPLES / "election.json"
+
+
+def free_port() -> int:
+    """A port of 127.0.0.1 free now, for a server whose address must be known first."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def example_minutes(polling_area_id: str = "KV-01") -> list[CountingMinutes]:

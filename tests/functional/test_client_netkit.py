@@ -247,7 +247,15 @@ def start_server(
 ) -> ServerProcess:
     tally_server("init", "--dir", str(folder), "--election", str(election))
     token = tally_server("token", "create", "--dir", str(folder), "--role", "admin").stdout.strip()
-    args = [sys.executable, "-m", "tally_server", "serve", "--dir", str(folder), "--port", "0"]
+    return serve_folder(folder, token, tls=tls)
+
+
+def serve_folder(
+    folder: Path, token: str, *, port: int = 0, tls: tuple[Path, Path] | None = None
+) -> ServerProcess:
+    """``serve`` on a folder that exists (a copy of another server's, for a standby)."""
+    args = [sys.executable, "-m", "tally_server", "serve", "--dir", str(folder)]
+    args += ["--port", str(port)]
     if tls is not None:
         args += ["--tls-cert", str(tls[0]), "--tls-key", str(tls[1])]
     log = open(folder / "serve.log", "w")  # noqa: SIM115

@@ -8,14 +8,13 @@ KIEMPHIEU_UPDATE_SNAPSHOTS=1 after a deliberate change, and read the diff).
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
 import pypdf
 import pytest
-from serverkit import EXAMPLE_ELECTION, RunningServer, ServerFolder, example_minutes
+from serverkit import EXAMPLE_ELECTION, RunningServer, ServerFolder, example_minutes, free_port
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 from tuikit import screen_text, until
@@ -25,6 +24,7 @@ from schemas.models import CountingMinutes, ResultBatch
 from station_client.app.app import StationApp
 from station_client.forms import FormField, form_fields, values_from_minutes
 from station_client.station import KEY_FILE, Station, init_station, open_station
+from station_client.submit import submit
 
 ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOTS = ROOT / "tests" / "assets" / "snapshots"
@@ -41,7 +41,7 @@ def snapshot(app: StationApp, name: str) -> None:
 
 def new_station(
     tmp_path: Path, *, server_url: str = "http://127.0.0.1:9", server_key: Path | None = None,
-    passphrase: bytes | None = None,
+    passphrase: bytes | None = None, standby_urls: tuple[str, ...] = (),
 ) -> Station:  # fmt: skip
     key = (
         SigningKey.generate().public
@@ -51,7 +51,7 @@ def new_station(
     init_station(
         tmp_path / "st", station_id="KV-01", polling_area_id="KV-01",
         election_file=EXAMPLE_ELECTION, server_url=server_url, server_key=key,
-        passphrase=passphrase,
+        passphrase=passphrase, standby_urls=standby_urls,
     )  # fmt: skip
     return open_station(tmp_path / "st")
 
@@ -203,12 +203,6 @@ async def test_a_wrong_passphrase_is_asked_again_and_english_on_l(tmp_path: Path
         station.close()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def test_server_down_then_back_then_a_correction_with_its_reason(
     server_folder: ServerFolder, tmp_path: Path
 ) -> None:
@@ -354,3 +348,38 @@ async def test_a_second_correction_asks_for_its_own_w208_explanation(station: St
         await pilot.press("k")
         await until(pilot, lambda: "cảnh báo chưa có giải thích" in screen_text(app), "refused")
     assert len(station.outbox.batches(station.station_id)) == 2
+
+
+async def test_the_primary_silent_the_app_sends_to_the_standby_and_says_so(
+    server_folder: ServerFolder, tmp_path: Path
+) -> None:
+    """The pack's primary does not answer (nothing listens there): the batch goes to
+    the standby, and the sending line says so in plain words."""
+    port = free_port()
+    standby = f"http://127.0.0.1:{port}"
+    station = new_station(
+        tmp_path, server_url=f"http://127.0.0.1:{free_port()}", standby_urls=(standby,),
+        server_key=server_folder.path / "server.pub.pem",
+    )  # fmt: skip
+    server_folder.enroll("KV-01", "KV-01", key=SigningKey.load(station.folder / KEY_FILE))
+    server = RunningServer(
+        server_folder, log_path=tmp_path / "server.log", extra_args=["--port", str(port)]
+    )
+    server.start()
+    try:
+        submit(station, example_minutes(), lambda: SigningKey.load(station.folder / KEY_FILE))
+        app = StationApp(station, retry_every=0.3, timeout=3)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(
+                pilot,
+                lambda: f"Đã gửi tới máy chủ dự phòng {standby}" in screen_text(app),
+                "sent to the standby",
+                timeout=30,
+            )
+        [batch] = station.outbox.batches(station.station_id)
+        assert batch.state == "delivered" and batch.ledger_index is not None
+        status, body = server.request("GET", f"/api/v1/ledger/hashes?at={batch.ledger_index}")
+        assert status == 200 and batch.ledger_head in body.decode()
+    finally:
+        server.stop()
+        station.close()

@@ -61,7 +61,9 @@ def test_pack_init_enrol_list_revoke_against_a_running_server(
     config = json.loads((folder / "station.json").read_text())
     assert config["server_url"] == tally_server.url
     assert config["server_fingerprint"] == fingerprint
-    assert "sync --server http://10.0.0.2:8080" in done.stdout
+    # The pack's second address is kept as the standby, tried when the primary is silent.
+    assert config["standby_urls"] == ["http://10.0.0.2:8080"]
+    assert "máy chủ dự phòng" in done.stdout and "http://10.0.0.2:8080" in done.stdout
     station_fp = config["fingerprint"]
     assert f"--fingerprint {station_fp}" in done.stdout
 
