@@ -1,9 +1,10 @@
-"""The national night with the public watching (issue 18, item 2): the night's ingest
-alone, then the same ingest while the public reads its pages through nginx
+"""The national night with the public watching (issue 18, item 2).
+
+The night's ingest alone, then the same ingest while the public reads its pages through nginx
 (deploy/nginx/, rendered as tests/functional/test_public_proxy.py does) at a held rate,
 then again with the public flat out.
 
-    .venv/bin/python bench/public.py [--areas N] [--rate 5000] [--share 0.2] [--seed S]
+    .venv/bin/python bench/public.py [--areas N] [--rate 5000] [--share 0.2] [--workers N]
 
 Each phase has its own copy of the same freshly enrolled server folder, so each ingests
 the same envelopes into an empty ledger. The public's reads come from a second wrk
@@ -46,8 +47,9 @@ from tally_server.web.cache import LIVE  # noqa: E402
 
 MAX_AGE = int(LIVE.split("max-age=")[1].split(",")[0])
 CONNECTIONS = run.CONNECTIONS
-READERS = 64
-"""The public's connections to nginx (many more people, each asking now and then)."""
+READERS = 256
+"""The public's connections to nginx: enough that reads waiting on a miss (the server
+busy ingesting) do not hold back the rest of the held rate."""
 MIX = [
     ("/api/v1/progress?levels=national,province", 0.35),  # the overview (33 KB national)
     ("/api/v1/progress?levels=national", 0.10),  # a headline ticker
@@ -165,6 +167,26 @@ def ingest(server: run.Server, night: generate.Night) -> tuple[baselines.WrkResu
     return load, int(progress["batches"]["accepted"])
 
 
+@dataclass
+class Phase:
+    load: baselines.WrkResult
+    accepted: int
+    reads: Reads | None
+    cores: dict[str, float]
+    """CPU cores each process used while the night was posted (the ingest's wrk aside)."""
+
+
+def timed_ingest(
+    server: run.Server, night: generate.Night, pids: dict[str, int]
+) -> tuple[baselines.WrkResult, int, dict[str, float]]:
+    before = {name: run.cpu_seconds(pid) for name, pid in pids.items()}
+    start = time.perf_counter()
+    load, accepted = ingest(server, night)
+    wall = time.perf_counter() - start
+    cores = {name: (run.cpu_seconds(pid) - before[name]) / wall for name, pid in pids.items()}
+    return load, accepted, cores
+
+
 def phase(
     folder: Path,
     night: generate.Night,
@@ -172,17 +194,22 @@ def phase(
     rate: int | None,
     least: float,
     workers: int,
-) -> tuple[baselines.WrkResult, int, Reads | None]:
+    server_workers: int,
+) -> Phase:
     """Serve ``folder`` (--public), post the night; with ``sequence``, the public reads
     through nginx from before the first batch until the last is acknowledged, and for
     ``least`` seconds at least."""
-    server = run.Server(folder, 0, None, extra=["--public", "--access-log"], log_level="info")
+    server = run.Server(
+        folder, server_workers, None, extra=["--public", "--access-log"], log_level="info"
+    )
     server.start()
+    assert server.proc is not None
+    pids = {"server": server.proc.pid}
     nginx: Nginx | None = None
     try:
         if sequence is None:
-            load, accepted = ingest(server, night)
-            return load, accepted, None
+            load, accepted, cores = timed_ingest(server, night, pids)
+            return Phase(load, accepted, None, cores)
         nginx = Nginx(folder.parent / "nginx", server.url.removeprefix("http://"), workers)
         nginx.start()
         began = time.monotonic()
@@ -192,7 +219,9 @@ def phase(
             if public.poll() is not None or time.monotonic() - began > 30:
                 raise RuntimeError(f"the reader did not start: {public.communicate()[1]}")
             time.sleep(0.05)
-        load, accepted = ingest(server, night)
+        assert nginx.process is not None
+        pids.update(nginx=nginx.process.pid, public=public.pid)
+        load, accepted, cores = timed_ingest(server, night, pids)
         while time.monotonic() - began < least:
             time.sleep(0.05)
         got = stop_reader(public)
@@ -205,7 +234,7 @@ def phase(
     asked = server_gets(server.log) if server.log else Counter()
     periods = max(1, int(seconds // MAX_AGE) + 1)
     bound = sum(min(n, periods) for n in reads.values())
-    return (
+    return Phase(
         load,
         accepted,
         Reads(
@@ -217,6 +246,7 @@ def phase(
             worst_page=max((n / periods for n in asked.values()), default=0.0),
             over_bound=sum(asked.values()) / max(1, bound),
         ),
+        cores,
     )
 
 
@@ -249,6 +279,9 @@ def main() -> int:
         "--least", type=float, default=10.0, help="the public reads at least this long (s)"
     )
     parser.add_argument("--nginx-workers", type=int, default=1)
+    parser.add_argument(
+        "--workers", type=int, default=0, help="serve --workers N (as bench/run.py; default 0)"
+    )
     parser.add_argument("--work", type=Path, default=HERE / "work")
     parser.add_argument("--json", type=Path, help="write the figures here too")
     args = parser.parse_args()
@@ -278,7 +311,7 @@ def main() -> int:
     sequence.write_text("\n".join(paths(night.election, args.share, 200_000, args.seed)) + "\n")
     expected = night.areas - 1
 
-    results: dict[str, tuple[baselines.WrkResult, int, Reads | None]] = {}
+    results: dict[str, Phase] = {}
     for name, seq, rate in [
         ("solo", None, None),
         ("held", sequence, args.rate),
@@ -286,8 +319,10 @@ def main() -> int:
     ]:
         folder = work / name / "server"
         shutil.copytree(fresh, folder)
-        results[name] = phase(folder, night, seq, rate, args.least, args.nginx_workers)
-        load, accepted, reads = results[name]
+        results[name] = done = phase(
+            folder, night, seq, rate, args.least, args.nginx_workers, args.workers
+        )
+        load, accepted, reads = done.load, done.accepted, done.reads
         rate_in = accepted / load.seconds
         f[f"{name}_batches_per_s"] = rate_in
         f[f"{name}_accepted"] = accepted
@@ -302,6 +337,12 @@ def main() -> int:
             f"{load.seconds:.1f} s; ack p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms)"
             + ("" if name == "solo" else f" = {rate_in / solo:.2f} × alone")
         )
+        rep.say(
+            "  cores while posting: "
+            + ", ".join(f"{who} {used:.2f}" for who, used in done.cores.items())
+            + f" (of {os.cpu_count()}; the posting wrk aside)"
+        )
+        f.update({f"{name}_{who}_cores": used for who, used in done.cores.items()})
         if reads is not None:
             rep.say(reads_line(f"  public ({name})", reads))
             f[f"{name}_reads_per_s"] = reads.wrk.requests_per_s
@@ -334,7 +375,7 @@ def main() -> int:
     rep.say("targets: " + ", ".join(marks))
     if args.json:
         args.json.write_text(json.dumps(f, indent=2))
-    ok = all(results[n][1] == expected for n in results)
+    ok = all(done.accepted == expected for done in results.values())
     return 0 if ok else 1
 
 
