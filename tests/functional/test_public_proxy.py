@@ -170,15 +170,20 @@ def proxy(public_server: RunningServer, tmp_path: Path) -> Iterator[Nginx]:
         nginx.stop()
 
 
-def server_hits(server: RunningServer, path: str) -> int:
-    """Requests for ``path`` that reached the server (its access log)."""
+def server_hits(server: RunningServer, path: str, query: str | None = None) -> int:
+    """Requests for ``path`` (with ``query``, if given) that reached the server (its
+    access log)."""
     count = 0
     for line in server.log_path.read_text().splitlines():
         try:
             event = json.loads(line)
         except ValueError:
             continue
-        count += event.get("event") == "request" and event.get("path") == path
+        count += (
+            event.get("event") == "request"
+            and event.get("path") == path
+            and query in (None, event.get("query"))
+        )
     return count
 
 
@@ -209,6 +214,11 @@ async def test_the_public_reads_through_nginx_from_its_cache(
         # the proxy answers If-None-Match itself, with the server's tag
         status, same, empty = await get(session, page, {"If-None-Match": first["ETag"]})
         assert status == 304 and empty == b"" and same["ETag"] == first["ETag"]
+        # another query is another page, to the proxy and in the server's access log
+        for _ in range(2):
+            assert (await get(session, page + "?levels=national"))[0] == 200
+        assert server_hits(public_server, "/api/v1/progress", "levels=national") == 1
+        assert server_hits(public_server, "/api/v1/progress", "") == 1
 
         # a burst of identical requests for a page nobody asked for yet
         path = "/api/v1/constituencies/QH/QH-10"
