@@ -101,6 +101,9 @@ class Server:
     proc: subprocess.Popen[str] | None = None
     url: str = ""
     log: Path | None = None
+    extra: list[str] = field(default_factory=list)
+    """More `serve` options (bench/public.py: --public, --access-log)."""
+    log_level: str = "warning"
 
     def start(self) -> None:
         cmd = [
@@ -111,7 +114,8 @@ class Server:
             "--port",
             "0",
             "--log-level",
-            "warning",
+            self.log_level,
+            *self.extra,
         ]
         if self.workers > 0:
             cmd += ["--workers", str(self.workers)]

@@ -50,6 +50,8 @@ class AccessLog(AbstractAccessLogger):
             extra={
                 "method": request.method,
                 "path": request.path,
+                # the page the proxy keeps apart (its cache key is the path and query)
+                "query": request.query_string,
                 "status": response.status,
                 "ms": round(time * 1000, 3),
                 "remote": request.remote,

@@ -11,13 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
-import shutil
-import socket
-import subprocess
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -25,14 +20,14 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from multidict import CIMultiDict
-from serverkit import ROOT, RunningServer, ServerFolder, Station
+from nginxkit import Nginx, NginxError
+from serverkit import RunningServer, ServerFolder, Station
 
 from tally_server.web import create_app
 from tally_server.web.cache import CLOSED, FIXED, LIVE, NO_STORE, PRIVATE
 
 Client = TestClient[web.Request, web.Application]
 MakeClient = Callable[..., Awaitable[Client]]
-DEPLOY = ROOT / "deploy" / "nginx"
 MAX_AGE = int(LIVE.split("max-age=")[1].split(",")[0])
 
 # -- the server alone -------------------------------------------------------------------
@@ -147,28 +142,6 @@ async def test_if_none_match_is_answered_304_until_the_ledger_moves(
 # -- nginx in front -----------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def render(text: str, values: dict[str, str]) -> str:
-    """The docs/proxy.md step: every @NAME@ replaced; none may be left."""
-    for name, value in values.items():
-        text = text.replace(f"@{name}@", value)
-    code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
-    left = re.findall(r"@[A-Z_]+@", code)
-    assert not left, f"placeholders not rendered: {left}"
-    return text
-
-
-@dataclass
-class Proxy:
-    url: str
-    log: Path
-
-
 @pytest.fixture
 def public_server(
     server_folder: ServerFolder, station: Station, tmp_path: Path
@@ -185,57 +158,32 @@ def public_server(
 
 
 @pytest.fixture
-def proxy(public_server: RunningServer, tmp_path: Path) -> Iterator[Proxy]:
-    nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/sbin")
-    if nginx is None:
-        pytest.fail("nginx is required: apt-get install nginx-light (.ci/run installs it)")
-    prefix = tmp_path / "nginx"
-    for sub in ("tmp", "cache", "logs"):
-        (prefix / sub).mkdir(parents=True)
-    port = free_port()
-    values = {
-        "PREFIX": str(prefix),
-        "USER": subprocess.run(["id", "-un"], capture_output=True, text=True).stdout.strip(),
-        "WORKERS": "1",
-        "LISTEN": f"127.0.0.1:{port}",
-        "UPSTREAM": public_server.url.removeprefix("http://"),
-        "CACHE_DIR": str(prefix / "cache"),
-        "CACHE_SIZE": "64m",
-        "LOG_DIR": str(prefix / "logs"),
-    }
-    for name in ("nginx.conf", "kiemphieu.conf"):
-        (prefix / name).write_text(render((DEPLOY / name).read_text(), values))
-    process = subprocess.Popen(
-        [nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"],
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
+def proxy(public_server: RunningServer, tmp_path: Path) -> Iterator[Nginx]:
+    nginx = Nginx(tmp_path / "nginx", public_server.url.removeprefix("http://"))
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"nginx did not start: {process.stderr.read().decode()}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "nginx did not listen in 20 s"
-                time.sleep(0.05)
-        yield Proxy(url, prefix / "logs" / "kiemphieu-public.log")
+        nginx.start()
+    except NginxError as exc:
+        pytest.fail(str(exc))  # not a skip: the proxy is part of what ships
+    try:
+        yield nginx
     finally:
-        process.terminate()
-        process.wait(10)
+        nginx.stop()
 
 
-def server_hits(server: RunningServer, path: str) -> int:
-    """Requests for ``path`` that reached the server (its access log)."""
+def server_hits(server: RunningServer, path: str, query: str | None = None) -> int:
+    """Requests for ``path`` (with ``query``, if given) that reached the server (its
+    access log)."""
     count = 0
     for line in server.log_path.read_text().splitlines():
         try:
             event = json.loads(line)
         except ValueError:
             continue
-        count += event.get("event") == "request" and event.get("path") == path
+        count += (
+            event.get("event") == "request"
+            and event.get("path") == path
+            and query in (None, event.get("query"))
+        )
     return count
 
 
@@ -247,7 +195,7 @@ async def get(
 
 
 async def test_the_public_reads_through_nginx_from_its_cache(
-    proxy: Proxy, public_server: RunningServer, server_folder: ServerFolder, station: Station
+    proxy: Nginx, public_server: RunningServer, server_folder: ServerFolder, station: Station
 ) -> None:
     status, _ = public_server.request("POST", "/api/v1/batches", station.envelope(1))
     assert status == 200
@@ -266,6 +214,11 @@ async def test_the_public_reads_through_nginx_from_its_cache(
         # the proxy answers If-None-Match itself, with the server's tag
         status, same, empty = await get(session, page, {"If-None-Match": first["ETag"]})
         assert status == 304 and empty == b"" and same["ETag"] == first["ETag"]
+        # another query is another page, to the proxy and in the server's access log
+        for _ in range(2):
+            assert (await get(session, page + "?levels=national"))[0] == 200
+        assert server_hits(public_server, "/api/v1/progress", "levels=national") == 1
+        assert server_hits(public_server, "/api/v1/progress", "") == 1
 
         # a burst of identical requests for a page nobody asked for yet
         path = "/api/v1/constituencies/QH/QH-10"
