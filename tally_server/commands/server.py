@@ -286,13 +286,9 @@ def _now() -> str:
 
 def _cli_actor() -> str:
     """Who enrols or revokes from the command line, as the ledger records it."""
-    import getpass
-    import os
+    from tally_server.service.folder import cli_actor
 
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (OSError, KeyError):  # no name for this uid (a bare container)
-        return f"cli:uid {os.getuid()}"
+    return cli_actor()
 
 
 def offline_commit(dir_: Path, what: str, fn: Any) -> Any:
@@ -687,6 +683,22 @@ def _verify(args: argparse.Namespace) -> int:
         )
     for kind, n in sorted(report.kinds.items()):
         print(f"  {kind}: {n}")
+    for t in report.takeovers:
+        print(
+            f"  tiếp quản / takeover at entry {t.index} ({t.time}, by {t.by}), continuing from "
+            f"entry {t.head_index} {t.head_hash[:16]}… of replica {t.replica}"
+            + (f", restored to {t.restored_to}" if t.restored_to else "")
+            + (f": {t.reason}" if t.reason else "")
+        )
+        print(
+            f"    {t.shown} receipt(s) of the old primary beyond entry {t.head_index} shown back, "
+            f"{t.redelivered} of them re-delivered"
+        )
+    if report.rollbacks_without_takeover:
+        print(
+            f"  {report.rollbacks_without_takeover} rollback_detected entr(y/ies) after no "
+            f"takeover: a backup was put back (docs/ledger.md)"
+        )
     if report.fingerprint is not None:
         if report.fingerprint_index is None:
             print(

@@ -234,6 +234,16 @@ def now() -> str:
     return ledger.format_time(utc_now())
 
 
+def cli_actor() -> str:
+    """Who changes the ledger from the command line, as it records them (``by``)."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):  # no name for this uid (a bare container)
+        return f"cli:uid {os.getuid()}"
+
+
 def offline_commit(
     path: Path,
     what: str,

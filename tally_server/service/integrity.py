@@ -46,7 +46,7 @@ import msgspec
 
 from schemas.errors import KiemphieuError
 from schemas.signing import WEAK_KEY_REASONS, VerifyKey, WeakKeyError, pae
-from tally_server.service import rollback
+from tally_server.service import rollback, takeover
 from tally_server.service.decide import UNSIGNED_CODES, decide, decode_unsigned, refuse_unsigned
 from tally_server.service.folder import Folder
 from tally_server.service.journal import COALESCED, Journal, OpenAlert, Prepared, load_journal
@@ -519,6 +519,15 @@ class Replay:
                 p = j.batch(decision, e.envelope, ledger.parse_time(e.time))
             elif e.kind == ledger.ROLLBACK_DETECTED:
                 p = self._rollback(e)
+            elif e.kind == ledger.SERVER_TAKEOVER:
+                try:
+                    o = takeover.check_entry(e, self.folder.server_key.public)
+                except takeover.Mismatch as exc:
+                    raise _Broken(
+                        en=f"takeover entry {e.index}: {exc.message_en}",
+                        vi=f"mục tiếp quản {e.index}: {exc.message_vi}",
+                    ) from exc
+                p = j.takeover(e.time, o["replica"], o["restored_to"], o["reason"], o["by"])
             else:
                 o = json.loads(e.outcome)
                 by = o.get("by")  # who did it, as recorded (none before it was)

@@ -27,7 +27,7 @@ from schemas.signing import (
     weak_key_error,
 )
 from tally_server.core.definition import Election
-from tally_server.service import rollback
+from tally_server.service import rollback, takeover
 from tally_server.service.codes import ServerError, severity_of
 from tally_server.service.decide import (
     AcceptedRef,
@@ -529,6 +529,17 @@ class Journal:
             {"ledger_index": entry.index, **rollback.alert_data(receipt, held_hash, head_index)},
         )
         return p
+
+    # -- a standby taking over ----------------------------------------------------------
+
+    def takeover(
+        self, time: str, replica: str, restored_to: str | None, reason: str, by: str
+    ) -> Prepared:
+        """The standby continues from this head (service/takeover.py): the outcome, and
+        the server key's signature over it as the envelope."""
+        outcome = takeover.outcome(self.next_index - 1, self.head, replica, restored_to, reason, by)
+        signed = self.sealer.seal(takeover.TAKEOVER_TYPE, outcome)
+        return self._commit_entry(self._entry(time, ledger.SERVER_TAKEOVER, "", signed, outcome))
 
     # -- reviews ------------------------------------------------------------------------
 

@@ -52,7 +52,10 @@ from tally_server.service.folder import (
     PUB_NAME,
     Folder,
     FolderError,
+    cli_actor,
+    now,
     open_folder,
+    writer_lock,
 )
 from tally_server.store import db
 
@@ -389,8 +392,12 @@ class Replication:
 class Restored:
     folder: Path
     entries: int
+    """Entries restored (the takeover entry not counted)."""
     head_index: int
     head_hash: str
+    """The restored head: the last entry the replica held, which the takeover follows."""
+    takeover_index: int
+    takeover_hash: str
     checkpoint: int | None
     replayed: int
     carried: dict[str, str]
@@ -415,11 +422,21 @@ def _litestream_restore(url: str, out: Path, at: str | None) -> None:
         )
 
 
-def restore_standby(url: str, target: Path, *, at: str | None = None) -> Restored:
+def restore_standby(
+    url: str,
+    target: Path,
+    *,
+    at: str | None = None,
+    reason: str = "",
+    by: str | None = None,
+) -> Restored:
     """A server folder at ``target`` from the replica at ``url`` (as given to ``serve
     --replicate``), checked as ``serve`` checks it; ``at``: an RFC 3339 time to restore
-    to instead of the latest."""
-    from tally_server.service.integrity import start_check
+    to instead of the latest. Its ledger then records the takeover (service/takeover.py):
+    here, not at the standby's first ``serve``, so that it comes before anything the
+    standby answers, exactly once however often it is started; ``reason`` and ``by``
+    (default: this command-line user) go into it."""
+    from tally_server.service.integrity import checkpoint_now, start_check
 
     started = time.perf_counter()
     if target.exists() and any(target.iterdir()):
@@ -455,14 +472,27 @@ def restore_standby(url: str, target: Path, *, at: str | None = None) -> Restore
         if not found.ok:
             raise found.error(target, "the standby is not to be served", "không phục vụ từ đây")
         (entries,) = conn.execute("SELECT count(*) FROM ledger").fetchone()
-        row = conn.execute("SELECT idx, hash FROM ledger ORDER BY idx DESC LIMIT 1").fetchone()
+        with writer_lock(target, "record the takeover"):
+            journal = folder.journal(conn)
+            head_index, head_hash = journal.next_index - 1, journal.head
+            p = journal.takeover(
+                now(), shown_url(url), at, reason, cli_actor() if by is None else by
+            )
+            db.write(conn, p.writes)
+            checkpoint_now(conn, folder)  # the standby's first start checks from here
     finally:
         conn.close()
+    log.info(
+        "takeover recorded",
+        extra={"ledger_index": p.entry.index, "head_index": head_index, "url": shown_url(url)},
+    )
     return Restored(
         target,
         int(entries),
-        int(row[0]),
-        str(row[1]),
+        head_index,
+        head_hash,
+        p.entry.index,
+        p.entry.hash,
         found.checkpoint,
         found.replayed,
         carried,

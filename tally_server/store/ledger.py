@@ -46,6 +46,8 @@ CONFLICT = "conflict"
 ALERT_REVIEWED = "alert_reviewed"
 ROLLBACK_DETECTED = "rollback_detected"
 """A station showed a receipt whose entry this ledger no longer holds (docs/ledger.md)."""
+SERVER_TAKEOVER = "server_takeover"
+"""A standby restored from the replica continues the ledger (service/takeover.py)."""
 KINDS = frozenset(
     {
         LEDGER_OPENED,
@@ -57,6 +59,7 @@ KINDS = frozenset(
         CONFLICT,
         ALERT_REVIEWED,
         ROLLBACK_DETECTED,
+        SERVER_TAKEOVER,
     }
 )
 BATCH_KINDS = frozenset({BATCH_ACCEPTED, CORRECTION, BATCH_REJECTED, CONFLICT})

@@ -138,9 +138,14 @@ def test_a_standby_from_the_replica_takes_over_and_nothing_acknowledged_is_lost(
 
     started = time.monotonic()
     standby_dir = tmp_path / "standby"
-    done = tally_cli("standby", "restore", "--from", str(replica), "--dir", str(standby_dir))
+    reason = "máy chính mất điện / primary lost power"
+    done = tally_cli(
+        "standby", "restore", "--from", str(replica), "--dir", str(standby_dir), "--reason", reason
+    )
     assert done.returncode == 0, done.stderr
     assert "KHỚP / CONSISTENT" in done.stdout and f"head {shipped} " in done.stdout, done.stdout
+    took_at = shipped + 1  # the takeover follows what the replica held
+    assert f"takeover: mục / entry {took_at} " in done.stdout, done.stdout
     # The key and the definition came with it, the key owner-only.
     for name in ("server.pub.pem", "election.json"):
         assert (standby_dir / name).read_bytes() == (primary.folder / name).read_bytes()
@@ -151,8 +156,22 @@ def test_a_standby_from_the_replica_takes_over_and_nothing_acknowledged_is_lost(
     standby.start()
     took_over = time.monotonic() - started
     try:
-        # Every batch the replica held is there exactly once, under the same receipt.
-        on_standby = accepted_entries(standby.ledger())
+        # Every batch the replica held is there exactly once, under the same receipt,
+        # then the takeover, signed, naming the head it continues from.
+        standby_ledger = standby.ledger()
+        on_standby = accepted_entries(standby_ledger)
+        [on_standby_took] = [x for x in standby_ledger if x["kind"] == "server_takeover"]
+        head = next(x["hash"] for x in standby_ledger if x["index"] == shipped)
+        assert on_standby_took["index"] == took_at and on_standby_took["prev"] == head
+        assert json.loads(on_standby_took["outcome"]) == {
+            "head_index": shipped,
+            "head_hash": head,
+            "replica": str(replica),
+            "restored_to": None,
+            "reason": reason,
+            "by": json.loads(on_standby_took["outcome"])["by"],
+        }
+        assert json.loads(on_standby_took["outcome"])["by"].startswith("cli:")
         for area in {a.area, b.area, c.area}:
             for seq, (index, head, receipt, _) in held_before[area].items():
                 [entry] = on_standby[(area, seq)]
@@ -171,11 +190,15 @@ def test_a_standby_from_the_replica_takes_over_and_nothing_acknowledged_is_lost(
                 assert rc == 0 and ALERT_VI not in out, out
         alerts = standby.get_json("/api/v1/alerts?kind=rollback_detected", role="operator")
         assert sorted(x["station_id"] for x in alerts["alerts"]) == sorted(unshipped)
-        # At each receipt's index the standby held nothing, or another entry (an index
-        # handed out again after an earlier station showed its receipt), never that one.
+        # At each receipt's index the standby held nothing or another entry, never that
+        # one: the first index past the replica's head is the takeover's own.
         for x in alerts["alerts"]:
             assert x["data"]["held_hash"] != x["data"]["receipt_ledger_head"]
-        assert alerts["alerts"][0]["data"]["held_hash"] is None
+        shown_at = {
+            x["data"]["receipt_ledger_index"]: x["data"]["held_hash"] for x in alerts["alerts"]
+        }
+        # D was acknowledged at the index just past the replica's head.
+        assert shown_at[took_at] == on_standby_took["hash"]
         results = standby.results()
     finally:
         standby.stop()
@@ -193,6 +216,20 @@ def test_a_standby_from_the_replica_takes_over_and_nothing_acknowledged_is_lost(
     rc, report = verify(tmp_path / "ledger.jsonl", primary.election)
     assert rc == 0 and report["ok"], report["first_bad_entry"]
     assert report["kinds"]["rollback_detected"] == len(unshipped)
+    # verify explains every index: the receipts the old primary signed past the
+    # replica's head were shown back after the takeover, and delivered again.
+    [took] = report["takeovers"]
+    assert (took["index"], took["head_index"], took["reason"]) == (took_at, shipped, reason)
+    assert took["receipts_shown_back"] == took["redelivered"] == len(unshipped)
+    assert report["rollbacks_without_takeover"] == 0
+    said = tally_cli(
+        "verify", str(tmp_path / "ledger.jsonl"), "--election", str(primary.election)
+    ).stdout
+    assert f"takeover at entry {took_at}" in said and reason in said, said
+    assert f"{len(unshipped)} receipt(s) of the old primary beyond entry {shipped}" in said
+    # `tally-server check` replays the whole ledger, the takeover with it.
+    checked = tally_cli("check", "--dir", str(standby_dir))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
     assert report["results_sha256"] == results["results_sha256"]
     record.acknowledged(CATEGORY, len(acked), len(lost))
     record.note(

@@ -15,7 +15,7 @@ from schemas.errors import KiemphieuError
 from schemas.models import ResultBatch
 from schemas.signing import WEAK_KEY_REASONS, VerifyKey, WeakKeyError
 from tally_server.core.definition import Election
-from tally_server.service import rollback
+from tally_server.service import rollback, takeover
 from tally_server.service.decide import (
     UNSIGNED_CODES,
     LedgerState,
@@ -27,7 +27,7 @@ from tally_server.service.decide import (
     unsigned_outcome,
 )
 from tally_server.service.verify.precheck import Precheck, unsigned_entry
-from tally_server.service.verify.report import Report
+from tally_server.service.verify.report import Report, Takeover
 from tally_server.store import ledger
 from tally_server.store.ledger import Entry
 
@@ -108,6 +108,29 @@ def check_rollback(
             en=f"rollback entry {position}: {exc.message_en}",
             vi=f"mục phát hiện khôi phục {position}: {exc.message_vi}",
         ) from exc
+
+
+def check_takeover(entry: Entry, position: int, server_key: VerifyKey) -> Takeover:
+    """A ``server_takeover`` entry: signed by the server key of entry 0, naming the
+    entry it follows as the head it continues from (service/takeover.py)."""
+    try:
+        o = takeover.check_entry(entry, server_key)
+    except takeover.Mismatch as exc:
+        raise Bad(
+            "V150",
+            en=f"takeover entry {position}: {exc.message_en}",
+            vi=f"mục tiếp quản {position}: {exc.message_vi}",
+        ) from exc
+    return Takeover(
+        entry.index,
+        o["head_index"],
+        o["head_hash"],
+        entry.time,
+        o["replica"],
+        o["restored_to"],
+        o["reason"],
+        o["by"],
+    )
 
 
 def check_entry(
@@ -234,6 +257,8 @@ def check_entry(
         return None
     if kind == ledger.ROLLBACK_DETECTED:
         return None  # replayed by check_rollback
+    if kind == ledger.SERVER_TAKEOVER:
+        return None  # replayed by check_takeover, once the chain holds
     if kind not in ledger.BATCH_KINDS:
         raise Bad(
             "V102",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import bisect
 import gc
 import hashlib
+import json
 import os
 import time
 from pathlib import Path
@@ -15,10 +16,16 @@ from tally_server.core.definition import Election
 from tally_server.core.fasttally import Tally, sheet_of
 from tally_server.core.tally import results_digest
 from tally_server.service.decide import LedgerState
-from tally_server.service.verify.entries import Bad, check_entry, check_rollback, genesis
+from tally_server.service.verify.entries import (
+    Bad,
+    check_entry,
+    check_rollback,
+    check_takeover,
+    genesis,
+)
 from tally_server.service.verify.pool import CHUNK, prechecks
 from tally_server.service.verify.reading import entry_of, keys_in, read_lines
-from tally_server.service.verify.report import BadEntry, Report
+from tally_server.service.verify.report import BadEntry, Report, Takeover
 from tally_server.store import ledger
 from tally_server.store.ledger import Entry, LedgerFormatError
 
@@ -65,6 +72,9 @@ def verify_ledger(
     """One tuple of candidate ids for the sheets that name the same ones."""
     touched: list[tuple[str, str]] = []
     """Constituencies given minutes since the last ``settle_reported``."""
+    awaited: dict[str, list[Takeover]] = {}
+    """Batch digest -> the takeovers whose shown-back receipts name it, until a later
+    entry holds that batch again."""
     prev = ledger.GENESIS_PREV
     expected = 0
     """The index the next entry must have."""
@@ -102,6 +112,12 @@ def verify_ledger(
                 accepted = check_entry(
                     position, expected, entry, pre, prev, state, election, report, fingerprints
                 )
+                if entry.kind == ledger.SERVER_TAKEOVER:
+                    report.takeovers.append(check_takeover(entry, position, server_key))
+                elif entry.kind == ledger.ROLLBACK_DETECTED:
+                    _count_rollback(entry, report, awaited)
+                elif awaited and entry.kind in ledger.BATCH_KINDS:
+                    _count_redelivery(entry, awaited)
             except Bad as bad:
                 report.bad = BadEntry(position, pre.line, bad.code, bad.en, bad.vi)
                 break
@@ -135,6 +151,24 @@ def verify_ledger(
             gc.enable()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _count_rollback(entry: Entry, report: Report, awaited: dict[str, list[Takeover]]) -> None:
+    """A receipt shown back (checked by check_rollback): explained by the last takeover
+    whose head is below the receipt's index, its batch then awaited again."""
+    o = json.loads(entry.outcome)
+    for t in reversed(report.takeovers):
+        if o["ledger_index"] > t.head_index:
+            t.shown += 1
+            awaited.setdefault(o["batch_digest"], []).append(t)
+            return
+    report.rollbacks_without_takeover += 1
+
+
+def _count_redelivery(entry: Entry, awaited: dict[str, list[Takeover]]) -> None:
+    digest = json.loads(entry.outcome).get("batch_digest")
+    for t in awaited.pop(digest, []) if isinstance(digest, str) else []:
+        t.redelivered += 1
 
 
 class _Positions:

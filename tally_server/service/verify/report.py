@@ -23,6 +23,39 @@ class BadEntry:
 
 
 @dataclass(slots=True)
+class Takeover:
+    """A ``server_takeover`` entry and the receipts of the old primary it explains: the
+    ``rollback_detected`` entries after it for indexes past the head it continues from."""
+
+    index: int
+    head_index: int
+    head_hash: str
+    time: str
+    replica: str
+    restored_to: str | None
+    reason: str
+    by: str
+    shown: int = 0
+    """Receipts the old primary signed past ``head_index``, shown back by stations."""
+    redelivered: int = 0
+    """Of those, the batches delivered again in a later entry (accepted or refused)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "head_index": self.head_index,
+            "head_hash": self.head_hash,
+            "time": self.time,
+            "replica": self.replica,
+            "restored_to": self.restored_to,
+            "reason": self.reason,
+            "by": self.by,
+            "receipts_shown_back": self.shown,
+            "redelivered": self.redelivered,
+        }
+
+
+@dataclass(slots=True)
 class Report:
     entries: int = 0
     head_index: int = -1
@@ -38,6 +71,9 @@ class Report:
     unsigned: int = 0
     """Refusals before a valid signature, recorded as a digest: their signature
     could not be re-checked (there are no bytes), their outcome was rebuilt."""
+    takeovers: list[Takeover] = field(default_factory=list)
+    rollbacks_without_takeover: int = 0
+    """``rollback_detected`` entries no takeover explains (a backup put back by hand)."""
     results: list[ConstituencyResult] = field(default_factory=list)
     results_sha256: str | None = None
     fingerprint: str | None = None
@@ -71,6 +107,8 @@ class Report:
             "signatures_checked": self.signatures,
             "receipt_signatures_checked": self.receipt_signatures,
             "unsigned_refusals_as_recorded": self.unsigned,
+            "takeovers": [t.to_json() for t in self.takeovers],
+            "rollbacks_without_takeover": self.rollbacks_without_takeover,
             "results_sha256": self.results_sha256,
             "fingerprint": self.fingerprint,
             "fingerprint_index": self.fingerprint_index,
