@@ -95,7 +95,11 @@ class Figures:
 
     @property
     def ok(self) -> bool:
-        return not (self.lost or self.twice or self.problems) and self.verify_valid and self.results_equal
+        return (
+            not (self.lost or self.twice or self.problems)
+            and self.verify_valid
+            and self.results_equal
+        )
 
     def summary(self) -> str:
         verdict = "PASSED" if self.ok else "FAILED"
@@ -109,8 +113,7 @@ class Figures:
             f"acknowledged lost {len(self.lost)}, counted twice {len(self.twice)}\n"
             f"  verify {'VALID' if self.verify_valid else 'INVALID'}, results equal to the "
             f"standby's results.json and to a fresh tally: {self.results_equal}; "
-            f"drill {self.wall_s:.1f} s"
-            + "".join(f"\n  PROBLEM: {p}" for p in self.problems)
+            f"drill {self.wall_s:.1f} s" + "".join(f"\n  PROBLEM: {p}" for p in self.problems)
         )
 
 
@@ -241,12 +244,12 @@ def check(
             if at.get(index, {}).get("hash") != head:
                 errors.append(f"{st.area} #{seq}: receipt for entry {index} not in the ledger")
         lost_rows = "SELECT sequence, ledger_index FROM lost_receipts"
-        for seq, index in outbox_rows(st, lost_rows):
-            assert isinstance(seq, int) and isinstance(index, int)
-            acked.add((st.area, seq))
-            redelivered.add((st.area, seq))
-            if index <= restored_head:
-                errors.append(f"{st.area} #{seq}: entry {index} was in the replica, yet lost")
+        for sequence, lost_index in outbox_rows(st, lost_rows):
+            assert isinstance(sequence, int) and isinstance(lost_index, int)
+            acked.add((st.area, sequence))
+            redelivered.add((st.area, sequence))
+            if lost_index <= restored_head:
+                errors.append(f"{st.area} #{sequence}: entry {lost_index} was in the replica")
         states |= {s for (s,) in outbox_rows(st, "SELECT state FROM batches")}
     if states != {"delivered"}:
         errors.append(f"batches left in states {sorted(map(str, states))}")
