@@ -78,6 +78,8 @@ class Figures:
     """Batches the primary had accepted when the host died."""
     restored_head: int
     """The last ledger index the replica held."""
+    beyond_replica: int
+    """Batches the dead primary had accepted after the replica's last entry."""
     take_over_s: float
     """From the kill to the standby answering (restore, start check, serve)."""
     acknowledged: int
@@ -107,7 +109,8 @@ class Figures:
             f"failover drill seed {self.seed}: {verdict}\n"
             f"  stations {self.stations}, batches signed {self.batches}; primary killed "
             f"(kill -9, with Litestream) after {self.killed_after} accepted, the replica "
-            f"held up to entry {self.restored_head}\n"
+            f"held up to entry {self.restored_head} ({self.beyond_replica} accepted batches "
+            f"beyond it)\n"
             f"  time to take over (kill -> standby answering): {self.take_over_s:.2f} s\n"
             f"  acknowledged {self.acknowledged}, re-delivered {self.redelivered}, "
             f"acknowledged lost {len(self.lost)}, counted twice {len(self.twice)}\n"
@@ -235,6 +238,13 @@ def check(
     entries = read_ledger(export_ledger(work / "standby", work / "ledger.jsonl"))
     found = accepted_entries(entries)
     at = {e["index"]: e for e in entries}
+    # The dead primary's folder is evidence: up to the replica's head the standby's
+    # ledger is the primary's, entry for entry; after it, only what stations re-deliver.
+    old = read_ledger(export_ledger(work / "primary", work / "primary-ledger.jsonl"))
+    for e in old:
+        if e["index"] <= restored_head and at.get(e["index"], {}).get("hash") != e["hash"]:
+            errors.append(f"entry {e['index']} differs from the primary's, below the replica head")
+    beyond = {k for k, es in accepted_entries(old).items() if es[-1]["index"] > restored_head}
     acked: set[tuple[str, int]] = set()
     redelivered: set[tuple[str, int]] = set()
     states: set[object] = set()
@@ -256,6 +266,8 @@ def check(
     shown = sum(1 for e in entries if e["kind"] == "rollback_detected")
     if bool(shown) != bool(redelivered):
         errors.append(f"{shown} rollback_detected entries for {len(redelivered)} re-delivered")
+    if not redelivered <= beyond:
+        errors.append(f"re-delivered {sorted(redelivered - beyond)}: not beyond the replica")
     rc, report = verify(work / "ledger.jsonl", election)
     fresh = expected_results_sha256(
         election, [m for st in team for m in minutes_for(st.area, moved=MOVED)]
@@ -266,6 +278,7 @@ def check(
         batches=2 * len(team),
         killed_after=0,
         restored_head=restored_head,
+        beyond_replica=len(beyond),
         take_over_s=0.0,
         acknowledged=len(acked),
         redelivered=len(redelivered),
