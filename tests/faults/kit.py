@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -350,6 +351,120 @@ def start_server(
     server.tokens = {r: make_token(folder, r) for r in ("viewer", "operator", "admin")}
     server.start()
     return server
+
+
+# -- polling teams' real client folders -----------------------------------------------
+
+
+FAST = ["--timeout", "5", "--give-up-after", "30", "--backoff-base", "0.05", "--backoff-max", "0.3"]
+ALERT_VI = "Máy chủ không còn giữ kết quả đã xác nhận"
+ALERT_EN = "the server no longer holds what it acknowledged"
+REASON = "Kiểm lại phiếu theo yêu cầu của Ban bầu cử"
+
+
+def client(*args: str) -> tuple[int, str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "station_client", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+class Station:
+    """A polling team's real client folder, enrolled through the API."""
+
+    def __init__(
+        self, server: ServerProcess, work: Path, area: str, *, pack: Path | None = None
+    ) -> None:
+        """Set up with init's options, or from the committee's ``pack`` (its
+        ``AREA.json``, election.json beside it)."""
+        self.area = area
+        self.folder = work / area
+        if pack is not None:
+            rc, out = client("init", "--dir", str(self.folder), "--pack", str(pack))
+        else:
+            rc, out = client(
+                "init", "--dir", str(self.folder), "--station-id", area, "--polling-area", area,
+                "--election", str(server.election), "--server", server.url,
+                "--server-key", str(server.folder / "server.pub.pem"),
+            )  # fmt: skip
+        assert rc == 0, out
+        body = json.dumps(
+            {
+                "station_id": area,
+                "polling_area_id": area,
+                "public_key": (self.folder / "station.pub.pem").read_text(),
+            }
+        ).encode()
+        status, answer = server.request(
+            "POST", "/api/v1/stations", body, token=server.tokens["admin"]
+        )
+        assert status == 201, answer
+
+    def _minutes(self, records: list[CountingMinutes]) -> str:
+        path = self.folder.parent / f"{self.area}.minutes.json"
+        path.write_bytes(msgspec.json.encode(records))
+        return str(path)
+
+    def submit(self) -> None:
+        rc, out = client("submit", "--dir", str(self.folder), self._minutes(minutes_for(self.area)))
+        assert rc == 0, out
+
+    def correct(self, moved: int, *send: str) -> tuple[int, str]:
+        records = [
+            msgspec.structs.replace(m, explanations={"W208": REASON}) if m.race_id == "QH" else m
+            for m in minutes_for(self.area, moved=moved)
+        ]
+        path = self._minutes(records)
+        return client("correct", "--dir", str(self.folder), path, "--reason", REASON, *send)
+
+    def sync(self) -> tuple[int, str]:
+        return client("sync", "--dir", str(self.folder), *FAST)
+
+    def receipts(self) -> dict[int, tuple[int, str, bytes, str]]:
+        """sequence -> (ledger index, head, receipt bytes, digest) of the current receipts."""
+        db = sqlite3.connect(self.folder / "outbox.sqlite")
+        try:
+            rows = db.execute(
+                "SELECT sequence, ledger_index, ledger_head, receipt, digest FROM batches "
+                "WHERE receipt IS NOT NULL"
+            ).fetchall()
+        finally:
+            db.close()
+        return {s: (i, h, bytes(r), d) for s, i, h, r, d in rows}
+
+    def status(self) -> dict[str, Any]:
+        rc, out = client("status", "--dir", str(self.folder), "--json")
+        assert rc == 0, out
+        data: dict[str, Any] = json.loads(out)
+        return data
+
+
+# -- Litestream beside the server ---------------------------------------------------------
+
+
+def litestream_pid(log: Path) -> int:
+    for line in log.read_text("utf-8").splitlines():
+        if '"replicating"' in line:
+            return int(json.loads(line)["pid"])
+    raise AssertionError(f"no replicating line in {log}")
+
+
+def await_gone(pid: int) -> None:
+    deadline = time.monotonic() + 60.0
+    while Path(f"/proc/{pid}").exists() and "zombie" not in _state(pid):
+        assert time.monotonic() < deadline, f"process {pid} still runs"
+        time.sleep(0.05)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split("\n")[0]
+    except (OSError, IndexError):
+        return "zombie"
 
 
 # -- the command line ----------------------------------------------------------------------

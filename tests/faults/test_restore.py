@@ -20,22 +20,22 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import msgspec
 import pytest
-
-from schemas.models import CountingMinutes
 
 from .conftest import Record
 from .kit import (
+    ALERT_EN,
+    ALERT_VI,
+    FAST,
     ROOT,
     ServerProcess,
+    Station,
     accepted_entries,
     area_ids,
+    client,
     export_ledger,
     init_folder,
-    minutes_for,
     read_ledger,
     start_server,
     verify,
@@ -43,84 +43,6 @@ from .kit import (
 )
 
 CATEGORY = "crashes"
-FAST = ["--timeout", "5", "--give-up-after", "30", "--backoff-base", "0.05", "--backoff-max", "0.3"]
-ALERT_VI = "Máy chủ không còn giữ kết quả đã xác nhận"
-ALERT_EN = "the server no longer holds what it acknowledged"
-REASON = "Kiểm lại phiếu theo yêu cầu của Ban bầu cử"
-
-
-def client(*args: str) -> tuple[int, str]:
-    done = subprocess.run(
-        [sys.executable, "-m", "station_client", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-    )
-    return done.returncode, done.stdout + done.stderr
-
-
-class Station:
-    """A polling team's real client folder, enrolled through the API."""
-
-    def __init__(self, server: ServerProcess, work: Path, area: str) -> None:
-        self.area = area
-        self.folder = work / area
-        rc, out = client(
-            "init", "--dir", str(self.folder), "--station-id", area, "--polling-area", area,
-            "--election", str(server.election), "--server", server.url,
-            "--server-key", str(server.folder / "server.pub.pem"),
-        )  # fmt: skip
-        assert rc == 0, out
-        body = json.dumps(
-            {
-                "station_id": area,
-                "polling_area_id": area,
-                "public_key": (self.folder / "station.pub.pem").read_text(),
-            }
-        ).encode()
-        status, answer = server.request(
-            "POST", "/api/v1/stations", body, token=server.tokens["admin"]
-        )
-        assert status == 201, answer
-
-    def _minutes(self, records: list[CountingMinutes]) -> str:
-        path = self.folder.parent / f"{self.area}.minutes.json"
-        path.write_bytes(msgspec.json.encode(records))
-        return str(path)
-
-    def submit(self) -> None:
-        rc, out = client("submit", "--dir", str(self.folder), self._minutes(minutes_for(self.area)))
-        assert rc == 0, out
-
-    def correct(self, moved: int, *send: str) -> tuple[int, str]:
-        records = [
-            msgspec.structs.replace(m, explanations={"W208": REASON}) if m.race_id == "QH" else m
-            for m in minutes_for(self.area, moved=moved)
-        ]
-        path = self._minutes(records)
-        return client("correct", "--dir", str(self.folder), path, "--reason", REASON, *send)
-
-    def sync(self) -> tuple[int, str]:
-        return client("sync", "--dir", str(self.folder), *FAST)
-
-    def receipts(self) -> dict[int, tuple[int, str, bytes, str]]:
-        """sequence -> (ledger index, head, receipt bytes, digest) of the current receipts."""
-        db = sqlite3.connect(self.folder / "outbox.sqlite")
-        try:
-            rows = db.execute(
-                "SELECT sequence, ledger_index, ledger_head, receipt, digest FROM batches "
-                "WHERE receipt IS NOT NULL"
-            ).fetchall()
-        finally:
-            db.close()
-        return {s: (i, h, bytes(r), d) for s, i, h, r, d in rows}
-
-    def status(self) -> dict[str, Any]:
-        rc, out = client("status", "--dir", str(self.folder), "--json")
-        assert rc == 0, out
-        data: dict[str, Any] = json.loads(out)
-        return data
 
 
 def backup(folder: Path, to: Path) -> None:

@@ -12,7 +12,6 @@ ledger exactly once and ``verify`` finds it VALID with the standby's results.
 from __future__ import annotations
 
 import base64
-import json
 import os
 import signal
 import sqlite3
@@ -27,11 +26,18 @@ from tally_server.service.replica import litestream_path, replica_url
 
 from .conftest import Record
 from .kit import (
+    ALERT_EN,
+    ALERT_VI,
+    FAST,
     ServerProcess,
+    Station,
     accepted_entries,
     area_ids,
+    await_gone,
+    client,
     export_ledger,
     init_folder,
+    litestream_pid,
     make_token,
     read_ledger,
     start_server,
@@ -39,7 +45,6 @@ from .kit import (
     verify,
     write_election,
 )
-from .test_restore import ALERT_EN, ALERT_VI, FAST, Station, client
 
 CATEGORY = "crashes"
 DEADLINE = 60.0
@@ -74,27 +79,6 @@ def await_replica(replica: Path, scratch: Path, index: int) -> None:
 
 def sync_to(station: Station, url: str) -> tuple[int, str]:
     return client("sync", "--dir", str(station.folder), "--server", url, *FAST)
-
-
-def litestream_pid(log: Path) -> int:
-    for line in log.read_text("utf-8").splitlines():
-        if '"replicating"' in line:
-            return int(json.loads(line)["pid"])
-    raise AssertionError(f"no replicating line in {log}")
-
-
-def await_gone(pid: int) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while Path(f"/proc/{pid}").exists() and "zombie" not in _state(pid):
-        assert time.monotonic() < deadline, f"process {pid} still runs"
-        time.sleep(0.05)
-
-
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split("\n")[0]
-    except (OSError, IndexError):
-        return "zombie"
 
 
 @pytest.fixture
