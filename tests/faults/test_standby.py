@@ -12,6 +12,7 @@ ledger exactly once and ``verify`` finds it VALID with the standby's results.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import signal
 import sqlite3
