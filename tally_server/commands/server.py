@@ -635,27 +635,32 @@ def _rebuild(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     import gc
 
+    from tally_server.core.definition import Election
     from tally_server.core.glossary import status_words
     from tally_server.service.verify import KeysAhead, load_election_source, verify_ledger
 
-    keys = KeysAhead.start(args.ledger)  # read by another process while the election loads
-    # Millions of objects and no cycles to find while the definition is read: the
-    # collector would walk them again and again.
-    gc.disable()
-    try:
-        election = load_election_source(args.election)
-    finally:
-        gc.enable()
-    # The election lives as long as the command: keep the collector off it (and the
-    # workers inherit that when they fork).
-    gc.collect()
-    gc.freeze()
+    keys = KeysAhead.start(args.ledger)  # read by another process while this reads the lines
+
+    def load() -> Election:
+        # Millions of objects and no cycles to find while the definition is read: the
+        # collector would walk them again and again.
+        gc.disable()
+        try:
+            election = load_election_source(args.election)
+        finally:
+            gc.enable()
+        # The election lives as long as the command: keep the collector off it.
+        gc.collect()
+        gc.freeze()
+        return election
+
+    # Given the loader, verify starts its workers on the signatures first.
     report = verify_ledger(
         args.ledger,
-        election,
+        load,
         fingerprint=args.fingerprint,
         workers=args.workers,
-        keys=None if keys is None else keys.result(),
+        keys=keys,
     )
     if args.json:
         sys.stdout.flush()

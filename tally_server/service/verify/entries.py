@@ -40,7 +40,9 @@ class Bad(Exception):
         self.code, self.en, self.vi = code, en, vi
 
 
-def genesis(entry: Entry, election: Election, election_sha: str) -> VerifyKey:
+def opening(entry: Entry) -> tuple[VerifyKey, dict[str, Any]]:
+    """The first entry opens a ledger of this format and names the server key; its
+    claims about the election are checked by ``same_election`` once it is loaded."""
     if entry.kind != ledger.LEDGER_OPENED or entry.index != 0:
         raise Bad(
             "V101",
@@ -66,6 +68,12 @@ def genesis(entry: Entry, election: Election, election_sha: str) -> VerifyKey:
             en=f"the opening entry does not name the server key: {exc}",
             vi=f"mục mở sổ cái không ghi khoá của máy chủ: {exc}",
         ) from exc
+    return key, opened
+
+
+def same_election(opened: dict[str, Any], election: Election, election_sha: str) -> None:
+    """The ledger was opened (``opened``, the first entry's outcome) for this very
+    definition: its id and the digest of its canonical bytes."""
     if opened.get("election_id") != election.id:
         raise Bad(
             "V103",
@@ -80,7 +88,6 @@ def genesis(entry: Entry, election: Election, election_sha: str) -> VerifyKey:
             vi=f"sổ cái được mở cho một định nghĩa khác của cuộc bầu cử {election.id} "
             f"(sha256 {opened.get('election_sha256')}, tệp này {election_sha})",
         )
-    return key
 
 
 def check_rollback(

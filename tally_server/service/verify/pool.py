@@ -1,19 +1,22 @@
 """The parallel runner: every line's precheck, in order, worked out by a pool of
 forked processes while the main process replays the decisions.
 
-The lines are cut into chunks, handed to the pool in order. The workers inherit
-the lines, the election and the keys when they fork, so only a chunk's position
-goes out and its results come back. When the replay reaches a chunk no worker
-has taken yet, the main process cancels it in the pool and does it itself, so
-however busy the machine, nobody waits for long.
+The lines are cut into chunks, handed to the pool in order, as soon as the lines
+and the keys are read: the workers need no more of the election than its id, so
+they work while the main process loads the definition. They inherit the lines
+and the keys when they fork, so only a chunk's position goes out and its results
+come back. When the replay reaches a chunk no worker has taken yet, the main
+process cancels it in the pool and does it itself, so however busy the machine,
+nobody waits for long.
 """
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import pickle
 from collections.abc import Generator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 
 from tally_server.core.definition import Election
 from tally_server.service.verify.precheck import (
@@ -35,6 +38,8 @@ _lines: Sequence[tuple[int, bytes]] = ()
 
 def _start_worker(lines: Sequence[tuple[int, bytes]], keys: Keys) -> None:
     global _lines
+    # A worker makes no cycles; the collector would only walk the lines again and again.
+    gc.disable()
     _lines = lines
     use(keys)
 
@@ -46,42 +51,58 @@ def _precheck_chunk(start: int, size: int) -> bytes:
     return pickle.dumps(packed, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def prechecks(
-    lines: Sequence[tuple[int, bytes]],
-    election: Election,
-    keys: dict[str, bytes],
-    server_key: bytes,
-    *,
-    workers: int,
-    chunk: int = CHUNK,
-) -> Generator[Precheck, None, None]:
-    """Every line's precheck, in order: by ``workers`` other processes while this
-    one replays the decisions (and helps when it catches up), or all here."""
-    parsed = setup(election, keys, server_key)
-    forks = "fork" in multiprocessing.get_all_start_methods()
-    if workers <= 1 or len(lines) <= chunk or not forks:
-        for n, line in lines:
-            yield precheck(n, line, decode=True)
-        return
-    # Under fork the initializer's arguments are not pickled: the workers share the
-    # pages of the lines and of the keys parsed here.
-    pool = ProcessPoolExecutor(
-        workers,
-        mp_context=multiprocessing.get_context("fork"),
-        initializer=_start_worker,
-        initargs=(lines, parsed),
-    )
-    try:
-        starts = range(0, len(lines), chunk)
-        parts = [pool.submit(_precheck_chunk, start, chunk) for start in starts]
-        for start, part in zip(starts, parts, strict=True):
+class Prechecks:
+    """Every line's precheck, in order: by ``workers`` other processes, started at
+    once (before the election is loaded: they need only its id), while this one
+    loads the definition and then replays the decisions, helping when it catches
+    up; or all here. ``close`` stops the workers, however far the replay got."""
+
+    def __init__(
+        self,
+        lines: Sequence[tuple[int, bytes]],
+        election_id: str,
+        keys: dict[str, bytes],
+        server_key: bytes,
+        *,
+        workers: int,
+        chunk: int = CHUNK,
+    ) -> None:
+        self._lines, self._chunk = lines, chunk
+        parsed = setup(election_id, keys, server_key)
+        self._starts = range(0, len(lines), chunk)
+        self._parts: list[Future[bytes]] = []
+        self._pool: ProcessPoolExecutor | None = None
+        forks = "fork" in multiprocessing.get_all_start_methods()
+        if workers <= 1 or len(lines) <= chunk or not forks:
+            return
+        # Under fork the initializer's arguments are not pickled: the workers share the
+        # pages of the lines and of the keys parsed here.
+        self._pool = ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_start_worker,
+            initargs=(lines, parsed),
+        )
+        self._parts = [self._pool.submit(_precheck_chunk, s, chunk) for s in self._starts]
+
+    def run(self, election: Election) -> Generator[Precheck, None, None]:
+        """The prechecks in order; those of chunks no worker has taken are worked out
+        here (with the law's checks, which need the whole ``election``)."""
+        if self._pool is None:
+            for n, line in self._lines:
+                yield precheck(n, line, election)
+            return
+        for start, part in zip(self._starts, self._parts, strict=True):
             if part.cancel():  # no worker has taken it: do it here
-                for n, line in lines[start : start + chunk]:
-                    yield precheck(n, line, decode=True)
+                for n, line in self._lines[start : start + self._chunk]:
+                    yield precheck(n, line, election)
             else:
                 done: list[Packed] = pickle.loads(part.result())
                 for packed in done:
                     yield unpack(packed)
-    finally:
+
+    def close(self) -> None:
         # A bad entry ends the replay early: drop the chunks not started.
-        pool.shutdown(wait=True, cancel_futures=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

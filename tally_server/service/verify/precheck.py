@@ -62,9 +62,11 @@ class Precheck:
 
 @dataclass(frozen=True, slots=True)
 class Keys:
-    """What the checks need of the election and the keys, set once per process."""
+    """What the checks need of the election and the keys, set once per process: of the
+    election only its id (in the receipts), so the workers can start before the
+    definition is loaded."""
 
-    election: Election
+    election_id: str
     stations: dict[str, Ed25519PublicKey]
     """Every station key the ledger enrolls, by fingerprint."""
     server: Ed25519PublicKey
@@ -74,10 +76,10 @@ class Keys:
 _keys: Keys | None = None
 
 
-def setup(election: Election, keys: dict[str, bytes], server_key: bytes) -> Keys:
+def setup(election_id: str, keys: dict[str, bytes], server_key: bytes) -> Keys:
     """The keys parsed, and made this process's."""
     parsed = Keys(
-        election,
+        election_id,
         {fp: Ed25519PublicKey.from_public_bytes(raw) for fp, raw in keys.items()},
         Ed25519PublicKey.from_public_bytes(server_key),
         VerifyKey(server_key).fingerprint,
@@ -123,7 +125,7 @@ def _receipt_ok(entry: Entry) -> tuple[bool, bool]:
     k = _the_keys()
     try:
         r = open_envelope(entry.receipt, RECEIPT_TYPE)
-        expected = build_receipt(k.election.id, outcome, entry.index, entry.hash, entry.time)
+        expected = build_receipt(k.election_id, outcome, entry.index, entry.hash, entry.time)
     except (DecodeError, SignatureError, ValueError):
         return False, False
     if r.keyid != k.server_fingerprint or r.payload != codec.encode(expected):
@@ -131,9 +133,9 @@ def _receipt_ok(entry: Entry) -> tuple[bool, bool]:
     return _verifies(k.server, r.signature, pae(r.payload_type, r.payload)), True
 
 
-def precheck(line_no: int, line: bytes, *, decode: bool = False) -> Precheck:
-    """``decode``: also decode the batch and run the law's checks on it, for the
-    replay in this same process. A worker does not: decoding costs about what
+def precheck(line_no: int, line: bytes, election: Election | None = None) -> Precheck:
+    """With ``election``: also decode the batch and run the law's checks on it, for
+    the replay in this same process. A worker does not: decoding costs about what
     replaying does, and the replay would decode the batch again anyway."""
     try:
         entry = entry_of(line, line_no)
@@ -157,14 +159,14 @@ def precheck(line_no: int, line: bytes, *, decode: bool = False) -> Precheck:
     key = k.stations.get(opened.keyid)
     if key is not None:
         sig_ok = _verifies(key, opened.signature, pae(opened.payload_type, opened.payload))
-        if sig_ok and decode:
+        if sig_ok and election is not None:
             try:
                 batch = decode_batch(opened.payload)
             except DecodeError:
                 pass
             else:
                 decoded, kept = True, batch
-                found = rules.check_batch(k.election, batch)
+                found = rules.check_batch(election, batch)
     # The main process needs neither the envelope (it has ``opened``) nor the receipt
     # (checked here): leave them out of what travels back.
     light = dataclasses.replace(entry, envelope=b"", receipt=b"")

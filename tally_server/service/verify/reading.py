@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import multiprocessing
+import re
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -62,15 +63,28 @@ def entry_of(line: bytes, line_no: int) -> Entry:
         return Entry.from_export_line(line, line_no)
 
 
+_PUBLIC_KEY = re.compile(rb'\\"public_key\\":\\"([A-Za-z0-9+/]{43}=)\\"')
+"""An enrolment's key as the server writes it (base64, inside the outcome's text)."""
+
+
 def keys_in(lines: Iterable[tuple[int, bytes]]) -> dict[str, bytes]:
-    """Every station key the ledger enrolls (fingerprint -> raw), for the workers."""
+    """Every station key the ledger enrolls (fingerprint -> raw), for the workers.
+
+    Only which key checks which signature: the replay reads each enrolment in full
+    and refuses a batch whose key it did not enroll, so a line read wrong here can
+    only fail a check, never pass one. The key is found in the line's text (as the
+    server writes it), and the line parsed only when it is written otherwise."""
     keys: dict[str, bytes] = {}
     for n, line in lines:
         if b'"kind":"station_enrolled"' not in line:
             continue
         try:
-            o = json.loads(entry_of(line, n).outcome)
-            key = VerifyKey.from_text(o["public_key"])
+            found = _PUBLIC_KEY.findall(line)
+            if len(found) == 1:
+                key = VerifyKey.checked(base64.b64decode(found[0], validate=True))
+            else:
+                o = json.loads(entry_of(line, n).outcome)
+                key = VerifyKey.from_text(o["public_key"])
         except (ValueError, KeyError, TypeError, KiemphieuError):
             continue
         keys[key.fingerprint] = key.raw

@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from schemas import codec
@@ -21,10 +22,11 @@ from tally_server.service.verify.entries import (
     check_entry,
     check_rollback,
     check_takeover,
-    genesis,
+    opening,
+    same_election,
 )
-from tally_server.service.verify.pool import CHUNK, prechecks
-from tally_server.service.verify.reading import entry_of, keys_in, read_lines
+from tally_server.service.verify.pool import CHUNK, Prechecks
+from tally_server.service.verify.reading import KeysAhead, entry_of, keys_in, read_lines
 from tally_server.service.verify.report import BadEntry, Report, Takeover
 from tally_server.store import ledger
 from tally_server.store.ledger import Entry, LedgerFormatError
@@ -35,20 +37,20 @@ SETTLE_EVERY = 1024
 
 def verify_ledger(
     path: Path,
-    election: Election,
+    election: Election | Callable[[], Election],
     *,
     fingerprint: str | None = None,
     workers: int | None = None,
     chunk: int = CHUNK,
-    keys: dict[str, bytes] | None = None,
+    keys: dict[str, bytes] | KeysAhead | None = None,
 ) -> Report:
-    """``keys``: what ``keys_in`` gives for this file (``KeysAhead``), if known."""
+    """``election``: the definition, or what loads it; given the loader, the workers
+    start on the signatures while it loads. ``keys``: what ``keys_in`` gives for this
+    file, if known, or a ``KeysAhead`` reading them."""
     started = time.perf_counter()
     report = Report(fingerprint=fingerprint.strip().lower() if fingerprint else None)
     report.workers = workers or len(os.sched_getaffinity(0)) or 1
     lines = read_lines(path)
-    election_bytes = codec.encode(election.definition)
-    election_sha = hashlib.sha256(election_bytes).hexdigest()
     # A correction's previous minutes are read back from the line of their entry.
     positions = _Positions()
 
@@ -65,6 +67,44 @@ def verify_ledger(
             raise LookupError(f"the ledger has no entry {index}")
         return found.envelope
 
+    def refused(exc: Bad | LedgerFormatError) -> Report:
+        bad = exc if isinstance(exc, Bad) else Bad(exc.code, en=exc.message_en, vi=exc.message_vi)
+        report.bad = BadEntry(0, lines[0][0] if lines else 0, bad.code, bad.en, bad.vi)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    try:
+        if not lines:
+            raise Bad("V100", en="the ledger is empty", vi="sổ cái trống")
+        first = Entry.from_export_line(lines[0][1], lines[0][0])
+        server_key, opened = opening(first)
+    except (Bad, LedgerFormatError) as exc:
+        return refused(exc)
+    if isinstance(keys, KeysAhead):
+        keys = keys.result()
+    if keys is None:
+        keys = keys_in(lines)
+    fingerprints = {raw: fp for fp, raw in keys.items()}  # worked out once, not twice
+    claimed = opened.get("election_id")
+    checks = Prechecks(
+        lines,
+        claimed if isinstance(claimed, str) else "",
+        keys,
+        server_key.raw,
+        workers=report.workers,
+        chunk=chunk,
+    )
+    try:
+        if callable(election):
+            election = election()
+        election_sha = hashlib.sha256(codec.encode(election.definition)).hexdigest()
+        same_election(opened, election, election_sha)
+    except Bad as exc:
+        checks.close()
+        return refused(exc)
+    except BaseException:
+        checks.close()
+        raise
     state = LedgerState(election, envelope_at)
     # Summed as the replay goes; each constituency is determined once, at the end.
     tally = Tally(election, rollups=False)
@@ -78,26 +118,12 @@ def verify_ledger(
     prev = ledger.GENESIS_PREV
     expected = 0
     """The index the next entry must have."""
-    try:
-        if not lines:
-            raise Bad("V100", en="the ledger is empty", vi="sổ cái trống")
-        first = Entry.from_export_line(lines[0][1], lines[0][0])
-        server_key = genesis(first, election, election_sha)
-    except (Bad, LedgerFormatError) as exc:
-        bad = exc if isinstance(exc, Bad) else Bad(exc.code, en=exc.message_en, vi=exc.message_vi)
-        report.bad = BadEntry(0, lines[0][0] if lines else 0, bad.code, bad.en, bad.vi)
-        report.seconds = time.perf_counter() - started
-        return report
-    if keys is None:
-        keys = keys_in(lines)
-    fingerprints = {raw: fp for fp, raw in keys.items()}  # worked out once, not twice
-    checks = prechecks(lines, election, keys, server_key.raw, workers=report.workers, chunk=chunk)
     # The replay keeps millions of objects and makes no cycles: the collector would
-    # walk them again and again. Off here and in the workers, which fork from here.
+    # walk them again and again (the workers turn it off for themselves).
     collecting = gc.isenabled()
     gc.disable()
     try:
-        for position, pre in enumerate(checks):
+        for position, pre in enumerate(checks.run(election)):
             try:
                 if pre.entry is None:
                     assert pre.error is not None
