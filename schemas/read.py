@@ -14,9 +14,9 @@ the core computes them and they are sent as they are.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from msgspec import Struct
+from msgspec import Meta, Struct
 
 from schemas.models import CountingMinutes, Envelope, Finding, PollingArea, Round
 
@@ -317,13 +317,23 @@ class ConstituencyList(_Answer, frozen=True, kw_only=True):
     """The first row's place among them (0-based)."""
 
 
+_CHANGED_AT = (
+    "The last entry that changed this constituency; the entries after it up to the head "
+    "leave this page as it is (the ledger's opening entry while none has)."
+)
+
+
 class ConstituencyDetail(ConstituencyResult, frozen=True, kw_only=True):
     """One constituency round's full result, with the areas reported and the result
-    over all the constituency's rounds (``final``), whichever round was asked for."""
+    over all the constituency's rounds (``final``), whichever round was asked for.
+
+    ``ledger`` is the last entry that changed this constituency; the entries after it
+    up to the head leave this page as it is. It, not the head, is the page's ``ETag``:
+    the same tag is always the same body."""
 
     reported_area_ids: list[str]
     final: FinalResult
-    ledger: LedgerPoint
+    ledger: Annotated[LedgerPoint, Meta(description=_CHANGED_AT)]
 
 
 # --- GET /api/v1/polling-areas/{id} ---------------------------------------------------------

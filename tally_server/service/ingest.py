@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.errors import KiemphieuError
+from schemas.models import CountingMinutes
 from schemas.read import Progress
 from schemas.signing import VerifyKey
 from tally_server.core.fasttally import Tally
@@ -126,6 +127,11 @@ class Ingest:
         self.published_hash = ledger.GENESIS_PREV
         """The last entry the published tally and counters include (durable once
         ``settled()`` returns)."""
+        self.changed: dict[tuple[str, str], tuple[int, str]] = {}
+        """(race, constituency) -> (index, hash) of the last published entry that changed
+        what its page shows (minutes of any of its rounds counted or replaced); the
+        ledger's opening entry for one that none has. The page's validator: the entries
+        after it leave the page as it is."""
         self._tally_job: _Job | None = None
         self._queue: list[_Job] = []
         self._inflight: dict[int, _Job] = {}
@@ -269,13 +275,26 @@ class Ingest:
 
         # load_journal hands it the minutes; corrections bring what they replace
         tally = Tally(self.election, sheets=False)
+        latest: dict[tuple[str, str], int] = {}
+
+        def counted(index: int, m: CountingMinutes) -> None:
+            tally.apply(m)
+            latest[(m.race_id, m.constituency_id)] = index  # in ledger order: the last
+
         self.journal = load_journal(
-            conn, self.election, self.folder.server_key, fetch=envelope_at, counted=tally.apply
+            conn, self.election, self.folder.server_key, fetch=envelope_at, counted=counted
         )
         self.tally = tally
         self.head_index = self.journal.next_index - 1
         self.head_hash = self.journal.head
         self.published_index, self.published_hash = self.head_index, self.head_hash
+        # The live path (_publish) moves a page's point with each minutes it applies;
+        # the minutes now counted are the last of each, so the same points follow.
+        hashes = db.hashes_at(conn, [0, *latest.values()])
+        opened = (0, hashes[0]) if 0 in hashes else (self.head_index, self.head_hash)
+        self.changed = dict.fromkeys(self.election.constituencies, opened)
+        for key, index in latest.items():
+            self.changed[key] = (index, hashes[index])
         self.last_event_id = self.journal.next_event_id - 1
         c = Counters()
         for kind, status, flagged, n, last in conn.execute(
@@ -515,8 +534,10 @@ class Ingest:
                 c.corrections += o.correction
                 c.flagged += any(f.severity == "warning" for f in o.findings)
                 c.reporting.add(d.batch.station_id)
+                entry = job.prepared.entry
                 for m, old in zip(d.batch.minutes, d.replaced, strict=True):
                     self.tally.apply(m, old)
+                    self.changed[(m.race_id, m.constituency_id)] = (entry.index, entry.hash)
             elif d.kind == ledger.CONFLICT:
                 c.conflicts += 1
             else:

@@ -623,14 +623,15 @@ def load_journal(
     server_key: SigningKey,
     *,
     fetch: FetchEnvelope | None = None,
-    counted: Callable[[CountingMinutes], object] | None = None,
+    counted: Callable[[int, CountingMinutes], object] | None = None,
     upto: int | None = None,
 ) -> Journal:
     """The decision state as the database holds it (what was committed).
 
     ``fetch`` (default: read from ``conn``) is what the state reads envelopes with
-    later; ``counted`` is given every minutes now counted, in ledger order (the
-    server rebuilds its tally from them without keeping them all at once).
+    later; ``counted`` is given every minutes now counted with its ledger index, in
+    ledger order (the server rebuilds its tally from them without keeping them all
+    at once).
     ``upto``: the state as it was just after that ledger entry (the start-up check
     replays the entries after a checkpoint from there; not with ``counted``). Its
     open alerts are then the caller's to set: a coalesced alert's count as it was
@@ -675,7 +676,7 @@ def load_journal(
     else:
         for index, m in current_minutes(conn):
             state.count(m.polling_area_id, m.race_id, m.round, index)
-            counted(m)
+            counted(index, m)
     next_index, head = db.head(conn) if upto is None else db.head_at(conn, upto)
     (max_alert,) = conn.execute(
         "SELECT COALESCE(MAX(id), 0) FROM alerts"

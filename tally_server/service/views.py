@@ -319,12 +319,14 @@ def constituency(
         )
     r = ingest.tally.result(race_id, constituency_id, round_)  # type: ignore[arg-type]
     missing = set(r.missing_area_ids)
+    index, head = ingest.changed[(race_id, constituency_id)]
     return read.ConstituencyDetail(
         **msgspec.structs.asdict(r),
         reported_area_ids=[a for a in con.polling_area_ids if a not in missing],
         # Whichever round is asked for, the result over all the constituency's rounds.
         final=ingest.tally.final(race_id, constituency_id),
-        ledger=read.LedgerPoint(index=ingest.published_index, head=ingest.published_hash),
+        # Not the head: the same point for the same page, so one tag names one body.
+        ledger=read.LedgerPoint(index=index, head=head),
     )
 
 

@@ -17,7 +17,7 @@ read.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -465,6 +465,17 @@ def head(conn: sqlite3.Connection) -> tuple[int, str]:
     if row is None:
         return 0, GENESIS_PREV
     return int(row[0]) + 1, str(row[1])
+
+
+def hashes_at(conn: sqlite3.Connection, indexes: Iterable[int]) -> dict[int, str]:
+    """Index -> hash of those of ``indexes`` the ledger holds, read 500 at a time."""
+    wanted = sorted(set(indexes))
+    found: dict[int, str] = {}
+    for i in range(0, len(wanted), 500):
+        part = wanted[i : i + 500]
+        marks = ",".join("?" * len(part))
+        found.update(conn.execute(f"SELECT idx, hash FROM ledger WHERE idx IN ({marks})", part))
+    return found
 
 
 def head_at(conn: sqlite3.Connection, index: int) -> tuple[int, str]:

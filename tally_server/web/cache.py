@@ -18,6 +18,12 @@ from tally_server.web.keys import TOKEN
 LIVE = "public, max-age=2, stale-while-revalidate=10"
 """Views that move with every acknowledged batch: a shared cache may keep them two
 seconds, and serve the old answer a little longer while one request fetches the new."""
+CONSTITUENCY = "public, max-age=10, stale-while-revalidate=30"
+"""A constituency's page (``GET /constituencies/{race}/{id}``): it changes only when
+one of its few polling areas reports, yet a national night has ~36,000 of them, so a
+shared cache keeps each ten seconds (and serves it up to thirty more while one request
+revalidates): a reader may see a page that long after its areas reported. Its tag is the
+constituency's own last change, so a revalidation usually ends in a 304."""
 CLOSED = "public, max-age=31536000, immutable"
 """A ledger range wholly below the head: its entries never change."""
 FIXED = "public, max-age=86400"
@@ -28,6 +34,12 @@ PRIVATE = "private, no-store"
 """An answer that needed a token: no shared cache keeps it."""
 NO_STORE = "no-store"
 """Errors, writes and anything not marked otherwise."""
+
+
+def max_age(kind: str) -> int:
+    """The seconds a shared cache keeps an answer of ``kind`` fresh (its ``max-age``)."""
+    return int(kind.split("max-age=")[1].split(",")[0])
+
 
 _SOFTWARE = f"kiemphieu {version('kiemphieu')} read v1"
 

@@ -186,10 +186,7 @@ async def ledger_hashes(request: web.Request) -> web.Response:
         conn.execute("BEGIN")  # the hashes and the head from one snapshot
         try:
             head_index, head = db.head(conn)
-            marks = ",".join("?" * len(wanted))
-            found = dict(
-                conn.execute(f"SELECT idx, hash FROM ledger WHERE idx IN ({marks})", wanted)
-            )
+            found = db.hashes_at(conn, wanted)
         finally:
             conn.execute("COMMIT")
         return read.LedgerHashes(
@@ -357,12 +354,17 @@ async def get_constituency(request: web.Request) -> web.Response:
     ingest = request.app[INGEST]
     m = request.match_info
     round_ = choice_query(request, "round", ROUNDS) or "main"
-    tag = _published(request)
-    if (same := cache.not_modified(request, tag, cache.LIVE)) is not None:
-        return same
-    doc = views.constituency(ingest, m["race_id"], m["constituency_id"], round_)
+    # Tagged with the last entry that changed this constituency, not the head: a
+    # revalidation after entries elsewhere is a 304 from a dict lookup.
+    point = ingest.changed.get((m["race_id"], m["constituency_id"]))
+    if point is not None:
+        tag = cache.head_tag(request, *point)
+        if (same := cache.not_modified(request, tag, cache.CONSTITUENCY)) is not None:
+            return same
+    doc = views.constituency(ingest, m["race_id"], m["constituency_id"], round_)  # or A404
     await ingest.settled()
-    return _json(doc, headers=cache.headers(request, tag, cache.LIVE))
+    tag = cache.head_tag(request, doc.ledger.index, doc.ledger.head)
+    return _json(doc, headers=cache.headers(request, tag, cache.CONSTITUENCY))
 
 
 @routes.get("/api/v1/polling-areas/{polling_area_id}")

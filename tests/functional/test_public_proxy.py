@@ -24,11 +24,11 @@ from nginxkit import Nginx, NginxError
 from serverkit import RunningServer, ServerFolder, Station
 
 from tally_server.web import create_app
-from tally_server.web.cache import CLOSED, FIXED, LIVE, NO_STORE, PRIVATE
+from tally_server.web.cache import CLOSED, CONSTITUENCY, FIXED, LIVE, NO_STORE, PRIVATE, max_age
 
 Client = TestClient[web.Request, web.Application]
 MakeClient = Callable[..., Awaitable[Client]]
-MAX_AGE = int(LIVE.split("max-age=")[1].split(",")[0])
+MAX_AGE = max_age(LIVE)
 
 # -- the server alone -------------------------------------------------------------------
 
@@ -42,7 +42,6 @@ async def test_every_read_answer_names_its_head_and_how_long_it_may_be_kept(
     live = [
         "/api/v1/progress",
         "/api/v1/constituencies",
-        "/api/v1/constituencies/QH/QH-10",
         "/api/v1/polling-areas/KV-01",
         "/api/v1/alerts",
         "/api/v1/missing",
@@ -52,16 +51,19 @@ async def test_every_read_answer_names_its_head_and_how_long_it_may_be_kept(
         "/api/v1/ledger?until=99",  # past the head: still growing
         "/api/v1/ledger/hashes?at=0",
     ]
+    # one constituency's page: its own lifetime, tagged by its last change (here the head)
+    own = ["/api/v1/constituencies/QH/QH-10"]
     fixed = ["/api/v1/server-key", "/api/v1/election", "/api/openapi.json"]
     tags = set()
-    for path, kind in [(p, LIVE) for p in live] + [(p, FIXED) for p in fixed]:
+    kinds = [(p, LIVE) for p in live] + [(p, CONSTITUENCY) for p in own]
+    for path, kind in kinds + [(p, FIXED) for p in fixed]:
         resp = await client.get(path)
         assert resp.status == 200, path
         assert resp.headers["Cache-Control"] == kind, path
         tags.add(resp.headers["ETag"])
-        if kind == LIVE:  # the head the answer shows, readable by an observer
+        if kind != FIXED:  # the entry the answer shows, readable by an observer
             assert resp.headers["ETag"].startswith(f'"{head}-'), (path, resp.headers["ETag"])
-    assert len(tags) == len(live) + len(fixed)  # each answer its own tag
+    assert len(tags) == len(live) + len(own) + len(fixed)  # each answer its own tag
 
     # a range wholly below the head never changes: immutable, tagged by its last entry
     closed = await client.get("/api/v1/ledger", params={"since": "0", "until": "1"})
@@ -228,7 +230,7 @@ async def test_the_public_reads_through_nginx_from_its_cache(
         assert {a[0] for a in answers} == {200}
         assert len({a[2] for a in answers}) == 1  # everyone saw the same figures
         hits = server_hits(public_server, path)
-        periods = int(took // MAX_AGE) + 1
+        periods = int(took // max_age(CONSTITUENCY)) + 1
         assert 1 <= hits <= periods + 1, (hits, took)
         cached = [a[1]["X-Cache-Status"] for a in answers].count("HIT")
         print(f"burst: 300 requests in {took:.2f} s, {hits} reached the server, {cached} hits")
