@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -177,7 +178,8 @@ async def test_projector_mode_offers_no_operator_action_and_shows_big_progress(
         await until(pilot, lambda: not app.store.alerts_allowed, "the alerts refused")
         # a viewer's token: said in words, not as "Lỗi: 401/403"
         await until(pilot, lambda: "Cần mã của người vận hành" in screen_text(app), "why")
-        assert "401" not in screen_text(app) and "403" not in screen_text(app)
+        # as a status of its own: the server's port in the status line may hold the digits
+        assert not re.search(r"(?<!\d)40[13](?!\d)", screen_text(app))
         assert "Đánh dấu đã xem xét" not in screen_text(app)
         await pilot.press("v")
         await pilot.pause(0.2)
