@@ -406,6 +406,27 @@ def test_keys_read_ahead_are_the_keys_the_ledger_enrolls(
     assert gone is not None and gone.result() is None
 
 
+def test_a_ledger_refused_at_its_opening_leaves_no_key_reader_behind(
+    recorded: tuple[Path, dict[str, Any]],
+) -> None:
+    import multiprocessing
+    import time
+
+    from tally_server.service.verify import KeysAhead
+
+    path, _ = recorded
+    old = write(path, as_v1(entries_of(path)))
+    before = set(multiprocessing.active_children())
+    ahead = KeysAhead.start(old)
+    assert ahead is not None
+    report = verify_ledger(old, load_election(ELECTION), workers=2, keys=ahead)
+    assert report.bad is not None and report.bad.code == "V105"
+    deadline = time.monotonic() + 10
+    while set(multiprocessing.active_children()) - before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not set(multiprocessing.active_children()) - before
+
+
 def rewritten(path: Path, lines: list[bytes], index: int, outcome: dict[str, Any]) -> Path:
     """The ledger with entry ``index``'s outcome replaced and the chain re-hashed from
     there (as a forger with no server key would)."""

@@ -114,6 +114,11 @@ class KeysAhead:
         finally:
             self._pool.shutdown()
 
+    def close(self) -> None:
+        """Gives the reading up (the ledger was refused before its keys were needed)."""
+        self._keys.cancel()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
 
 def _keys_in_file(path: Path) -> dict[str, bytes]:
     with open(path, "rb") as fh:

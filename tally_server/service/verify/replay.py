@@ -79,6 +79,8 @@ def verify_ledger(
         first = Entry.from_export_line(lines[0][1], lines[0][0])
         server_key, opened = opening(first)
     except (Bad, LedgerFormatError) as exc:
+        if isinstance(keys, KeysAhead):
+            keys.close()
         return refused(exc)
     if isinstance(keys, KeysAhead):
         keys = keys.result()
