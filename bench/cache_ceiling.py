@@ -33,7 +33,7 @@ sys.path.insert(0, str(HERE.parent / "tests" / "functional"))
 
 import public  # noqa: E402
 
-from tally_server.web.cache import CONSTITUENCY, LIVE, max_age  # noqa: E402
+from tally_server.web.cache import CONSTITUENCY, LIVE, RESULTS, max_age  # noqa: E402
 
 LIFETIMES = (2, 10, 30, 60, 120, 300, 600, 3600)
 
@@ -54,7 +54,8 @@ def main() -> int:
     drawn = public.paths(args.election, args.share, args.rate * args.seconds, seed=1)
     print(
         f"{len(areas):,} constituency pages, {args.share:.0%} of {args.rate:,} reads/s on them; "
-        f"other pages kept {live} s; the server today keeps a constituency page "
+        f"other pages kept {live} s (the whole results {max_age(RESULTS)} s); the server "
+        f"today keeps a constituency page "
         f"{max_age(CONSTITUENCY)} s"
     )
     print(f"{'kept (s)':>9} {'steady: misses/s':>17} {'hit ratio':>10} {'cold pass':>10}")
@@ -63,15 +64,15 @@ def main() -> int:
         for n in areas:
             r = args.rate * args.share * n / total_areas
             misses += r / (1 + r * kept)
-        for _, w in public.MIX:
+        for page, w in public.MIX:
             r = args.rate * (1 - args.share) * w / total_mix
-            misses += r / (1 + r * live)
+            misses += r / (1 + r * public.period(page))
         steady = 1 - misses / args.rate
         last: dict[str, float] = {}
         cold = 0
         for i, page in enumerate(drawn):
             t = i / args.rate
-            period = kept if public.period(page) != live else live
+            period = kept if public.one_constituency(page) else public.period(page)
             seen = last.get(page)
             if seen is None or t - seen >= period:
                 cold += 1

@@ -43,11 +43,12 @@ import generate  # noqa: E402
 import run  # noqa: E402
 from nginxkit import Nginx  # noqa: E402
 
-from tally_server.web.cache import CONSTITUENCY, LIVE, max_age  # noqa: E402
+from tally_server.web.cache import CONSTITUENCY, LIVE, RESULTS, max_age  # noqa: E402
 
 MAX_AGE = max_age(LIVE)
 """The cache period of every page of the mix but one constituency's."""
 CONSTITUENCY_AGE = max_age(CONSTITUENCY)
+RESULTS_AGE = max_age(RESULTS)
 CONNECTIONS = run.CONNECTIONS
 READERS = 256
 """The public's connections to nginx: enough that reads waiting on a miss (the server
@@ -155,12 +156,19 @@ def server_gets(log: Path) -> Counter[str]:
     return pages
 
 
+def one_constituency(page: str) -> bool:
+    """Whether ``page`` (a path and query) is /api/v1/constituencies/R/C."""
+    parts = page.split("?")[0].split("/")
+    return len(parts) == 6 and parts[3] == "constituencies"
+
+
 def period(page: str) -> int:
     """The cache period of ``page`` (a path and query, as either log writes it): one
-    constituency's page has its own lifetime (tally_server/web/cache.py)."""
-    parts = page.split("?")[0].split("/")
-    one = len(parts) == 6 and parts[3] == "constituencies"  # /api/v1/constituencies/R/C
-    return CONSTITUENCY_AGE if one else MAX_AGE
+    constituency's page and the whole results have their own lifetimes
+    (tally_server/web/cache.py)."""
+    if one_constituency(page):
+        return CONSTITUENCY_AGE
+    return RESULTS_AGE if page.startswith("/api/v1/results.") else MAX_AGE
 
 
 def ingest(server: run.Server, night: generate.Night) -> tuple[baselines.WrkResult, int]:
@@ -220,7 +228,10 @@ def phase(
         if sequence is None:
             load, accepted, cores = timed_ingest(server, night, pids)
             return Phase(load, accepted, None, cores)
-        nginx = Nginx(folder.parent / "nginx", server.url.removeprefix("http://"), workers)
+        # as docs/proxy.md sizes it: a national night's pages take ~300 MB of disk
+        nginx = Nginx(
+            folder.parent / "nginx", server.url.removeprefix("http://"), workers, cache_size="2g"
+        )
         nginx.start()
         began = time.monotonic()
         public = reader(nginx.url, sequence, rate, 3600)
@@ -272,7 +283,8 @@ def reads_line(name: str, r: Reads) -> str:
         f"  nginx: hit ratio {r.hit_ratio:.2%} (HIT), {r.cache_ratio:.2%} answered from "
         f"the cache ({parts})\n"
         f"  server: {r.server_gets:,} GETs = {r.server_gets / r.seconds:,.0f}/s; per page "
-        f"per period ({MAX_AGE} s, a constituency's {CONSTITUENCY_AGE} s) at most "
+        f"per period ({MAX_AGE} s, a constituency's {CONSTITUENCY_AGE} s, the results' "
+        f"{RESULTS_AGE} s) at most "
         f"{r.worst_page:.2f}; "
         f"{r.over_bound:.2f} × (each page read asked once a period)"
     )
@@ -314,7 +326,8 @@ def main() -> int:
         f"night: {night.areas:,} stations, {night.constituencies:,} constituencies "
         f"(seed {args.seed}); public mix: {1 - args.share:.0%} overview and list pages "
         f"({len(MIX)} pages), {args.share:.0%} constituency pages by polling areas; "
-        f"cache period {MAX_AGE} s, {CONSTITUENCY_AGE} s for a constituency's page"
+        f"cache period {MAX_AGE} s, {CONSTITUENCY_AGE} s for a constituency's page, "
+        f"{RESULTS_AGE} s for the whole results"
     )
     work = night.dir / "public"
     if work.exists():

@@ -293,6 +293,7 @@ class Tally:
         self.keeps_rollups = rollups
         self.keeps_sheets = sheets
         self._sums: dict[tuple[str, str, str], _Sums] = {}
+        self._round_keys: tuple[int, tuple[tuple[str, str, Round], ...]] = (-1, ())
         self._finals: dict[tuple[str, str], _Final] = {}
         self._names: dict[tuple[str, ...], tuple[str, ...]] = {}
         """One tuple of candidate ids for every sheet that names the same ones."""
@@ -593,6 +594,9 @@ class Tally:
         self, race_id: str, constituency_id: str, round: Round = "main"
     ) -> ConstituencyResult:
         """One constituency's result in one round (built once per change, then cached)."""
+        sums = self._sums.get((race_id, constituency_id, round))
+        if sums is not None and sums.result is not None:
+            return sums.result  # a list filtered by status reads every row's
         con = self.election.constituencies.get((race_id, constituency_id))
         if con is None or round not in ROUNDS:
             raise TallyError(
@@ -602,9 +606,6 @@ class Tally:
                 fields=("race_id", "constituency_id", "round"),
                 figures={"race_id": race_id, "constituency_id": constituency_id, "round": round},
             )
-        sums = self._sums.get((race_id, constituency_id, round))
-        if sums is not None and sums.result is not None:
-            return sums.result
         level = self.election.races[race_id].level
         if sums is None:  # a re-vote or supplementary round with no minutes yet
             empty = _Sums()
@@ -619,16 +620,19 @@ class Tally:
         )
         return sums.result
 
-    def round_keys(self) -> list[tuple[str, str, Round]]:
+    def round_keys(self) -> tuple[tuple[str, str, Round], ...]:
         """What ``results`` lists, as (race, constituency, round), without building any
-        result: a page of the list builds only its own rows."""
-        out: list[tuple[str, str, Round]] = []
-        for race in self.election.definition.races:
-            for con in race.constituencies:
-                for rnd in ROUNDS:
-                    if rnd == "main" or (race.id, con.id, rnd) in self._sums:
-                        out.append((race.id, con.id, rnd))
-        return out
+        result: a page of the list builds only its own rows. Kept until a round appears
+        (``_sums`` only grows, and only by a re-vote or supplementary round)."""
+        if self._round_keys[0] != len(self._sums):
+            out: list[tuple[str, str, Round]] = []
+            for race in self.election.definition.races:
+                for con in race.constituencies:
+                    for rnd in ROUNDS:
+                        if rnd == "main" or (race.id, con.id, rnd) in self._sums:
+                            out.append((race.id, con.id, rnd))
+            self._round_keys = (len(self._sums), tuple(out))
+        return self._round_keys[1]
 
     def results(self) -> list[ConstituencyResult]:
         """Every constituency's main round, each followed by its re-vote and

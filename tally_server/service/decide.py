@@ -323,6 +323,8 @@ class LedgerState:
         self.keys: dict[str, StationKey] = {}
         self.station_keys: dict[str, str] = {}
         """station id -> fingerprint of its latest enrolled key."""
+        self.keys_changed = 0
+        """Counts enrolments and revocations: what reads the keys may keep until it moves."""
         self.last_sequence: dict[str, int] = {}
         self.accepted: dict[tuple[str, int], AcceptedRef] = {}
         self.by_digest: dict[str, AcceptedRef] = {}
@@ -337,9 +339,11 @@ class LedgerState:
     def enroll(self, key: StationKey) -> None:
         self.keys[key.fingerprint] = key
         self.station_keys[key.station_id] = key.fingerprint
+        self.keys_changed += 1
 
     def revoke(self, fingerprint: str) -> None:
         self.keys[fingerprint].revoked = True
+        self.keys_changed += 1
 
     def active_key(self, station_id: str) -> StationKey | None:
         fp = self.station_keys.get(station_id)

@@ -12,8 +12,10 @@ import base64
 import csv
 import hashlib
 import io
+import itertools
 import json
 import sqlite3
+import threading
 from collections.abc import Collection, Iterator
 from typing import TYPE_CHECKING
 
@@ -28,6 +30,7 @@ from tally_server.service.codes import ServerError
 from tally_server.service.journal import minutes_at
 
 if TYPE_CHECKING:
+    from tally_server.service.decide import LedgerState
     from tally_server.service.ingest import Ingest
 
 
@@ -106,15 +109,70 @@ def _progress_head(ingest: Ingest) -> read.Progress:
     )
 
 
+class _Enrolled:
+    """The stations with a key not revoked, read from the keys once per enrolment or
+    revocation: progress, the missing areas and the alerts need them on every build,
+    and a national night has 90,000 keys to walk."""
+
+    def __init__(self, state: LedgerState) -> None:
+        self.state = state
+        self.version = state.keys_changed
+        active = [k for k in state.keys.values() if not k.revoked]
+        self.count = len(active)
+        self.station_of = {k.polling_area_id: k.station_id for k in active}
+        """polling area -> its station"""
+        self.ids = sorted(k.station_id for k in active)
+        self._reporting: set[str] | None = None
+        self._seen = 0
+        self._reporting_count = 0
+        self._lock = threading.Lock()  # the alerts are built in the reader thread
+
+    def reporting(self, reporting: set[str]) -> int:
+        """How many of these stations are in ``reporting``. That set only grows, and
+        only by the station of an accepted batch, whose key was not revoked: with the
+        keys unchanged since this was made, each station it gains is one of these."""
+        with self._lock:
+            seen = len(reporting)
+            if reporting is not self._reporting:
+                self._reporting_count = len(reporting.intersection(self.ids))
+            else:
+                self._reporting_count += seen - self._seen
+            self._reporting, self._seen = reporting, seen
+            return self._reporting_count
+
+    def silent(self, reporting: set[str], skip: int, limit: int) -> list[str]:
+        """Stations not in ``reporting``, in id order, ``limit`` after the first ``skip``."""
+        out: list[str] = []
+        for station_id in self.ids:
+            if station_id not in reporting:
+                if skip:
+                    skip -= 1
+                    continue
+                if len(out) == limit:
+                    break
+                out.append(station_id)
+        return out
+
+
+_enrolled: list[_Enrolled] = []
+
+
+def _enrolled_of(ingest: Ingest) -> _Enrolled:
+    state = ingest.journal.state
+    found = _enrolled[0] if _enrolled else None
+    if found is None or found.state is not state or found.version != state.keys_changed:
+        found = _Enrolled(state)
+        _enrolled[:] = [found]
+    return found
+
+
 def _stations(ingest: Ingest) -> read.StationCounts:
     # A station has at most one key not revoked (enrolment refuses a second).
-    enrolled = reporting = 0
-    reporting_ids = ingest.counters.reporting
-    for k in ingest.journal.state.keys.values():
-        if not k.revoked:
-            enrolled += 1
-            reporting += k.station_id in reporting_ids
-    return read.StationCounts(enrolled=enrolled, reporting=reporting, silent=enrolled - reporting)
+    enrolled = _enrolled_of(ingest)
+    reporting = enrolled.reporting(ingest.counters.reporting)
+    return read.StationCounts(
+        enrolled=enrolled.count, reporting=reporting, silent=enrolled.count - reporting
+    )
 
 
 def _under(ingest: Ingest, committee_id: str, wanted: str) -> bool:
@@ -248,17 +306,19 @@ def constituencies(
     t = ingest.tally
     index = _index(t.election)
     words = listing.fold(q or "").split()
-    keys = [
-        k
-        for k in t.round_keys()
-        if (not race or k[0] == race)
-        and (not committee or _under(ingest, index.committee[k[:2]], committee))
-        and (not words or listing.matches(index.text[k[:2]], words))
-    ]
+    keys = list(t.round_keys())
+    if race or committee or words:
+        keys = [
+            k
+            for k in keys
+            if (not race or k[0] == race)
+            and (not committee or _under(ingest, index.committee[k[:2]], committee))
+            and (not words or listing.matches(index.text[k[:2]], words))
+        ]
     if sort == "name":
         keys.sort(key=lambda k: (index.folded_name(k[:2]), index.position[k[:2]]))
     if status or sort in NEEDS_RESULTS:
-        chosen = [t.result(*k) for k in keys]
+        chosen = list(itertools.starmap(t.result, keys))
         if status:
             chosen = [r for r in chosen if r.status == status]
         if sort in NEEDS_RESULTS:
@@ -647,16 +707,13 @@ def alerts(
                 )
             )
     reporting = ingest.counters.reporting
-    silent_ids = [
-        k.station_id
-        for k in ingest.journal.state.keys.values()
-        if not k.revoked and k.station_id not in reporting
-    ]
+    enrolled = _enrolled_of(ingest)
+    silent_total = enrolled.count - enrolled.reporting(reporting)
     silent = []
     if (kind is None or kind == "silent_station") and not reviewed:
         # Paged like the alerts when they are asked for alone, else their first page.
         skip = offset if kind == "silent_station" else 0
-        wanted = sorted(silent_ids)[skip : skip + limit]
+        wanted = enrolled.silent(reporting, skip, limit)
         marks = ",".join("?" * len(wanted))
         found = conn.execute(
             "SELECT station_id, polling_area_id, fingerprint, enrolled_at FROM keys "
@@ -680,14 +737,12 @@ def alerts(
         for k in ALERT_KINDS
         if k != "silent_station"
     ]
-    counts.append(
-        read.KindCount(kind="silent_station", total=len(silent_ids), open=len(silent_ids))
-    )
+    counts.append(read.KindCount(kind="silent_station", total=silent_total, open=silent_total))
     return read.AlertsPage(
         alerts=rows,
         silent_stations=silent,
         total=total,
-        silent_total=len(silent_ids),
+        silent_total=silent_total,
         offset=offset,
         counts=counts,
     )
@@ -709,10 +764,7 @@ def missing(
         )
     area_ids = ingest.tally.missing(committee)
     reporting = ingest.counters.reporting
-    station_of: dict[str, str] = {}
-    for k in ingest.journal.state.keys.values():
-        if not k.revoked:
-            station_of[k.polling_area_id] = k.station_id
+    station_of = _enrolled_of(ingest).station_of
     silent_total = no_station = 0
     for a in area_ids:
         st = station_of.get(a)

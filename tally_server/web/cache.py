@@ -24,6 +24,12 @@ one of its few polling areas reports, yet a national night has ~36,000 of them, 
 shared cache keeps each ten seconds (and serves it up to thirty more while one request
 revalidates): a reader may see a page that long after its areas reported. Its tag is the
 constituency's own last change, so a revalidation usually ends in a 304."""
+RESULTS = "public, max-age=30, stale-while-revalidate=60"
+"""Every constituency's result at once (``results.json``, ``results.csv``): 68 MB at
+national size, a quarter of a second of the one process to build, then written whole
+into the proxy's cache. Kept thirty seconds: it is fetched to be kept and checked, not
+watched (progress and each constituency's page are), and takes longer than that to
+download over a weak link anyway."""
 CLOSED = "public, max-age=31536000, immutable"
 """A ledger range wholly below the head: its entries never change."""
 FIXED = "public, max-age=86400"

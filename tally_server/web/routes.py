@@ -468,13 +468,13 @@ async def export_ledger(request: web.Request) -> web.StreamResponse:
 async def results_json(request: web.Request) -> web.StreamResponse:
     ingest = request.app[INGEST]
     tag = _published(request)
-    if (same := cache.not_modified(request, tag, cache.LIVE)) is not None:
+    if (same := cache.not_modified(request, tag, cache.RESULTS)) is not None:
         return same
     results = request.app[RESULTS]
     doc = results.get(ingest)
     await ingest.settled()
     # Streamed: the national document is large, so it is encoded a slice at a time.
-    return await _stream(request, results.chunks(doc), cache.headers(request, tag, cache.LIVE))
+    return await _stream(request, results.chunks(doc), cache.headers(request, tag, cache.RESULTS))
 
 
 @routes.get("/api/v1/results.csv")
@@ -482,7 +482,7 @@ async def results_json(request: web.Request) -> web.StreamResponse:
 async def results_csv(request: web.Request) -> web.Response:
     ingest = request.app[INGEST]
     tag = _published(request)
-    if (same := cache.not_modified(request, tag, cache.LIVE)) is not None:
+    if (same := cache.not_modified(request, tag, cache.RESULTS)) is not None:
         return same
     doc = request.app[RESULTS].get(ingest)
     await ingest.settled()
@@ -491,7 +491,7 @@ async def results_csv(request: web.Request) -> web.Response:
         content_type="text/csv",
         charset="utf-8",
         headers={
-            **cache.headers(request, tag, cache.LIVE),
+            **cache.headers(request, tag, cache.RESULTS),
             "X-Ledger-Index": str(doc.ledger_index),
             "X-Ledger-Head": doc.ledger_head,
             "X-Results-Sha256": doc.results_sha256,

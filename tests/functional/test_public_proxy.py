@@ -24,7 +24,16 @@ from nginxkit import Nginx, NginxError
 from serverkit import RunningServer, ServerFolder, Station
 
 from tally_server.web import create_app
-from tally_server.web.cache import CLOSED, CONSTITUENCY, FIXED, LIVE, NO_STORE, PRIVATE, max_age
+from tally_server.web.cache import (
+    CLOSED,
+    CONSTITUENCY,
+    FIXED,
+    LIVE,
+    NO_STORE,
+    PRIVATE,
+    RESULTS,
+    max_age,
+)
 
 Client = TestClient[web.Request, web.Application]
 MakeClient = Callable[..., Awaitable[Client]]
@@ -45,17 +54,18 @@ async def test_every_read_answer_names_its_head_and_how_long_it_may_be_kept(
         "/api/v1/polling-areas/KV-01",
         "/api/v1/alerts",
         "/api/v1/missing",
-        "/api/v1/results.json",
-        "/api/v1/results.csv",
         "/api/v1/ledger",
         "/api/v1/ledger?until=99",  # past the head: still growing
         "/api/v1/ledger/hashes?at=0",
     ]
     # one constituency's page: its own lifetime, tagged by its last change (here the head)
     own = ["/api/v1/constituencies/QH/QH-10"]
+    # every result at once: downloaded to keep, not watched
+    whole = ["/api/v1/results.json", "/api/v1/results.csv"]
     fixed = ["/api/v1/server-key", "/api/v1/election", "/api/openapi.json"]
     tags = set()
     kinds = [(p, LIVE) for p in live] + [(p, CONSTITUENCY) for p in own]
+    kinds += [(p, RESULTS) for p in whole]
     for path, kind in kinds + [(p, FIXED) for p in fixed]:
         resp = await client.get(path)
         assert resp.status == 200, path
@@ -63,7 +73,7 @@ async def test_every_read_answer_names_its_head_and_how_long_it_may_be_kept(
         tags.add(resp.headers["ETag"])
         if kind != FIXED:  # the entry the answer shows, readable by an observer
             assert resp.headers["ETag"].startswith(f'"{head}-'), (path, resp.headers["ETag"])
-    assert len(tags) == len(live) + len(own) + len(fixed)  # each answer its own tag
+    assert len(tags) == len(kinds) + len(fixed)  # each answer its own tag
 
     # a range wholly below the head never changes: immutable, tagged by its last entry
     closed = await client.get("/api/v1/ledger", params={"since": "0", "until": "1"})

@@ -514,3 +514,58 @@ def test_docs_api_md_names_every_route() -> None:
     for path, item in document()["paths"].items():
         for method in item:
             assert f"`{method.upper()} {path}" in text, (method, path)
+
+
+async def test_station_counts_follow_reports_revocations_and_new_keys(
+    aiohttp_client: Callable[..., Awaitable[Client]], server_folder: ServerFolder, station: Station
+) -> None:
+    """Progress, the alerts and the missing areas count the stations with a key not
+    revoked, and which of them have reported, however the keys change between reads."""
+    kv02 = server_folder.enroll("KV-02", "KV-02")
+    server_folder.enroll("KV-03", "KV-03")
+    client = await aiohttp_client(create_app(server_folder.path))
+    admin, operator = server_folder.token("admin"), server_folder.token("operator")
+
+    async def counts() -> tuple[tuple[int, int, int], list[str], int, list[str]]:
+        s = (await get_json(client, "/api/v1/progress?levels=national", operator))["stations"]
+        alerts = await get_json(client, "/api/v1/alerts?kind=silent_station", operator)
+        missing = await get_json(client, "/api/v1/missing?limit=1000", operator)
+        assert alerts["silent_total"] == s["silent"] == alerts["counts"][-1]["total"]
+        return (
+            (s["enrolled"], s["reporting"], s["silent"]),
+            [a["station_id"] for a in alerts["silent_stations"]],
+            missing["silent_total"],
+            [a["station_id"] for a in missing["areas"] if a["silent"]],
+        )
+
+    assert await counts() == (
+        (3, 0, 3),
+        ["KV-01", "KV-02", "KV-03"],
+        3,
+        ["KV-01", "KV-02", "KV-03"],
+    )
+    assert (await send(client, station.envelope(1)))[0] == 200
+    assert await counts() == ((3, 1, 2), ["KV-02", "KV-03"], 2, ["KV-02", "KV-03"])
+    # one page of the silent stations, after the first
+    page = await get_json(client, "/api/v1/alerts?kind=silent_station&offset=1&limit=1", operator)
+    assert [a["station_id"] for a in page["silent_stations"]] == ["KV-03"]
+
+    # KV-01's key is revoked: not enrolled, so neither reporting nor silent
+    resp = await client.post("/api/v1/stations/KV-01/revoke", json={}, headers=bearer(admin))
+    assert resp.status == 200, await resp.text()
+    assert (await counts())[0] == (2, 0, 2)
+    # a new key for KV-01: it reported already
+    fresh = server_folder.new_station("KV-01", "KV-01")
+    resp = await client.post(
+        "/api/v1/stations",
+        json={
+            "station_id": "KV-01",
+            "polling_area_id": "KV-01",
+            "public_key": fresh.key.public.pem().decode(),
+        },
+        headers=bearer(admin),
+    )
+    assert resp.status == 201, await resp.text()
+    assert await counts() == ((3, 1, 2), ["KV-02", "KV-03"], 2, ["KV-02", "KV-03"])
+    assert (await send(client, kv02.envelope(1)))[0] == 200
+    assert await counts() == ((3, 2, 1), ["KV-03"], 1, ["KV-03"])

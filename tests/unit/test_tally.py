@@ -137,6 +137,20 @@ def check_first_rounds_and_finals(tally: Tally, final: list[CountingMinutes]) ->
     assert filled == tally.rollup().seats_filled
 
 
+def test_the_list_gains_a_later_round_as_its_first_minutes_arrive() -> None:
+    """What the constituency list reads (``round_keys``) follows ``results``, read before
+    and after the supplementary round's first minutes."""
+    election = make_election(seats=2, births=4, areas=2)
+    t = Tally(election)
+    assert t.round_keys() == (("R", "C", "main"),)
+    for area in ("A1", "A2"):
+        t.apply(sheet([80, 30, 45, 20], valid=100, area=area, on_list=150))
+    assert t.round_keys() == (("R", "C", "main"),)
+    t.apply(sheet({"C-2": 40, "C-3": 60}, valid=100, area="A1", on_list=150, round="supplementary"))
+    assert t.round_keys() == (("R", "C", "main"), ("R", "C", "supplementary"))
+    assert [(r.race_id, r.constituency_id, r.round) for r in t.results()] == list(t.round_keys())
+
+
 def test_the_final_result_names_the_round_of_each_deputy() -> None:
     """Two seats: C-1 elected in the main round, C-3 in the supplementary round."""
     election = make_election(seats=2, births=4, areas=2)
