@@ -14,6 +14,13 @@ holds a rate itself, is not in Debian). The paths it reads are drawn beforehand 
 the mix (``MIX`` and ``--share``): the overview pages, the list's first pages,
 results.json, and every constituency page, each weighted by its polling areas (people
 look up where they live). Everything binds 127.0.0.1.
+
+The public reads for ``--warm`` seconds before the first batch (its path file goes
+round in 40 s at 5,000/s), as on a real night: the results pages are read from the
+afternoon on, before the polls close. What the public figures count (reads, the
+proxy's answers, the server's GETs) is what came from the first batch on; the first
+reads of each page, during the warm-up, are printed apart. ``--warm 0`` measures from
+an empty cache.
 """
 
 from __future__ import annotations
@@ -99,6 +106,16 @@ class Reads:
     """The most requests one page sent to the server per cache period."""
     over_bound: float
     """Requests that reached the server / (each page read once per period at most)."""
+    warming: Counter[str]
+    """The proxy's answers before the first batch, per cache status."""
+
+    @property
+    def reads(self) -> int:
+        return sum(self.statuses.values())
+
+    @property
+    def per_s(self) -> float:
+        return self.reads / self.seconds
 
     @property
     def hit_ratio(self) -> float:
@@ -128,11 +145,19 @@ def stop_reader(proc: subprocess.Popen[str]) -> baselines.WrkResult:
         raise RuntimeError(f"the reader gave no figures:\n{out}\n{err[-2000:]}") from exc
 
 
-def proxy_log(log: Path) -> tuple[Counter[str], Counter[str]]:
-    """Answers per cache status, and reads per page, from nginx's access log."""
+def tail(log: Path, start: int) -> list[str]:
+    """The lines of ``log`` from byte ``start`` on."""
+    with open(log, "rb") as fh:
+        fh.seek(start)
+        return fh.read().decode("utf-8", "replace").splitlines()
+
+
+def proxy_log(log: Path, start: int = 0) -> tuple[Counter[str], Counter[str]]:
+    """Answers per cache status, and reads per page, from nginx's access log (its lines
+    from byte ``start`` on)."""
     statuses: Counter[str] = Counter()
     reads: Counter[str] = Counter()
-    for line in log.read_text().splitlines():
+    for line in tail(log, start):
         fields = line.split()
         status = next((f[6:] for f in fields if f.startswith("cache=")), "-")
         statuses[status] += 1
@@ -142,10 +167,11 @@ def proxy_log(log: Path) -> tuple[Counter[str], Counter[str]]:
     return statuses, reads
 
 
-def server_gets(log: Path) -> Counter[str]:
-    """The GETs that reached the server, per page (path and query), from its access log."""
+def server_gets(log: Path, start: int = 0) -> Counter[str]:
+    """The GETs that reached the server, per page (path and query), from its access log
+    (its lines from byte ``start`` on)."""
     pages: Counter[str] = Counter()
-    for line in log.read_text().splitlines():
+    for line in tail(log, start):
         try:
             event = json.loads(line)
         except ValueError:
@@ -213,10 +239,11 @@ def phase(
     least: float,
     workers: int,
     server_workers: int,
+    warm: float = 0.0,
 ) -> Phase:
     """Serve ``folder`` (--public), post the night; with ``sequence``, the public reads
-    through nginx from before the first batch until the last is acknowledged, and for
-    ``least`` seconds at least."""
+    through nginx from ``warm`` seconds before the first batch until the last is
+    acknowledged, and for ``least`` seconds at least from the first batch."""
     server = run.Server(
         folder, server_workers, None, extra=["--public", "--access-log"], log_level="info"
     )
@@ -240,19 +267,28 @@ def phase(
             if public.poll() is not None or time.monotonic() - began > 30:
                 raise RuntimeError(f"the reader did not start: {public.communicate()[1]}")
             time.sleep(0.05)
-        assert nginx.process is not None
+        while time.monotonic() - began < warm:
+            if public.poll() is not None:
+                raise RuntimeError(f"the reader stopped: {public.communicate()[1]}")
+            time.sleep(0.05)
+        assert nginx.process is not None and server.log is not None
         pids.update(nginx=nginx.process.pid, public=public.pid)
+        # what the figures count starts here: each log's lines from now on
+        proxy_from, server_from = nginx.log.stat().st_size, server.log.stat().st_size
+        first = time.monotonic()
         load, accepted, cores = timed_ingest(server, night, pids)
-        while time.monotonic() - began < least:
+        while time.monotonic() - first < least:
             time.sleep(0.05)
         got = stop_reader(public)
-        seconds = time.monotonic() - began
+        seconds = time.monotonic() - first
     finally:
         if nginx is not None:
             nginx.stop()
         server.stop()
-    statuses, reads = proxy_log(nginx.log)
-    asked = server_gets(server.log) if server.log else Counter()
+    warming, _ = proxy_log(nginx.log, 0)
+    statuses, reads = proxy_log(nginx.log, proxy_from)
+    warming.subtract(statuses)
+    asked = server_gets(server.log, server_from)
 
     def periods(page: str) -> int:
         return max(1, int(seconds // period(page)) + 1)
@@ -269,6 +305,7 @@ def phase(
             server_gets=sum(asked.values()),
             worst_page=max((n / periods(p) for p, n in asked.items()), default=0.0),
             over_bound=sum(asked.values()) / max(1, bound),
+            warming=+warming,
         ),
         cores,
     )
@@ -276,10 +313,12 @@ def phase(
 
 def reads_line(name: str, r: Reads) -> str:
     parts = ", ".join(f"{k} {v:,}" for k, v in r.statuses.most_common())
+    before = ", ".join(f"{k} {v:,}" for k, v in r.warming.most_common())
     return (
-        f"{name}: {r.wrk.requests_per_s:,.0f} reads/s over {r.seconds:.1f} s "
-        f"({r.wrk.requests:,} reads of {r.pages:,} pages; p50 {r.wrk.p50_ms:.1f} ms, "
-        f"p99 {r.wrk.p99_ms:.1f} ms; {r.wrk.non_2xx} not 2xx)\n"
+        f"{name}: {r.per_s:,.0f} reads/s over {r.seconds:.1f} s from the first batch "
+        f"({r.reads:,} reads of {r.pages:,} pages; the reader's whole run: p50 "
+        f"{r.wrk.p50_ms:.1f} ms, p99 {r.wrk.p99_ms:.1f} ms; {r.wrk.non_2xx} not 2xx)\n"
+        f"  before the first batch: {sum(r.warming.values()):,} reads ({before or 'none'})\n"
         f"  nginx: hit ratio {r.hit_ratio:.2%} (HIT), {r.cache_ratio:.2%} answered from "
         f"the cache ({parts})\n"
         f"  server: {r.server_gets:,} GETs = {r.server_gets / r.seconds:,.0f}/s; per page "
@@ -304,6 +343,13 @@ def main() -> int:
     parser.add_argument(
         "--least", type=float, default=10.0, help="the public reads at least this long (s)"
     )
+    parser.add_argument(
+        "--warm",
+        type=float,
+        default=45.0,
+        help="the public reads this long before the first batch (s; default 45, "
+        "0: from an empty cache)",
+    )
     parser.add_argument("--nginx-workers", type=int, default=1)
     parser.add_argument(
         "--workers", type=int, default=0, help="serve --workers N (as bench/run.py; default 0)"
@@ -327,7 +373,8 @@ def main() -> int:
         f"(seed {args.seed}); public mix: {1 - args.share:.0%} overview and list pages "
         f"({len(MIX)} pages), {args.share:.0%} constituency pages by polling areas; "
         f"cache period {MAX_AGE} s, {CONSTITUENCY_AGE} s for a constituency's page, "
-        f"{RESULTS_AGE} s for the whole results"
+        f"{RESULTS_AGE} s for the whole results; the public reads {args.warm:.0f} s "
+        "before the first batch"
     )
     work = night.dir / "public"
     if work.exists():
@@ -347,7 +394,7 @@ def main() -> int:
         folder = work / name / "server"
         shutil.copytree(fresh, folder)
         results[name] = done = phase(
-            folder, night, seq, rate, args.least, args.nginx_workers, args.workers
+            folder, night, seq, rate, args.least, args.nginx_workers, args.workers, args.warm
         )
         load, accepted, reads = done.load, done.accepted, done.reads
         rate_in = accepted / load.seconds
@@ -372,7 +419,9 @@ def main() -> int:
         f.update({f"{name}_{who}_cores": used for who, used in done.cores.items()})
         if reads is not None:
             rep.say(reads_line(f"  public ({name})", reads))
-            f[f"{name}_reads_per_s"] = reads.wrk.requests_per_s
+            f[f"{name}_reads_per_s"] = reads.per_s
+            f[f"{name}_warm_reads"] = sum(reads.warming.values())
+            f[f"{name}_warm_misses"] = reads.warming["MISS"]
             f[f"{name}_hit_ratio"] = reads.hit_ratio
             f[f"{name}_cache_ratio"] = reads.cache_ratio
             f[f"{name}_server_gets_per_s"] = reads.server_gets / reads.seconds
