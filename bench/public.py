@@ -145,19 +145,22 @@ def stop_reader(proc: subprocess.Popen[str]) -> baselines.WrkResult:
         raise RuntimeError(f"the reader gave no figures:\n{out}\n{err[-2000:]}") from exc
 
 
-def tail(log: Path, start: int) -> list[str]:
-    """The lines of ``log`` from byte ``start`` on."""
+def tail(log: Path, start: int, end: int | None = None) -> list[str]:
+    """The lines of ``log`` from byte ``start`` on (up to byte ``end``)."""
     with open(log, "rb") as fh:
         fh.seek(start)
-        return fh.read().decode("utf-8", "replace").splitlines()
+        text = fh.read() if end is None else fh.read(end - start)
+        return text.decode("utf-8", "replace").splitlines()
 
 
-def proxy_log(log: Path, start: int = 0) -> tuple[Counter[str], Counter[str]]:
+def proxy_log(
+    log: Path, start: int = 0, end: int | None = None
+) -> tuple[Counter[str], Counter[str]]:
     """Answers per cache status, and reads per page, from nginx's access log (its lines
-    from byte ``start`` on)."""
+    from byte ``start`` on, up to byte ``end``)."""
     statuses: Counter[str] = Counter()
     reads: Counter[str] = Counter()
-    for line in tail(log, start):
+    for line in tail(log, start, end):
         fields = line.split()
         status = next((f[6:] for f in fields if f.startswith("cache=")), "-")
         statuses[status] += 1
@@ -285,9 +288,8 @@ def phase(
         if nginx is not None:
             nginx.stop()
         server.stop()
-    warming, _ = proxy_log(nginx.log, 0)
+    warming, _ = proxy_log(nginx.log, 0, proxy_from)
     statuses, reads = proxy_log(nginx.log, proxy_from)
-    warming.subtract(statuses)
     asked = server_gets(server.log, server_from)
 
     def periods(page: str) -> int:
@@ -305,7 +307,7 @@ def phase(
             server_gets=sum(asked.values()),
             worst_page=max((n / periods(p) for p, n in asked.items()), default=0.0),
             over_bound=sum(asked.values()) / max(1, bound),
-            warming=+warming,
+            warming=warming,
         ),
         cores,
     )

@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
-import socket
 import subprocess
 import sys
 import time
@@ -31,20 +29,11 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE.parent / "tests" / "functional"))
 
 import public  # noqa: E402
+import run  # noqa: E402
+from nginxkit import free_port  # noqa: E402
 
 RESULTS_TIMES = 3
 """The whole results are asked fewer times than the rest (68 MB at national size)."""
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def main() -> int:
@@ -83,7 +72,7 @@ def main() -> int:
                 time.sleep(0.5)
 
         def ask(name: str, paths: list[str], tags: dict[str, str] | None = None) -> dict[str, str]:
-            before, began = cpu_seconds(server.pid), time.perf_counter()
+            before, began = run.cpu_seconds(server.pid), time.perf_counter()
             size, got = 0, {}
             for path in paths:
                 conn.request("GET", path, headers={"If-None-Match": tags[path]} if tags else {})
@@ -91,7 +80,7 @@ def main() -> int:
                 size += len(resp.read())
                 got[path] = resp.getheader("ETag") or ""
                 assert resp.status == (304 if tags else 200), (path, resp.status)
-            cpu = cpu_seconds(server.pid) - before
+            cpu = run.cpu_seconds(server.pid) - before
             wall = time.perf_counter() - began
             n = len(paths)
             print(
